@@ -1,0 +1,155 @@
+// Package fsutil writes files atomically with explicit modes and guards
+// staging directories against symlinks and the live k3s tls directory.
+package fsutil
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Modes k3sca writes: private keys and credentials 0600, certificates 0644.
+const (
+	ModeSecret fs.FileMode = 0o600
+	ModePublic fs.FileMode = 0o644
+	ModeDir    fs.FileMode = 0o700
+)
+
+// Errors for unsafe targets.
+var (
+	ErrSymlink    = errors.New("refusing to follow a symlink")
+	ErrLiveTLSDir = errors.New("refusing to write into the live k3s tls directory")
+	ErrNotEmpty   = errors.New("directory is not empty")
+)
+
+// WriteFile writes data to path atomically: a temp file in the same
+// directory, fsync, chmod, rename, fsync of the directory. An existing
+// symlink at path is refused rather than followed.
+func WriteFile(path string, data []byte, mode fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("write %s: %w", path, ErrSymlink)
+	}
+	if err := os.MkdirAll(dir, ModeDir); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", name, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// IsWithin reports whether path is dir or lies inside it, after resolving
+// symlinks of the parts that exist.
+func IsWithin(path, dir string) bool {
+	p, d := resolve(path), resolve(dir)
+	if p == d {
+		return true
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolve makes path absolute and resolves symlinks in its longest existing prefix.
+func resolve(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	rest := ""
+	for cur := abs; ; cur = filepath.Dir(cur) {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if cur == filepath.Dir(cur) {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
+}
+
+// CheckStagingDir refuses a staging dir that is, or lies inside, liveTLSDir,
+// that contains a symlink anywhere below it, or (unless overwrite) that exists
+// and is not empty. A missing dir is fine; it will be created.
+func CheckStagingDir(dir, liveTLSDir string, overwrite bool) error {
+	if liveTLSDir != "" && IsWithin(dir, liveTLSDir) {
+		return fmt.Errorf("staging dir %s: %w %s", dir, ErrLiveTLSDir, liveTLSDir)
+	}
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("staging dir %s: %w", dir, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("staging dir %s is a symlink: %w", dir, ErrSymlink)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("staging dir %s is not a directory", dir)
+	}
+	if err := RefuseSymlinks(dir); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("staging dir %s: %w", dir, err)
+	}
+	if len(entries) > 0 && !overwrite {
+		return fmt.Errorf("staging dir %s: %w (use --overwrite to replace its files)", dir, ErrNotEmpty)
+	}
+	return nil
+}
+
+// RefuseSymlinks walks dir and fails on the first symlink inside it.
+func RefuseSymlinks(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", p, err)
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink: %w", p, ErrSymlink)
+		}
+		return nil
+	})
+}
