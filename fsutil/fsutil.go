@@ -3,6 +3,7 @@
 package fsutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -108,11 +109,12 @@ func resolve(path string) string {
 	}
 }
 
-// CheckStagingDir refuses a staging dir that is, or lies inside, liveTLSDir,
-// that contains a symlink anywhere below it, or (unless overwrite) that exists
-// and is not empty. A missing dir is fine; it will be created.
+// CheckStagingDir refuses a staging dir that is, lies inside or contains
+// liveTLSDir (a staging root D would receive its files at D/tls, the live
+// dir), that contains a symlink anywhere below it, or (unless overwrite) that
+// exists and is not empty. A missing dir is fine; it will be created.
 func CheckStagingDir(dir, liveTLSDir string, overwrite bool) error {
-	if liveTLSDir != "" && IsWithin(dir, liveTLSDir) {
+	if liveTLSDir != "" && (IsWithin(dir, liveTLSDir) || IsWithin(liveTLSDir, dir)) {
 		return fmt.Errorf("staging dir %s: %w %s", dir, ErrLiveTLSDir, liveTLSDir)
 	}
 	fi, err := os.Lstat(dir)
@@ -151,5 +153,43 @@ func RefuseSymlinks(dir string) error {
 			return fmt.Errorf("%s is a symlink: %w", p, ErrSymlink)
 		}
 		return nil
+	})
+}
+
+// CopyDir copies the regular files and directories of src into a new dst,
+// keeping file modes. It refuses symlinks and an existing dst.
+func CopyDir(ctx context.Context, src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("copy %s: %s already exists", src, dst)
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", p, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symlink: %w", p, ErrSymlink)
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case !info.Mode().IsRegular():
+			return fmt.Errorf("%s is not a regular file", p)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		return WriteFile(target, data, info.Mode().Perm())
 	})
 }

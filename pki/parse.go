@@ -77,14 +77,10 @@ func CertsFromFile(path string) ([]*x509.Certificate, error) {
 // ParseBundle is the strict reader for files an operator imports: like
 // ParseCertsPEM, but a truncated PEM block is an error instead of being ignored.
 func ParseBundle(data []byte) ([]*x509.Certificate, error) {
-	certs, err := ParseCertsPEM(data)
-	if err != nil {
-		return nil, err
-	}
 	if hasTruncatedBlock(data) {
 		return nil, ErrTruncatedPEM
 	}
-	return certs, nil
+	return ParseCertsPEM(data)
 }
 
 // hasTruncatedBlock reports whether data holds a BEGIN line that pem.Decode

@@ -1,0 +1,248 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// gtCA is a test fixture certificate made directly with crypto/x509.
+type gtCA struct {
+	cert    *x509.Certificate
+	key     crypto.Signer
+	certPEM []byte
+	keyPEM  []byte
+}
+
+type gtCASpec struct {
+	cn     string
+	parent *gtCA
+	notCA  bool
+	ku     x509.KeyUsage
+	nb, na time.Time
+}
+
+func gtMakeCA(t testing.TB, s gtCASpec) gtCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.nb.IsZero() {
+		s.nb, s.na = gtNow.Add(-24*time.Hour), gtNow.Add(1000*24*time.Hour)
+	}
+	if s.ku == 0 {
+		s.ku = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: s.cn},
+		NotBefore: s.nb, NotAfter: s.na, KeyUsage: s.ku,
+		IsCA: !s.notCA, BasicConstraintsValid: true,
+	}
+	parent, signer := tmpl, crypto.Signer(key)
+	if s.parent != nil {
+		parent, signer = s.parent.cert, s.parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := EncodeKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gtCA{cert: c, key: key, certPEM: EncodeCert(c), keyPEM: kp}
+}
+
+func TestGenCustomCAImportErrors(t *testing.T) {
+	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
+	other := gtMakeCA(t, gtCASpec{cn: "other-root"})
+	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
+	leaf := gtMakeCA(t, gtCASpec{cn: "not-a-ca", notCA: true, ku: x509.KeyUsageDigitalSignature})
+	noCertSign := gtMakeCA(t, gtCASpec{cn: "no-certsign", ku: x509.KeyUsageDigitalSignature})
+	expired := gtMakeCA(t, gtCASpec{cn: "old-inter", parent: &root, nb: gtNow.Add(-48 * time.Hour), na: gtNow.Add(-time.Hour)})
+	future := gtMakeCA(t, gtCASpec{cn: "future-root", nb: gtNow.Add(time.Hour), na: gtNow.Add(48 * time.Hour)})
+	encrypted := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1, 2, 3}})
+	truncated := append(slices.Clone(root.certPEM), other.certPEM[:len(other.certPEM)-30]...)
+	tests := []struct {
+		name string
+		in   CustomCAInput
+		want error
+	}{
+		{"intermediate without key", CustomCAInput{RootCert: root.certPEM, IntermediateCert: inter.certPEM}, ErrNoIntermediateKey},
+		{"root without key, no intermediate", CustomCAInput{RootCert: root.certPEM}, ErrNoRootKey},
+		{"root key without cert", CustomCAInput{RootKey: root.keyPEM}, ErrKeyWithoutCert},
+		{"intermediate key without cert", CustomCAInput{RootCert: root.certPEM, IntermediateKey: inter.keyPEM}, ErrKeyWithoutCert},
+		{"intermediate without root", CustomCAInput{IntermediateCert: inter.certPEM, IntermediateKey: inter.keyPEM}, ErrIntermediateWithoutRoot},
+		{"mismatched root key", CustomCAInput{RootCert: root.certPEM, RootKey: other.keyPEM}, ErrKeyDoesNotMatchCert},
+		{"mismatched intermediate key", CustomCAInput{RootCert: root.certPEM, IntermediateCert: inter.certPEM, IntermediateKey: root.keyPEM}, ErrKeyDoesNotMatchCert},
+		{"non-CA root", CustomCAInput{RootCert: leaf.certPEM, RootKey: leaf.keyPEM}, ErrImportNotCA},
+		{"CA without keyCertSign", CustomCAInput{RootCert: noCertSign.certPEM, RootKey: noCertSign.keyPEM}, ErrImportNotCA},
+		{"intermediate of another root", CustomCAInput{RootCert: other.certPEM, IntermediateCert: inter.certPEM, IntermediateKey: inter.keyPEM}, ErrNotSignedByRoot},
+		{"expired intermediate", CustomCAInput{RootCert: root.certPEM, IntermediateCert: expired.certPEM, IntermediateKey: expired.keyPEM}, ErrImportExpired},
+		{"root not yet valid", CustomCAInput{RootCert: future.certPEM, RootKey: future.keyPEM}, ErrImportNotYetValid},
+		{"encrypted root key", CustomCAInput{RootCert: root.certPEM, RootKey: encrypted}, ErrEncryptedKey},
+		{"truncated root cert", CustomCAInput{RootCert: truncated, RootKey: root.keyPEM}, ErrTruncatedPEM},
+		{"only a truncated cert", CustomCAInput{RootCert: root.certPEM[:len(root.certPEM)-30], RootKey: root.keyPEM}, ErrTruncatedPEM},
+		{"no PEM in root cert", CustomCAInput{RootCert: []byte("hello"), RootKey: root.keyPEM}, ErrNoCertificates},
+		{"broken service key", CustomCAInput{CurrentServiceKey: []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")}, ErrBadKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := GenerateCustomCA(t.Context(), gtOpts(gtNow), tc.in)
+			if !errors.Is(err, tc.want) || set != nil {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestGenCustomCA(t *testing.T) {
+	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
+	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
+	ts := strconv.FormatInt(gtNow.Unix(), 10)
+	tests := []struct {
+		name      string
+		opts      GenOptions
+		in        CustomCAInput
+		wantCA    []string // files under ca/
+		rootCN    string
+		interCN   string
+		generated bool // root generated: expect the offline note
+	}{
+		{"all generated", gtOpts(gtNow), CustomCAInput{}, []string{RootCertPath, RootKeyPath, IntermediateCertPath, IntermediateKeyPath},
+			"k3s-root-ca@" + ts, "k3s-intermediate-ca@" + ts, true},
+		{"ed25519 everywhere, rsa root", GenOptions{Now: gtNow, KeyType: KeyEd25519, RootKeyType: KeyRSA2048, ServiceKeyType: KeyECDSAP384},
+			CustomCAInput{}, []string{RootCertPath, RootKeyPath, IntermediateCertPath, IntermediateKeyPath},
+			"k3s-root-ca@" + ts, "k3s-intermediate-ca@" + ts, true},
+		{"root with key imported", gtOpts(gtNow), CustomCAInput{RootCert: root.certPEM, RootKey: root.keyPEM},
+			[]string{IntermediateCertPath, IntermediateKeyPath}, "corp-root", "k3s-intermediate-ca@" + ts, false},
+		{"root without key + intermediate", gtOpts(gtNow),
+			CustomCAInput{RootCert: root.certPEM, IntermediateCert: inter.certPEM, IntermediateKey: inter.keyPEM},
+			nil, "corp-root", "corp-inter", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := GenerateCustomCA(t.Context(), tc.opts, tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(slices.Clone(gtDefaultPaths), tc.wantCA...)
+			if got := gtPaths(set); !gtSameSet(got, want) {
+				t.Fatalf("paths = %v, want %v", got, want)
+			}
+			var rootCert, interCert *x509.Certificate
+			for _, ca := range CATypes {
+				bundle := gtCerts(t, set, ca.CertField().Path)
+				if len(bundle) != 3 {
+					t.Fatalf("%s: %d certs, want 3", ca.Type, len(bundle))
+				}
+				gtCheckScriptCA(t, gtNow, bundle[0], bundle[1], ca.ScriptCN(tc.opts.Product, "-ca")+"@"+ts, 3700)
+				if bundle[1].Subject.CommonName != tc.interCN || bundle[2].Subject.CommonName != tc.rootCN {
+					t.Errorf("%s: chain %s <- %s", ca.Type, bundle[1].Subject.CommonName, bundle[2].Subject.CommonName)
+				}
+				if rootCert != nil && (!bundle[2].Equal(rootCert) || !bundle[1].Equal(interCert)) {
+					t.Errorf("%s: root or intermediate differs between bundles", ca.Type)
+				}
+				rootCert, interCert = bundle[2], bundle[1]
+				gtKeyPair(t, set, ca.CertField().Path, ca.KeyFieldInfo().Path)
+			}
+			if tc.generated {
+				gtCheckScriptCA(t, gtNow, rootCert, rootCert, tc.rootCN, 7300)
+				if !slices.ContainsFunc(set.Notes, func(n string) bool { return strings.Contains(n, "offline") }) {
+					t.Errorf("no offline note in %q", set.Notes)
+				}
+			}
+			if tc.in.IntermediateCert == nil {
+				gtCheckScriptCA(t, gtNow, interCert, rootCert, tc.interCN, 3700)
+				gtKeyPair(t, set, IntermediateCertPath, IntermediateKeyPath)
+			}
+			if tc.in.RootCert != nil && !rootCert.Equal(root.cert) {
+				t.Errorf("imported root not used")
+			}
+			h, _, err := set.ServerCAHash(gtNow)
+			sum := sha256.Sum256(rootCert.Raw)
+			if err != nil || h.Method != HashChainRoot || h.Hex != hex.EncodeToString(sum[:]) {
+				t.Errorf("hashCA = %+v, %v; want sha256 of root DER", h, err)
+			}
+			if !slices.ContainsFunc(set.Notes, func(n string) bool { return strings.Contains(n, h.Hex) }) {
+				t.Errorf("no note with the CA hash in %q", set.Notes)
+			}
+		})
+	}
+}
+
+// gtCheckScriptCA checks a v3_ca cert as openssl makes it for the contrib scripts.
+func gtCheckScriptCA(t *testing.T, now time.Time, c, issuer *x509.Certificate, cn string, days int) {
+	t.Helper()
+	checks := []struct {
+		what string
+		ok   bool
+	}{
+		{"CN", c.Subject.String() == "CN="+cn},
+		{"issuer", string(c.RawIssuer) == string(issuer.RawSubject)},
+		{"signature", c.CheckSignatureFrom(issuer) == nil},
+		{"NotBefore now", c.NotBefore.Equal(now)},
+		{"validity", c.NotAfter.Equal(now.Add(time.Duration(days) * 24 * time.Hour))},
+		{"CA", c.IsCA && c.BasicConstraintsValid},
+		{"key usage", c.KeyUsage == x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment|x509.KeyUsageCertSign},
+		{"openssl SKI", string(c.SubjectKeyId) == string(gtOpenSSLSKI(t, c))},
+		{"AKI = issuer SKI", len(c.AuthorityKeyId) == 20 && string(c.AuthorityKeyId) == string(issuer.SubjectKeyId)},
+		{"random serial", c.SerialNumber.Sign() > 0},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			t.Errorf("%s: %s failed", c.Subject.CommonName, ch.what)
+		}
+	}
+}
+
+func gtSameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestGenCustomCAServiceKey(t *testing.T) {
+	old, err := KeyRSA2048.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPEM, _ := EncodeKey(old)
+	tests := []struct {
+		name    string
+		current []byte
+		suffix  string
+	}{
+		{"none", nil, ""},
+		{"with newline", oldPEM, string(oldPEM)},
+		{"without newline", oldPEM[:len(oldPEM)-1], string(oldPEM)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := GenerateCustomCA(t.Context(), gtOpts(gtNow), CustomCAInput{CurrentServiceKey: tc.current})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gtCheckServiceKey(t, gtFile(t, set, ServiceKeyPath).Data, KeyECDSAP256, tc.current, tc.suffix)
+		})
+	}
+}

@@ -1,0 +1,161 @@
+package pki
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Errors of GenerateRotation about the current server dir.
+var (
+	// ErrCurrentCAMissing: a current CA cert or key file is missing.
+	ErrCurrentCAMissing = errors.New("current CA file does not exist; cannot continue")
+	// ErrCurrentServiceKeyMissing: the current service.key is missing.
+	ErrCurrentServiceKeyMissing = errors.New("current service key does not exist; cannot continue")
+)
+
+// currentCA is a CA bundle and key file as found in the server dir.
+type currentCA struct {
+	certs []*x509.Certificate
+	keys  []crypto.Signer
+}
+
+// GenerateRotation stages what rotate-default-ca-certs.sh makes (spec 9.2):
+// for each of the five CAs a new root (self-signed and cross-signed by the
+// old root) and a new CA signed by it, bundle = CA, root-ssigned,
+// root-xsigned, old root; key file = CA key only, the new root key goes to
+// ca/<type>-root.key outside tls/ (the script appends it to the key file,
+// which would store it in the datastore). service.key gets a new first key.
+// The result passes rotate-ca validation without --force.
+func GenerateRotation(ctx context.Context, opts GenOptions, currentServerDir string) (*StagedSet, error) {
+	g, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	set := &StagedSet{Kind: "rotation"}
+	for _, ca := range CATypes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cur, err := readCurrentCA(currentServerDir, ca)
+		if err != nil {
+			return nil, err
+		}
+		old, err := pickOldRoot(set, ca, cur)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.rotateCA(set, ca, old); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := os.ReadFile(filepath.Join(currentServerDir, filepath.FromSlash(ServiceKeyPath)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", ServiceKeyPath, ErrCurrentServiceKeyMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read current service key: %w", err)
+	}
+	if _, err := ParsePrivateKeys(svc); err != nil {
+		return nil, fmt.Errorf("current service key: %w", err)
+	}
+	if err := g.stageServiceKey(set, svc); err != nil {
+		return nil, err
+	}
+	set.noteServerCAHash(g.now)
+	set.Notes = append(set.Notes, "Each new CA chains to the old root through the cross-signed root, so `"+g.p.Name()+" certificate rotate-ca --path=<dir>` accepts it without --force.")
+	return set, nil
+}
+
+// readCurrentCA reads <dir>/tls/<type>-ca.crt and .key.
+func readCurrentCA(dir string, ca CAType) (currentCA, error) {
+	var cur currentCA
+	for _, f := range []BootstrapField{ca.CertField(), ca.KeyFieldInfo()} {
+		p := f.Abs(dir)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return cur, fmt.Errorf("current %s CA %s (%s): %w", ca.Type, kindWord(f.Kind), p, ErrCurrentCAMissing)
+		}
+	}
+	var err error
+	if cur.certs, err = LoadBundle(ca.CertField().Abs(dir)); err != nil {
+		return cur, fmt.Errorf("current %s CA: %w", ca.Type, err)
+	}
+	if cur.keys, err = LoadPrivateKeys(ca.KeyFieldInfo().Abs(dir)); err != nil {
+		return cur, fmt.Errorf("current %s CA: %w", ca.Type, err)
+	}
+	return cur, nil
+}
+
+func kindWord(k FileKind) string {
+	if k == KindKey {
+		return "key"
+	}
+	return "cert"
+}
+
+// pickOldRoot chooses the cert that cross-signs the new root, as the script
+// does: the 2nd cert and 2nd key after an earlier rotation, else the first.
+func pickOldRoot(set *StagedSet, ca CAType, cur currentCA) (caPair, error) {
+	i := 0
+	if len(cur.certs) > 1 {
+		if len(cur.keys) > 1 {
+			i = 1
+		} else {
+			set.Notes = append(set.Notes, fmt.Sprintf(
+				"%s CA: the root key is not in the key file (k3sca keeps root keys out of the datastore); the new root is cross-signed by the current CA %q, which chains to the current root.",
+				ca.Type, cur.certs[0].Subject.CommonName))
+		}
+	}
+	old := caPair{cert: cur.certs[i], key: cur.keys[i]}
+	if !PublicKeyEqual(old.key.Public(), old.cert.PublicKey) {
+		return caPair{}, fmt.Errorf("current %s CA: key %d of %s does not sign cert %d %q: %w",
+			ca.Type, i+1, ca.KeyFieldInfo().Path, i+1, old.cert.Subject.CommonName, ErrKeyDoesNotMatchCert)
+	}
+	if !old.cert.IsCA {
+		return caPair{}, fmt.Errorf("current %s CA %q: %w", ca.Type, old.cert.Subject.CommonName, ErrImportNotCA)
+	}
+	return old, nil
+}
+
+// rotateCA issues the new root pair and CA for one CA type and stages its files.
+func (g *genCtx) rotateCA(set *StagedSet, ca CAType, old caPair) error {
+	rootKey, err := g.newKey(g.rootKey)
+	if err != nil {
+		return fmt.Errorf("%s root: %w", ca.Type, err)
+	}
+	rootSpec := g.scriptCA(ca.ScriptCN(g.p, "-root")+g.ts(), ScriptRootValidity)
+	ssigned, err := g.issue(rootSpec, rootKey, nil, nil)
+	if err != nil {
+		return fmt.Errorf("%s root: %w", ca.Type, err)
+	}
+	xsigned, err := g.issue(rootSpec, rootKey, old.cert, old.key)
+	if err != nil {
+		return fmt.Errorf("%s cross-signed root: %w", ca.Type, err)
+	}
+	spec := g.scriptCA(ca.ScriptCN(g.p, "-ca")+g.ts(), ScriptRootValidity)
+	inter, err := g.newPair(g.caKey, spec, &caPair{cert: ssigned, key: rootKey})
+	if err != nil {
+		return fmt.Errorf("%s CA: %w", ca.Type, err)
+	}
+	set.addCerts(ca.CertField().Path, ca.Type+" CA, new root, new root cross-signed by old root, old root",
+		inter.cert, ssigned, xsigned, old.cert)
+	if g.now.After(old.cert.NotAfter) {
+		set.Notes = append(set.Notes, fmt.Sprintf("%s CA: the old root %q has expired; rotate-ca validation will fail without --force.",
+			ca.Type, old.cert.Subject.CommonName))
+	}
+	if err := set.addKeys(ca.KeyFieldInfo().Path, ca.Type+" CA key", inter.key); err != nil {
+		return err
+	}
+	// Unlike rotate-default-ca-certs.sh, the root key stays out of tls/: a
+	// key file in tls/ is stored in the datastore and copied to every server.
+	return set.addKeys(RotationRootKeyPath(ca), ca.Type+" new root key: keep offline, k3s never needs it", rootKey)
+}
+
+// RotationRootKeyPath is where GenerateRotation puts a CA's new root key,
+// outside the tls/ dir that is loaded into the datastore.
+func RotationRootKeyPath(ca CAType) string { return "ca/" + dashed(ca.Type) + "-root.key" }
