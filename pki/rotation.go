@@ -68,6 +68,7 @@ func GenerateRotation(ctx context.Context, opts GenOptions, currentServerDir str
 		return nil, err
 	}
 	set.noteServerCAHash(g.now)
+	set.Notes = append(set.Notes, "ca/*-root.key hold the new root keys: k3s never needs them; move them offline (a later k3sca rotation cross-signs with the current CA).")
 	set.Notes = append(set.Notes, "Each new CA chains to the old root through the cross-signed root, so `"+g.p.Name()+" certificate rotate-ca --path=<dir>` accepts it without --force.")
 	return set, nil
 }

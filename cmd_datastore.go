@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+func (a *app) datastoreCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "datastore",
+		Short: "Inspect the bootstrap data in the datastore, list backups, restore one",
+	}
+	cmd.AddCommand(a.datastoreShowCommand(), a.datastoreBackupsCommand(), a.datastoreRestoreCommand())
+	return cmd
+}
+
+func (a *app) datastoreBackupsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backups",
+		Short: "List the bootstrap backups k3sca made, newest first",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out, err := a.output("text", "json")
+			if err != nil {
+				return err
+			}
+			dd, err := a.dataDir()
+			if err != nil {
+				return err
+			}
+			list, err := steps.ListBackups(dd)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				type row struct {
+					*steps.Backup
+					File string `json:"file"`
+				}
+				rows := []row{}
+				for _, b := range list {
+					rows = append(rows, row{b, b.Path})
+				}
+				return writeJSON(a.stdout, rows)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tFILE")
+			for _, b := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, b.Path)
+			}
+			return tw.Flush()
+		},
+	}
+	addOutputFlag(cmd.Flags(), "text or json")
+	return cmd
+}
+
+func (a *app) datastoreRestoreCommand() *cobra.Command {
+	var dryRun, yes bool
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP",
+		Short: "Put a backed-up bootstrap value back (compare-and-swap; the replaced value is backed up too)",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("restore takes exactly one backup file (see k3sca datastore backups)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !dryRun && !yes {
+				return usagef("refusing to write without --yes; run with --dry-run first to see the plan")
+			}
+			acc, err := a.accessInput()
+			if err != nil {
+				return err
+			}
+			r := steps.NewRestore(steps.RestoreInput{
+				DataDir: acc.DataDir, BackupPath: args[0], Access: acc, Token: a.v.GetString(keyToken), Now: a.now(),
+			})
+			return a.runSteps(cmd, dryRun, r)
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
+	cmd.Flags().BoolVar(&yes, "yes", false, "write without asking")
+	a.addDatastoreFlags(cmd)
+	return cmd
+}
+
+func (a *app) datastoreShowCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Every /bootstrap key, the fields of the one this token opens, and how each compares with the disk",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out, err := a.output("text", "json")
+			if err != nil {
+				return err
+			}
+			acc, err := a.accessInput()
+			if err != nil {
+				return err
+			}
+			rep, err := steps.ShowDatastore(cmd.Context(), acc, a.v.GetString(keyToken))
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(a.stdout, rep)
+			}
+			a.printf("datastore: %s\n", rep.Reason)
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tREVISION\tSIZE\tTOKEN")
+			for _, k := range rep.Keys {
+				opens := ""
+				if k.Opens {
+					opens = "opens"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", k.Key, k.Revision, k.Size, opens)
+			}
+			fmt.Fprintln(tw, "\nFIELD\tTIMESTAMP\tSIZE\tSHA256\tDISK\tAT NEXT START")
+			for _, f := range rep.Fields {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.Field, f.Timestamp.UTC().Format("2006-01-02T15:04:05Z"), f.Size, f.SHA256[:16], f.Disk, f.AtNextStart)
+			}
+			return tw.Flush()
+		},
+	}
+	a.addDatastoreFlags(cmd)
+	addOutputFlag(cmd.Flags(), "text or json")
+	return cmd
+}

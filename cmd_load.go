@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/steps"
+)
+
+type loadJSON struct {
+	OK          bool         `json:"ok"`
+	DryRun      bool         `json:"dryRun"`
+	Via         string       `json:"via,omitempty"`
+	Reason      string       `json:"reason,omitempty"`
+	Key         string       `json:"key,omitempty"`
+	Revision    int64        `json:"revision,omitempty"`
+	NewRevision int64        `json:"newRevision,omitempty"`
+	Backup      string       `json:"backup,omitempty"`
+	Changes     []string     `json:"changes"`
+	Validation  validateJSON `json:"validation"`
+	Error       string       `json:"error,omitempty"`
+}
+
+func (a *app) loadCommand() *cobra.Command {
+	var path string
+	var force, dryRun, yes bool
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Validate a staged CA set and load it into the k3s datastore, with backup and verification",
+		Long: "Validates --path with k3s's rules, backs up the current bootstrap value and\n" +
+			"server/tls to server/k3sca-backups/, writes the new value with one\n" +
+			"compare-and-swap and reads it back. --via auto picks SQLite when k3s is\n" +
+			"stopped, kine's socket or embedded etcd when it runs. Exit 0: written and\n" +
+			"verified; 3: refused by validation (nothing written); 1: other failure\n" +
+			"(nothing written, or the backup restored).",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out, err := a.output("text", "json")
+			if err != nil {
+				return err
+			}
+			if path == "" {
+				return usagef("--path is required")
+			}
+			if !dryRun && !yes {
+				return usagef("refusing to write without --yes; run with --dry-run first to see the plan")
+			}
+			in, err := a.loadInput(path, force)
+			if err != nil {
+				return err
+			}
+			in.DryRun = dryRun
+			l := steps.NewLoad(in)
+			defer l.Close()
+			return a.runLoad(cmd, l, out, dryRun)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&path, "path", "", "staged dir holding tls/")
+	f.BoolVar(&force, "force", false, "load what k3s would only accept with --force (new root)")
+	f.BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
+	f.BoolVar(&yes, "yes", false, "write without asking")
+	a.addDatastoreFlags(cmd)
+	addOutputFlag(f, "text or json")
+	return cmd
+}
+
+// addDatastoreFlags adds the flags that reach a datastore.
+func (a *app) addDatastoreFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String(keyVia, "auto", "datastore path: auto, sqlite (k3s stopped), etcd (kine socket or etcd), server (k3s API)")
+	f.String(keyToken, "", "server token (env K3SCA_TOKEN; default <data-dir>/server/token)")
+	f.String(keyServer, "https://127.0.0.1:6443", "k3s supervisor URL for --via server")
+	f.StringSlice(keyEtcdEndpoints, nil, "etcd endpoints (external etcd)")
+	f.String(keyEtcdCA, "", "etcd CA file")
+	f.String(keyEtcdCert, "", "etcd client certificate file")
+	f.String(keyEtcdKey, "", "etcd client key file")
+}
+
+func (a *app) accessInput() (steps.AccessInput, error) {
+	p, err := a.product()
+	if err != nil {
+		return steps.AccessInput{}, err
+	}
+	dd, err := a.dataDir()
+	if err != nil {
+		return steps.AccessInput{}, err
+	}
+	via, err := steps.ParseVia(a.v.GetString(keyVia))
+	if err != nil {
+		return steps.AccessInput{}, usageError{err}
+	}
+	return steps.AccessInput{
+		DataDir: dd, Via: via, Product: p, Services: steps.Systemd{},
+		Etcd: datastore.EtcdConfig{
+			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
+			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),
+		},
+	}, nil
+}
+
+func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
+	acc, err := a.accessInput()
+	if err != nil {
+		return steps.LoadInput{}, err
+	}
+	return steps.LoadInput{
+		DataDir: acc.DataDir, Staged: path, Access: acc, Token: a.v.GetString(keyToken),
+		ServerURL: a.v.GetString(keyServer), Force: force, Now: a.now(), Product: acc.Product,
+	}, nil
+}
+
+func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool) error {
+	ctx := cmd.Context()
+	j := loadJSON{DryRun: dryRun, Changes: []string{}}
+	plan, err := l.Preview(ctx)
+	if lp := l.Plan(); lp != nil {
+		j.Validation = toValidateJSON(lp.Validation)
+		j.Via, j.Reason, j.Key, j.Revision = string(lp.Access.Via), lp.Access.Reason, lp.Key, lp.Revision
+		for _, c := range lp.Changes {
+			j.Changes = append(j.Changes, c.String())
+		}
+	}
+	if err == nil && !dryRun {
+		var summary string
+		if summary, err = l.Run(ctx); err == nil {
+			a.printf("%s\n", summary)
+		}
+		j.Backup, j.NewRevision = l.Result().Backup, l.Result().NewRevision
+	}
+	j.OK = err == nil
+	if err != nil {
+		j.Error = err.Error()
+	}
+	if out == "json" {
+		if werr := writeJSON(a.stdout, j); werr != nil {
+			return werr
+		}
+	} else if plan != nil && dryRun {
+		if werr := plan.Render(a.stdout); werr != nil {
+			return werr
+		}
+		a.printf("dry run: nothing was written\n")
+	}
+	if errors.Is(err, steps.ErrRefused) {
+		if out != "json" && l.Plan() != nil {
+			_ = writeValidateText(a, l.Plan().Validation)
+		}
+		return refusedError{fmt.Sprintf("%v; nothing was written", err)}
+	}
+	return err
+}

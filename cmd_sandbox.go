@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+func (a *app) sandboxCommand() *cobra.Command {
+	var dir string
+	var noTour bool
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Create a throwaway k3s data dir with a real SQLite datastore and tour a CA rotation on it",
+		Long: "Creates <dir>/data as k3s leaves it after its first start on SQLite (default\n" +
+			"CAs, leaf certificates, credentials, token, encrypted bootstrap data in\n" +
+			"db/state.db), then runs the headless commands of a cross-signed rotation on\n" +
+			"it: check, generate, validate, token, load, datastore show. Nothing outside\n" +
+			"<dir> is touched.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.product()
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "k3sca-sandbox-"); err != nil {
+					return err
+				}
+			}
+			dd := filepath.Join(dir, "data")
+			sb, err := steps.CreateSandbox(cmd.Context(), steps.SandboxInput{DataDir: dd, Product: p, Now: a.now()})
+			if err != nil {
+				return err
+			}
+			a.printf("sandbox data dir: %s (token %s)\n", sb.DataDir, sb.Token.Masked())
+			if noTour {
+				_, err = fmt.Fprintln(a.stdout, sb.DataDir)
+				return err
+			}
+			return a.tour(cmd, dd, filepath.Join(dir, "rotate-ca"))
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "where to create the sandbox (default a new temp dir)")
+	cmd.Flags().BoolVar(&noTour, "no-tour", false, "only create the data dir and print its path")
+	return cmd
+}
+
+// tour runs the headless commands of a rotation on the sandbox, each as the
+// operator would type it.
+func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
+	p := a.v.GetString(keyProduct)
+	script := [][]string{
+		{"check", "-d", dd},
+		{"generate", "rotation", "-d", dd, "--out", stage},
+		{"validate", "-d", dd, "--path", stage},
+		{"token", "-d", dd, "--path", stage},
+		{"load", "-d", dd, "--path", stage, "--dry-run"},
+		{"load", "-d", dd, "--path", stage, "--yes"},
+		{"datastore", "show", "-d", dd},
+		{"datastore", "backups", "-d", dd},
+	}
+	for _, args := range script {
+		args = append(args, "--product", p)
+		fmt.Fprintf(a.stdout, "\n$ k3sca %s\n", strings.Join(args, " "))
+		if code := run(cmd.Context(), args, a.stdout, a.stderr); code != exitOK {
+			return fmt.Errorf("tour step `k3sca %s` exited %d", strings.Join(args, " "), code)
+		}
+	}
+	fmt.Fprintf(a.stdout, "\nThe sandbox stays in %s; remove it with: rm -rf %s\n", filepath.Dir(dd), filepath.Dir(dd))
+	return nil
+}

@@ -1,0 +1,141 @@
+package datastore
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// tpFreePort returns a currently free TCP port on 127.0.0.1.
+func tpFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tpURL(scheme string, port int) url.URL {
+	return url.URL{Scheme: scheme, Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+}
+
+// startEtcd runs a real single-member etcd on random 127.0.0.1 ports. With
+// tls the client port needs a client certificate signed by a test CA, and the
+// returned config carries that CA, certificate and key.
+func startEtcd(t *testing.T, tls bool) (cfg EtcdConfig, stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	ec := embed.NewConfig()
+	ec.Name = "k3sca-test"
+	ec.Dir = filepath.Join(dir, "data")
+	ec.Logger = "zap"
+	ec.LogLevel = "error"
+	ec.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
+	ec.TickMs, ec.ElectionMs = 10, 50 // a single member elects itself at once
+	peer := tpURL("http", tpFreePort(t))
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	ec.InitialCluster = ec.Name + "=" + peer.String()
+	scheme := "http"
+	if tls {
+		scheme = "https"
+		ca := tpNewCA(t, "etcd-server-ca")
+		srvCert, srvKey := ca.tpIssue(t, "etcd-server", x509.ExtKeyUsageServerAuth)
+		cliCert, cliKey := ca.tpIssue(t, "etcd-client", x509.ExtKeyUsageClientAuth)
+		ec.ClientTLSInfo.TrustedCAFile = tpWrite(t, dir, "server-ca.crt", ca.pem)
+		ec.ClientTLSInfo.CertFile = tpWrite(t, dir, "server.crt", srvCert)
+		ec.ClientTLSInfo.KeyFile = tpWrite(t, dir, "server.key", srvKey)
+		ec.ClientTLSInfo.ClientCertAuth = true
+		cfg.CAFile = ec.ClientTLSInfo.TrustedCAFile
+		cfg.CertFile = tpWrite(t, dir, "client.crt", cliCert)
+		cfg.KeyFile = tpWrite(t, dir, "client.key", cliKey)
+	}
+	client := tpURL(scheme, tpFreePort(t))
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		t.Fatalf("start etcd: %v", err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		e.Close()
+		t.Fatal("etcd did not become ready")
+	}
+	cfg.Endpoints = []string{client.String()}
+	cfg.DialTimeout = 3 * time.Second
+	return cfg, e.Close
+}
+
+func TestEtcdConfigForDataDir(t *testing.T) {
+	tests := []struct {
+		name     string
+		embedded bool
+		want     EtcdConfig
+	}{
+		{"kine", false, EtcdConfig{Endpoints: []string{"unix:///var/lib/rancher/k3s/server/kine.sock"}, DialTimeout: DefaultDialTimeout}},
+		{"embedded etcd", true, EtcdConfig{
+			Endpoints:   []string{"https://127.0.0.1:2379"},
+			CAFile:      "/var/lib/rancher/k3s/server/tls/etcd/server-ca.crt",
+			CertFile:    "/var/lib/rancher/k3s/server/tls/etcd/client.crt",
+			KeyFile:     "/var/lib/rancher/k3s/server/tls/etcd/client.key",
+			DialTimeout: DefaultDialTimeout,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := EtcdConfigForDataDir("/var/lib/rancher/k3s/server", tt.embedded)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpenEtcdTLSFailures checks that a mTLS etcd refuses clients without the
+// right credentials and that bad credential files fail before dialing.
+func TestOpenEtcdTLSFailures(t *testing.T) {
+	cfg, stop := startEtcd(t, true)
+	defer stop()
+	other := tpNewCA(t, "other-ca")
+	dir := t.TempDir()
+	otherCA := tpWrite(t, dir, "other-ca.crt", other.pem)
+	tests := []struct {
+		name   string
+		mutate func(c *EtcdConfig)
+		want   error
+	}{
+		{"no client certificate", func(c *EtcdConfig) { c.CertFile, c.KeyFile = "", "" }, ErrEtcdTLS},
+		{"untrusted server", func(c *EtcdConfig) { c.CAFile = otherCA }, ErrEtcdTLS},
+		{"missing CA file", func(c *EtcdConfig) { c.CAFile = filepath.Join(dir, "nope.crt") }, nil},
+		{"CA file without certificates", func(c *EtcdConfig) { c.CAFile = tpWrite(t, dir, "empty.crt", []byte("x")) }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			c.DialTimeout = 2 * time.Second
+			tt.mutate(&c)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			e, err := OpenEtcd(ctx, c)
+			if err == nil {
+				_ = e.Close()
+				t.Fatal("OpenEtcd succeeded, want error")
+			}
+			t.Logf("err: %v", err)
+			if tt.want != nil && (!errors.Is(err, tt.want) || !errors.Is(err, ErrUnreachable)) {
+				t.Errorf("err = %v, want %v and %v", err, tt.want, ErrUnreachable)
+			}
+		})
+	}
+}

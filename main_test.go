@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
+)
+
+// testNow pins the clock of every command run by these tests.
+var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runAt runs the CLI with the pinned clock and no user config file.
+func runAt(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := newApp(&out, &errb)
+	a.now = func() time.Time { return testNow }
+	a.home = func() (string, error) { return t.TempDir(), nil }
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	code := a.exitCode(root.ExecuteContext(context.Background()))
+	return result{code, out.String(), errb.String()}
+}
+
+// newSandbox creates a sandbox data dir at the pinned clock.
+func newSandbox(t *testing.T) *steps.Sandbox {
+	t.Helper()
+	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testNow.Add(-24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	return sb
+}
+
+func TestSettingsPrecedence(t *testing.T) {
+	cfgDir := t.TempDir()
+	cfg := filepath.Join(cfgDir, "k3sca", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("data-dir: /from/config\nproduct: rke2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, env, flag, want string
+		useConfig             bool
+	}{
+		{name: "default", want: "/var/lib/rancher/k3s"},
+		{name: "config file", useConfig: true, want: "/from/config"},
+		{name: "env beats config", useConfig: true, env: "/from/env", want: "/from/env"},
+		{name: "flag beats env", useConfig: true, env: "/from/env", flag: "/from/flag", want: "/from/flag"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("K3SCA_DATA_DIR", tc.env)
+			t.Setenv("K3S_DATA_DIR", "/never/read")
+			a := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+			a.home = func() (string, error) {
+				if tc.useConfig {
+					return cfgDir, nil
+				}
+				return t.TempDir(), nil
+			}
+			root := a.rootCommand()
+			if tc.flag != "" {
+				if err := root.PersistentFlags().Set(keyDataDir, tc.flag); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.env == "" {
+				os.Unsetenv("K3SCA_DATA_DIR")
+			}
+			if err := a.bindSettings(root); err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.dataDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("data dir = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	sb := newSandbox(t)
+	stage := filepath.Join(t.TempDir(), "stage")
+	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage); r.code != 0 {
+		t.Fatalf("generate rotation: %d %s", r.code, r.stderr)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Write(context.Background(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		class     string
+		errPrefix string
+	}{
+		{name: "cross-signed rotation accepted", args: []string{"--path", stage}, code: 0, class: "cross-signed"},
+		{name: "fresh self-signed refused", args: []string{"--path", fresh}, code: 3, class: "new-root",
+			errPrefix: "ETCDServerCA: new CA bundle contains only a single certificate"},
+		{name: "fresh self-signed forced", args: []string{"--path", fresh, "--force"}, code: 0, class: "new-root",
+			errPrefix: "ETCDServerCA: new CA bundle contains only a single certificate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runAt(t, append([]string{"validate", "-d", sb.DataDir, "-o", "json"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %s", r.code, tc.code, r.stderr)
+			}
+			var j validateJSON
+			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
+				t.Fatalf("stdout is not only JSON: %v\n%s", err, r.stdout)
+			}
+			if j.Class != tc.class {
+				t.Errorf("class = %q, want %q", j.Class, tc.class)
+			}
+			if tc.errPrefix == "" && len(j.Errors) != 0 {
+				t.Errorf("errors = %q, want none", j.Errors)
+			}
+			if tc.errPrefix != "" && (len(j.Errors) == 0 || !strings.HasPrefix(j.Errors[0], tc.errPrefix)) {
+				t.Errorf("errors = %q, want first starting %q", j.Errors, tc.errPrefix)
+			}
+			if len(j.Hash.Old) != 64 || len(j.Hash.New) != 64 || j.Hash.Old == j.Hash.New {
+				t.Errorf("hash = %+v, want two different 64-hex hashes", j.Hash)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	sb := newSandbox(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"validate without path", []string{"validate", "-d", sb.DataDir}},
+		{"unknown flag", []string{"check", "--nope"}},
+		{"bad output", []string{"check", "-d", sb.DataDir, "-o", "yaml"}},
+		{"bad product", []string{"check", "--product", "k8s"}},
+		{"unknown service", []string{"rotate", "-d", sb.DataDir, "--service", "nope", "--dry-run"}},
+		{"generate without out", []string{"generate", "rotation", "-d", sb.DataDir}},
+		{"bad key type", []string{"generate", "custom-ca", "-d", sb.DataDir, "--out", t.TempDir() + "/x", "--key-type", "dsa"}},
+		{"load without yes", []string{"load", "-d", sb.DataDir, "--path", t.TempDir()}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := runAt(t, tc.args...); r.code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr %s", r.code, exitUsage, r.stderr)
+			}
+		})
+	}
+}
+
+func TestGenerateRefusesUnsafeOut(t *testing.T) {
+	sb := newSandbox(t)
+	live := filepath.Join(sb.ServerDir, "tls")
+	nonEmpty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(nonEmpty, "x"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, sb.DataDir)
+	for _, out := range []string{live, filepath.Join(live, "stage"), nonEmpty} {
+		if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", out); r.code != exitFailure {
+			t.Errorf("--out %s: exit %d, want 1", out, r.code)
+		}
+	}
+	dry := filepath.Join(t.TempDir(), "dry")
+	r := runAt(t, "generate", "custom-ca", "-d", sb.DataDir, "--out", dry, "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "tls/server-ca.crt") {
+		t.Fatalf("dry run: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(dry); !os.IsNotExist(err) {
+		t.Errorf("dry run created %s", dry)
+	}
+	if after := snapshot(t, sb.DataDir); after != before {
+		t.Errorf("data dir changed")
+	}
+}
+
+func TestTokenMasksSecret(t *testing.T) {
+	sb := newSandbox(t)
+	r := runAt(t, "token", "-d", sb.DataDir, "-o", "json")
+	if r.code != 0 || strings.Contains(r.stdout, sb.Token.Password) || !strings.Contains(r.stdout, "server:********") {
+		t.Fatalf("masked token: exit %d stdout %s", r.code, r.stdout)
+	}
+	r = runAt(t, "token", "-d", sb.DataDir, "--show-secret")
+	if r.code != 0 || !strings.Contains(r.stdout, sb.Token.String()) {
+		t.Fatalf("--show-secret: exit %d stdout %s", r.code, r.stdout)
+	}
+}
+
+func TestCheckExitCode(t *testing.T) {
+	sb := newSandbox(t)
+	if r := runAt(t, "check", "-d", sb.DataDir); r.code != 0 {
+		t.Errorf("fresh sandbox: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := runAt(t, "check", "-d", sb.DataDir, "--renew-days", "400", "-o", "json"); r.code != 1 || !json.Valid([]byte(r.stdout)) {
+		t.Errorf("400-day window: exit %d, want 1 with JSON stdout", r.code)
+	}
+}
+
+func TestLoadRoundTrip(t *testing.T) {
+	sb := newSandbox(t)
+	stage := filepath.Join(t.TempDir(), "stage")
+	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage); r.code != 0 {
+		t.Fatalf("generate: %s", r.stderr)
+	}
+	before := snapshot(t, sb.DataDir)
+	r := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("dry run: exit %d %s", r.code, r.stderr)
+	}
+	if snapshot(t, sb.DataDir) != before {
+		t.Fatalf("dry run changed the data dir")
+	}
+	r = runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("load: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	var j loadJSON
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	if !j.OK || j.Via != "sqlite" || j.NewRevision <= j.Revision || j.Backup == "" {
+		t.Fatalf("load result %+v", j)
+	}
+	if fi, err := os.Stat(j.Backup); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup %s: %v %v", j.Backup, fi, err)
+	}
+	r = runAt(t, "datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes")
+	if r.code != 0 {
+		t.Fatalf("restore: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// snapshot is a cheap fingerprint of every file name, size and mode under dir.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		b.WriteString(p + " " + fi.Mode().String() + " " + fi.ModTime().String() + "\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}

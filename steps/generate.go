@@ -1,0 +1,160 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// GenerateKind selects what Generate stages.
+type GenerateKind string
+
+// Kinds of staged sets.
+const (
+	GenCustomCA   GenerateKind = "custom-ca"
+	GenRotation   GenerateKind = "rotation"
+	GenServiceKey GenerateKind = "service-key"
+)
+
+// GenerateKinds lists the kinds the generate command accepts.
+var GenerateKinds = []GenerateKind{GenCustomCA, GenRotation, GenServiceKey}
+
+// GenerateInput configures a Generate step.
+type GenerateInput struct {
+	// Kind is what to generate.
+	Kind GenerateKind
+	// DataDir is the k3s data dir whose current files are read (never written).
+	DataDir string
+	// Out is the staging dir; files go to Out/tls/...
+	Out string
+	// Overwrite allows a non-empty Out.
+	Overwrite bool
+	// Opts carries product, clock, randomness and key types.
+	Opts pki.GenOptions
+	// Root and intermediate files to import for GenCustomCA (any may be empty).
+	RootCert, RootKey, IntermediateCert, IntermediateKey string
+}
+
+// Generate stages a new CA set, rotation or service key in a fresh directory.
+type Generate struct {
+	in  GenerateInput
+	set *pki.StagedSet
+}
+
+// NewGenerate returns the step for in.
+func NewGenerate(in GenerateInput) *Generate { return &Generate{in: in} }
+
+// Title implements Step.
+func (g *Generate) Title() string { return fmt.Sprintf("Generate %s into %s", g.in.Kind, g.in.Out) }
+
+// Set is the generated set after Preview or Run.
+func (g *Generate) Set() *pki.StagedSet { return g.set }
+
+// Preview generates the set in memory and describes the files it would write.
+func (g *Generate) Preview(ctx context.Context) (*Plan, error) {
+	if err := g.build(ctx); err != nil {
+		return nil, err
+	}
+	plan := &Plan{Title: g.Title(), Notes: g.set.Notes}
+	for _, f := range g.set.Preview() {
+		detail := fmt.Sprintf("%04o, %d bytes", f.Mode, f.Size)
+		for _, c := range f.Certs {
+			detail += fmt.Sprintf("; %s <- %s until %s", c.Subject, c.Issuer, c.NotAfter.UTC().Format("2006-01-02"))
+		}
+		plan.Add(ActWrite, filepath.Join(g.in.Out, filepath.FromSlash(f.Path)), "%s", detail)
+	}
+	return plan, nil
+}
+
+// Run writes the set; nothing is written when validation of the inputs fails.
+func (g *Generate) Run(ctx context.Context) (string, error) {
+	if err := g.build(ctx); err != nil {
+		return "", err
+	}
+	if err := g.set.Write(ctx, g.in.Out); err != nil {
+		return "", fmt.Errorf("write staged set: %w", err)
+	}
+	return fmt.Sprintf("wrote %d files to %s", len(g.set.Files), g.in.Out), nil
+}
+
+func (g *Generate) build(ctx context.Context) error {
+	if g.set != nil {
+		return nil
+	}
+	server := product.ServerDir(g.in.DataDir)
+	live := filepath.Join(server, pki.TLSDir)
+	if err := fsutil.CheckStagingDir(g.in.Out, live, g.in.Overwrite); err != nil {
+		return err
+	}
+	var (
+		set *pki.StagedSet
+		err error
+	)
+	switch g.in.Kind {
+	case GenCustomCA:
+		var in pki.CustomCAInput
+		if in, err = g.customInput(server); err == nil {
+			set, err = pki.GenerateCustomCA(ctx, g.in.Opts, in)
+		}
+	case GenRotation:
+		set, err = pki.GenerateRotation(ctx, g.in.Opts, server)
+	case GenServiceKey:
+		var cur []byte
+		if cur, err = readCurrent(server, "ServiceKey"); err == nil {
+			set, err = pki.GenerateServiceKeyRotation(ctx, g.in.Opts, cur)
+		}
+	default:
+		err = fmt.Errorf("unknown kind %q", g.in.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("generate %s: %w", g.in.Kind, err)
+	}
+	g.set = set
+	return nil
+}
+
+func (g *Generate) customInput(server string) (pki.CustomCAInput, error) {
+	var in pki.CustomCAInput
+	for _, f := range []struct {
+		path string
+		dst  *[]byte
+	}{
+		{g.in.RootCert, &in.RootCert}, {g.in.RootKey, &in.RootKey},
+		{g.in.IntermediateCert, &in.IntermediateCert}, {g.in.IntermediateKey, &in.IntermediateKey},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return in, fmt.Errorf("read %s: %w", f.path, err)
+		}
+		*f.dst = b
+	}
+	cur, err := readCurrent(server, "ServiceKey")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return in, err
+	}
+	in.CurrentServiceKey = cur
+	return in, nil
+}
+
+// readCurrent reads a bootstrap field's current file from the server dir.
+func readCurrent(server, field string) ([]byte, error) {
+	f, ok := pki.Field(field)
+	if !ok {
+		return nil, fmt.Errorf("unknown bootstrap field %s", field)
+	}
+	b, err := os.ReadFile(f.Abs(server))
+	if err != nil {
+		return nil, fmt.Errorf("read current %s: %w", field, err)
+	}
+	return b, nil
+}

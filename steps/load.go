@@ -1,0 +1,166 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// ErrRefused means k3s's validation refuses the staged set and --force was not given.
+var ErrRefused = errors.New("k3s would refuse this CA set (use --force only to replace the root of trust)")
+
+// LoadInput configures a Load.
+type LoadInput struct {
+	// DataDir is the k3s data dir; Staged the dir holding the new tls/.
+	DataDir, Staged string
+	// Access chooses the datastore path.
+	Access AccessInput
+	// Token is the raw token; empty reads <data-dir>/server/token.
+	Token string
+	// ServerURL is the supervisor URL for ViaServer.
+	ServerURL string
+	// Force loads what k3s would only accept with --force.
+	Force bool
+	// DryRun opens the datastore read-only; Run then refuses to write.
+	DryRun bool
+	// Now is the clock: validation time and the timestamp of every entry written.
+	Now time.Time
+	// Product names paths and units.
+	Product product.Product
+	// Hook, when set, is called at each named point of Run (tests use it to
+	// kill the process between backup and verify).
+	Hook func(point string)
+}
+
+// LoadPlan is everything Load computed before writing.
+type LoadPlan struct {
+	// Validation is the engine's verdict on the staged set.
+	Validation *pki.Report
+	// Access is the chosen datastore path.
+	Access Access
+	// Key and Revision identify the value that will be replaced.
+	Key      string
+	Revision int64
+	// Changes lists the fields whose content changes.
+	Changes []datastore.FieldChange
+	// Tokens is the CA hash and token before and after.
+	Tokens *TokenReport
+
+	passphrase string
+	current    *Bootstrap
+	next       datastore.Bootstrap
+	nextPlain  []byte
+}
+
+// Load validates a staged set, backs up the bootstrap value, writes the new
+// value with one compare-and-swap and verifies it by reading it back.
+type Load struct {
+	in      LoadInput
+	plan    *LoadPlan
+	backend datastore.Backend
+	api     *datastore.ServerAPI
+	result  LoadResult
+	refusal error
+}
+
+// LoadResult says what Run did.
+type LoadResult struct {
+	// Backup is the backup file written before the write.
+	Backup string
+	// NewRevision is the revision of the written value.
+	NewRevision int64
+}
+
+// NewLoad returns the load step.
+func NewLoad(in LoadInput) *Load { return &Load{in: in} }
+
+// Title implements Step.
+func (l *Load) Title() string { return "Load the staged CA set into the datastore" }
+
+// Plan is the computed plan after Prepare.
+func (l *Load) Plan() *LoadPlan { return l.plan }
+
+// Result is what Run did.
+func (l *Load) Result() LoadResult { return l.result }
+
+// Prepare validates, opens the datastore and computes the new value. It
+// writes nothing. A refusal returns the plan and an error wrapping ErrRefused.
+func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
+	if l.plan != nil {
+		return l.plan, l.refusal
+	}
+	server := product.ServerDir(l.in.DataDir)
+	rep, err := pki.Validate(ctx, pki.ValidateInput{
+		CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now, Force: l.in.Force, Product: l.in.Product,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("validate staged set: %w", err)
+	}
+	plan := &LoadPlan{Validation: rep}
+	if !rep.OK {
+		l.plan, l.refusal = plan, fmt.Errorf("%w: %v", ErrRefused, rep.Err())
+		return plan, l.refusal
+	}
+	if plan.Tokens, err = Tokens(ctx, l.in.DataDir, l.in.Staged, l.in.Now); err != nil {
+		return nil, err
+	}
+	raw, err := ResolveToken(l.in.DataDir, l.in.Token)
+	if err != nil {
+		return nil, err
+	}
+	if plan.passphrase, err = pki.NormalizeToken(raw); err != nil {
+		return nil, err
+	}
+	if plan.Access, err = ChooseAccess(ctx, l.in.Access); err != nil {
+		return nil, err
+	}
+	if plan.Access.Via == ViaServer {
+		return l.prepareServer(ctx, plan, raw)
+	}
+	if err := l.prepareKV(ctx, plan, server); err != nil {
+		return nil, err
+	}
+	l.plan = plan
+	return plan, nil
+}
+
+func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) error {
+	b, err := plan.Access.Open(ctx, l.in.DryRun)
+	if err != nil {
+		return fmt.Errorf("open datastore (%s): %w", plan.Access.Via, err)
+	}
+	cur, err := ReadBootstrap(ctx, b, plan.passphrase)
+	if err != nil {
+		_ = b.Close()
+		return err
+	}
+	next, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now})
+	if err != nil {
+		_ = b.Close()
+		return fmt.Errorf("build bootstrap data: %w", err)
+	}
+	if plan.nextPlain, err = next.Encode(); err != nil {
+		_ = b.Close()
+		return err
+	}
+	l.backend = b
+	plan.current, plan.next = cur, next
+	plan.Key, plan.Revision = cur.KV.Key, cur.KV.ModRevision
+	plan.Changes = cur.Data.Diff(next)
+	return nil
+}
+
+// Close releases the datastore connection.
+func (l *Load) Close() error {
+	if l.backend == nil {
+		return nil
+	}
+	err := l.backend.Close()
+	l.backend = nil
+	return err
+}

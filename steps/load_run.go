@@ -1,0 +1,111 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/k3sca/k3sca/datastore"
+)
+
+// Errors of the write phase.
+var (
+	ErrVerifyFailed = errors.New("the value read back differs from what was written; the backup was restored")
+	ErrConcurrent   = errors.New("the bootstrap value changed since it was read; nothing was written")
+)
+
+// Preview implements Step: it prepares (validation, datastore read, new
+// value) and describes the write. A refused set still yields a plan.
+func (l *Load) Preview(ctx context.Context) (*Plan, error) {
+	lp, err := l.Prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Title: l.Title()}
+	plan.Add(ActCheck, "validation", "class %s; %d errors, %d warnings", lp.Validation.Class, len(lp.Validation.Errors), len(lp.Validation.Warnings))
+	plan.Notes = append(plan.Notes, "datastore: "+lp.Access.Reason)
+	if lp.Access.Via == ViaServer {
+		plan.Add(ActDatastore, l.in.ServerURL+l.in.Product.CACertsPath(), "PUT %d staged fields, force=%t", len(lp.next), l.in.Force)
+		return plan, nil
+	}
+	plan.Add(ActBackup, BackupDir(l.in.DataDir), "value of %s at revision %d and a copy of server/tls", lp.Key, lp.Revision)
+	plan.Add(ActDatastore, lp.Key, "compare-and-swap at revision %d, %d bytes of plaintext", lp.Revision, len(lp.nextPlain))
+	for _, c := range lp.Changes {
+		plan.Add(ActDatastore, lp.Key+" "+c.Field, "%s", c.String())
+	}
+	plan.Notes = append(plan.Notes,
+		fmt.Sprintf("every entry is stamped %s (the time of the load), newer than the files on every server, so k3s takes the datastore side at restart", l.in.Now.UTC().Format("2006-01-02T15:04:05Z")))
+	if lp.Tokens.New != nil && lp.Tokens.New.Hash.Hex != lp.Tokens.Current.Hash.Hex {
+		plan.Notes = append(plan.Notes, "the join-token CA hash changes: give agents the new token (k3sca token --path ...)")
+	}
+	return plan, nil
+}
+
+// Run implements Step: backup, compare-and-swap, read-back verification.
+func (l *Load) Run(ctx context.Context) (string, error) {
+	if l.in.DryRun {
+		return "", errors.New("dry run: refusing to write")
+	}
+	lp, err := l.Prepare(ctx)
+	if err != nil {
+		return "", err
+	}
+	if lp.Access.Via == ViaServer {
+		return l.runServer(ctx)
+	}
+	defer l.Close()
+	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, lp.Access.Via, l.in.Now)
+	if err != nil {
+		return "", err
+	}
+	l.result.Backup = backup.Path
+	l.hook("after-backup")
+	value, err := datastore.Encrypt(lp.passphrase, lp.nextPlain)
+	if err != nil {
+		return "", err
+	}
+	rev, err := l.backend.Update(ctx, lp.Key, lp.Revision, value)
+	if errors.Is(err, datastore.ErrRevisionMismatch) {
+		return "", fmt.Errorf("%w: %v", ErrConcurrent, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", lp.Key, err)
+	}
+	l.hook("after-write")
+	if err := l.verify(ctx, rev); err != nil {
+		return "", err
+	}
+	l.hook("after-verify")
+	l.result.NewRevision = rev
+	return fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
+		lp.Key, rev, lp.Revision, backup.Path), nil
+}
+
+// verify reads the key back and compares it with what was written; on a
+// mismatch it puts the backup value back with a compare-and-swap.
+func (l *Load) verify(ctx context.Context, rev int64) error {
+	lp := l.plan
+	got, err := l.backend.Get(ctx, lp.Key)
+	if err == nil && got.ModRevision == rev {
+		var plain []byte
+		if plain, err = datastore.Decrypt(lp.passphrase, got.Value); err == nil && bytes.Equal(plain, lp.nextPlain) {
+			return nil
+		}
+	}
+	cause := err
+	if cause == nil {
+		cause = fmt.Errorf("revision %d or content differs", got.ModRevision)
+	}
+	if _, rerr := l.backend.Update(ctx, lp.Key, got.ModRevision, lp.current.KV.Value); rerr != nil {
+		return fmt.Errorf("verify failed (%v) AND restoring the backup failed: %w; restore it with k3sca datastore restore %s",
+			cause, rerr, l.result.Backup)
+	}
+	return fmt.Errorf("%w: %v", ErrVerifyFailed, cause)
+}
+
+func (l *Load) hook(point string) {
+	if l.in.Hook != nil {
+		l.in.Hook(point)
+	}
+}

@@ -1,0 +1,54 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+)
+
+// prepareServer builds the body `k3s certificate rotate-ca` would PUT: the
+// staged rotatable files only (the server defaults the rest), PasswdFile and
+// IPSECKey empty, every timestamp the time of the load.
+func (l *Load) prepareServer(ctx context.Context, plan *LoadPlan, raw string) (*LoadPlan, error) {
+	tok, err := pki.ParseToken(raw)
+	if err != nil {
+		return nil, err
+	}
+	body := datastore.Bootstrap{}
+	for _, f := range pki.BootstrapFields {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		switch {
+		case f.Name == "PasswdFile" || f.Name == "IPSECKey":
+			body[f.Name] = datastore.Entry{Timestamp: l.in.Now, Content: []byte{}}
+		case f.Rotate:
+			b, err := os.ReadFile(f.Abs(l.in.Staged))
+			if err != nil || len(b) == 0 {
+				continue
+			}
+			body[f.Name] = datastore.Entry{Timestamp: l.in.Now, Content: b}
+		}
+	}
+	if plan.nextPlain, err = body.Encode(); err != nil {
+		return nil, err
+	}
+	plan.next = body
+	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product}
+	if _, err := l.api.FetchCACerts(ctx); err != nil {
+		return nil, fmt.Errorf("reach %s: %w", l.in.ServerURL, err)
+	}
+	l.plan = plan
+	return plan, nil
+}
+
+func (l *Load) runServer(ctx context.Context) (string, error) {
+	l.hook("before-put")
+	if err := l.api.PutCACerts(ctx, l.plan.nextPlain, l.in.Force); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("certificates saved to datastore through %s; restart the servers one at a time", l.in.ServerURL), nil
+}

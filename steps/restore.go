@@ -1,0 +1,114 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+)
+
+// RestoreInput configures a Restore.
+type RestoreInput struct {
+	// DataDir is the k3s data dir; BackupPath a file from ListBackups.
+	DataDir, BackupPath string
+	// Access chooses the datastore path (not ViaServer).
+	Access AccessInput
+	// Token, when it can be resolved, checks that the backup opens with it.
+	Token string
+	// Now stamps the safety backup of the value being replaced.
+	Now time.Time
+}
+
+// Restore puts a backed-up bootstrap value back with a compare-and-swap,
+// after saving the value it replaces, and reads it back.
+type Restore struct {
+	in     RestoreInput
+	backup *Backup
+	access Access
+}
+
+// NewRestore returns the restore step.
+func NewRestore(in RestoreInput) *Restore { return &Restore{in: in} }
+
+// Title implements Step.
+func (r *Restore) Title() string { return "Restore a bootstrap backup" }
+
+func (r *Restore) prepare(ctx context.Context) error {
+	if r.backup != nil {
+		return nil
+	}
+	b, err := ReadBackup(r.in.BackupPath)
+	if err != nil {
+		return err
+	}
+	if raw, err := ResolveToken(r.in.DataDir, r.in.Token); err == nil {
+		pass, err := pki.NormalizeToken(raw)
+		if err != nil {
+			return err
+		}
+		if datastore.StorageKey(pass) != b.Key {
+			return fmt.Errorf("%w: the backup holds %s", ErrWrongToken, b.Key)
+		}
+		if _, err := datastore.Decrypt(pass, []byte(b.Value)); err != nil {
+			return fmt.Errorf("backup %s does not decrypt with the token: %w", r.in.BackupPath, err)
+		}
+	}
+	acc, err := ChooseAccess(ctx, r.in.Access)
+	if err != nil {
+		return err
+	}
+	if acc.Via == ViaServer {
+		return errors.New("restore needs direct datastore access (--via sqlite or etcd)")
+	}
+	r.backup, r.access = b, acc
+	return nil
+}
+
+// Preview implements Step.
+func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	plan := &Plan{Title: r.Title(), Notes: []string{"datastore: " + r.access.Reason}}
+	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced")
+	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap back to the value of revision %d from %s",
+		r.backup.Revision, r.backup.Created.Format(time.RFC3339))
+	return plan, nil
+}
+
+// Run implements Step.
+func (r *Restore) Run(ctx context.Context) (string, error) {
+	if err := r.prepare(ctx); err != nil {
+		return "", err
+	}
+	b, err := r.access.Open(ctx, false)
+	if err != nil {
+		return "", fmt.Errorf("open datastore (%s): %w", r.access.Via, err)
+	}
+	defer b.Close()
+	cur, err := b.Get(ctx, r.backup.Key)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", r.backup.Key, err)
+	}
+	want := []byte(r.backup.Value)
+	if bytes.Equal(cur.Value, want) {
+		return "the datastore already holds the backup value; nothing written", nil
+	}
+	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now)
+	if err != nil {
+		return "", err
+	}
+	rev, err := b.Update(ctx, r.backup.Key, cur.ModRevision, want)
+	if err != nil {
+		return "", fmt.Errorf("restore %s: %w", r.backup.Key, err)
+	}
+	got, err := b.Get(ctx, r.backup.Key)
+	if err != nil || !bytes.Equal(got.Value, want) {
+		return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
+	}
+	return fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path), nil
+}

@@ -1,0 +1,142 @@
+package steps
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// SandboxInput configures a throwaway k3s data dir.
+type SandboxInput struct {
+	// DataDir is created; it must not exist or be empty.
+	DataDir string
+	// Product names CNs and roles.
+	Product product.Product
+	// Now is the clock for every certificate and timestamp.
+	Now time.Time
+	// Rand is the randomness for the password (nil: crypto/rand).
+	Rand io.Reader
+}
+
+// Sandbox is a k3s data dir as k3s leaves it after its first start on
+// SQLite: default CAs, leaf certs, credentials, token, and the encrypted
+// bootstrap data in a real kine state.db.
+type Sandbox struct {
+	// DataDir is the data dir; ServerDir its server/ folder.
+	DataDir, ServerDir string
+	// Token is the server token (secret).
+	Token pki.Token
+	// Key is the bootstrap key in state.db.
+	Key string
+}
+
+// CreateSandbox writes a sandbox data dir.
+func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
+	if err := fsutil.CheckStagingDir(in.DataDir, "", false); err != nil {
+		return nil, err
+	}
+	server := product.ServerDir(in.DataDir)
+	opts := pki.GenOptions{Product: in.Product, Now: in.Now}
+	cas, err := pki.GenerateDefaultCAs(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := cas.Write(ctx, server); err != nil {
+		return nil, err
+	}
+	leaves, err := pki.GenerateLeafCerts(ctx, opts, server)
+	if err != nil {
+		return nil, err
+	}
+	if err := leaves.Write(ctx, server); err != nil {
+		return nil, err
+	}
+	r := in.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	pass, err := randomHex(r, 16)
+	if err != nil {
+		return nil, err
+	}
+	psk, err := randomHex(r, 48)
+	if err != nil {
+		return nil, err
+	}
+	p := in.Product
+	creds := map[string]string{
+		"cred/passwd":    fmt.Sprintf("%s,server,server,%s\n%s,node,node,%s\n", pass, p.ServerRole(), pass, p.AgentRole()),
+		"cred/ipsec.psk": psk + "\n",
+	}
+	for rel, content := range creds {
+		if err := fsutil.WriteFile(filepath.Join(server, rel), []byte(content), fsutil.ModeSecret); err != nil {
+			return nil, err
+		}
+	}
+	sb := &Sandbox{DataDir: in.DataDir, ServerDir: server}
+	if err := sb.writeToken(in.Now, pass); err != nil {
+		return nil, err
+	}
+	if err := sb.seedDatastore(ctx, pass); err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+func (sb *Sandbox) writeToken(now time.Time, pass string) error {
+	f, _ := pki.Field("ServerCA")
+	st, err := hashState(f.Abs(sb.ServerDir), nil, now)
+	if err != nil {
+		return err
+	}
+	sb.Token = pki.Token{CAHash: st.Hash.Hex, Username: "server", Password: pass}
+	return fsutil.WriteFile(filepath.Join(sb.ServerDir, pki.TokenFile), []byte(sb.Token.String()+"\n"), fsutil.ModeSecret)
+}
+
+// seedDatastore stores the bootstrap data as k3s does at first start: the
+// files with their mtimes, encrypted with the token's password.
+func (sb *Sandbox) seedDatastore(ctx context.Context, pass string) error {
+	db := filepath.Join(sb.ServerDir, filepath.FromSlash(pki.DatastoreFile))
+	if err := datastore.InitKineDB(ctx, db); err != nil {
+		return err
+	}
+	data, err := datastore.ReadFromDisk(ctx, sb.ServerDir)
+	if err != nil {
+		return err
+	}
+	plain, err := data.Encode()
+	if err != nil {
+		return err
+	}
+	value, err := datastore.Encrypt(pass, plain)
+	if err != nil {
+		return err
+	}
+	b, err := datastore.OpenSQLite(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	sb.Key = datastore.StorageKey(pass)
+	if _, err := b.Create(ctx, sb.Key, value); err != nil {
+		return fmt.Errorf("store bootstrap data: %w", err)
+	}
+	return nil
+}
+
+func randomHex(r io.Reader, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
