@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -156,13 +157,16 @@ func RefuseSymlinks(dir string) error {
 	})
 }
 
-// CopyDir copies the regular files and directories of src into a new dst,
-// keeping file modes. It refuses symlinks and an existing dst.
+// CopyDir copies src to the new dir dst, preserving permission bits of
+// files and directories. It fails on an existing dst, on symlinks and on
+// special files instead of following them.
 func CopyDir(ctx context.Context, src, dst string) error {
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("copy %s: %s already exists", src, dst)
+	type dirMode struct {
+		path string
+		mode fs.FileMode
 	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	var dirs []dirMode
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("walk %s: %w", p, err)
 		}
@@ -171,25 +175,78 @@ func CopyDir(ctx context.Context, src, dst string) error {
 		}
 		rel, err := filepath.Rel(src, p)
 		if err != nil {
-			return err
+			return fmt.Errorf("walk %s: %w", p, err)
 		}
 		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("stat %s: %w", p, err)
-		}
 		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s is a symlink: %w", p, ErrSymlink)
 		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case !info.Mode().IsRegular():
-			return fmt.Errorf("%s is not a regular file", p)
+			fi, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("stat %s: %w", p, err)
+			}
+			if err := os.Mkdir(target, 0o700); err != nil {
+				return fmt.Errorf("create %s: %w", target, err)
+			}
+			dirs = append(dirs, dirMode{target, fi.Mode().Perm()})
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s: %w", p, ErrSymlink)
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s: not a regular file", p)
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", p, err)
-		}
-		return WriteFile(target, data, info.Mode().Perm())
+		return CopyFile(p, target)
 	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chmod(dirs[i].path, dirs[i].mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", dirs[i].path, err)
+		}
+	}
+	return nil
 }
+
+// CopyFile copies a regular file to a new path with the same permission
+// bits, refusing to follow a symlink at either end.
+func CopyFile(src, dst string) error {
+	lfi, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", src, err)
+	}
+	if lfi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s: %w", src, ErrSymlink)
+	}
+	if !lfi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", src)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", src, err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", src, err)
+	}
+	if !os.SameFile(lfi, fi) {
+		return fmt.Errorf("%s changed while being copied", src)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("create %s: %w", dst, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		_ = out.Close()
+		return fmt.Errorf("chmod %s: %w", dst, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", dst, err)
+	}
+	return nil
+}
+

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -155,109 +154,17 @@ func (pl *LeafRotationPlan) backup(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", pl.BackupDir, fs.ErrExist)
 	}
 	if pl.TLSDir != "" {
-		if err := copyTree(ctx, pl.TLSDir, pl.BackupDir); err != nil {
+		if err := fsutil.CopyDir(ctx, pl.TLSDir, pl.BackupDir); err != nil {
 			return err
 		}
 	} else if err := os.MkdirAll(pl.BackupDir, fsutil.ModeDir); err != nil {
 		return fmt.Errorf("create backup dir: %w", err)
 	}
 	for _, f := range pl.AgentFiles {
-		if err := copyFile(f, filepath.Join(pl.BackupDir, filepath.Base(f))); err != nil &&
+		if err := fsutil.CopyFile(f, filepath.Join(pl.BackupDir, filepath.Base(f))); err != nil &&
 			!errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-	}
-	return nil
-}
-
-// copyTree copies src to the new dir dst, preserving permission bits. It
-// fails on symlinks and special files instead of following them.
-func copyTree(ctx context.Context, src, dst string) error {
-	type dirMode struct {
-		path string
-		mode fs.FileMode
-	}
-	var dirs []dirMode
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("walk %s: %w", p, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return fmt.Errorf("walk %s: %w", p, err)
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			fi, err := d.Info()
-			if err != nil {
-				return fmt.Errorf("stat %s: %w", p, err)
-			}
-			if err := os.Mkdir(target, 0o700); err != nil {
-				return fmt.Errorf("create %s: %w", target, err)
-			}
-			dirs = append(dirs, dirMode{target, fi.Mode().Perm()})
-			return nil
-		case d.Type()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s: %w", p, fsutil.ErrSymlink)
-		case !d.Type().IsRegular():
-			return fmt.Errorf("%s: not a regular file", p)
-		}
-		return copyFile(p, target)
-	})
-	if err != nil {
-		return err
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := os.Chmod(dirs[i].path, dirs[i].mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", dirs[i].path, err)
-		}
-	}
-	return nil
-}
-
-// copyFile copies a regular file to a new path with the same permission
-// bits, refusing to follow a symlink at either end.
-func copyFile(src, dst string) error {
-	lfi, err := os.Lstat(src)
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", src, err)
-	}
-	if lfi.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%s: %w", src, fsutil.ErrSymlink)
-	}
-	if !lfi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", src)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", src, err)
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", src, err)
-	}
-	if !os.SameFile(lfi, fi) {
-		return fmt.Errorf("%s changed while being copied", src)
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return fmt.Errorf("create %s: %w", dst, err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		_ = out.Close()
-		return fmt.Errorf("copy %s: %w", src, err)
-	}
-	if err := out.Chmod(fi.Mode().Perm()); err != nil {
-		_ = out.Close()
-		return fmt.Errorf("chmod %s: %w", dst, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", dst, err)
 	}
 	return nil
 }

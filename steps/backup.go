@@ -52,6 +52,9 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, 
 	if _, err := os.Lstat(b.Path); err == nil {
 		return nil, fmt.Errorf("backup %s already exists", b.Path)
 	}
+	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
+		return nil, fmt.Errorf("create backup dir: %w", err)
+	}
 	if err := fsutil.CopyDir(ctx, filepath.Join(product.ServerDir(dataDir), pki.TLSDir), b.TLSCopy); err != nil {
 		return nil, fmt.Errorf("back up tls dir: %w", err)
 	}

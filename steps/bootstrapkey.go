@@ -1,21 +1,21 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/k3sca/k3sca/datastore"
-	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
 // Errors of bootstrap key resolution.
 var (
-	ErrWrongToken       = errors.New("the token opens no bootstrap key in this datastore")
+	// ErrWrongToken: the token names no key here. It wraps
+	// datastore.ErrWrongToken, which a failed decryption returns, so
+	// errors.Is(err, datastore.ErrWrongToken) catches both.
+	ErrWrongToken       = fmt.Errorf("the token opens no bootstrap key in this datastore: %w", datastore.ErrWrongToken)
 	ErrMultipleKeys     = errors.New("more than one live /bootstrap key; k3s refuses to save with several (found multiple bootstrap keys in storage)")
 	ErrNoBootstrapData  = errors.New("no bootstrap data in the datastore; has k3s started once on it?")
 	ErrBootstrapLocked  = errors.New("the bootstrap key is an empty lock: a server is initializing; wait for it to finish")
@@ -28,11 +28,10 @@ func ResolveToken(dataDir, given string) (string, error) {
 	if given != "" {
 		return given, nil
 	}
-	b, err := os.ReadFile(product.ServerDir(dataDir) + "/" + pki.TokenFile)
+	raw, err := readTokenFile(product.ServerDir(dataDir))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoTokenAvailable, err)
 	}
-	raw := string(bytes.TrimRight(b, "\n"))
 	if raw == "" {
 		return "", ErrNoTokenAvailable
 	}

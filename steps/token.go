@@ -33,18 +33,27 @@ type TokenReport struct {
 	New *TokenState
 }
 
-// ReadServerToken reads <server>/token the way `k3s certificate rotate-ca`
-// does: trailing newlines stripped.
+// ReadServerToken reads and parses <server>/token (see readTokenFile).
 func ReadServerToken(serverDir string) (pki.Token, error) {
-	b, err := os.ReadFile(filepath.Join(serverDir, pki.TokenFile))
+	raw, err := readTokenFile(serverDir)
 	if err != nil {
-		return pki.Token{}, fmt.Errorf("read server token: %w", err)
+		return pki.Token{}, err
 	}
-	t, err := pki.ParseToken(string(bytes.TrimRight(b, "\n")))
+	t, err := pki.ParseToken(raw)
 	if err != nil {
 		return pki.Token{}, fmt.Errorf("parse server token: %w", err)
 	}
 	return t, nil
+}
+
+// readTokenFile reads <server>/token the way `k3s certificate rotate-ca`
+// does: trailing newlines stripped.
+func readTokenFile(serverDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(serverDir, pki.TokenFile))
+	if err != nil {
+		return "", fmt.Errorf("read server token: %w", err)
+	}
+	return string(bytes.TrimRight(b, "\n")), nil
 }
 
 // Tokens computes the current CA hash and token of dataDir and, when
