@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
 )
 
 func (a *app) checkCommand() *cobra.Command {
@@ -40,7 +44,7 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeInventory(a, inv, out); err != nil {
+			if err := writeInventory(a, inv, out, filepath.Join(product.ServerDir(dd), pki.TLSDir)); err != nil {
 				return err
 			}
 			if inv.NeedsAttention() {
@@ -55,7 +59,7 @@ func (a *app) checkCommand() *cobra.Command {
 	return cmd
 }
 
-func writeInventory(a *app, inv *pki.Inventory, out string) error {
+func writeInventory(a *app, inv *pki.Inventory, out, tlsDir string) error {
 	switch out {
 	case "json":
 		b, err := inv.K3sJSON()
@@ -64,7 +68,50 @@ func writeInventory(a *app, inv *pki.Inventory, out string) error {
 		}
 		_, err = a.stdout.Write(append(b, '\n'))
 		return err
-	default:
+	case "table":
 		return inv.WriteTable(a.stdout)
 	}
+	return writeInventoryText(a, inv, tlsDir)
+}
+
+// writeInventoryText prints one line per certificate, fitting 80 columns.
+func writeInventoryText(a *app, inv *pki.Inventory, tlsDir string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-2s %-27s %-26s %-13s %s\n", "", "FILE", "SUBJECT", "STATUS", "LEFT")
+	for _, group := range []struct {
+		kind  string
+		certs []pki.CertInfo
+	}{{"CA", inv.CAs}, {"", inv.Leaves}} {
+		for _, c := range group.certs {
+			fmt.Fprintf(&b, "%-2s %-27s %-26s %-13s %s\n", group.kind, clip(relTo(tlsDir, c.Path), 27), clip(c.Subject, 26),
+				c.Status, pki.FormatResidual(c.Residual))
+		}
+	}
+	for _, f := range inv.Unreadable {
+		fmt.Fprintf(&b, "unreadable: %s\n", f)
+	}
+	if _, err := io.WriteString(a.stdout, b.String()); err != nil {
+		return err
+	}
+	if len(inv.Missing) > 0 {
+		a.printf("%d listed files are not present (agent files, legacy certs k3s deletes at start); see -o table\n", len(inv.Missing))
+	}
+	return nil
+}
+
+// relTo shows path relative to dir when it lies inside it.
+func relTo(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// clip shortens s to n runes, marking the cut with "~".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "~"
 }

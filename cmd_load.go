@@ -74,7 +74,8 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 	f.String(keyVia, "auto", "datastore path: auto, sqlite (k3s stopped), etcd (kine socket or etcd), server (k3s API)")
 	f.String(keyToken, "", "server token (env K3SCA_TOKEN; default <data-dir>/server/token)")
 	f.String(keyServer, "https://127.0.0.1:6443", "k3s supervisor URL for --via server")
-	f.StringSlice(keyEtcdEndpoints, nil, "etcd endpoints (external etcd)")
+	f.StringSlice(keyEtcdEndpoints, nil, "etcd endpoints (default: datastore-endpoint of --k3s-config, else kine.sock or embedded etcd)")
+	f.String(keyK3sConfig, "", "k3s server config file read for datastore-endpoint/-cafile/-certfile/-keyfile (default /etc/rancher/<product>/config.yaml)")
 	f.String(keyEtcdCA, "", "etcd CA file")
 	f.String(keyEtcdCert, "", "etcd client certificate file")
 	f.String(keyEtcdKey, "", "etcd client key file")
@@ -93,8 +94,12 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	if err != nil {
 		return steps.AccessInput{}, usageError{err}
 	}
+	k3sConfig := a.v.GetString(keyK3sConfig)
+	if k3sConfig == "" {
+		k3sConfig = p.ConfigFile()
+	}
 	return steps.AccessInput{
-		DataDir: dd, Via: via, Product: p, Services: steps.Systemd{},
+		DataDir: dd, Via: via, Product: p, Services: steps.Systemd{}, K3sConfig: k3sConfig,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
 			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),
@@ -123,6 +128,9 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 		for _, c := range lp.Changes {
 			j.Changes = append(j.Changes, c.String())
 		}
+	}
+	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {
+		a.printf("datastore: %s\n", lp.Access.Reason)
 	}
 	if err == nil && !dryRun {
 		var summary string

@@ -34,12 +34,13 @@ const (
 	keyEtcdCert      = "etcd-certfile"
 	keyEtcdKey       = "etcd-keyfile"
 	keyKeyType       = "key-type"
+	keyK3sConfig     = "k3s-config"
 )
 
 // settingKeys lists every key viper knows about.
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
-	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType,
+	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
 }
 
 // app holds what every command shares: settings, output streams and the clock.

@@ -249,4 +249,3 @@ func CopyFile(src, dst string) error {
 	}
 	return nil
 }
-

@@ -115,6 +115,9 @@ func CertUsages(c *x509.Certificate) []string {
 
 // NeedsAttention reports whether any certificate is EXPIRED, WARNING or NOT YET VALID.
 func (inv *Inventory) NeedsAttention() bool {
+	if len(inv.Unreadable) > 0 {
+		return true
+	}
 	for _, list := range [][]CertInfo{inv.CAs, inv.Leaves} {
 		for _, c := range list {
 			if c.Status != StatusOK {

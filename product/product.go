@@ -81,3 +81,8 @@ func (p Product) ServerUnit() string {
 
 // AgentUnit is the systemd unit of an agent node.
 func (p Product) AgentUnit() string { return p.Name() + "-agent" }
+
+// ConfigFile is the config file the product's server reads at start.
+func (p Product) ConfigFile() string {
+	return filepath.Join("/etc/rancher", p.Name(), "config.yaml")
+}

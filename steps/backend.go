@@ -64,6 +64,9 @@ type AccessInput struct {
 	Product product.Product
 	// Services queries whether k3s runs.
 	Services ServiceManager
+	// K3sConfig is the k3s server config file whose datastore-endpoint
+	// (external etcd) is used when no etcd endpoints are given; "" skips it.
+	K3sConfig string
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
@@ -80,7 +83,15 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	}
 	etcdCfg := in.Etcd
 	embedded := dirExists(filepath.Join(server, "db", "etcd"))
-	if len(etcdCfg.Endpoints) == 0 {
+	external, err := readK3sDatastore(in.K3sConfig)
+	if err != nil {
+		return Access{}, err
+	}
+	fromConfig := len(etcdCfg.Endpoints) == 0 && len(external.etcdEndpoints()) > 0
+	switch {
+	case fromConfig:
+		etcdCfg = external.etcdConfig()
+	case len(etcdCfg.Endpoints) == 0:
 		etcdCfg = datastore.EtcdConfigForDataDir(server, embedded)
 	}
 	switch in.Via {
@@ -97,6 +108,10 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	switch {
 	case len(in.Etcd.Endpoints) > 0:
 		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "etcd endpoints were given"}, nil
+	case fromConfig:
+		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "external etcd from datastore-endpoint in " + in.K3sConfig}, nil
+	case external.Endpoint != "" && !sockLive:
+		return Access{}, fmt.Errorf("%w: %s names an external SQL datastore; start k3s so k3sca can write through kine's socket", ErrNoDatastore, in.K3sConfig)
 	case sockLive:
 		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "kine.sock answers: k3s is running on SQLite/kine, writing through kine"}, nil
 	case embedded:
