@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/pki"
-	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
 )
 
 // validateJSON is the stable JSON contract of `k3sca validate -o json`.
@@ -84,9 +84,7 @@ func (a *app) validate(cmd *cobra.Command, path string, force bool) (*pki.Report
 	if err != nil {
 		return nil, err
 	}
-	return pki.Validate(cmd.Context(), pki.ValidateInput{
-		CurrentDir: product.ServerDir(dd), StagedDir: path, Now: a.now(), Force: force, Product: p,
-	})
+	return steps.Validate(cmd.Context(), p, dd, path, force, a.now())
 }
 
 func toValidateJSON(r *pki.Report) validateJSON {

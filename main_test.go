@@ -277,3 +277,22 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+func TestLiveDirAsStagingDir(t *testing.T) {
+	sb := newSandbox(t)
+	before := snapshot(t, sb.DataDir)
+	for _, args := range [][]string{
+		{"validate", "--path", sb.ServerDir},
+		{"validate", "--path", filepath.Join(sb.ServerDir, "tls")},
+		{"load", "--path", sb.ServerDir, "--yes"},
+		{"generate", "service-key", "--out", sb.ServerDir, "--overwrite"},
+	} {
+		r := runAt(t, append(args, "-d", sb.DataDir)...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "live") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming the live dir", args, r.code, r.stderr)
+		}
+	}
+	if snapshot(t, sb.DataDir) != before {
+		t.Errorf("the data dir changed")
+	}
+}

@@ -95,9 +95,7 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 		return l.plan, l.refusal
 	}
 	server := product.ServerDir(l.in.DataDir)
-	rep, err := pki.Validate(ctx, pki.ValidateInput{
-		CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now, Force: l.in.Force, Product: l.in.Product,
-	})
+	rep, err := Validate(ctx, l.in.Product, l.in.DataDir, l.in.Staged, l.in.Force, l.in.Now)
 	if err != nil {
 		return nil, fmt.Errorf("validate staged set: %w", err)
 	}
