@@ -157,7 +157,7 @@ func TestInspectInventory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.services != nil && len(tt.services) == 2 {
+			if len(tt.services) == 2 {
 				inv.CAs = nil // the CA list was checked in the first case
 			}
 			if got := tcSubjects(inv.CAs); !reflect.DeepEqual(got, tt.wantCAs) {
