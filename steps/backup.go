@@ -44,13 +44,10 @@ func BackupDir(dataDir string) string {
 // writeBackup saves kv and a copy of server/tls, both private.
 func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time) (*Backup, error) {
 	dir := BackupDir(dataDir)
-	base := fmt.Sprintf("%d-%d", now.Unix(), kv.ModRevision)
+	base := freeBackupName(dir, fmt.Sprintf("%d-%d", now.Unix(), kv.ModRevision))
 	b := &Backup{
 		Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via),
 		TLSCopy: filepath.Join(dir, base+"-tls"), Path: filepath.Join(dir, base+".json"),
-	}
-	if _, err := os.Lstat(b.Path); err == nil {
-		return nil, fmt.Errorf("backup %s already exists", b.Path)
 	}
 	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("create backup dir: %w", err)
@@ -66,6 +63,20 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, 
 		return nil, fmt.Errorf("write backup: %w", err)
 	}
 	return b, nil
+}
+
+// freeBackupName returns base, or base-2, base-3... when a backup of the
+// same second and revision exists (a load re-run after a crash).
+func freeBackupName(dir, base string) string {
+	name := base
+	for i := 2; ; i++ {
+		_, errJSON := os.Lstat(filepath.Join(dir, name+".json"))
+		_, errTLS := os.Lstat(filepath.Join(dir, name+"-tls"))
+		if errJSON != nil && errTLS != nil {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 }
 
 // ReadBackup loads a backup file.

@@ -101,7 +101,7 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 	}
 	plan := &LoadPlan{Validation: rep}
 	if !rep.OK {
-		l.plan, l.refusal = plan, fmt.Errorf("%w: %v", ErrRefused, rep.Err())
+		l.plan, l.refusal = plan, fmt.Errorf("%w: %w", ErrRefused, rep.Err())
 		return plan, l.refusal
 	}
 	if plan.Tokens, err = Tokens(ctx, l.in.DataDir, l.in.Staged, l.in.Now); err != nil {

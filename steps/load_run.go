@@ -16,7 +16,8 @@ var (
 )
 
 // Preview implements Step: it prepares (validation, datastore read, new
-// value) and describes the write. A refused set still yields a plan.
+// value) and describes the write. For a refused set it returns the error;
+// Plan() then still holds the validation report.
 func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	lp, err := l.Prepare(ctx)
 	if err != nil {
@@ -67,7 +68,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	}
 	rev, err := l.backend.Update(ctx, lp.Key, lp.Revision, value)
 	if errors.Is(err, datastore.ErrRevisionMismatch) {
-		return "", fmt.Errorf("%w: %v", ErrConcurrent, err)
+		return "", fmt.Errorf("%w: %w", ErrConcurrent, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", lp.Key, err)
@@ -101,7 +102,7 @@ func (l *Load) verify(ctx context.Context, rev int64) error {
 		return fmt.Errorf("verify failed (%v) AND restoring the backup failed: %w; restore it with k3sca datastore restore %s",
 			cause, rerr, l.result.Backup)
 	}
-	return fmt.Errorf("%w: %v", ErrVerifyFailed, cause)
+	return fmt.Errorf("%w: %w", ErrVerifyFailed, cause)
 }
 
 func (l *Load) hook(point string) {

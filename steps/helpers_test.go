@@ -1,0 +1,290 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/k3s-io/kine/pkg/drivers/sqlite"
+	"github.com/k3s-io/kine/pkg/endpoint"
+	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// stNow pins the clock of every load in these tests; the sandbox is a day older.
+var stNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// stServices is a fake ServiceManager: systemd cannot run here.
+type stServices struct{ active bool }
+
+func (s stServices) IsActive(context.Context, string) (bool, error) { return s.active, nil }
+func (s stServices) Stop(context.Context, string) error             { return nil }
+func (s stServices) Start(context.Context, string) error            { return nil }
+
+// stSandbox creates a sandbox data dir under a short temp dir, so that
+// <server>/kine.sock stays below the 108-byte unix socket limit.
+func stSandbox(t testing.TB) *Sandbox {
+	t.Helper()
+	root, err := os.MkdirTemp("", "st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	sb, err := CreateSandbox(context.Background(), SandboxInput{
+		DataDir: filepath.Join(root, "data"), Product: product.K3s, Now: stNow.Add(-24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	return sb
+}
+
+// stStage writes a cross-signed rotation of the sandbox's CAs and returns its dir.
+func stStage(t testing.TB, sb *Sandbox) string {
+	t.Helper()
+	set, err := pki.GenerateRotation(context.Background(), pki.GenOptions{Product: product.K3s, Now: stNow}, sb.ServerDir)
+	if err != nil {
+		t.Fatalf("generate rotation: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "stage")
+	if err := set.Write(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// stInput is a SQLite-era load of stage into sb with k3s stopped.
+func stInput(sb *Sandbox, stage string, via Via) LoadInput {
+	return LoadInput{
+		DataDir: sb.DataDir, Staged: stage, Now: stNow, Product: product.K3s,
+		Access: AccessInput{DataDir: sb.DataDir, Via: via, Product: product.K3s, Services: stServices{}},
+	}
+}
+
+func stDBPath(sb *Sandbox) string {
+	return filepath.Join(sb.ServerDir, filepath.FromSlash(pki.DatastoreFile))
+}
+
+// stPass is the passphrase the sandbox's value is encrypted with.
+func stPass(sb *Sandbox) string { return sb.Token.Password }
+
+// stKV opens state.db directly, checks its integrity and returns the live bootstrap value.
+func stKV(t testing.TB, sb *Sandbox) datastore.KV {
+	t.Helper()
+	ctx := context.Background()
+	db, err := datastore.OpenSQLite(ctx, stDBPath(sb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := db.Get(ctx, sb.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+// stWrite runs fn on a direct handle to state.db.
+func stWrite(t testing.TB, sb *Sandbox, fn func(ctx context.Context, db *datastore.SQLite) error) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := datastore.OpenSQLite(ctx, stDBPath(sb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := fn(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stDump is PRAGMA integrity_check followed by every row of every table of
+// the database, the exact state a refused operation must leave alone.
+func stDump(t testing.TB, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	var ok string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check %s: %q %v", path, ok, err)
+	}
+	tables, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, n := range names {
+		rows, err := db.Query(fmt.Sprintf("SELECT * FROM %q ORDER BY rowid", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %q\n", n, vals)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// stFingerprint lists every path under dir with its size, mode and mtime.
+func stFingerprint(t testing.TB, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %s %d\n", p, fi.Size(), fi.Mode(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// stExpectedPlain is the plaintext a load of stage at now must store.
+func stExpectedPlain(t testing.TB, sb *Sandbox, stage string, now time.Time) []byte {
+	t.Helper()
+	next, _, err := datastore.Build(context.Background(), datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: stage, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := next.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
+}
+
+// stDecrypt opens a value with the sandbox's passphrase.
+func stDecrypt(t testing.TB, sb *Sandbox, value []byte) []byte {
+	t.Helper()
+	plain, err := datastore.Decrypt(stPass(sb), value)
+	if err != nil {
+		t.Fatalf("decrypt: %v", err)
+	}
+	return plain
+}
+
+// stStartKine runs a real kine on the sandbox's state.db, listening on
+// <server>/kine.sock as k3s does. stop waits until kine has closed the database.
+func stStartKine(t testing.TB, sb *Sandbox) (stop func()) {
+	t.Helper()
+	logrus.SetLevel(logrus.WarnLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	wg := &sync.WaitGroup{}
+	_, err := endpoint.Listen(ctx, endpoint.Config{
+		WaitGroup: wg,
+		Listener:  "unix://" + filepath.Join(sb.ServerDir, pki.KineSocket),
+		Endpoint:  "sqlite://" + stDBPath(sb) + "?" + sqlite.DefaultParams,
+		// kine's CLI defaults; zero values are refused.
+		PollInterval: time.Second, NotifyInterval: 5 * time.Second, EmulatedETCDVersion: "3.6.11",
+		CompactTimeout: 5 * time.Second, CompactMinRetain: 1000, CompactBatchSize: 1000, PollBatchSize: 500,
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("start kine: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("kine did not stop within 10s")
+			}
+			_ = os.Remove(filepath.Join(sb.ServerDir, pki.KineSocket))
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// stFreePort returns a port on 127.0.0.1 that nothing listens on.
+func stFreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// stStartEtcd runs a real single-member embedded etcd (plain http) on random ports.
+func stStartEtcd(t testing.TB) datastore.EtcdConfig {
+	t.Helper()
+	dir := t.TempDir()
+	ec := embed.NewConfig()
+	ec.Name = "st"
+	ec.Dir = filepath.Join(dir, "data")
+	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", "error", []string{filepath.Join(dir, "etcd.log")}
+	ec.TickMs, ec.ElectionMs = 10, 50
+	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(stFreePort(t))}
+	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(stFreePort(t))}
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	ec.InitialCluster = ec.Name + "=" + peer.String()
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		t.Fatalf("start etcd: %v", err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		t.Fatal("etcd did not become ready")
+	}
+	return datastore.EtcdConfig{Endpoints: []string{client.String()}, DialTimeout: 3 * time.Second}
+}
+
+// stSameKV fails unless got is want byte for byte, at the same revision.
+func stSameKV(t testing.TB, got, want datastore.KV) {
+	t.Helper()
+	if got.ModRevision != want.ModRevision || !bytes.Equal(got.Value, want.Value) {
+		t.Errorf("bootstrap value changed: revision %d -> %d, value equal %t",
+			want.ModRevision, got.ModRevision, bytes.Equal(got.Value, want.Value))
+	}
+}

@@ -1,0 +1,75 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/k3sca/k3sca/datastore"
+)
+
+// TestLoadVerifyRestoresBackup changes the value behind the load's back
+// right after its write: the read-back check must notice, put the value
+// read at Preview back with a compare-and-swap, and fail loudly.
+func TestLoadVerifyRestoresBackup(t *testing.T) {
+	ctx := context.Background()
+	sb := stSandbox(t)
+	stage := stStage(t, sb)
+	old := stKV(t, sb)
+	in := stInput(sb, stage, ViaAuto)
+	in.Hook = func(point string) {
+		if point != "after-write" {
+			return
+		}
+		stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
+			cur, err := db.Get(ctx, sb.Key)
+			if err != nil {
+				return err
+			}
+			foreign, err := datastore.Encrypt(stPass(sb), []byte("{}\n"))
+			if err != nil {
+				return err
+			}
+			_, err = db.Update(ctx, sb.Key, cur.ModRevision, foreign)
+			return err
+		})
+	}
+	l := NewLoad(in)
+	defer l.Close()
+	if _, err := l.Preview(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Run(ctx)
+	if !errors.Is(err, ErrVerifyFailed) {
+		t.Fatalf("run: %v, want ErrVerifyFailed", err)
+	}
+	got := stKV(t, sb)
+	if !bytes.Equal(got.Value, old.Value) || got.ModRevision <= old.ModRevision {
+		t.Errorf("after the failed verify the value is not the backup (rev %d, old rev %d)", got.ModRevision, old.ModRevision)
+	}
+	stDump(t, stDBPath(sb)) // integrity check
+}
+
+// TestBackupSameSecond: a load re-run within the second of a crashed one
+// must not fail on the earlier backup's name.
+func TestBackupSameSecond(t *testing.T) {
+	ctx := context.Background()
+	sb := stSandbox(t)
+	kv := stKV(t, sb)
+	first, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, stNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, stNow)
+	if err != nil {
+		t.Fatalf("second backup in the same second: %v", err)
+	}
+	if first.Path == second.Path || first.TLSCopy == second.TLSCopy {
+		t.Errorf("backups collide: %s and %s", first.Path, second.Path)
+	}
+	list, err := ListBackups(sb.DataDir)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListBackups = %d, %v; want 2", len(list), err)
+	}
+}
