@@ -32,8 +32,9 @@ type katVector struct {
 	KeyHex          string `json:"key_hex"`
 }
 
-// katPaths are where the shared vectors may live, relative to this package.
-var katPaths = []string{"../testdata/bootstrap-kat.json", "../../shared/testvectors/bootstrap-kat.json"}
+// katPaths are where the shared vectors live, relative to this package: the
+// shared contract beside the repository.
+var katPaths = []string{"../../shared/testvectors/bootstrap-kat.json"}
 
 func loadKAT(t testing.TB) []katVector {
 	t.Helper()
