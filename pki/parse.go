@@ -80,7 +80,11 @@ func ParseBundle(data []byte) ([]*x509.Certificate, error) {
 	if hasTruncatedBlock(data) {
 		return nil, ErrTruncatedPEM
 	}
-	return ParseCertsPEM(data)
+	certs, err := ParseCertsPEM(data)
+	if err != nil {
+		return nil, err
+	}
+	return certs, nil
 }
 
 // hasTruncatedBlock reports whether data holds a BEGIN line that pem.Decode
