@@ -34,11 +34,6 @@ const DefaultDialTimeout = 5 * time.Second
 // EmbeddedEtcdEndpoint is where k3s's embedded etcd serves clients.
 const EmbeddedEtcdEndpoint = "https://127.0.0.1:2379"
 
-// Paths of the embedded etcd client credentials, relative to the server dir.
-const (
-	etcdServerCA = "tls/etcd/server-ca.crt"
-)
-
 // EtcdConfig says how to reach an etcd v3 API: kine's socket, k3s's embedded
 // etcd or an external etcd.
 type EtcdConfig struct {
@@ -63,9 +58,10 @@ func EtcdConfigForDataDir(serverDir string, embedded bool) EtcdConfig {
 		}
 		return EtcdConfig{Endpoints: []string{"unix://" + sock}, DialTimeout: DefaultDialTimeout}
 	}
+	ca, _ := pki.Field("ETCDServerCA")
 	return EtcdConfig{
 		Endpoints:   []string{EmbeddedEtcdEndpoint},
-		CAFile:      filepath.Join(serverDir, filepath.FromSlash(etcdServerCA)),
+		CAFile:      ca.Abs(serverDir),
 		CertFile:    filepath.Join(serverDir, filepath.FromSlash(pki.EtcdClientCert)),
 		KeyFile:     filepath.Join(serverDir, filepath.FromSlash(pki.EtcdClientKey)),
 		DialTimeout: DefaultDialTimeout,
