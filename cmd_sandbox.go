@@ -20,8 +20,8 @@ func (a *app) sandboxCommand() *cobra.Command {
 		Long: "Creates <dir>/data as k3s leaves it after its first start on SQLite (default\n" +
 			"CAs, leaf certificates, credentials, token, encrypted bootstrap data in\n" +
 			"db/state.db), then runs the headless commands of a cross-signed rotation on\n" +
-			"it: check, generate, validate, token, load, datastore show. Nothing outside\n" +
-			"<dir> is touched.",
+			"it: check, generate, validate, token, load, datastore show, then a simulated\n" +
+			"k3s restart and check again. Nothing outside <dir> is touched.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.product()
@@ -46,6 +46,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 			return a.tour(cmd, dd, filepath.Join(dir, "rotate-ca"))
 		},
 	}
+	cmd.AddCommand(a.sandboxRestartCommand())
 	cmd.Flags().StringVar(&dir, "dir", "", "where to create the sandbox (default a new temp dir)")
 	cmd.Flags().BoolVar(&noTour, "no-tour", false, "only create the data dir and print its path")
 	return cmd
@@ -64,6 +65,9 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 		{"load", "-d", dd, "--path", stage, "--yes"},
 		{"datastore", "show", "-d", dd},
 		{"datastore", "backups", "-d", dd},
+		{"sandbox", "restart", "-d", dd},
+		{"check", "-d", dd},
+		{"token", "-d", dd},
 	}
 	for _, args := range script {
 		args = append(args, "--product", p)
@@ -74,4 +78,38 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 	}
 	fmt.Fprintf(a.stdout, "\nThe sandbox stays in %s; remove it with: rm -rf %s\n", filepath.Dir(dd), filepath.Dir(dd))
 	return nil
+}
+
+func (a *app) sandboxRestartCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart",
+		Short: "Simulate a k3s server restart on a sandbox: reconcile from the datastore, re-issue leaf certs, rewrite the token",
+		Long: "Applies k3s's start-up reconciliation to a sandbox data dir: bootstrap files\n" +
+			"are taken from the datastore unless a differing file is at least 3 s newer\n" +
+			"on disk (then it aborts, as k3s does), leaf certificates are re-issued and\n" +
+			"server/token gets the new CA hash. Refuses any dir not made by `k3sca sandbox`.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.product()
+			if err != nil {
+				return err
+			}
+			dd, err := a.dataDir()
+			if err != nil {
+				return err
+			}
+			rep, err := steps.SimulateRestart(cmd.Context(), dd, p, a.now())
+			if err != nil {
+				return err
+			}
+			if len(rep.Updated) == 0 {
+				a.printf("simulated restart: the disk already matches the datastore\n")
+			} else {
+				a.printf("simulated restart: %d bootstrap files taken from the datastore (%s), %d leaf files re-issued\n",
+					len(rep.Updated), strings.Join(rep.Updated, ", "), rep.Leaves)
+			}
+			a.printf("server token now %s\n", rep.Token.Masked())
+			return nil
+		},
+	}
 }

@@ -82,6 +82,9 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if err := fsutil.WriteFile(filepath.Join(in.DataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic); err != nil {
+		return nil, err
+	}
 	sb := &Sandbox{DataDir: in.DataDir, ServerDir: server}
 	if err := sb.writeToken(in.Now, pass); err != nil {
 		return nil, err
