@@ -38,6 +38,18 @@ func ResolveToken(dataDir, given string) (string, error) {
 	return raw, nil
 }
 
+// ResolvePassphrase returns the raw token (see ResolveToken) and the
+// passphrase k3s derives from it.
+func ResolvePassphrase(dataDir, given string) (raw, pass string, err error) {
+	if raw, err = ResolveToken(dataDir, given); err != nil {
+		return "", "", err
+	}
+	if pass, err = datastore.PassphraseFromToken(raw); err != nil {
+		return "", "", err
+	}
+	return raw, pass, nil
+}
+
 // Bootstrap is the current bootstrap value opened with a token.
 type Bootstrap struct {
 	// KV is the key, its encrypted value and revision.

@@ -107,13 +107,11 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 	if plan.Tokens, err = Tokens(ctx, l.in.DataDir, l.in.Staged, l.in.Now); err != nil {
 		return nil, err
 	}
-	raw, err := ResolveToken(l.in.DataDir, l.in.Token)
+	raw, pass, err := ResolvePassphrase(l.in.DataDir, l.in.Token)
 	if err != nil {
 		return nil, err
 	}
-	if plan.passphrase, err = pki.NormalizeToken(raw); err != nil {
-		return nil, err
-	}
+	plan.passphrase = pass
 	if plan.Access, err = ChooseAccess(ctx, l.in.Access); err != nil {
 		return nil, err
 	}

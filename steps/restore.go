@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
-	"github.com/k3sca/k3sca/pki"
 )
 
 // RestoreInput configures a Restore.
@@ -45,11 +44,13 @@ func (r *Restore) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if raw, err := ResolveToken(r.in.DataDir, r.in.Token); err == nil {
-		pass, err := pki.NormalizeToken(raw)
-		if err != nil {
-			return err
-		}
+	_, pass, err := ResolvePassphrase(r.in.DataDir, r.in.Token)
+	switch {
+	case errors.Is(err, ErrNoTokenAvailable):
+		// No token here: restore the backup as it is, unchecked.
+	case err != nil:
+		return err
+	default:
 		if datastore.StorageKey(pass) != b.Key {
 			return fmt.Errorf("%w: the backup holds %s", ErrWrongToken, b.Key)
 		}

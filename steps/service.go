@@ -12,15 +12,11 @@ import (
 	"github.com/k3sca/k3sca/pki"
 )
 
-// ServiceManager starts, stops and queries the k3s unit. Production uses
-// systemd; tests use a fake, since systemd cannot run here.
+// ServiceManager queries the k3s unit. Production uses systemd; tests use a
+// fake, since systemd cannot run here.
 type ServiceManager interface {
 	// IsActive reports whether unit is running.
 	IsActive(ctx context.Context, unit string) (bool, error)
-	// Stop stops unit and waits for it.
-	Stop(ctx context.Context, unit string) error
-	// Start starts unit.
-	Start(ctx context.Context, unit string) error
 }
 
 // ErrNoServiceManager means systemctl is not available on this machine.
@@ -43,22 +39,6 @@ func (Systemd) IsActive(ctx context.Context, unit string) (bool, error) {
 		return false, fmt.Errorf("systemctl is-active %s: %w", unit, err)
 	}
 	return true, nil
-}
-
-// Stop implements ServiceManager.
-func (Systemd) Stop(ctx context.Context, unit string) error { return systemctl(ctx, "stop", unit) }
-
-// Start implements ServiceManager.
-func (Systemd) Start(ctx context.Context, unit string) error { return systemctl(ctx, "start", unit) }
-
-func systemctl(ctx context.Context, verb, unit string) error {
-	if _, err := exec.LookPath("systemctl"); err != nil {
-		return ErrNoServiceManager
-	}
-	if out, err := exec.CommandContext(ctx, "systemctl", verb, unit).CombinedOutput(); err != nil {
-		return fmt.Errorf("systemctl %s %s: %w: %s", verb, unit, err, out)
-	}
-	return nil
 }
 
 // kineSocketLive reports whether something accepts connections on the

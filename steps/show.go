@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -55,11 +54,7 @@ type DatastoreReport struct {
 
 // ShowDatastore reads and decrypts the bootstrap data without writing.
 func ShowDatastore(ctx context.Context, access AccessInput, token string) (*DatastoreReport, error) {
-	raw, err := ResolveToken(access.DataDir, token)
-	if err != nil {
-		return nil, err
-	}
-	pass, err := pki.NormalizeToken(raw)
+	_, pass, err := ResolvePassphrase(access.DataDir, token)
 	if err != nil {
 		return nil, err
 	}
