@@ -26,11 +26,7 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := a.product()
-			if err != nil {
-				return err
-			}
-			dd, err := a.dataDir()
+			p, dd, err := a.target()
 			if err != nil {
 				return err
 			}

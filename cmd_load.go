@@ -82,11 +82,7 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 }
 
 func (a *app) accessInput() (steps.AccessInput, error) {
-	p, err := a.product()
-	if err != nil {
-		return steps.AccessInput{}, err
-	}
-	dd, err := a.dataDir()
+	p, dd, err := a.target()
 	if err != nil {
 		return steps.AccessInput{}, err
 	}

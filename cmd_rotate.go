@@ -20,11 +20,7 @@ func (a *app) rotateCommand() *cobra.Command {
 			"with k3s stopped; k3s re-issues the certificates when it starts.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.product()
-			if err != nil {
-				return err
-			}
-			dd, err := a.dataDir()
+			p, dd, err := a.target()
 			if err != nil {
 				return err
 			}

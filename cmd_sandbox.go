@@ -90,11 +90,7 @@ func (a *app) sandboxRestartCommand() *cobra.Command {
 			"server/token gets the new CA hash. Refuses any dir not made by `k3sca sandbox`.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.product()
-			if err != nil {
-				return err
-			}
-			dd, err := a.dataDir()
+			p, dd, err := a.target()
 			if err != nil {
 				return err
 			}

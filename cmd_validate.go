@@ -76,11 +76,7 @@ func (a *app) validateCommand() *cobra.Command {
 }
 
 func (a *app) validate(cmd *cobra.Command, path string, force bool) (*pki.Report, error) {
-	p, err := a.product()
-	if err != nil {
-		return nil, err
-	}
-	dd, err := a.dataDir()
+	p, dd, err := a.target()
 	if err != nil {
 		return nil, err
 	}

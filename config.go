@@ -132,6 +132,19 @@ func (a *app) dataDir() (string, error) {
 	return p.DefaultDataDir(), nil
 }
 
+// target is the product and the k3s data dir every command works on.
+func (a *app) target() (product.Product, string, error) {
+	p, err := a.product()
+	if err != nil {
+		return product.Product{}, "", err
+	}
+	dd, err := a.dataDir()
+	if err != nil {
+		return product.Product{}, "", err
+	}
+	return p, dd, nil
+}
+
 func (a *app) renewWindow() (time.Duration, error) {
 	days := a.v.GetInt(keyRenewDays)
 	if days < 0 {
