@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -86,8 +87,24 @@ func ServiceNames(p product.Product) []string {
 	return names
 }
 
-// ErrUnknownService is returned for a service name k3s does not recognize.
-var ErrUnknownService = fmt.Errorf("service is not recognized")
+// ErrUnknownService is what an UnknownServiceError matches with errors.Is.
+var ErrUnknownService = errors.New("service is not recognized")
+
+// UnknownServiceError names a service k3s does not recognize, in k3s's
+// words ("service <s> is not recognized"), with the valid names.
+type UnknownServiceError struct {
+	// Name is the unrecognized name; Valid the accepted ones.
+	Name  string
+	Valid []string
+}
+
+// Error implements error.
+func (e *UnknownServiceError) Error() string {
+	return fmt.Sprintf("service %s is not recognized (valid: %s)", e.Name, strings.Join(e.Valid, ", "))
+}
+
+// Is makes errors.Is(err, ErrUnknownService) true.
+func (e *UnknownServiceError) Is(target error) bool { return target == ErrUnknownService }
 
 // LookupServices resolves service names (empty means all) in the given order,
 // rejecting unknown names with the list of valid ones.
@@ -109,8 +126,7 @@ func LookupServices(p product.Product, names []string) ([]Service, error) {
 		}
 		s, ok := byName[name]
 		if !ok {
-			return nil, fmt.Errorf("service %s is not recognized (valid: %s): %w",
-				name, strings.Join(ServiceNames(p), ", "), ErrUnknownService)
+			return nil, &UnknownServiceError{Name: name, Valid: ServiceNames(p)}
 		}
 		seen[name] = true
 		out = append(out, s)
