@@ -20,6 +20,7 @@ type loadJSON struct {
 	NewRevision int64        `json:"newRevision,omitempty"`
 	Backup      string       `json:"backup,omitempty"`
 	Changes     []string     `json:"changes"`
+	Unstaged    []string     `json:"unstagedChanges"`
 	Validation  validateJSON `json:"validation"`
 	Error       string       `json:"error,omitempty"`
 }
@@ -116,13 +117,16 @@ func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
 
 func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool) error {
 	ctx := cmd.Context()
-	j := loadJSON{DryRun: dryRun, Changes: []string{}}
+	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}}
 	plan, err := l.Preview(ctx)
 	if lp := l.Plan(); lp != nil {
 		j.Validation = toValidateJSON(lp.Validation)
 		j.Via, j.Reason, j.Key, j.Revision = string(lp.Access.Via), lp.Access.Reason, lp.Key, lp.Revision
 		for _, c := range lp.Changes {
-			j.Changes = append(j.Changes, c.String())
+			j.Changes = append(j.Changes, c.Field+": "+c.String())
+		}
+		for _, c := range lp.Unstaged {
+			j.Unstaged = append(j.Unstaged, c.Field)
 		}
 	}
 	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -48,6 +49,10 @@ type LoadPlan struct {
 	Revision int64
 	// Changes lists the fields whose content changes.
 	Changes []datastore.FieldChange
+	// Unstaged are changes to fields that were not staged: this server's
+	// file differs from the datastore's and would replace it, as k3s's own
+	// rotate-ca does. Usually a sign of running on a server that is behind.
+	Unstaged []datastore.FieldChange
 	// Tokens is the CA hash and token before and after.
 	Tokens *TokenReport
 
@@ -135,7 +140,7 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 		_ = b.Close()
 		return err
 	}
-	next, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now})
+	next, staged, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now})
 	if err != nil {
 		_ = b.Close()
 		return fmt.Errorf("build bootstrap data: %w", err)
@@ -148,6 +153,11 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	plan.current, plan.next = cur, next
 	plan.Key, plan.Revision = cur.KV.Key, cur.KV.ModRevision
 	plan.Changes = cur.Data.Diff(next)
+	for _, c := range plan.Changes {
+		if !slices.Contains(staged, c.Field) {
+			plan.Unstaged = append(plan.Unstaged, c)
+		}
+	}
 	return nil
 }
 

@@ -37,6 +37,13 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	}
 	plan.Notes = append(plan.Notes,
 		fmt.Sprintf("every entry is stamped %s (the time of the load), newer than the files on every server, so k3s takes the datastore side at restart", l.in.Now.UTC().Format("2006-01-02T15:04:05Z")))
+	for _, c := range lp.Unstaged {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s is not staged, but this server's file differs from the datastore's and would replace it; "+
+			"run the load on a server whose files match the datastore, or stage the file", c.Field))
+	}
+	if len(lp.Changes) == 0 {
+		plan.Notes = append(plan.Notes, "the datastore already holds this set: nothing will be written")
+	}
 	if lp.Tokens.New != nil && lp.Tokens.New.Hash.Hex != lp.Tokens.Current.Hash.Hex {
 		plan.Notes = append(plan.Notes, "the join-token CA hash changes: give agents the new token (k3sca token --path ...)")
 	}
@@ -56,6 +63,9 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		return l.runServer(ctx)
 	}
 	defer l.Close()
+	if len(lp.Changes) == 0 {
+		return fmt.Sprintf("the datastore already holds this set at revision %d; nothing written", lp.Revision), nil
+	}
 	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, lp.Access.Via, l.in.Now)
 	if err != nil {
 		return "", err

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -71,5 +74,39 @@ func TestBackupSameSecond(t *testing.T) {
 	list, err := ListBackups(sb.DataDir)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("ListBackups = %d, %v; want 2", len(list), err)
+	}
+}
+
+// TestLoadPlanFlags: a field this server holds differently from the
+// datastore is reported as an unstaged change, and loading a set the
+// datastore already holds writes nothing.
+func TestLoadPlanFlags(t *testing.T) {
+	ctx := context.Background()
+	sb := stSandbox(t)
+	stage := stStage(t, sb)
+	first := NewLoad(stInput(sb, stage, ViaAuto))
+	if _, err := first.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	loaded := stKV(t, sb)
+	again := NewLoad(stInput(sb, stage, ViaAuto))
+	summary, err := again.Run(ctx)
+	if err != nil || len(again.Plan().Changes) != 0 {
+		t.Fatalf("second load: %q, %v, %d changes; want nothing to write", summary, err, len(again.Plan().Changes))
+	}
+	stSameKV(t, stKV(t, sb), loaded)
+
+	if err := os.WriteFile(filepath.Join(sb.ServerDir, "cred", "ipsec.psk"), []byte("drifted\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drift := NewLoad(stInput(sb, stage, ViaAuto))
+	defer drift.Close()
+	plan, err := drift.Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := drift.Plan()
+	if len(lp.Unstaged) != 1 || lp.Unstaged[0].Field != "IPSECKey" || !strings.Contains(strings.Join(plan.Notes, "\n"), "IPSECKey is not staged") {
+		t.Errorf("unstaged = %+v, notes %q; want IPSECKey flagged", lp.Unstaged, plan.Notes)
 	}
 }
