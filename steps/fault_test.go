@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -117,7 +118,10 @@ func TestLoadKilled(t *testing.T) {
 		t.Skip("re-executes the test binary")
 	}
 	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	// Two different staged sets: each load picks the one the datastore does
+	// not hold, since loading the held set writes nothing.
+	stages := []string{stStage(t, sb), stStage(t, sb)}
+	stage := stages[0]
 	type tc struct {
 		name, point string
 		delay       time.Duration // -1: no asynchronous kill
@@ -151,6 +155,7 @@ func TestLoadKilled(t *testing.T) {
 	var sawOld, sawNew int
 	for _, c := range cases {
 		now = now.Add(time.Minute) // each load stamps, and so encrypts, a different plaintext
+		stage := stPickStage(t, sb, stages)
 		oldPlain := stDecrypt(t, sb, stKV(t, sb).Value)
 		newPlain := stExpectedPlain(t, sb, stage, now)
 		killed, _ := stRunChild(t, sb, stage, c.point, now, c.delay)
@@ -177,6 +182,7 @@ func TestLoadKilled(t *testing.T) {
 	t.Logf("kills left the old value %d times, the new one %d times", sawOld, sawNew)
 
 	now = now.Add(time.Minute)
+	stage = stPickStage(t, sb, stages)
 	if killed, _ := stRunChild(t, sb, stage, "", now, -1); killed {
 		t.Fatal("final load was killed")
 	}
@@ -238,4 +244,25 @@ func TestDryRunAfterCrash(t *testing.T) {
 	if got := stKV(t, sb); l.Plan().Revision != got.ModRevision || !bytes.Equal(l.Plan().current.Plain, stExpectedPlain(t, sb, stage, stNow)) {
 		t.Errorf("dry run read revision %d, the committed one is %d", l.Plan().Revision, got.ModRevision)
 	}
+}
+
+// stPickStage returns the first staged set whose server CA differs from the
+// one the datastore holds.
+func stPickStage(t *testing.T, sb *Sandbox, stages []string) string {
+	t.Helper()
+	held, err := datastore.DecodeBootstrap(stDecrypt(t, sb, stKV(t, sb).Value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stages {
+		ca, err := os.ReadFile(pki.ServerCAPath(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ca, held["ServerCA"].Content) {
+			return st
+		}
+	}
+	t.Fatal("every staged set is already in the datastore")
+	return ""
 }
