@@ -296,3 +296,45 @@ func TestLiveDirAsStagingDir(t *testing.T) {
 		t.Errorf("the data dir changed")
 	}
 }
+
+func TestGenerateBadImports(t *testing.T) {
+	sb := newSandbox(t)
+	dir := t.TempDir()
+	rootCA := filepath.Join(sb.ServerDir, "tls", "client-ca.crt")
+	rootKey := filepath.Join(sb.ServerDir, "tls", "client-ca.key")
+	leaf := filepath.Join(sb.ServerDir, "tls", "client-admin.crt")
+	pem, err := os.ReadFile(rootCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	encrypted := write("enc.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+	truncated := write("trunc.pem", string(pem[:len(pem)-40]))
+	tests := []struct {
+		name, cert, key, want string
+	}{
+		{"encrypted key", rootCA, encrypted, "encrypted"},
+		{"truncated certificate", truncated, rootKey, "truncated"},
+		{"certificate as key", rootCA, rootCA, "not a private key"},
+		{"not a CA", leaf, rootKey, "not a CA"},
+		{"key of another cert", rootCA, filepath.Join(sb.ServerDir, "tls", "server-ca.key"), "does not match"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			r := runAt(t, "generate", "custom-ca", "-d", sb.DataDir, "--out", out, "--root-cert", tc.cert, "--root-key", tc.key)
+			if r.code != exitFailure || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, tc.key) {
+				t.Errorf("exit %d, stderr %q; want 1 saying %q and naming %s", r.code, r.stderr, tc.want, tc.key)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s was created", out)
+			}
+		})
+	}
+}

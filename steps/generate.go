@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
@@ -114,10 +115,28 @@ func (g *Generate) build(ctx context.Context) error {
 		err = fmt.Errorf("unknown kind %q", g.in.Kind)
 	}
 	if err != nil {
-		return fmt.Errorf("generate %s: %w", g.in.Kind, err)
+		return fmt.Errorf("generate %s: %w%s", g.in.Kind, err, g.inputFiles())
 	}
 	g.set = set
 	return nil
+}
+
+// inputFiles names the imported files, so an error about "root key" says
+// which file that was.
+func (g *Generate) inputFiles() string {
+	var parts []string
+	for _, f := range []struct{ label, path string }{
+		{"root certificate", g.in.RootCert}, {"root key", g.in.RootKey},
+		{"intermediate certificate", g.in.IntermediateCert}, {"intermediate key", g.in.IntermediateKey},
+	} {
+		if f.path != "" {
+			parts = append(parts, f.label+" "+f.path)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func (g *Generate) customInput(server string) (pki.CustomCAInput, error) {
