@@ -10,6 +10,7 @@ import (
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
 )
 
 func (a *app) checkCommand() *cobra.Command {
@@ -34,8 +35,8 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inv, err := pki.Inspect(cmd.Context(), pki.InspectOptions{
-				DataDir: dd, Services: services, Now: a.now(), RenewWindow: window, Product: p,
+			inv, err := steps.Check(cmd.Context(), steps.CheckInput{
+				DataDir: dd, Services: services, Now: a.now(), Window: window, Product: p,
 			})
 			if err != nil {
 				return err
