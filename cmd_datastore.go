@@ -121,6 +121,12 @@ func (a *app) datastoreShowCommand() *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", k.Key, k.Revision, k.Size, opens)
 			}
+			for _, n := range rep.Notes {
+				fmt.Fprintf(tw, "note: %s\n", n)
+			}
+			if len(rep.Fields) == 0 {
+				return tw.Flush()
+			}
 			fmt.Fprintln(tw, "\nFIELD\tTIMESTAMP\tSIZE\tSHA256\tDISK\tAT NEXT START")
 			for _, f := range rep.Fields {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.Field, f.Timestamp.UTC().Format("2006-01-02T15:04:05Z"), f.Size, f.SHA256[:16], f.Disk, f.AtNextStart)

@@ -88,13 +88,18 @@ func ReadBootstrap(ctx context.Context, b datastore.Backend, passphrase string) 
 	case len(mine.Value) == 0:
 		return nil, ErrBootstrapLocked
 	}
-	plain, err := datastore.Decrypt(passphrase, mine.Value)
+	return openBootstrap(*mine, passphrase, keys)
+}
+
+// openBootstrap decrypts and decodes one bootstrap value.
+func openBootstrap(kv datastore.KV, passphrase string, keys []datastore.KV) (*Bootstrap, error) {
+	plain, err := datastore.Decrypt(passphrase, kv.Value)
 	if err != nil {
-		return nil, fmt.Errorf("decrypt %s: %w", mine.Key, err)
+		return nil, fmt.Errorf("decrypt %s: %w", kv.Key, err)
 	}
 	data, err := datastore.DecodeBootstrap(plain)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", mine.Key, err)
+		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 	}
-	return &Bootstrap{KV: *mine, Plain: plain, Data: data, Keys: keys}, nil
+	return &Bootstrap{KV: kv, Plain: plain, Data: data, Keys: keys}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -50,9 +51,14 @@ type DatastoreReport struct {
 	Revision int64  `json:"revision"`
 	// Fields are the decrypted entries, compared with the disk.
 	Fields []FieldInfo `json:"fields"`
+	// Notes explain what could not be shown (no key for this token, a lock,
+	// several keys).
+	Notes []string `json:"notes,omitempty"`
 }
 
-// ShowDatastore reads and decrypts the bootstrap data without writing.
+// ShowDatastore lists every /bootstrap key and decrypts the one this token
+// names, comparing its fields with the disk. It writes nothing, and still
+// reports the keys when the token opens none or there are several.
 func ShowDatastore(ctx context.Context, access AccessInput, token string) (*DatastoreReport, error) {
 	_, pass, err := ResolvePassphrase(access.DataDir, token)
 	if err != nil {
@@ -67,14 +73,35 @@ func ShowDatastore(ctx context.Context, access AccessInput, token string) (*Data
 		return nil, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
 	}
 	defer b.Close()
-	cur, err := ReadBootstrap(ctx, b, pass)
+	keys, err := b.List(ctx, datastore.BootstrapPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, err)
+	}
+	rep := &DatastoreReport{Via: acc.Via, Reason: acc.Reason, Keys: []KeyInfo{}, Fields: []FieldInfo{}}
+	want := datastore.StorageKey(pass)
+	var mine *datastore.KV
+	for i, kv := range keys {
+		rep.Keys = append(rep.Keys, KeyInfo{Key: kv.Key, Revision: kv.ModRevision, Size: len(kv.Value), Opens: kv.Key == want})
+		if kv.Key == want {
+			mine = &keys[i]
+		}
+	}
+	if len(keys) > 1 {
+		rep.Notes = append(rep.Notes, ErrMultipleKeys.Error())
+	}
+	switch {
+	case mine == nil:
+		rep.Notes = append(rep.Notes, fmt.Sprintf("this token names %s, which the datastore does not hold", want))
+		return rep, nil
+	case len(mine.Value) == 0:
+		rep.Notes = append(rep.Notes, ErrBootstrapLocked.Error())
+		return rep, nil
+	}
+	cur, err := openBootstrap(*mine, pass, keys)
 	if err != nil {
 		return nil, err
 	}
-	rep := &DatastoreReport{Via: acc.Via, Reason: acc.Reason, Key: cur.KV.Key, Revision: cur.KV.ModRevision}
-	for _, kv := range cur.Keys {
-		rep.Keys = append(rep.Keys, KeyInfo{Key: kv.Key, Revision: kv.ModRevision, Size: len(kv.Value), Opens: kv.Key == cur.KV.Key})
-	}
+	rep.Key, rep.Revision = cur.KV.Key, cur.KV.ModRevision
 	for _, st := range cur.Data.CompareDisk(product.ServerDir(access.DataDir)) {
 		e := cur.Data[st.Field]
 		sum := sha256.Sum256(e.Content)
