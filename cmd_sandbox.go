@@ -13,13 +13,14 @@ import (
 
 func (a *app) sandboxCommand() *cobra.Command {
 	var dir string
-	var noTour bool
+	var noTour, tour bool
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Create a throwaway k3s data dir with a real SQLite datastore and tour a CA rotation on it",
+		Short: "Create a throwaway k3s data dir with a real SQLite datastore and open the wizard on it",
 		Long: "Creates <dir>/data as k3s leaves it after its first start on SQLite (default\n" +
 			"CAs, leaf certificates, credentials, token, encrypted bootstrap data in\n" +
-			"db/state.db), then runs the headless commands of a cross-signed rotation on\n" +
+			"db/state.db), then opens the wizard on it; without a terminal, or with\n" +
+			"--tour, it runs the headless commands of a cross-signed rotation on\n" +
 			"it: check, generate, validate, token, load, datastore show, then a simulated\n" +
 			"k3s restart and check again. Nothing outside <dir> is touched.",
 		Args: noArgs,
@@ -39,16 +40,25 @@ func (a *app) sandboxCommand() *cobra.Command {
 				return err
 			}
 			a.printf("sandbox data dir: %s (token %s)\n", sb.DataDir, sb.Token.Masked())
-			if noTour {
+			switch {
+			case noTour:
 				_, err = fmt.Fprintln(a.stdout, sb.DataDir)
 				return err
+			case tour || !interactive():
+				return a.tour(cmd, dd, filepath.Join(dir, "rotate-ca"))
 			}
-			return a.tour(cmd, dd, filepath.Join(dir, "rotate-ca"))
+			a.v.Set(keyDataDir, dd)
+			if err := a.runWizard(cmd, dir); err != nil {
+				return err
+			}
+			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", dir, dir)
+			return nil
 		},
 	}
 	cmd.AddCommand(a.sandboxRestartCommand())
 	cmd.Flags().StringVar(&dir, "dir", "", "where to create the sandbox (default a new temp dir)")
 	cmd.Flags().BoolVar(&noTour, "no-tour", false, "only create the data dir and print its path")
+	cmd.Flags().BoolVar(&tour, "tour", false, "run the headless tour even in a terminal (the default without one)")
 	return cmd
 }
 

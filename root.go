@@ -33,6 +33,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.loadCommand(),
 		a.datastoreCommand(),
 		a.sandboxCommand(),
+		a.wizardCommand(),
 	)
 	return root
 }

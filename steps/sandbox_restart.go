@@ -26,6 +26,12 @@ var (
 	errNoReconciler = errors.New("no bootstrap data to reconcile against")
 )
 
+// IsSandbox reports whether dataDir was made by CreateSandbox.
+func IsSandbox(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, sandboxMarker))
+	return err == nil
+}
+
 // RestartReport says what a simulated restart changed.
 type RestartReport struct {
 	// Updated lists the bootstrap fields written from the datastore.
@@ -43,7 +49,7 @@ type RestartReport struct {
 // rewrite server/token with the CA hash of the new server CA.
 func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
 	server := product.ServerDir(dataDir)
-	if _, err := os.Stat(filepath.Join(dataDir, sandboxMarker)); err != nil {
+	if !IsSandbox(dataDir) {
 		return nil, fmt.Errorf("%s: %w", dataDir, ErrNotSandbox)
 	}
 	tok, err := ReadServerToken(server)

@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/k3sca/k3sca/pki"
+)
+
+func TestFitWidths(t *testing.T) {
+	tests := []struct {
+		name  string
+		total int
+		cols  []column
+		want  []int
+	}{
+		{"80 columns share the rest", 80, inventoryColumns, []int{28, 28, 13, 8}},
+		{"odd remainder goes first", 81, inventoryColumns, []int{29, 28, 13, 8}},
+		{"too narrow keeps minimums", 30, inventoryColumns, []int{12, 12, 13, 8}},
+		{"fixed up to max only", 20, []column{{Min: 2, Max: 5}, {Min: 3, Max: 3}}, []int{5, 3}},
+		{"partial max when short", 6, []column{{Min: 2, Max: 5}, {Min: 1, Max: 1}}, []int{4, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fitWidths(tt.total, tt.cols)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("fitWidths(%d) = %v, want %v", tt.total, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTruncateAndPad(t *testing.T) {
+	tests := []struct {
+		in       string
+		n        int
+		trunc    string
+		withPads string
+	}{
+		{"server-ca.crt", 20, "server-ca.crt", "server-ca.crt       "},
+		{"server-ca.crt", 13, "server-ca.crt", "server-ca.crt"},
+		{"server-ca.crt", 8, "server-~", "server-~"},
+		{"k3s-server-ca→x", 14, "k3s-server-ca~", "k3s-server-ca~"},
+		{"abc", 1, "~", "~"},
+		{"abc", 0, "", ""},
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.n); got != tt.trunc {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.trunc)
+		}
+		if got := pad(tt.in, tt.n); got != tt.withPads {
+			t.Errorf("pad(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.withPads)
+		}
+	}
+}
+
+func TestRenderInventoryFitsWidth(t *testing.T) {
+	now := testNow
+	inv := &pki.Inventory{
+		CAs: []pki.CertInfo{{Path: "/d/server/tls/request-header-ca.crt", Subject: "k3s-request-header-ca@1795780800",
+			Status: pki.StatusOK, Residual: 10 * 365 * 24 * time.Hour, NotAfter: now}},
+		Leaves: []pki.CertInfo{
+			{Path: "/d/server/tls/client-admin.crt", Subject: "system:admin", Status: pki.StatusWarning, Residual: 20 * 24 * time.Hour},
+			{Path: "/d/server/tls/etcd/client.crt", Subject: "etcd-client", Status: pki.StatusNotYetValid, Residual: 400 * 24 * time.Hour},
+			{Path: "/d/server/tls/client-kubelet.crt", Subject: "system:node", Status: pki.StatusExpired, Residual: -48 * time.Hour},
+		},
+		Missing: []string{"/d/agent/client-kubelet.crt"},
+	}
+	for _, width := range []int{50, 80, 120} {
+		out := renderInventory(inv, "/d/server/tls", width, DefaultStyles())
+		for _, line := range strings.Split(out, "\n") {
+			if w := lipgloss.Width(line); w > width {
+				t.Errorf("width %d: line %q is %d wide", width, line, w)
+			}
+		}
+		wants := []string{"request-head", "etcd/client.", "WARNING", "NOT YET VALID", "EXPIRED", "-2d", "1 listed files"}
+		if width >= 80 {
+			wants = append(wants, "request-header-ca.crt", "etcd/client.crt")
+		}
+		if width == 80 {
+			wants = append(wants, "k3s-request-header-ca@17957~")
+		}
+		if width == 120 {
+			wants = append(wants, "k3s-request-header-ca@1795780800")
+		}
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("width %d: %q missing from\n%s", width, want, out)
+			}
+		}
+	}
+	if got, want := summarize(inv), "1 CAs, 3 leaf certs · 1 expired · 1 in renewal window · 1 not yet valid"; got != want {
+		t.Errorf("summarize = %q, want %q", got, want)
+	}
+}
+
+func TestConfirmHint(t *testing.T) {
+	tests := []struct {
+		typed string
+		tried bool
+		hint  bool
+	}{
+		{"", false, false},
+		{"lo", false, false},
+		{"load", true, false},
+		{"lod", false, true},
+		{"loads", false, true},
+		{"lo", true, true},
+		{"LOAD", false, true},
+	}
+	for _, tt := range tests {
+		if got := confirmHint("load", tt.typed, tt.tried) != ""; got != tt.hint {
+			t.Errorf("confirmHint(%q, tried=%t) shown=%t, want %t", tt.typed, tt.tried, got, tt.hint)
+		}
+	}
+}
+
+func TestLineInput(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []tea.KeyMsg
+		want string
+	}{
+		{"typing appends", []tea.KeyMsg{{Type: tea.KeySpace}, {Type: tea.KeyRunes, Runes: []rune("ab")}}, "/x/y ab"},
+		{"backspace", []tea.KeyMsg{{Type: tea.KeyBackspace}}, "/x/"},
+		{"ctrl+w deletes a path element", []tea.KeyMsg{{Type: tea.KeyCtrlW}}, "/x/"},
+		{"ctrl+w twice", []tea.KeyMsg{{Type: tea.KeyCtrlW}, {Type: tea.KeyCtrlW}}, "/"},
+		{"ctrl+u clears", []tea.KeyMsg{{Type: tea.KeyCtrlU}}, ""},
+		{"paste drops the newline", []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("z\n"), Paste: true}}, "/x/yz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := lineInput{}
+			in.SetValue("/x/y")
+			for _, k := range tt.keys {
+				in.Update(k)
+			}
+			if got := in.Value(); got != tt.want {
+				t.Fatalf("value %q, want %q", got, tt.want)
+			}
+		})
+	}
+	in := lineInput{Prompt: "> ", Width: 10}
+	in.SetValue("/a/very/long/path")
+	if got, want := in.View(), "> ~g/path"+cursorMark; got != want {
+		t.Errorf("View = %q, want %q", got, want)
+	}
+}
+
+func TestDetailLines(t *testing.T) {
+	cert := "k3s-request-header-ca@1795780800 <- k3s-request-header-root@1795780800 until 2046-11-22"
+	got := detailLines(cert, 80)
+	want := "    k3s-request-header-ca@1795780800 ← k3s-request-header-root@1795780800\n      until 2046-11-22"
+	if got != want {
+		t.Errorf("detailLines =\n%s\nwant\n%s", got, want)
+	}
+	if got := detailLines("0644, 570 bytes", 80); got != "    0644, 570 bytes" {
+		t.Errorf("short detail = %q", got)
+	}
+}
+
+func TestChangeLine(t *testing.T) {
+	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	tests := []struct {
+		oldSize, newSize     int
+		oldSHA, newSHA, want string
+	}{
+		{570, 2451, h1, h2, "570 → 2451 bytes, sha256 aaaaaaaaaaaa → bbbbbbbbbbbb"},
+		{0, 97, "", h2, "added, 97 bytes, sha256 bbbbbbbbbbbb"},
+		{97, 0, h1, "", "removed, was 97 bytes"},
+	}
+	for _, tt := range tests {
+		if got := changeLine(tt.oldSize, tt.newSize, tt.oldSHA, tt.newSHA); got != tt.want {
+			t.Errorf("changeLine = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestTokenLineMasksBySecret(t *testing.T) {
+	tok := &pki.Token{CAHash: strings.Repeat("c", 64), Username: "server", Password: "s3cr3tpassw0rd"}
+	if got := tokenLine(tok, false); strings.Contains(got, tok.Password) {
+		t.Errorf("masked token shows the secret: %s", got)
+	}
+	if got := tokenLine(tok, true); !strings.Contains(got, tok.Password) {
+		t.Errorf("shown token lacks the secret: %s", got)
+	}
+	if got := tokenLine(nil, true); !strings.Contains(got, "not readable") {
+		t.Errorf("nil token: %s", got)
+	}
+}
