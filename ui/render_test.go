@@ -94,7 +94,7 @@ func TestRenderInventoryFitsWidth(t *testing.T) {
 			}
 		}
 	}
-	if got, want := summarize(inv), "1 CAs, 3 leaf certs · 1 expired · 1 in renewal window · 1 not yet valid"; got != want {
+	if got, want := summarize(inv), "1 CA certs, 3 leaf certs · 1 expired · 1 in renewal window · 1 not yet valid"; got != want {
 		t.Errorf("summarize = %q, want %q", got, want)
 	}
 }

@@ -121,7 +121,7 @@ func summarize(inv *pki.Inventory) string {
 			count[c.Status]++
 		}
 	}
-	s := fmt.Sprintf("%d CAs, %d leaf certs · %d expired · %d in renewal window",
+	s := fmt.Sprintf("%d CA certs, %d leaf certs · %d expired · %d in renewal window",
 		len(inv.CAs), len(inv.Leaves), count[pki.StatusExpired], count[pki.StatusWarning])
 	if n := count[pki.StatusNotYetValid]; n > 0 {
 		s += fmt.Sprintf(" · %d not yet valid", n)
