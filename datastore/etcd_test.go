@@ -12,19 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
+	"github.com/k3sca/k3sca/internal/testservers"
 )
 
 // tpFreePort returns a currently free TCP port on 127.0.0.1.
-func tpFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func tpFreePort(t *testing.T) int { return testservers.FreePort(t) }
 
 func tpURL(scheme string, port int) url.URL {
 	return url.URL{Scheme: scheme, Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
@@ -35,46 +27,25 @@ func tpURL(scheme string, port int) url.URL {
 // returned config carries that CA, certificate and key.
 func startEtcd(t *testing.T, tls bool) (cfg EtcdConfig, stop func()) {
 	t.Helper()
-	dir := t.TempDir()
-	ec := embed.NewConfig()
-	ec.Name = "k3sca-test"
-	ec.Dir = filepath.Join(dir, "data")
-	ec.Logger = "zap"
-	ec.LogLevel = "error"
-	ec.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
-	ec.TickMs, ec.ElectionMs = 10, 50 // a single member elects itself at once
-	peer := tpURL("http", tpFreePort(t))
-	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	ec.InitialCluster = ec.Name + "=" + peer.String()
-	scheme := "http"
+	var server *testservers.ServerTLS
 	if tls {
-		scheme = "https"
+		dir := t.TempDir()
 		ca := tpNewCA(t, "etcd-server-ca")
 		srvCert, srvKey := ca.tpIssue(t, "etcd-server", x509.ExtKeyUsageServerAuth)
 		cliCert, cliKey := ca.tpIssue(t, "etcd-client", x509.ExtKeyUsageClientAuth)
-		ec.ClientTLSInfo.TrustedCAFile = tpWrite(t, dir, "server-ca.crt", ca.pem)
-		ec.ClientTLSInfo.CertFile = tpWrite(t, dir, "server.crt", srvCert)
-		ec.ClientTLSInfo.KeyFile = tpWrite(t, dir, "server.key", srvKey)
-		ec.ClientTLSInfo.ClientCertAuth = true
-		cfg.CAFile = ec.ClientTLSInfo.TrustedCAFile
+		server = &testservers.ServerTLS{
+			CAFile:   tpWrite(t, dir, "server-ca.crt", ca.pem),
+			CertFile: tpWrite(t, dir, "server.crt", srvCert),
+			KeyFile:  tpWrite(t, dir, "server.key", srvKey),
+		}
+		cfg.CAFile = server.CAFile
 		cfg.CertFile = tpWrite(t, dir, "client.crt", cliCert)
 		cfg.KeyFile = tpWrite(t, dir, "client.key", cliKey)
 	}
-	client := tpURL(scheme, tpFreePort(t))
-	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		e.Close()
-		t.Fatal("etcd did not become ready")
-	}
-	cfg.Endpoints = []string{client.String()}
+	ep, stop := testservers.StartEtcd(t, server)
+	cfg.Endpoints = []string{ep}
 	cfg.DialTimeout = 3 * time.Second
-	return cfg, e.Close
+	return cfg, stop
 }
 
 func TestEtcdConfigForDataDir(t *testing.T) {

@@ -6,68 +6,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/k3s-io/kine/pkg/drivers/sqlite"
-	"github.com/k3s-io/kine/pkg/endpoint"
-	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/k3sca/k3sca/internal/testservers"
 )
 
-// startKine runs a real kine in-process on the SQLite file dbPath, the way
-// k3s does (sqlite driver with k3s's default DSN parameters, gRPC on a unix
-// socket), and returns its etcd endpoint ("unix:///…/kine.sock") and a stop
-// function that shuts kine down and waits until its database is closed, so
-// the file may be opened directly afterwards. Built with CGO_ENABLED=0, kine
-// selects its modernc.org/sqlite driver (sqlite_nocgo.go).
+// startKine runs a real kine on dbPath (see testservers.StartKine) and
+// returns its endpoint and a stop function that waits for it to close the file.
 func startKine(t testing.TB, dbPath string) (string, func()) {
 	t.Helper()
-	logrus.SetLevel(logrus.WarnLevel)
-	// unix socket paths are limited to 108 bytes; t.TempDir() can be long.
-	sockDir, err := os.MkdirTemp("", "kine")
-	if err != nil {
-		t.Fatalf("socket dir: %v", err)
-	}
-	sock := filepath.Join(sockDir, "kine.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	wg := &sync.WaitGroup{}
-	cfg, err := endpoint.Listen(ctx, endpoint.Config{
-		WaitGroup: wg,
-		Listener:  "unix://" + sock,
-		Endpoint:  "sqlite://" + dbPath + "?" + sqlite.DefaultParams,
-		// kine's own CLI defaults (pkg/app); the zero values are refused.
-		PollInterval:        time.Second,
-		NotifyInterval:      5 * time.Second,
-		EmulatedETCDVersion: "3.6.11",
-		CompactTimeout:      5 * time.Second,
-		CompactMinRetain:    1000,
-		CompactBatchSize:    1000,
-		PollBatchSize:       500,
-	})
-	if err != nil {
-		cancel()
-		_ = os.RemoveAll(sockDir)
-		t.Fatalf("start kine on %s: %v", dbPath, err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("kine did not stop within 10s")
-			}
-			_ = os.RemoveAll(sockDir)
-		})
-	}
-	t.Cleanup(stop)
-	return cfg.Endpoints[0], stop
+	return testservers.StartKine(t, dbPath, "")
 }
 
 // kineClient dials a kine endpoint with an etcd v3 client, as k3s does.

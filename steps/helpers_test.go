@@ -5,22 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/k3s-io/kine/pkg/drivers/sqlite"
-	"github.com/k3s-io/kine/pkg/endpoint"
-	"github.com/sirupsen/logrus"
-	"go.etcd.io/etcd/server/v3/embed"
-
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -207,75 +199,18 @@ func stDecrypt(t testing.TB, sb *Sandbox, value []byte) []byte {
 // <server>/kine.sock as k3s does. stop waits until kine has closed the database.
 func stStartKine(t testing.TB, sb *Sandbox) (stop func()) {
 	t.Helper()
-	logrus.SetLevel(logrus.WarnLevel)
-	ctx, cancel := context.WithCancel(context.Background())
-	wg := &sync.WaitGroup{}
-	_, err := endpoint.Listen(ctx, endpoint.Config{
-		WaitGroup: wg,
-		Listener:  "unix://" + filepath.Join(sb.ServerDir, pki.KineSocket),
-		Endpoint:  "sqlite://" + stDBPath(sb) + "?" + sqlite.DefaultParams,
-		// kine's CLI defaults; zero values are refused.
-		PollInterval: time.Second, NotifyInterval: 5 * time.Second, EmulatedETCDVersion: "3.6.11",
-		CompactTimeout: 5 * time.Second, CompactMinRetain: 1000, CompactBatchSize: 1000, PollBatchSize: 500,
-	})
-	if err != nil {
-		cancel()
-		t.Fatalf("start kine: %v", err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("kine did not stop within 10s")
-			}
-			_ = os.Remove(filepath.Join(sb.ServerDir, pki.KineSocket))
-		})
-	}
-	t.Cleanup(stop)
+	_, stop = testservers.StartKine(t, stDBPath(sb), filepath.Join(sb.ServerDir, pki.KineSocket))
 	return stop
 }
 
 // stFreePort returns a port on 127.0.0.1 that nothing listens on.
-func stFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func stFreePort(t testing.TB) int { return testservers.FreePort(t) }
 
 // stStartEtcd runs a real single-member embedded etcd (plain http) on random ports.
 func stStartEtcd(t testing.TB) datastore.EtcdConfig {
 	t.Helper()
-	dir := t.TempDir()
-	ec := embed.NewConfig()
-	ec.Name = "st"
-	ec.Dir = filepath.Join(dir, "data")
-	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", "error", []string{filepath.Join(dir, "etcd.log")}
-	ec.TickMs, ec.ElectionMs = 10, 50
-	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(stFreePort(t))}
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(stFreePort(t))}
-	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	ec.InitialCluster = ec.Name + "=" + peer.String()
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		t.Fatal("etcd did not become ready")
-	}
-	return datastore.EtcdConfig{Endpoints: []string{client.String()}, DialTimeout: 3 * time.Second}
+	ep, _ := testservers.StartEtcd(t, nil)
+	return datastore.EtcdConfig{Endpoints: []string{ep}, DialTimeout: 3 * time.Second}
 }
 
 // stSameKV fails unless got is want byte for byte, at the same revision.

@@ -37,9 +37,9 @@ func fieldSHA(rep *steps.DatastoreReport, field string) string {
 	return ""
 }
 
-// toLoadPreview drives the CA rotation from the menu to the load preview
-// and returns the staged dir.
-func toLoadPreview(s *session) string {
+// toValidation drives the CA rotation from the menu through the staged
+// write to the validation report, then asks for the load preview.
+func toValidation(s *session) {
 	s.waitFor("0 in renewal window")
 	s.key(tea.KeyDown, 1)
 	s.key(tea.KeyEnter, 1)
@@ -49,6 +49,12 @@ func toLoadPreview(s *session) string {
 	s.key(tea.KeyEnter, 1)
 	s.waitFor("class    cross-signed")
 	s.key(tea.KeyEnter, 1)
+}
+
+// toLoadPreview drives the CA rotation from the menu to the load preview
+// and returns the staged dir.
+func toLoadPreview(s *session) string {
+	toValidation(s)
 	s.waitFor("compare-and-swap at revision 1")
 	return fmt.Sprintf("k3sca-rotation-%d", testNow.Unix())
 }
