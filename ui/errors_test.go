@@ -30,9 +30,7 @@ func TestK3sRunningLandsOnTheErrorPanel(t *testing.T) {
 func TestStagingDirErrorStaysOnTheInput(t *testing.T) {
 	_, cfg := sandbox(t)
 	s := start(t, cfg)
-	s.waitFor("0 in renewal window")
-	s.key(tea.KeyDown, 1)
-	s.key(tea.KeyEnter, 1)
+	openMenuItem(s, 1)
 	s.waitFor("staging dir> ")
 	s.key(tea.KeyCtrlU, 1)
 	s.typ("data/server/tls/x")

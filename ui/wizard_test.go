@@ -40,15 +40,28 @@ func fieldSHA(rep *steps.DatastoreReport, field string) string {
 // toValidation drives the CA rotation from the menu through the staged
 // write to the validation report, then asks for the load preview.
 func toValidation(s *session) {
-	s.waitFor("0 in renewal window")
-	s.key(tea.KeyDown, 1)
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("staging dir> ")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("Generate rotation into")
+	toPlan(s, 1, "rotation")
 	s.key(tea.KeyEnter, 1)
 	s.waitFor("class    cross-signed")
 	s.key(tea.KeyEnter, 1)
+}
+
+// openMenuItem waits for the menu and opens the item n places below the first.
+func openMenuItem(s *session, n int) {
+	s.waitFor("0 in renewal window")
+	if n > 0 {
+		s.key(tea.KeyDown, n)
+	}
+	s.key(tea.KeyEnter, 1)
+}
+
+// toPlan opens the rotation n places below the first menu item and
+// previews it in the prefilled staging dir.
+func toPlan(s *session, n int, kind string) {
+	openMenuItem(s, n)
+	s.waitFor("staging dir> ")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor("Generate " + kind + " into")
 }
 
 // toLoadPreview drives the CA rotation from the menu to the load preview
@@ -124,9 +137,7 @@ func TestLeafRotationRemovesTheChosenService(t *testing.T) {
 	_, cfg := sandbox(t)
 	files := []string{"client-admin.crt", "client-admin.key"}
 	s := start(t, cfg)
-	s.waitFor("0 in renewal window")
-	s.key(tea.KeyDown, 3)
-	s.key(tea.KeyEnter, 1)
+	openMenuItem(s, 3)
 	s.waitFor("[ ] admin")
 	s.key(tea.KeySpace, 1)
 	s.key(tea.KeyEnter, 1)
@@ -153,32 +164,17 @@ func TestGoldenScreens(t *testing.T) {
 	}{
 		{"menu", func(s *session) { s.waitFor("0 in renewal window") }},
 		{"check", func(s *session) {
-			s.waitFor("0 in renewal window")
-			s.key(tea.KeyEnter, 1)
+			openMenuItem(s, 0)
 			s.waitFor("Leaf certificates (13)")
 		}},
 		{"ca-stage", func(s *session) {
-			s.waitFor("0 in renewal window")
-			s.key(tea.KeyDown, 1)
-			s.key(tea.KeyEnter, 1)
+			openMenuItem(s, 1)
 			s.waitFor("staging dir> ")
 		}},
-		{"ca-plan", func(s *session) {
-			s.waitFor("0 in renewal window")
-			s.key(tea.KeyDown, 1)
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("staging dir> ")
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("Generate rotation into")
-		}},
+		{"ca-plan", func(s *session) { toPlan(s, 1, "rotation") }},
 		{"load-preview", func(s *session) { toLoadPreview(s) }},
 		{"service-key-report", func(s *session) {
-			s.waitFor("0 in renewal window")
-			s.key(tea.KeyDown, 2)
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("staging dir> ")
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("Generate service-key into")
+			toPlan(s, 2, "service-key")
 			s.key(tea.KeyEnter, 1)
 			s.waitFor("class    service-key-only")
 		}},
