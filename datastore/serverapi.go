@@ -81,8 +81,11 @@ func (s *ServerAPI) client(pool *x509.CertPool) *http.Client {
 		tc.InsecureSkipVerify = true //nolint:gosec // the bundle is checked against the token hash, as k3s does
 	}
 	return &http.Client{
-		Timeout:   s.timeout(),
-		Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment},
+		Timeout: s.timeout(),
+		Transport: &http.Transport{
+			TLSClientConfig: tc, DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment,
+			ExpectContinueTimeout: time.Second,
+		},
 	}
 }
 
@@ -182,6 +185,10 @@ func (s *ServerAPI) PutCACerts(ctx context.Context, body []byte, force bool) err
 	if err != nil {
 		return fmt.Errorf("PUT %s: %w", path, err)
 	}
+	// A server that refuses the credentials answers before reading the body
+	// and closes the connection; without 100-continue the client may still
+	// be writing and see "connection reset" instead of the 401.
+	req.Header.Set("Expect", "100-continue")
 	if s.Token.BootstrapToken != "" {
 		req.Header.Set("Authorization", "Bearer "+s.Token.BootstrapToken)
 	} else {
