@@ -1,9 +1,9 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -17,17 +17,30 @@ import (
 type phase int
 
 const (
-	phStage    phase = iota // text input for the staging dir
+	phStage    phase = iota // text input for the staging (or staged) dir
 	phBusy                  // a step runs; spinner
 	phPlan                  // the generate plan; enter writes
 	phReport                // the validation report; enter continues when accepted
 	phLoadPlan              // the load preview and the typed confirmation
 	phDone                  // new hash, token, restart order
+	phImport                // the custom CA import form
+	phForce                 // what forcing means and the typed "force"
 )
 
-// caFlow stages a CA rotation (or a service-key rotation), validates it,
-// previews the load, confirms it by the typed word "load", loads it and
-// says what to do next.
+// loadOnly is the kind of a flow that generates nothing: it loads a staged
+// dir made elsewhere.
+const loadOnly steps.GenerateKind = ""
+
+// caFlow stages a CA set (a cross-signed rotation, a service-key rotation
+// or an imported custom CA) or takes a staged dir made elsewhere, validates
+// it, previews the load, confirms it by the typed word "load" (and a set
+// k3s refuses by the typed word "force" before that), loads it and says
+// what to do next. Its phases, in order:
+//
+//	phImport (custom CA) → phStage → phPlan → phReport [→ phForce] → phLoadPlan → phDone
+//
+// A flow of kind loadOnly starts at phStage with the staged dir and goes
+// straight to phReport.
 type caFlow struct {
 	com   *Common
 	id    int64
@@ -35,12 +48,14 @@ type caFlow struct {
 	phase phase
 	busy  string   // what runs, next to the spinner
 	log   []string // finished steps, kept above the live view
-	inErr error    // the last generate error, shown under the input
+	inErr error    // the last error about the inputs, shown under them
 
+	form    *pathForm // the import paths of a custom CA; nil otherwise
 	dir     lineInput
 	gen     *steps.Generate
 	staged  string
 	report  *pki.Report
+	force   bool // the operator typed "force": load what k3s refuses
 	load    *steps.Load
 	lp      *steps.LoadPlan
 	lplan   *steps.Plan
@@ -52,16 +67,45 @@ type caFlow struct {
 	vp   viewport.Model
 }
 
+// newCAFlow returns a flow that generates kind into a new staging dir.
 func newCAFlow(c *Common, kind steps.GenerateKind) *caFlow {
 	dir := lineInput{Prompt: "staging dir> "}
 	dir.SetValue(filepath.Join(c.Cfg.StageRoot, fmt.Sprintf("k3sca-%s-%d", kind, c.Cfg.Now().Unix())))
 	return &caFlow{com: c, id: nextID(), kind: kind, dir: dir, spin: spinner.New(), vp: newViewport()}
 }
 
+// Fields of the custom CA import form, in order.
+const (
+	fieldRootCert = iota
+	fieldRootKey
+	fieldIntCert
+	fieldIntKey
+)
+
+// newCustomCAFlow returns the custom CA flow: the import form first.
+func newCustomCAFlow(c *Common) *caFlow {
+	f := newCAFlow(c, steps.GenCustomCA)
+	f.form = newPathForm("root cert", "root key", "intermediate cert", "intermediate key")
+	f.phase = phImport
+	return f
+}
+
+// newLoadStagedFlow returns the flow that loads a staged dir made elsewhere.
+func newLoadStagedFlow(c *Common) *caFlow {
+	dir := lineInput{Prompt: "staged dir> "}
+	dir.SetValue(strings.TrimSuffix(c.Cfg.StageRoot, "/") + "/")
+	return &caFlow{com: c, id: nextID(), kind: loadOnly, dir: dir, spin: spinner.New(), vp: newViewport()}
+}
+
 // title names the flow.
 func (f *caFlow) title() string {
-	if f.kind == steps.GenServiceKey {
+	switch f.kind {
+	case steps.GenServiceKey:
 		return "Rotate the service-account signing key"
+	case steps.GenCustomCA:
+		return "Custom CA (import a root and/or intermediate)"
+	case loadOnly:
+		return "Load a staged dir into the datastore"
 	}
 	return "Rotate the self-signed CAs (cross-signed)"
 }
@@ -83,6 +127,9 @@ func (f *caFlow) Leave() tea.Cmd {
 // SetSize implements screen.
 func (f *caFlow) SetSize(w, h int) {
 	f.dir.Width = w
+	if f.form != nil {
+		f.form.SetWidth(w)
+	}
 	f.confirm.SetWidth(w)
 	f.relayout()
 }
@@ -131,102 +178,4 @@ func (f *caFlow) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 	}
 	return f, nil
-}
-
-func (f *caFlow) planned(msg plannedMsg) tea.Cmd {
-	if msg.err != nil {
-		f.phase, f.inErr, f.gen = phStage, msg.err, nil
-		f.relayout()
-		return nil
-	}
-	f.phase = phPlan
-	f.vp.SetContent(renderPlan(msg.plan, f.staged, f.com.Width, f.com.Styles))
-	f.vp.GotoTop()
-	f.relayout()
-	return nil
-}
-
-// ran handles the end of the generate write or of the load.
-func (f *caFlow) ran(msg ranMsg) tea.Cmd {
-	if f.load == nil {
-		if msg.err != nil {
-			return fail("Write the staged set", msg.err)
-		}
-		f.done(msg.summary)
-		return f.start("Validating the staged set as k3s would…", validateCmd(f.com, f.id, f.staged))
-	}
-	if msg.err != nil {
-		return fail("Load", msg.err)
-	}
-	f.done(msg.summary)
-	f.phase = phDone
-	f.renderDone()
-	return nil
-}
-
-func (f *caFlow) validated(msg validatedMsg) tea.Cmd {
-	if msg.err != nil {
-		return fail("Validate", msg.err)
-	}
-	f.report, f.phase = msg.rep, phReport
-	state := "accepted"
-	if !msg.rep.OK {
-		state = "refused"
-	}
-	f.done(fmt.Sprintf("validation: %s, class %s", state, msg.rep.Class))
-	f.vp.SetContent(renderReport(msg.rep, f.com.Width, f.com.Styles))
-	f.vp.GotoTop()
-	f.relayout()
-	return nil
-}
-
-func (f *caFlow) loadPlanned(msg loadPlannedMsg) tea.Cmd {
-	if msg.err != nil {
-		if errors.Is(msg.err, steps.ErrRefused) && msg.lp != nil {
-			f.report, f.phase = msg.lp.Validation, phReport
-			f.vp.SetContent(renderReport(msg.lp.Validation, f.com.Width, f.com.Styles))
-			f.relayout()
-			return nil
-		}
-		return fail("Load preview", msg.err)
-	}
-	f.lp, f.lplan, f.phase = msg.lp, msg.plan, phLoadPlan
-	f.confirm = newConfirm("load", "write the datastore")
-	f.confirm.SetWidth(f.com.Width)
-	f.vp.SetContent(renderLoadPlan(msg.lp, msg.plan, f.com.Width, f.com.Styles))
-	f.vp.GotoTop()
-	f.relayout()
-	return nil
-}
-
-func (f *caFlow) restarted(msg restartedMsg) tea.Cmd {
-	f.phase = phDone
-	if msg.err != nil {
-		return fail("Simulated restart", msg.err)
-	}
-	f.restart = msg.rep
-	f.done(fmt.Sprintf("simulated restart: %d bootstrap files from the datastore, %d leaf files re-issued", len(msg.rep.Updated), msg.rep.Leaves))
-	f.renderDone()
-	return nil
-}
-
-// newToken is the hash and token after the load.
-func (f *caFlow) newToken() (string, *pki.Token) {
-	if f.lp == nil || f.lp.Tokens == nil || f.lp.Tokens.New == nil {
-		return "(unknown)", nil
-	}
-	st := f.lp.Tokens.New
-	if st.Token == nil && f.com.Cfg.Token != "" {
-		if t, err := pki.ParseToken(f.com.Cfg.Token); err == nil {
-			t = t.WithCAHash(st.Hash.Hex)
-			return st.Hash.Hex, &t
-		}
-	}
-	return st.Hash.Hex, st.Token
-}
-
-func (f *caFlow) renderDone() {
-	hash, tok := f.newToken()
-	f.vp.SetContent(renderDone(hash, tok, f.secret, f.restart, f.com.Width, f.com.Styles))
-	f.relayout()
 }

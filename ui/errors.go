@@ -21,7 +21,7 @@ var hints = []struct {
 	hint string
 }{
 	{steps.ErrK3sRunning, "Stop k3s on this server (systemctl stop k3s), or run k3sca with --via etcd, then try again."},
-	{steps.ErrRefused, "k3s would refuse this set; stage a cross-signed rotation instead, or use the headless load with --force to replace the root of trust."},
+	{steps.ErrRefused, "k3s would refuse this set; stage a cross-signed rotation instead, or replace the root of trust on purpose: f on the validation report of a new root, then type force."},
 	{steps.ErrStagedIsLive, "Choose a staging dir outside <data-dir>/server."},
 	{steps.ErrNoDatastore, "Run the wizard on a server: it needs server/db/state.db, embedded etcd or a running kine."},
 	{steps.ErrConcurrent, "The bootstrap data changed meanwhile (another server?). Start the load again to re-read it."},

@@ -68,11 +68,17 @@ func deleteWord(v []rune) []rune {
 
 // View renders prompt, value and cursor, keeping the end of a value that
 // does not fit (the cut marked "~").
-func (in *lineInput) View() string {
+func (in *lineInput) View() string { return in.render(cursorMark) }
+
+// ViewBlurred renders prompt and value without the cursor, for a field that
+// does not have the focus.
+func (in *lineInput) ViewBlurred() string { return in.render(" ") }
+
+func (in *lineInput) render(cursor string) string {
 	v := string(in.value)
 	room := in.Width - len([]rune(in.Prompt)) - 1
 	if in.Width > 0 && len(in.value) > room && room > 1 {
 		v = "~" + string(in.value[len(in.value)-room+1:])
 	}
-	return in.Prompt + v + cursorMark
+	return in.Prompt + v + cursor
 }

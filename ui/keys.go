@@ -9,6 +9,7 @@ import (
 type keyMap struct {
 	Up, Down, Enter, Back, Quit, ForceQuit key.Binding
 	Toggle, All, Secret, Restart, Refresh  key.Binding
+	NextField, PrevField, Force            key.Binding
 	ScrollUp, ScrollDown, PageUp, PageDown key.Binding
 }
 
@@ -25,6 +26,9 @@ var keys = keyMap{
 	Secret:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "show token")),
 	Restart:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "simulate k3s restart")),
 	Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	NextField:  key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next")),
+	PrevField:  key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "prev")),
+	Force:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "force")),
 	ScrollUp:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑↓", "scroll")),
 	ScrollDown: key.NewBinding(key.WithKeys("down")),
 	PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup/pgdn", "page")),

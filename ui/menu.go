@@ -22,6 +22,8 @@ var menuItems = []menuItem{
 	{"Rotate the self-signed CAs (cross-signed, no --force)", func(c *Common) screen { return newCAFlow(c, steps.GenRotation) }},
 	{"Rotate the service-account signing key", func(c *Common) screen { return newCAFlow(c, steps.GenServiceKey) }},
 	{"Rotate leaf certificates", func(c *Common) screen { return newLeafFlow(c) }},
+	{"Load a staged dir into the datastore", func(c *Common) screen { return newLoadStagedFlow(c) }},
+	{"Custom CA (import a root and/or intermediate)", func(c *Common) screen { return newCustomCAFlow(c) }},
 	{"Quit", nil},
 }
 

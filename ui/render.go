@@ -180,15 +180,22 @@ func tokenLine(t *pki.Token, show bool) string {
 	return t.Masked()
 }
 
+// forcedOrder follows restartOrder after a forced load.
+const forcedOrder = "expect every pod using a service-account token to restart: the root of trust is new."
+
 // renderDone renders the end of a load: the new CA hash, the new token
-// (masked unless show), the restart order and, after a simulated restart,
-// what it changed.
-func renderDone(hash string, tok *pki.Token, show bool, rr *steps.RestartReport, width int, st Styles) string {
+// (masked unless show), the restart order (longer after a forced load) and,
+// after a simulated restart, what it changed.
+func renderDone(hash string, tok *pki.Token, show, forced bool, rr *steps.RestartReport, width int, st Styles) string {
 	var b strings.Builder
 	b.WriteString("new CA hash  " + hash + "\n")
 	b.WriteString("new token    (s shows or hides the secret)\n" + ansi.Hardwrap(tokenLine(tok, show), max(10, width), false) + "\n")
 	b.WriteString("\n" + st.Title.Render("Restart order") + "\n")
-	for i, s := range restartOrder {
+	order := restartOrder
+	if forced {
+		order = append(order[:len(order):len(order)], forcedOrder)
+	}
+	for i, s := range order {
 		b.WriteString(hang(fmt.Sprintf("%d. ", i+1), s, width) + "\n")
 	}
 	if rr != nil {

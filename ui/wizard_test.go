@@ -178,9 +178,22 @@ func TestGoldenScreens(t *testing.T) {
 			s.key(tea.KeyEnter, 1)
 			s.waitFor("class    service-key-only")
 		}},
+		{"custom-import", func(s *session) {
+			openMenuItem(s, menuCustomCA)
+			s.waitFor("intermediate key")
+			s.typ("root-ca.pem")
+			s.key(tea.KeyTab, 1)
+			s.waitFor("▸ root key")
+		}},
+		{"custom-refused", func(s *session) { toCustomRefused(s) }},
+		{"force-explain", func(s *session) {
+			toCustomRefused(s)
+			s.typ("f")
+			s.waitFor(`Type "force"`)
+		}},
 		{"leaf-select", func(s *session) {
 			s.waitFor("0 in renewal window")
-			s.key(tea.KeyUp, 2)
+			s.key(tea.KeyUp, 4)
 			s.key(tea.KeyEnter, 1)
 			s.waitFor("[ ] admin")
 			s.typ("a")
