@@ -99,13 +99,13 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 func checkCustomInput(in CustomCAInput) error {
 	switch {
 	case len(in.RootKey) > 0 && len(in.RootCert) == 0:
-		return fmt.Errorf("root: %w", ErrKeyWithoutCert)
+		return importErr(InputRootCert, fmt.Errorf("root: %w", ErrKeyWithoutCert))
 	case len(in.IntermediateKey) > 0 && len(in.IntermediateCert) == 0:
-		return fmt.Errorf("intermediate: %w", ErrKeyWithoutCert)
+		return importErr(InputIntermediateCert, fmt.Errorf("intermediate: %w", ErrKeyWithoutCert))
 	case len(in.IntermediateCert) > 0 && len(in.IntermediateKey) == 0:
-		return fmt.Errorf("intermediate: %w", ErrNoIntermediateKey)
+		return importErr(InputIntermediateKey, fmt.Errorf("intermediate: %w", ErrNoIntermediateKey))
 	case len(in.IntermediateCert) > 0 && len(in.RootCert) == 0:
-		return fmt.Errorf("intermediate: %w", ErrIntermediateWithoutRoot)
+		return importErr(InputRootCert, fmt.Errorf("intermediate: %w", ErrIntermediateWithoutRoot))
 	}
 	return nil
 }
@@ -141,12 +141,13 @@ func (g *genCtx) customIntermediate(set *StagedSet, in CustomCAInput, root caPai
 			return caPair{}, err
 		}
 		if err := inter.cert.CheckSignatureFrom(root.cert); err != nil {
-			return caPair{}, fmt.Errorf("intermediate %q, root %q: %w: %v", inter.cert.Subject.CommonName, root.cert.Subject.CommonName, ErrNotSignedByRoot, err)
+			return caPair{}, importErr(InputIntermediateCert, fmt.Errorf("intermediate %q, root %q: %w: %v",
+				inter.cert.Subject.CommonName, root.cert.Subject.CommonName, ErrNotSignedByRoot, err))
 		}
 		return inter, nil
 	}
 	if root.key == nil {
-		return caPair{}, ErrNoRootKey
+		return caPair{}, importErr(InputRootKey, ErrNoRootKey)
 	}
 	spec := g.scriptCA(g.p.CAPrefix()+"intermediate-ca"+g.ts(), ScriptCAValidity)
 	inter, err := g.newPair(g.rootKey, spec, &root)
@@ -166,11 +167,11 @@ func (g *genCtx) customIntermediate(set *StagedSet, in CustomCAInput, root caPai
 func (g *genCtx) importPair(label string, certPEM, keyPEM []byte) (caPair, error) {
 	certs, err := ParseBundle(certPEM)
 	if err != nil {
-		return caPair{}, fmt.Errorf("%s certificate: %w", label, err)
+		return caPair{}, importErr(ImportInput(label+" certificate"), fmt.Errorf("%s certificate: %w", label, err))
 	}
 	c := certs[0]
 	if err := checkImportedCA(c, g.now); err != nil {
-		return caPair{}, fmt.Errorf("%s certificate %q: %w", label, c.Subject.CommonName, err)
+		return caPair{}, importErr(ImportInput(label+" certificate"), fmt.Errorf("%s certificate %q: %w", label, c.Subject.CommonName, err))
 	}
 	pair := caPair{cert: c}
 	if len(keyPEM) == 0 {
@@ -178,10 +179,10 @@ func (g *genCtx) importPair(label string, certPEM, keyPEM []byte) (caPair, error
 	}
 	keys, err := ParsePrivateKeys(keyPEM)
 	if err != nil {
-		return caPair{}, fmt.Errorf("%s key: %w", label, err)
+		return caPair{}, importErr(ImportInput(label+" key"), fmt.Errorf("%s key: %w", label, err))
 	}
 	if !PublicKeyEqual(keys[0].Public(), c.PublicKey) {
-		return caPair{}, fmt.Errorf("%s key for %q: %w", label, c.Subject.CommonName, ErrKeyDoesNotMatchCert)
+		return caPair{}, importErr(ImportInput(label+" key"), fmt.Errorf("%s key for %q: %w", label, c.Subject.CommonName, ErrKeyDoesNotMatchCert))
 	}
 	pair.key = keys[0]
 	return pair, nil

@@ -246,3 +246,32 @@ func TestGenCustomCAServiceKey(t *testing.T) {
 		})
 	}
 }
+
+// TestGenCustomCAImportErrorNamesTheInput: an import error says which of the
+// four files it is about, so a UI can point at it.
+func TestGenCustomCAImportErrorNamesTheInput(t *testing.T) {
+	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
+	other := gtMakeCA(t, gtCASpec{cn: "other-root"})
+	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
+	tests := []struct {
+		name string
+		in   CustomCAInput
+		want ImportInput
+	}{
+		{"garbage root cert", CustomCAInput{RootCert: []byte("hello"), RootKey: root.keyPEM}, InputRootCert},
+		{"mismatched root key", CustomCAInput{RootCert: root.certPEM, RootKey: other.keyPEM}, InputRootKey},
+		{"no root key to sign an intermediate", CustomCAInput{RootCert: root.certPEM}, InputRootKey},
+		{"intermediate of another root", CustomCAInput{RootCert: other.certPEM, IntermediateCert: inter.certPEM, IntermediateKey: inter.keyPEM}, InputIntermediateCert},
+		{"intermediate without its key", CustomCAInput{RootCert: root.certPEM, IntermediateCert: inter.certPEM}, InputIntermediateKey},
+		{"garbage intermediate key", CustomCAInput{RootCert: root.certPEM, IntermediateCert: inter.certPEM, IntermediateKey: []byte("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")}, InputIntermediateKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := GenerateCustomCA(t.Context(), gtOpts(gtNow), tc.in)
+			var ie *ImportError
+			if !errors.As(err, &ie) || ie.Input != tc.want {
+				t.Fatalf("err = %v, want an ImportError about the %s", err, tc.want)
+			}
+		})
+	}
+}

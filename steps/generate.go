@@ -43,6 +43,16 @@ type GenerateInput struct {
 	RootCert, RootKey, IntermediateCert, IntermediateKey string
 }
 
+// StagingDirError is a refused staging dir (the live tls dir, a symlink, a
+// non-empty dir); its message is the cause's.
+type StagingDirError struct{ Err error }
+
+// Error implements error.
+func (e *StagingDirError) Error() string { return e.Err.Error() }
+
+// Unwrap gives errors.Is access to the fsutil sentinels.
+func (e *StagingDirError) Unwrap() error { return e.Err }
+
 // Generate stages a new CA set, rotation or service key in a fresh directory.
 type Generate struct {
 	in  GenerateInput
@@ -92,7 +102,7 @@ func (g *Generate) build(ctx context.Context) error {
 	server := product.ServerDir(g.in.DataDir)
 	live := filepath.Join(server, pki.TLSDir)
 	if err := fsutil.CheckStagingDir(g.in.Out, live, g.in.Overwrite); err != nil {
-		return err
+		return &StagingDirError{Err: err}
 	}
 	var (
 		set *pki.StagedSet
@@ -142,18 +152,20 @@ func (g *Generate) inputFiles() string {
 func (g *Generate) customInput(server string) (pki.CustomCAInput, error) {
 	var in pki.CustomCAInput
 	for _, f := range []struct {
-		path string
-		dst  *[]byte
+		input pki.ImportInput
+		path  string
+		dst   *[]byte
 	}{
-		{g.in.RootCert, &in.RootCert}, {g.in.RootKey, &in.RootKey},
-		{g.in.IntermediateCert, &in.IntermediateCert}, {g.in.IntermediateKey, &in.IntermediateKey},
+		{pki.InputRootCert, g.in.RootCert, &in.RootCert}, {pki.InputRootKey, g.in.RootKey, &in.RootKey},
+		{pki.InputIntermediateCert, g.in.IntermediateCert, &in.IntermediateCert},
+		{pki.InputIntermediateKey, g.in.IntermediateKey, &in.IntermediateKey},
 	} {
 		if f.path == "" {
 			continue
 		}
 		b, err := os.ReadFile(f.path)
 		if err != nil {
-			return in, fmt.Errorf("read %s: %w", f.path, err)
+			return in, &pki.ImportError{Input: f.input, Err: fmt.Errorf("read %s %s: %w", f.input, f.path, err)}
 		}
 		*f.dst = b
 	}

@@ -7,7 +7,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -54,37 +53,22 @@ func (f *caFlow) startLoad() tea.Cmd {
 // isStagingDirErr reports whether a generate error is about the staging
 // dir rather than about the imported files.
 func isStagingDirErr(err error) bool {
-	return errors.Is(err, fsutil.ErrLiveTLSDir) || errors.Is(err, fsutil.ErrNotEmpty) ||
-		errors.Is(err, fsutil.ErrSymlink) || strings.HasPrefix(err.Error(), "staging dir ")
+	var sde *steps.StagingDirError
+	return errors.As(err, &sde)
 }
 
-// importLabels are the words the engine's import errors start with, one
-// per field of the import form.
-var importLabels = [...]string{
-	fieldRootCert: "root certificate", fieldRootKey: "root key",
-	fieldIntCert: "intermediate certificate", fieldIntKey: "intermediate key",
+// importFields maps the engine's import inputs to the fields of the form.
+var importFields = map[pki.ImportInput]int{
+	pki.InputRootCert: fieldRootCert, pki.InputRootKey: fieldRootKey,
+	pki.InputIntermediateCert: fieldIntCert, pki.InputIntermediateKey: fieldIntKey,
 }
 
-// importField is the import field an error from generate names: by the
-// engine's label or by the path that could not be read; the first field
-// when it names none.
+// importField is the import field an error from generate is about; the
+// first field when it names none.
 func (f *caFlow) importField(err error) int {
-	_, rest, _ := strings.Cut(err.Error(), ": ")
-	switch {
-	case errors.Is(err, pki.ErrNoRootKey):
-		return fieldRootKey
-	case errors.Is(err, pki.ErrNoIntermediateKey):
-		return fieldIntKey
-	case errors.Is(err, pki.ErrKeyWithoutCert) && strings.HasPrefix(rest, "intermediate"):
-		return fieldIntCert
-	}
-	for i, l := range importLabels {
-		if strings.HasPrefix(rest, l) {
-			return i
-		}
-	}
-	for i := range importLabels {
-		if v := f.form.Value(i); v != "" && strings.HasPrefix(rest, "read "+v+":") {
+	var ie *pki.ImportError
+	if errors.As(err, &ie) {
+		if i, ok := importFields[ie.Input]; ok {
 			return i
 		}
 	}

@@ -153,19 +153,17 @@ func TestBadImportPathStaysOnTheForm(t *testing.T) {
 
 func TestImportFieldOfAnError(t *testing.T) {
 	f := newCustomCAFlow(&Common{Cfg: Config{Now: func() time.Time { return testNow }}})
-	f.form.SetValue(fieldIntKey, "/x/int.key")
+	wrap := func(in pki.ImportInput) error {
+		return fmt.Errorf("generate custom-ca: %w", &pki.ImportError{Input: in, Err: errors.New("bad")})
+	}
 	tests := []struct {
 		err  error
 		want int
 	}{
-		{fmt.Errorf("generate custom-ca: intermediate: %w", pki.ErrKeyWithoutCert), fieldIntCert},
-		{fmt.Errorf("generate custom-ca: root: %w", pki.ErrKeyWithoutCert), fieldRootCert},
-		{fmt.Errorf("generate custom-ca: intermediate CA: %w", pki.ErrNoRootKey), fieldRootKey},
-		{fmt.Errorf("generate custom-ca: intermediate: %w", pki.ErrNoIntermediateKey), fieldIntKey},
-		{errors.New("generate custom-ca: root certificate: data does not contain any valid RSA or ECDSA certificates"), fieldRootCert},
-		{errors.New("generate custom-ca: root key for \"r\": private key does not match the certificate"), fieldRootKey},
-		{errors.New("generate custom-ca: intermediate certificate \"i\": certificate has expired"), fieldIntCert},
-		{errors.New("generate custom-ca: read /x/int.key: permission denied (intermediate key /x/int.key)"), fieldIntKey},
+		{wrap(pki.InputRootCert), fieldRootCert},
+		{wrap(pki.InputRootKey), fieldRootKey},
+		{wrap(pki.InputIntermediateCert), fieldIntCert},
+		{wrap(pki.InputIntermediateKey), fieldIntKey},
 		{errors.New("generate custom-ca: something else"), fieldRootCert},
 	}
 	for _, tt := range tests {
