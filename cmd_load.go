@@ -21,6 +21,7 @@ type loadJSON struct {
 	Backup      string       `json:"backup,omitempty"`
 	Changes     []string     `json:"changes"`
 	Unstaged    []string     `json:"unstagedChanges"`
+	NewerOnDisk []string     `json:"newerOnDisk"`
 	Validation  validateJSON `json:"validation"`
 	Error       string       `json:"error,omitempty"`
 }
@@ -117,7 +118,7 @@ func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
 
 func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool) error {
 	ctx := cmd.Context()
-	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}}
+	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}}
 	plan, err := l.Preview(ctx)
 	if lp := l.Plan(); lp != nil {
 		j.Validation = toValidateJSON(lp.Validation)
@@ -128,6 +129,7 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 		for _, c := range lp.Unstaged {
 			j.Unstaged = append(j.Unstaged, c.Field)
 		}
+		j.NewerOnDisk = append(j.NewerOnDisk, lp.NewerOnDisk...)
 	}
 	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {
 		a.printf("datastore: %s\n", lp.Access.Reason)

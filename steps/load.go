@@ -53,6 +53,10 @@ type LoadPlan struct {
 	// file differs from the datastore's and would replace it, as k3s's own
 	// rotate-ca does. Usually a sign of running on a server that is behind.
 	Unstaged []datastore.FieldChange
+	// NewerOnDisk lists files of this server whose mtime is at least 3 s
+	// after the load time while their content changes: k3s would refuse to
+	// start ("newer than datastore"). A sign of clock skew.
+	NewerOnDisk []string
 	// Tokens is the CA hash and token before and after.
 	Tokens *TokenReport
 
@@ -156,6 +160,13 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	for _, c := range plan.Changes {
 		if !slices.Contains(staged, c.Field) {
 			plan.Unstaged = append(plan.Unstaged, c)
+		}
+	}
+	// This server's view at its next start: a changed file whose mtime is 3 s
+	// or more after the load time (clock skew) would abort k3s.
+	for _, st := range next.CompareDisk(server) {
+		if st.Outcome == datastore.OutcomeConflict {
+			plan.NewerOnDisk = append(plan.NewerOnDisk, st.Path)
 		}
 	}
 	return nil

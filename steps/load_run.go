@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/k3sca/k3sca/datastore"
 )
@@ -43,6 +44,11 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	}
 	if len(lp.Changes) == 0 {
 		plan.Notes = append(plan.Notes, "the datastore already holds this set: nothing will be written")
+	}
+	if len(lp.NewerOnDisk) > 0 {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s: modified 3 s or more after the load time (clock skew?); "+
+			"k3s on this server would refuse to start with \"newer than datastore\" until the files are removed or the clock fixed",
+			strings.Join(lp.NewerOnDisk, ", ")))
 	}
 	if lp.Tokens.New != nil && lp.Tokens.New.Hash.Hex != lp.Tokens.Current.Hash.Hex {
 		plan.Notes = append(plan.Notes, "the join-token CA hash changes: give agents the new token (k3sca token --path ...)")

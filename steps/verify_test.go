@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/k3sca/k3sca/datastore"
 )
@@ -108,5 +109,26 @@ func TestLoadPlanFlags(t *testing.T) {
 	lp := drift.Plan()
 	if len(lp.Unstaged) != 1 || lp.Unstaged[0].Field != "IPSECKey" || !strings.Contains(strings.Join(plan.Notes, "\n"), "IPSECKey is not staged") {
 		t.Errorf("unstaged = %+v, notes %q; want IPSECKey flagged", lp.Unstaged, plan.Notes)
+	}
+}
+
+// TestLoadFlagsFilesNewerThanTheLoad: a server file the load changes whose
+// mtime lies after the load time (clock skew) would make k3s refuse to start.
+func TestLoadFlagsFilesNewerThanTheLoad(t *testing.T) {
+	sb := stSandbox(t)
+	stage := stStage(t, sb)
+	ca := filepath.Join(sb.ServerDir, "tls", "server-ca.crt")
+	future := stNow.Add(time.Hour)
+	if err := os.Chtimes(ca, future, future); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoad(stInput(sb, stage, ViaAuto))
+	defer l.Close()
+	plan, err := l.Preview(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Plan().NewerOnDisk; len(got) != 1 || got[0] != ca || !strings.Contains(strings.Join(plan.Notes, "\n"), "newer than datastore") {
+		t.Errorf("NewerOnDisk = %v, notes %q; want %s flagged", got, plan.Notes, ca)
 	}
 }
