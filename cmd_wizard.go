@@ -25,8 +25,8 @@ func (a *app) wizardCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&stageRoot, "stage-root", "", "parent dir of new staged dirs (default: the data dir's parent)")
-	cmd.Flags().String(keyToken, "", "server token (env K3SCA_TOKEN; default <data-dir>/server/token)")
 	cmd.Flags().Int(keyRenewDays, 120, "renewal window in days")
+	a.addDatastoreFlags(cmd)
 	return cmd
 }
 
@@ -43,9 +43,14 @@ func (a *app) runWizard(cmd *cobra.Command, stageRoot string) error {
 	if stageRoot == "" {
 		stageRoot = filepath.Dir(filepath.Clean(dd))
 	}
+	access, err := a.accessInput()
+	if err != nil {
+		return err
+	}
 	cfg := ui.Config{
 		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: stageRoot,
 		Sandbox: steps.IsSandbox(dd), Services: steps.Systemd{}, Token: a.v.GetString(keyToken),
+		Access: access, ServerURL: a.v.GetString(keyServer),
 	}
 	return ui.Run(cmd.Context(), cfg, os.Stdin, a.stderr)
 }

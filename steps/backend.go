@@ -87,6 +87,9 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	if err != nil {
 		return Access{}, err
 	}
+	if !external.appliesTo(in.DataDir, in.Product) {
+		external = k3sDatastore{}
+	}
 	fromConfig := len(etcdCfg.Endpoints) == 0 && len(external.etcdEndpoints()) > 0
 	switch {
 	case fromConfig:

@@ -37,6 +37,8 @@ func TestChooseAccess(t *testing.T) {
 			config:  "token: x\ndatastore-endpoint: https://a:2379, https://b:2379\ndatastore-cafile: /etc/ca.pem\ndatastore-certfile: /etc/c.pem\ndatastore-keyfile: /etc/k.pem\n",
 			wantEnd: []string{"https://a:2379", "https://b:2379"}, wantCA: "/etc/ca.pem"},
 		{name: "external SQL without kine socket", config: "datastore-endpoint: mysql://u:p@tcp(db:3306)/k3s\n", wantErr: ErrNoDatastore},
+		{name: "config of another data dir is ignored", config: "data-dir: /var/lib/rancher/k3s\ndatastore-endpoint: https://a:2379\n",
+			wantVia: ViaSQLite, reason: "stopped"},
 		{name: "embedded etcd", setup: func(t *testing.T, server string) { stMkdir(t, filepath.Join(server, "db", "etcd")) },
 			wantVia: ViaEtcd, wantEnd: []string{datastore.EmbeddedEtcdEndpoint}, wantCA: "{server}/tls/etcd/server-ca.crt"},
 		{name: "live kine socket", running: true, setup: stListenKineSocket, wantVia: ViaEtcd,
@@ -59,6 +61,9 @@ func TestChooseAccess(t *testing.T) {
 				Etcd: datastore.EtcdConfig{Endpoints: tc.endpoints}}
 			if tc.config != "" {
 				in.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")
+				if !strings.Contains(tc.config, "data-dir:") {
+					tc.config = "data-dir: " + sb.DataDir + "\n" + tc.config
+				}
 				if err := os.WriteFile(in.K3sConfig, []byte(tc.config), 0o600); err != nil {
 					t.Fatal(err)
 				}

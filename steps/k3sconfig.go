@@ -10,10 +10,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/product"
 )
 
 // k3sDatastore is the datastore part of a k3s server config file.
 type k3sDatastore struct {
+	DataDir  string `yaml:"data-dir"`
 	Endpoint string `yaml:"datastore-endpoint"`
 	CAFile   string `yaml:"datastore-cafile"`
 	CertFile string `yaml:"datastore-certfile"`
@@ -38,6 +41,17 @@ func readK3sDatastore(path string) (k3sDatastore, error) {
 		return ds, fmt.Errorf("k3s config %s: %w", path, err)
 	}
 	return ds, nil
+}
+
+// appliesTo reports whether the config file describes the server of
+// dataDir: its data-dir (default the product's) is that dir. A config for
+// another data dir, such as the real cluster's next to a sandbox, is ignored.
+func (ds k3sDatastore) appliesTo(dataDir string, p product.Product) bool {
+	own := ds.DataDir
+	if own == "" {
+		own = p.DefaultDataDir()
+	}
+	return fsutil.IsWithin(dataDir, own) && fsutil.IsWithin(own, dataDir)
 }
 
 // etcdEndpoints returns the endpoints of an external etcd

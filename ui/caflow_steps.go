@@ -43,9 +43,11 @@ func (f *caFlow) startValidate() tea.Cmd {
 // shows its preview.
 func (f *caFlow) startLoad() tea.Cmd {
 	cfg := f.com.Cfg
+	access := cfg.Access
+	access.DataDir, access.Product, access.Services = cfg.DataDir, cfg.Product, cfg.Services
 	f.load = steps.NewLoad(steps.LoadInput{
 		DataDir: cfg.DataDir, Staged: f.staged, Token: cfg.Token, Now: cfg.Now(), Product: cfg.Product, Force: f.force,
-		Access: steps.AccessInput{DataDir: cfg.DataDir, Via: steps.ViaAuto, Product: cfg.Product, Services: cfg.Services},
+		Access: access, ServerURL: cfg.ServerURL,
 	})
 	return f.start("Reading the datastore and building the new value…", loadPreviewCmd(f.com.Ctx, f.id, f.load))
 }

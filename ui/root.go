@@ -36,6 +36,12 @@ type Config struct {
 	Services steps.ServiceManager
 	// Token is the server token; "" reads <data-dir>/server/token.
 	Token string
+	// Access says how to reach the datastore (--via, etcd endpoints and TLS,
+	// k3s config file); its DataDir, Product and Services are taken from
+	// the fields above. The zero value is auto.
+	Access steps.AccessInput
+	// ServerURL is the supervisor URL for Access.Via == steps.ViaServer.
+	ServerURL string
 }
 
 func (c Config) withDefaults() Config {
