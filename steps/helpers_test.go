@@ -24,6 +24,9 @@ var stNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 type stServices struct{ active bool }
 
 func (s stServices) IsActive(context.Context, string) (bool, error) { return s.active, nil }
+func (stServices) Stop(context.Context, string) error               { return nil }
+func (stServices) Start(context.Context, string) error              { return nil }
+func (stServices) Name() string                                     { return "fake" }
 
 // stSandbox creates a sandbox data dir under a short temp dir, so that
 // <server>/kine.sock stays below the 108-byte unix socket limit.

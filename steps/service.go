@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,11 +13,18 @@ import (
 	"github.com/k3sca/k3sca/pki"
 )
 
-// ServiceManager queries the k3s unit. Production uses systemd; tests use a
-// fake, since systemd cannot run here.
+// ServiceManager queries and controls the k3s unit. Production uses systemd
+// or OpenRC; tests and sandboxes use a fake, since neither runs here.
 type ServiceManager interface {
 	// IsActive reports whether unit is running.
 	IsActive(ctx context.Context, unit string) (bool, error)
+	// Stop stops unit and returns when it has stopped.
+	Stop(ctx context.Context, unit string) error
+	// Start starts unit and returns when the init system reports it started.
+	Start(ctx context.Context, unit string) error
+	// Name names the init system for the operator: "systemd", "openrc",
+	// "sandbox".
+	Name() string
 }
 
 // ErrNoServiceManager means systemctl is not available on this machine.
@@ -50,4 +58,25 @@ func kineSocketLive(serverDir string) bool {
 	}
 	_ = c.Close()
 	return true
+}
+
+// Stop implements ServiceManager: systemctl stop waits for the unit to stop.
+func (Systemd) Stop(ctx context.Context, unit string) error { return systemctl(ctx, "stop", unit) }
+
+// Start implements ServiceManager: systemctl start returns when the unit
+// reports started (k3s is Type=notify: when it is ready).
+func (Systemd) Start(ctx context.Context, unit string) error { return systemctl(ctx, "start", unit) }
+
+// Name implements ServiceManager.
+func (Systemd) Name() string { return "systemd" }
+
+func systemctl(ctx context.Context, verb, unit string) error {
+	if _, err := exec.LookPath("systemctl"); err != nil {
+		return ErrNoServiceManager
+	}
+	out, err := exec.CommandContext(ctx, "systemctl", verb, unit).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("systemctl %s %s: %w: %s", verb, unit, err, bytes.TrimSpace(out))
+	}
+	return nil
 }

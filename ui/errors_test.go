@@ -16,6 +16,9 @@ import (
 type running struct{}
 
 func (running) IsActive(context.Context, string) (bool, error) { return true, nil }
+func (running) Stop(context.Context, string) error             { return nil }
+func (running) Start(context.Context, string) error            { return nil }
+func (running) Name() string                                   { return "fake" }
 
 func TestK3sRunningLandsOnTheErrorPanel(t *testing.T) {
 	_, cfg := sandbox(t)

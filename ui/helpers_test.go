@@ -39,6 +39,9 @@ var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 type stopped struct{}
 
 func (stopped) IsActive(context.Context, string) (bool, error) { return false, nil }
+func (stopped) Stop(context.Context, string) error             { return nil }
+func (stopped) Start(context.Context, string) error            { return nil }
+func (stopped) Name() string                                   { return "fake" }
 
 // sandbox creates a sandbox in a fresh temp dir, makes that dir the working
 // dir (so every path on screen is short and the same from run to run) and

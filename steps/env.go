@@ -1,0 +1,58 @@
+package steps
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// Env is what every flow needs to know about the node it runs on; main
+// fills it from flags and settings, the wizard passes it through.
+type Env struct {
+	// DataDir is the k3s data dir.
+	DataDir string
+	// Product names files, CNs and units.
+	Product product.Product
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Window is the leaf renewal window (0: 120 days).
+	Window time.Duration
+	// StageRoot is the parent of new staged dirs ("": the data dir's parent).
+	StageRoot string
+	// Services controls the k3s unit: systemd or OpenRC on a node, a fake
+	// in tests and in a sandbox.
+	Services ServiceManager
+	// Access says how to reach the datastore; its DataDir, Product and
+	// Services are taken from the fields above.
+	Access AccessInput
+	// Token is the server token; "" reads <data-dir>/server/token.
+	Token string
+	// ServerURL is the supervisor URL for Access.Via == ViaServer.
+	ServerURL string
+	// ClusterName is what the operator types to confirm a disruptive
+	// change (a new root of trust); "" uses the host name.
+	ClusterName string
+}
+
+// WithDefaults fills the clock, the window and the stage root.
+func (e Env) WithDefaults() Env {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Window == 0 {
+		e.Window = pki.DefaultRenewWindow
+	}
+	if e.StageRoot == "" && e.DataDir != "" {
+		e.StageRoot = filepath.Dir(filepath.Clean(e.DataDir))
+	}
+	return e
+}
+
+// access is e.Access completed with the node's facts.
+func (e Env) access() AccessInput {
+	a := e.Access
+	a.DataDir, a.Product, a.Services = e.DataDir, e.Product, e.Services
+	return a
+}

@@ -1,0 +1,188 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Asker asks the operator to confirm a writing step; the plain (line by
+// line) mode of the wizard implements it over stdin.
+type Asker interface {
+	// Confirm shows the question and reports the answer. word is the word
+	// to type, "" for a yes/no question whose default is No.
+	Confirm(ctx context.Context, step int, title, word string) (bool, error)
+}
+
+// Runner drives a flow headless: "step 3/8 <title>" lines, the plans of
+// writing steps and the outcomes go to Out (stderr); confirmations come
+// from Yes or from Ask.
+type Runner struct {
+	// Out receives the progress lines.
+	Out io.Writer
+	// Yes confirms every writing step (--yes). Steps that ask for a typed
+	// word other than "yes" need it too: for them Yes is not enough unless
+	// Words holds it.
+	Yes bool
+	// Words are words the operator gave on the command line (--confirm):
+	// a step whose word is in Words is confirmed.
+	Words []string
+	// Ask, when set, asks the operator at each writing step that Yes and
+	// Words do not confirm.
+	Ask Asker
+	// ShowSecrets prints the Secret lines of outcomes (--show-token).
+	ShowSecrets bool
+	// DryRun previews writing steps instead of running them.
+	DryRun bool
+	// Log receives one record per step; nil logs nothing.
+	Log *slog.Logger
+}
+
+// Run runs f to its end and returns the session's report. The error is
+// the first failure, ErrDeclined when a writing step was not confirmed, or
+// the context's error.
+func (r *Runner) Run(ctx context.Context, f *Flow) (Report, error) {
+	s := NewSession(f, r.DryRun)
+	err := r.drive(ctx, s)
+	rep := s.Report()
+	if r.DryRun && err == nil {
+		r.printf("\ndry run of %q: nothing was written, no service was stopped, the datastore was not touched.\n", f.Title)
+	}
+	return rep, err
+}
+
+func (r *Runner) drive(ctx context.Context, s *Session) error {
+	n := len(s.Flow.Tasks)
+	shown := map[int]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return s.Abort(ctx)
+		}
+		p, err := s.Prepare(ctx)
+		r.showSkips(s, shown)
+		if err != nil {
+			r.printf("step %d/%d failed: %v\n", s.Current()+1, n, unwrapStep(err))
+			return err
+		}
+		if p == nil {
+			return nil
+		}
+		i := p.Index + 1
+		r.printf("step %d/%d %s\n", i, n, p.Task.Title)
+		if p.Plan != nil {
+			var b strings.Builder
+			_ = p.Plan.Render(&b)
+			r.printf("%s", indent(b.String()))
+		}
+		if p.Ask && !r.confirmed(p) {
+			ok := false
+			if r.Ask != nil {
+				if ok, err = r.Ask.Confirm(ctx, i, p.Task.Title, p.Word); err != nil {
+					_ = s.Abort(ctx)
+					return err
+				}
+			} else {
+				r.printf("step %d/%d needs confirmation: %s\n", i, n, r.howToConfirm(p))
+			}
+			if !ok {
+				s.Decline()
+				r.log("declined", i, p.Task.Title, "")
+				return &StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}
+			}
+		}
+		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
+		if err != nil {
+			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
+			if s.Undone() {
+				r.printf("rolled back what could be undone\n")
+			}
+			r.log("failed", i, p.Task.Title, err.Error())
+			return err
+		}
+		r.printOutcome(i, n, s.Steps()[p.Index].Status, out)
+		r.log(string(s.Steps()[p.Index].Status), i, p.Task.Title, out.Summary)
+	}
+}
+
+// confirmed reports whether the flags confirm p.
+func (r *Runner) confirmed(p *Prepared) bool {
+	if p.Word == "" || p.Word == "yes" {
+		return r.Yes
+	}
+	for _, w := range r.Words {
+		if w == p.Word {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Runner) howToConfirm(p *Prepared) string {
+	if p.Word == "" || p.Word == "yes" {
+		return "re-run with --yes to write, or --dry-run to preview the whole flow"
+	}
+	return fmt.Sprintf("re-run with --yes --confirm %s to write, or --dry-run to preview the whole flow", p.Word)
+}
+
+func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {
+	word := "done"
+	if st == StatusPlanned {
+		word = "planned (dry run)"
+	}
+	r.printf("step %d/%d %s: %s\n", i, n, word, out.Summary)
+	for _, w := range out.Warnings {
+		r.printf("  warning: %s\n", w)
+	}
+	for _, d := range out.Details {
+		r.printf("  %s\n", d)
+	}
+	lines := out.Masked
+	if r.ShowSecrets {
+		lines = out.Secret
+	}
+	for _, l := range lines {
+		r.printf("  %s\n", l)
+	}
+}
+
+// showSkips prints each skipped step once.
+func (r *Runner) showSkips(s *Session, shown map[int]bool) {
+	for _, st := range s.Steps() {
+		if st.Status == StatusSkipped && !shown[st.N] {
+			shown[st.N] = true
+			r.printf("step %d/%d skipped: %s (%s)\n", st.N, len(s.Steps()), st.Title, st.Reason)
+			r.log("skipped", st.N, st.Title, st.Reason)
+		}
+	}
+}
+
+func (r *Runner) printf(format string, args ...any) {
+	if r.Out != nil {
+		fmt.Fprintf(r.Out, format, args...)
+	}
+}
+
+func (r *Runner) log(status string, i int, title, msg string) {
+	if r.Log != nil {
+		r.Log.Info("step", "n", i, "title", title, "status", status, "msg", msg)
+	}
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+// unwrapStep drops the StepError prefix for progress lines that already
+// name the step.
+func unwrapStep(err error) error {
+	if se, ok := err.(*StepError); ok {
+		return se.Err
+	}
+	return err
+}

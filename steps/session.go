@@ -1,0 +1,254 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Session drives one run of a flow, one task at a time: Prepare the current
+// task (skip it, or compute its preview and what to ask), then Execute it or
+// Decline it. The headless Runner and the wizard both drive a Session, so
+// they skip, ask, dry-run and roll back alike.
+type Session struct {
+	// Flow is the flow being run.
+	Flow *Flow
+	// DryRun previews writing tasks instead of running them.
+	DryRun bool
+
+	steps  []StepReport
+	cur    int
+	ended  bool
+	undone bool
+}
+
+// StepReport is the state and result of one task in a session.
+type StepReport struct {
+	// N is the 1-based position, Title the task's title.
+	N     int    `json:"n"`
+	Title string `json:"title"`
+	// Writes says whether the task changes something.
+	Writes bool `json:"writes"`
+	// Status is where the task stands.
+	Status Status `json:"status"`
+	// Reason says why it was skipped.
+	Reason string `json:"reason,omitempty"`
+	// Plan is the task's preview, when it has one.
+	Plan *Plan `json:"plan,omitempty"`
+	// Outcome is what the task did.
+	Outcome *Outcome `json:"outcome,omitempty"`
+	// Error is the failure, as text.
+	Error string `json:"error,omitempty"`
+}
+
+// Prepared is the current task, ready to execute.
+type Prepared struct {
+	// Index is the 0-based index of the task.
+	Index int
+	// Task is the task.
+	Task *Task
+	// Plan is its preview (nil when it has none).
+	Plan *Plan
+	// Ask says the operator must confirm before Execute: a writing task
+	// outside a dry run.
+	Ask bool
+	// Word is the word to type, "" for yes/no.
+	Word string
+}
+
+// NewSession starts a run of f.
+func NewSession(f *Flow, dryRun bool) *Session {
+	s := &Session{Flow: f, DryRun: dryRun}
+	for i, t := range f.Tasks {
+		s.steps = append(s.steps, StepReport{N: i + 1, Title: t.Title, Writes: t.Writes, Status: StatusPending})
+	}
+	return s
+}
+
+// Steps returns the state of every task, in order.
+func (s *Session) Steps() []StepReport { return s.steps }
+
+// Current is the index of the task to prepare next; len(Tasks) at the end.
+func (s *Session) Current() int { return s.cur }
+
+// Ended reports whether the session is over: every task done or skipped,
+// or one failed or was declined.
+func (s *Session) Ended() bool { return s.ended || s.cur >= len(s.Flow.Tasks) }
+
+// OK reports whether every task ran (or was skipped or planned).
+func (s *Session) OK() bool {
+	for _, st := range s.steps {
+		switch st.Status {
+		case StatusDone, StatusSkipped, StatusPlanned:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Prepare readies the current task. Tasks whose Skip gives a reason are
+// marked skipped and passed over; the result is nil when none is left.
+func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
+	for !s.Ended() {
+		t := s.Flow.Tasks[s.cur]
+		if t.Skip != nil {
+			reason, err := t.Skip(ctx)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			if reason != "" {
+				s.steps[s.cur].Status, s.steps[s.cur].Reason = StatusSkipped, reason
+				s.cur++
+				continue
+			}
+		}
+		p := &Prepared{Index: s.cur, Task: t, Ask: t.Writes && !s.DryRun, Word: t.ConfirmWord()}
+		if t.Preview != nil {
+			plan, err := t.Preview(ctx)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			p.Plan = plan
+			s.steps[s.cur].Plan = plan
+		}
+		return p, nil
+	}
+	s.finish()
+	return nil, nil
+}
+
+// Execute runs the current task (in a dry run, a writing task's DryRun or
+// nothing) and moves on. A writing task runs to its end even when ctx is
+// cancelled meanwhile: the session then stops after it and rolls back.
+func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome, error) {
+	if s.Ended() {
+		return nil, errors.New("the flow has ended")
+	}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	t, st := s.Flow.Tasks[s.cur], &s.steps[s.cur]
+	st.Status = StatusRunning
+	var (
+		out *Outcome
+		err error
+	)
+	switch {
+	case t.Writes && s.DryRun && t.DryRun != nil:
+		out, err = t.DryRun(ctx, progress)
+	case t.Writes && s.DryRun:
+		out = &Outcome{Summary: "dry run: nothing done"}
+	case t.Writes:
+		out, err = t.Run(context.WithoutCancel(ctx), progress)
+	default:
+		out, err = t.Run(ctx, progress)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if out == nil {
+		out = &Outcome{}
+	}
+	st.Outcome = out
+	st.Status = StatusDone
+	if t.Writes && s.DryRun {
+		st.Status = StatusPlanned
+	}
+	s.cur++
+	if err := ctx.Err(); err != nil && !s.Ended() {
+		return out, s.fail(ctx, fmt.Errorf("cancelled after this step: %w", err))
+	}
+	if s.Ended() {
+		s.finish()
+	}
+	return out, nil
+}
+
+// Decline marks the current task declined and ends the session; nothing
+// done before it is rolled back.
+func (s *Session) Decline() {
+	if s.Ended() {
+		return
+	}
+	s.steps[s.cur].Status = StatusDeclined
+	s.ended = true
+	s.finish()
+}
+
+// Abort ends the session before the current task (Ctrl+C while waiting for
+// an answer) and rolls back what can be.
+func (s *Session) Abort(ctx context.Context) error {
+	if s.Ended() {
+		return nil
+	}
+	s.ended = true
+	err := s.rollback(ctx)
+	s.finish()
+	return err
+}
+
+// Undone reports whether a rollback ran.
+func (s *Session) Undone() bool { return s.undone }
+
+// fail marks the current task failed, rolls back, ends the session and
+// returns the error wrapped with the step.
+func (s *Session) fail(ctx context.Context, err error) error {
+	i := min(s.cur, len(s.steps)-1)
+	if s.cur < len(s.steps) {
+		s.steps[i].Status = StatusFailed
+		s.steps[i].Error = err.Error()
+	}
+	s.ended = true
+	serr := &StepError{Step: i + 1, Title: s.steps[i].Title, Err: err}
+	if rerr := s.rollback(ctx); rerr != nil {
+		s.finish()
+		return errors.Join(serr, rerr)
+	}
+	s.finish()
+	return serr
+}
+
+// rollback calls Undo of every task that ran, newest first.
+func (s *Session) rollback(ctx context.Context) error {
+	var errs []error
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		t := s.Flow.Tasks[i]
+		if s.steps[i].Status != StatusDone || t.Undo == nil || !t.Writes {
+			continue
+		}
+		s.undone = true
+		if err := t.Undo(context.WithoutCancel(ctx)); err != nil {
+			errs = append(errs, fmt.Errorf("undo step %d (%s): %w", i+1, t.Title, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// finish calls the flow's Cleanup once.
+func (s *Session) finish() {
+	if s.Flow.Cleanup != nil {
+		s.Flow.Cleanup()
+		s.Flow.Cleanup = nil
+	}
+}
+
+// Report is the JSON summary of a session.
+type Report struct {
+	// Flow and Title name the flow.
+	Flow  string `json:"flow"`
+	Title string `json:"title"`
+	// DryRun says nothing was written.
+	DryRun bool `json:"dryRun"`
+	// OK says every step ran, was skipped or was planned.
+	OK bool `json:"ok"`
+	// RolledBack says undo steps ran after a failure.
+	RolledBack bool `json:"rolledBack,omitempty"`
+	// Steps are the steps in order.
+	Steps []StepReport `json:"steps"`
+}
+
+// Report summarizes the session.
+func (s *Session) Report() Report {
+	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Steps: s.steps}
+}
