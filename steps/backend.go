@@ -67,6 +67,9 @@ type AccessInput struct {
 	// K3sConfig is the k3s server config file whose datastore-endpoint
 	// (external etcd) is used when no etcd endpoints are given; "" skips it.
 	K3sConfig string
+	// ReadOnly asks only to read (a report, a dry run): a state.db may then
+	// be opened while k3s runs.
+	ReadOnly bool
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
@@ -99,7 +102,7 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	}
 	switch in.Via {
 	case ViaSQLite:
-		if running {
+		if running && !in.ReadOnly {
 			return Access{}, ErrK3sRunning
 		}
 		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "asked for --via sqlite"}, nil
@@ -121,6 +124,8 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "server/db/etcd exists: embedded etcd at 127.0.0.1:2379"}, nil
 	case fileExists(dbPath) && !running:
 		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "k3s is stopped and server/db/state.db exists: writing SQLite directly"}, nil
+	case fileExists(dbPath) && in.ReadOnly:
+		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "k3s is running: reading server/db/state.db read-only"}, nil
 	case fileExists(dbPath):
 		return Access{}, ErrK3sRunning
 	}

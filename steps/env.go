@@ -34,6 +34,9 @@ type Env struct {
 	// ClusterName is what the operator types to confirm a disruptive
 	// change (a new root of trust); "" uses the host name.
 	ClusterName string
+	// DryRun builds flows whose writing steps are only previewed and whose
+	// datastore handles are read-only.
+	DryRun bool
 }
 
 // WithDefaults fills the clock, the window and the stage root.

@@ -19,6 +19,9 @@ type Flow struct {
 	// Tasks run in order; a task reads the results of the ones before it
 	// through the flow's own state, captured by its functions.
 	Tasks []*Task `json:"-"`
+	// DryRun says the flow was built for a dry run (read-only datastore
+	// handles); a session of it is always a dry run.
+	DryRun bool `json:"dryRun"`
 	// Cleanup, when set, runs once after the flow ends (done, failed or
 	// cancelled): it releases datastore handles and private temp dirs.
 	Cleanup func() `json:"-"`

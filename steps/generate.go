@@ -37,6 +37,10 @@ type GenerateInput struct {
 	Out string
 	// Overwrite allows a non-empty Out.
 	Overwrite bool
+	// Initial writes the set of a cluster that has not started yet into its
+	// own server dir: Out must be that server dir and its tls dir must hold
+	// no CA file. Only GenCustomCA may be initial.
+	Initial bool
 	// Opts carries product, clock, randomness and key types.
 	Opts pki.GenOptions
 	// Root and intermediate files to import for GenCustomCA (any may be empty).
@@ -101,7 +105,11 @@ func (g *Generate) build(ctx context.Context) error {
 	}
 	server := product.ServerDir(g.in.DataDir)
 	live := filepath.Join(server, pki.TLSDir)
-	if err := fsutil.CheckStagingDir(g.in.Out, live, g.in.Overwrite); err != nil {
+	if g.in.Initial {
+		if err := checkInitialTarget(g.in, server); err != nil {
+			return &StagingDirError{Err: err}
+		}
+	} else if err := fsutil.CheckStagingDir(g.in.Out, live, g.in.Overwrite); err != nil {
 		return &StagingDirError{Err: err}
 	}
 	var (
@@ -188,4 +196,43 @@ func readCurrent(server, field string) ([]byte, error) {
 		return nil, fmt.Errorf("read current %s: %w", field, err)
 	}
 	return b, nil
+}
+
+// ErrInitialized means a custom CA was asked for the first start of a
+// cluster that has already started.
+var ErrInitialized = errors.New("the cluster was already initialised")
+
+// checkInitialTarget allows writing into the live server dir only for the
+// custom CA of a cluster that has not started: no CA file in its tls dir.
+func checkInitialTarget(in GenerateInput, server string) error {
+	if in.Kind != GenCustomCA {
+		return fmt.Errorf("only a custom CA can be written before the first start, not %s", in.Kind)
+	}
+	if filepath.Clean(in.Out) != filepath.Clean(server) {
+		return fmt.Errorf("the set of a new cluster goes to its server dir %s, not %s", server, in.Out)
+	}
+	if found := InitialCAFiles(server); len(found) > 0 {
+		return fmt.Errorf("%w: %s exists; rotate the CA of a running cluster with a staged dir instead", ErrInitialized, found[0])
+	}
+	if _, err := os.Lstat(in.Out); err == nil {
+		if err := fsutil.RefuseSymlinks(in.Out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InitialCAFiles lists the CA certificates and keys present in server's
+// tls dir: any of them means k3s has started (or a set was written) there.
+func InitialCAFiles(server string) []string {
+	var found []string
+	for _, f := range pki.BootstrapFields {
+		if !f.Rotate {
+			continue
+		}
+		if _, err := os.Lstat(f.Abs(server)); err == nil {
+			found = append(found, f.Abs(server))
+		}
+	}
+	return found
 }

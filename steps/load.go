@@ -121,7 +121,9 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 		return nil, err
 	}
 	plan.passphrase = pass
-	if plan.Access, err = ChooseAccess(ctx, l.in.Access); err != nil {
+	access := l.in.Access
+	access.ReadOnly = l.in.DryRun
+	if plan.Access, err = ChooseAccess(ctx, access); err != nil {
 		return nil, err
 	}
 	if plan.Access.Via == ViaServer {

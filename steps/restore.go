@@ -28,6 +28,12 @@ type Restore struct {
 	in     RestoreInput
 	backup *Backup
 	access Access
+	// value is what is written: the backup re-stamped with the restore
+	// time when the token opens it, so the datastore wins over the newer
+	// files on every server at its next start (as after a load); the
+	// backup as it is otherwise.
+	value     []byte
+	restamped bool
 }
 
 // NewRestore returns the restore step.
@@ -54,9 +60,17 @@ func (r *Restore) prepare(ctx context.Context) error {
 		if datastore.StorageKey(pass) != b.Key {
 			return fmt.Errorf("%w: the backup holds %s", ErrWrongToken, b.Key)
 		}
-		if _, err := datastore.Decrypt(pass, []byte(b.Value)); err != nil {
+		plain, err := datastore.Decrypt(pass, []byte(b.Value))
+		if err != nil {
 			return fmt.Errorf("backup %s does not decrypt with the token: %w", r.in.BackupPath, err)
 		}
+		if r.value, err = restamp(plain, pass, r.in.Now); err != nil {
+			return fmt.Errorf("backup %s: %w", r.in.BackupPath, err)
+		}
+		r.restamped = true
+	}
+	if r.value == nil {
+		r.value = []byte(b.Value)
 	}
 	acc, err := ChooseAccess(ctx, r.in.Access)
 	if err != nil {
@@ -78,6 +92,11 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced")
 	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap back to the value of revision %d from %s",
 		r.backup.Revision, r.backup.Created.Format(time.RFC3339))
+	if r.restamped {
+		plan.Notes = append(plan.Notes, "every entry is stamped with the restore time, so each server takes the restored files at its next start")
+	} else {
+		plan.Notes = append(plan.Notes, "no token to open the backup: it is restored as it was saved, with its old timestamps; servers whose files are newer will refuse to start until those files are removed")
+	}
 	return plan, nil
 }
 
@@ -95,8 +114,8 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", r.backup.Key, err)
 	}
-	want := []byte(r.backup.Value)
-	if bytes.Equal(cur.Value, want) {
+	want := r.value
+	if r.holdsBackup(cur.Value) {
 		return "the datastore already holds the backup value; nothing written", nil
 	}
 	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now)
@@ -112,4 +131,48 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
 	}
 	return fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path), nil
+}
+
+// restamp sets every entry of a decrypted bootstrap value to now and
+// encrypts it again.
+func restamp(plain []byte, pass string, now time.Time) ([]byte, error) {
+	b, err := datastore.DecodeBootstrap(plain)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	for k, e := range b {
+		e.Timestamp = now
+		b[k] = e
+	}
+	enc, err := b.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return datastore.Encrypt(pass, enc)
+}
+
+// holdsBackup reports whether value is the backup: the same bytes, or,
+// when the token opens both, the same content whatever the timestamps.
+func (r *Restore) holdsBackup(value []byte) bool {
+	if bytes.Equal(value, []byte(r.backup.Value)) {
+		return true
+	}
+	if !r.restamped {
+		return false
+	}
+	_, pass, err := ResolvePassphrase(r.in.DataDir, r.in.Token)
+	if err != nil {
+		return false
+	}
+	a, err1 := decodeValue(pass, value)
+	b, err2 := decodeValue(pass, []byte(r.backup.Value))
+	return err1 == nil && err2 == nil && len(a.Diff(b)) == 0
+}
+
+func decodeValue(pass string, value []byte) (datastore.Bootstrap, error) {
+	plain, err := datastore.Decrypt(pass, value)
+	if err != nil {
+		return nil, err
+	}
+	return datastore.DecodeBootstrap(plain)
 }

@@ -64,6 +64,7 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		r.showSkips(s, shown)
 		if err != nil {
 			r.printf("step %d/%d failed: %v\n", s.Current()+1, n, unwrapStep(err))
+			r.rolledBack(s)
 			return err
 		}
 		if p == nil {
@@ -95,14 +96,18 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
 		if err != nil {
 			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
-			if s.Undone() {
-				r.printf("rolled back what could be undone\n")
-			}
+			r.rolledBack(s)
 			r.log("failed", i, p.Task.Title, err.Error())
 			return err
 		}
 		r.printOutcome(i, n, s.Steps()[p.Index].Status, out)
 		r.log(string(s.Steps()[p.Index].Status), i, p.Task.Title, out.Summary)
+	}
+}
+
+func (r *Runner) rolledBack(s *Session) {
+	if s.Undone() {
+		r.printf("rolled back what could be undone (a stopped service was started again)\n")
 	}
 }
 

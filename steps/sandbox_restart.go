@@ -82,15 +82,21 @@ func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now
 		if err := cur.Data.WriteToDisk(ctx, server); err != nil {
 			return nil, err
 		}
-		leaves, err := pki.GenerateLeafCerts(ctx, pki.GenOptions{Product: p, Now: now}, server)
-		if err != nil {
-			return nil, err
-		}
-		if err := leaves.Write(ctx, server); err != nil {
-			return nil, err
-		}
-		rep.Leaves = len(leaves.Files)
 	}
+	leaves, err := pki.GenerateLeafCerts(ctx, pki.GenOptions{Product: p, Now: now}, server)
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Updated) == 0 {
+		// No CA changed: k3s issues only the certificates that are missing
+		// (a leaf rotation removed them), each with a new key.
+		leaves.Files = missingLeaves(server, leaves.Files)
+	}
+	if err := leaves.Write(ctx, server); err != nil {
+		return nil, err
+	}
+	rep.Leaves = len(leaves.Files)
+	_ = os.Remove(filepath.Join(server, filepath.FromSlash(pki.DynamicCertRegenerate)))
 	st, err := hashState(pki.ServerCAPath(server), &tok, now)
 	if err != nil {
 		return nil, err
@@ -100,4 +106,23 @@ func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now
 		return nil, err
 	}
 	return rep, nil
+}
+
+// missingLeaves keeps the files of a leaf set whose certificate or key is
+// missing on disk: both of a pair are issued again together.
+func missingLeaves(server string, files []pki.StagedFile) []pki.StagedFile {
+	stem := func(p string) string { return strings.TrimSuffix(p, filepath.Ext(p)) }
+	missing := map[string]bool{}
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(server, filepath.FromSlash(f.Path))); err != nil {
+			missing[stem(f.Path)] = true
+		}
+	}
+	var out []pki.StagedFile
+	for _, f := range files {
+		if missing[stem(f.Path)] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -56,9 +56,9 @@ type Prepared struct {
 	Word string
 }
 
-// NewSession starts a run of f.
+// NewSession starts a run of f; a flow built for a dry run always runs dry.
 func NewSession(f *Flow, dryRun bool) *Session {
-	s := &Session{Flow: f, DryRun: dryRun}
+	s := &Session{Flow: f, DryRun: dryRun || f.DryRun}
 	for i, t := range f.Tasks {
 		s.steps = append(s.steps, StepReport{N: i + 1, Title: t.Title, Writes: t.Writes, Status: StatusPending})
 	}

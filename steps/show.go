@@ -64,6 +64,7 @@ func ShowDatastore(ctx context.Context, access AccessInput, token string) (*Data
 	if err != nil {
 		return nil, err
 	}
+	access.ReadOnly = true
 	acc, err := ChooseAccess(ctx, access)
 	if err != nil {
 		return nil, err

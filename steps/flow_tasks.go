@@ -1,0 +1,358 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// run is the state one flow's tasks share: each task reads what the tasks
+// before it left here.
+type run struct {
+	env    Env
+	dryRun bool
+
+	gen     *Generate
+	staged  string // the staged root holding tls/ (a private temp dir in a dry run)
+	tmp     string // the dry run's private temp dir, removed by cleanup
+	report  *pki.Report
+	force   bool // a new root of trust is accepted (rotate-custom-ca --root new)
+	tokens  *TokenReport
+	load    *Load
+	stopped bool // this flow stopped k3s
+}
+
+func newRun(env Env) *run {
+	env = env.WithDefaults()
+	return &run{env: env, dryRun: env.DryRun}
+}
+
+func (r *run) server() string { return product.ServerDir(r.env.DataDir) }
+
+func (r *run) unit() string { return r.env.Product.ServerUnit() }
+
+// cleanup removes the dry run's temp dir and releases the datastore handle.
+func (r *run) cleanup() {
+	if r.load != nil {
+		_ = r.load.Close()
+	}
+	if r.tmp != "" {
+		_ = os.RemoveAll(r.tmp)
+	}
+}
+
+// flow assembles a flow over r.
+func (r *run) flow(id, title string, tasks ...*Task) *Flow {
+	return &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup}
+}
+
+// requireServer refuses a data dir without a server tls dir (an agent).
+func requireServer(env Env) error {
+	tls := filepath.Join(product.ServerDir(env.DataDir), pki.TLSDir)
+	if fi, err := os.Stat(tls); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s has no server certificates (%s): run k3sca on a %s server node, or give its --data-dir", env.DataDir, tls, env.Product.Name())
+	}
+	if env.Services == nil {
+		return errors.New("no service manager: cannot tell whether k3s runs")
+	}
+	return nil
+}
+
+// privateTempDir makes the dry run's scratch dir: memory-backed /dev/shm
+// when there is one, 0700, removed when the flow ends.
+func privateTempDir() (string, error) {
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	d, err := os.MkdirTemp(base, "k3sca-dryrun-")
+	if err != nil {
+		return "", fmt.Errorf("dry run scratch dir: %w", err)
+	}
+	return d, nil
+}
+
+// generateTask stages gen's set. A dry run writes it to a private temp dir
+// instead, so validation and the load preview read the same files.
+func (r *run) generateTask(in GenerateInput) *Task {
+	r.gen = NewGenerate(in)
+	r.staged = in.Out
+	return &Task{
+		Title:   fmt.Sprintf("Generate the new %s set into %s", in.Kind, displayOut(in)),
+		Writes:  true,
+		Preview: r.gen.Preview,
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("writing the staged files")
+			sum, err := r.gen.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &Outcome{Summary: sum, Details: r.gen.Set().Notes}, nil
+		},
+		DryRun: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			if _, err := r.gen.Preview(ctx); err != nil {
+				return nil, err
+			}
+			tmp, err := privateTempDir()
+			if err != nil {
+				return nil, err
+			}
+			r.tmp, r.staged = tmp, tmp
+			progress("staging in a private scratch dir for the checks that follow")
+			if err := r.gen.Set().Write(ctx, tmp); err != nil {
+				return nil, fmt.Errorf("dry run scratch copy: %w", err)
+			}
+			return &Outcome{Summary: fmt.Sprintf("dry run: %d files would be written to %s (checked from a private scratch copy, removed at the end)", len(r.gen.Set().Files), in.Out)}, nil
+		},
+	}
+}
+
+func displayOut(in GenerateInput) string {
+	if in.Initial {
+		return filepath.Join(in.Out, pki.TLSDir)
+	}
+	return in.Out
+}
+
+// validateTask validates the staged set as k3s's rotate-ca does. allowNew
+// accepts a refusal whose only cause is a new root of trust (forced).
+func (r *run) validateTask(current func() string, allowNew bool) *Task {
+	return &Task{
+		Title: "Validate the staged set as k3s would",
+		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
+			var (
+				rep *pki.Report
+				err error
+			)
+			cur := current()
+			if cur == "" {
+				rep, err = Validate(ctx, r.env.Product, r.env.DataDir, r.staged, false, r.env.Now())
+			} else {
+				rep, err = pki.Validate(ctx, pki.ValidateInput{CurrentDir: cur, StagedDir: r.staged, Now: r.env.Now(), Product: r.env.Product})
+			}
+			if err != nil {
+				return nil, err
+			}
+			r.report = rep
+			out := &Outcome{Data: rep, Warnings: rep.Warnings}
+			switch {
+			case rep.OK:
+				out.Summary = fmt.Sprintf("k3s accepts it: %s", rep.Class)
+			case allowNew && rep.Class == pki.ClassNewRoot:
+				r.force = true
+				out.Summary = "k3s accepts it only with --force: a new root of trust"
+				out.Warnings = append([]string{"Every node and every client that trusts the old CA loses trust until it gets the new CA and token."}, out.Warnings...)
+			case rep.Class == pki.ClassNewRoot:
+				return nil, fmt.Errorf("%w: %v; this set has a new root of trust: choose a new root (disruptive) to load it with --force", ErrRefused, rep.Err())
+			default:
+				return nil, fmt.Errorf("%w: %v", ErrRefused, rep.Err())
+			}
+			return out, nil
+		},
+	}
+}
+
+// tokenTask shows the CA hash before and after, and the full new token.
+func (r *run) tokenTask() *Task {
+	return &Task{
+		Title: "Show the new join-token CA hash",
+		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
+			rep, err := Tokens(ctx, r.env.DataDir, r.staged, r.env.Now())
+			if err != nil {
+				return nil, err
+			}
+			r.tokens = rep
+			return tokenOutcome(rep, r.env.Token), nil
+		},
+	}
+}
+
+func tokenOutcome(rep *TokenReport, given string) *Outcome {
+	out := &Outcome{}
+	old, nw := rep.Current.Hash.Hex, rep.Current.Hash.Hex
+	if rep.New != nil {
+		nw = rep.New.Hash.Hex
+	}
+	if old == nw {
+		out.Summary = "the CA hash does not change: tokens stay valid"
+	} else {
+		out.Summary = "the CA hash changes: nodes joining with a full token need the new one"
+	}
+	out.Details = []string{"current CA hash: " + old, "new CA hash:     " + nw}
+	out.Data = map[string]string{"currentHash": old, "newHash": nw}
+	st := rep.Current
+	if rep.New != nil {
+		st = *rep.New
+	}
+	tok := st.Token
+	if tok == nil && given != "" {
+		if t, err := pki.ParseToken(given); err == nil {
+			t = t.WithCAHash(st.Hash.Hex)
+			tok = &t
+		}
+	}
+	if tok != nil {
+		out.Secret = []string{"new token: " + tok.String()}
+		out.Masked = []string{"new token: " + tok.Masked() + "  (hidden; --show-token or the reveal key shows it)"}
+	}
+	return out
+}
+
+// stopForWriteTask stops k3s when the datastore can only be written with
+// it stopped (SQLite without a live kine socket); its undo starts it again.
+func (r *run) stopForWriteTask() *Task {
+	return &Task{
+		Title:  "Stop k3s for the datastore write",
+		Writes: true,
+		Skip: func(ctx context.Context) (string, error) {
+			active, err := r.env.Services.IsActive(ctx, r.unit())
+			if err != nil {
+				return "", fmt.Errorf("is %s running: %w", r.unit(), err)
+			}
+			if !active {
+				return fmt.Sprintf("%s is not running", r.unit()), nil
+			}
+			acc, err := ChooseAccess(ctx, r.env.access())
+			if errors.Is(err, ErrK3sRunning) {
+				return "", nil
+			}
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s keeps running: %s", r.unit(), acc.Reason), nil
+		},
+		Preview: func(context.Context) (*Plan, error) {
+			p := &Plan{Title: "Stop " + r.unit()}
+			p.Add(ActService, r.unit(), "stop (%s)", r.env.Services.Name())
+			p.Notes = []string{"k3s runs on SQLite without a kine socket: the datastore file is written directly, so k3s must be stopped; it is started again if a later step fails"}
+			return p, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("stopping " + r.unit())
+			if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
+				return nil, err
+			}
+			r.stopped = true
+			return &Outcome{Summary: r.unit() + " stopped"}, nil
+		},
+		Undo: func(ctx context.Context) error { return r.env.Services.Start(ctx, r.unit()) },
+	}
+}
+
+// loadTask loads the staged set into the datastore (backup, compare and
+// swap, read back). The confirmation word is "load", or the cluster's name
+// when a new root of trust is forced.
+func (r *run) loadTask() *Task {
+	return &Task{
+		Title:  "Load the staged set into the datastore",
+		Writes: true,
+		Confirm: func() string {
+			if r.force {
+				return clusterName(r.env)
+			}
+			return "load"
+		},
+		Preview: func(ctx context.Context) (*Plan, error) {
+			if r.load != nil {
+				_ = r.load.Close()
+			}
+			r.load = NewLoad(LoadInput{
+				DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
+				Force: r.force, DryRun: r.dryRun, Access: r.env.access(), ServerURL: r.env.ServerURL,
+			})
+			return r.load.Preview(ctx)
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("backing up, writing and reading back the bootstrap data")
+			sum, err := r.load.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := &Outcome{Summary: sum}
+			if res := r.load.Result(); res.Backup != "" {
+				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: k3sca datastore restore --backup "+res.Backup)
+			}
+			return out, nil
+		},
+	}
+}
+
+// startTask starts (or restarts) k3s on this server so it takes the new
+// files from the datastore. A sandbox's service manager simulates what k3s
+// does at start.
+func (r *run) startTask(title string) *Task {
+	return &Task{
+		Title:  title,
+		Writes: true,
+		Preview: func(ctx context.Context) (*Plan, error) {
+			active, err := r.env.Services.IsActive(ctx, r.unit())
+			if err != nil {
+				return nil, fmt.Errorf("is %s running: %w", r.unit(), err)
+			}
+			p := &Plan{Title: title}
+			if active {
+				p.Add(ActService, r.unit(), "restart (%s)", r.env.Services.Name())
+			} else {
+				p.Add(ActService, r.unit(), "start (%s)", r.env.Services.Name())
+			}
+			p.Notes = []string{"at start k3s takes the bootstrap files from the datastore and re-issues leaf certificates that need it"}
+			return p, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			active, err := r.env.Services.IsActive(ctx, r.unit())
+			if err != nil {
+				return nil, err
+			}
+			if active {
+				progress("stopping " + r.unit())
+				if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
+					return nil, err
+				}
+			}
+			progress("starting " + r.unit())
+			if err := r.env.Services.Start(ctx, r.unit()); err != nil {
+				return nil, err
+			}
+			out := &Outcome{Summary: r.unit() + " started"}
+			if active {
+				out.Summary = r.unit() + " restarted"
+			}
+			if h, err := currentHash(r.server(), r.env.Now()); err == nil {
+				out.Details = []string{"CA hash on disk now: " + h}
+			}
+			return out, nil
+		},
+	}
+}
+
+// currentHash is the CA hash of the server CA on disk.
+func currentHash(server string, now time.Time) (string, error) {
+	f, _ := pki.Field("ServerCA")
+	b, err := os.ReadFile(f.Abs(server))
+	if err != nil {
+		return "", err
+	}
+	h, err := pki.HashCA(b, now)
+	if err != nil {
+		return "", err
+	}
+	return h.Hex, nil
+}
+
+// clusterName is the word that confirms a disruptive change.
+func clusterName(env Env) string {
+	if env.ClusterName != "" {
+		return env.ClusterName
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return strings.ToLower(h)
+	}
+	return "cluster"
+}

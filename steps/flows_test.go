@@ -1,0 +1,368 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// flowEnv is the Env of a flow test on sb: a fake service manager whose
+// start of k3s does what k3s does at start (SimulateRestart).
+func flowEnv(t testing.TB, sb *Sandbox, running bool) (Env, *FakeServices) {
+	t.Helper()
+	var svc *FakeServices
+	if running {
+		svc = NewFakeServices(product.K3s.ServerUnit())
+	} else {
+		svc = NewFakeServices()
+	}
+	svc.OnStart = func(ctx context.Context, unit string) error {
+		_, err := SimulateRestart(ctx, sb.DataDir, product.K3s, stNow)
+		return err
+	}
+	return Env{
+		DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return stNow },
+		StageRoot: filepath.Dir(sb.DataDir), Services: svc, ClusterName: "sandbox",
+	}, svc
+}
+
+// runFlow builds spec id with vals and runs it headless.
+func runFlow(t testing.TB, env Env, id string, vals map[string]string, r Runner) (Report, string, error) {
+	t.Helper()
+	spec, ok := FindFlow(Flows(), id)
+	if !ok {
+		t.Fatalf("no flow %s", id)
+	}
+	all := spec.InitialValues(env)
+	for k, v := range vals {
+		all[k] = v
+	}
+	if err := spec.CheckValues(all); err != nil {
+		t.Fatalf("values of %s: %v", id, err)
+	}
+	env.DryRun = r.DryRun
+	f, err := spec.Build(context.Background(), env, all)
+	if err != nil {
+		return Report{}, "", err
+	}
+	var out bytes.Buffer
+	r.Out = &out
+	rep, err := r.Run(context.Background(), f)
+	return rep, out.String(), err
+}
+
+// customRoot writes a generated root (and intermediate) and returns the
+// dir holding ca/root-ca.pem and ca/root-ca.key.
+func customRoot(t testing.TB) string {
+	t.Helper()
+	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: stNow.Add(-time.Hour)}, pki.CustomCAInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "pki")
+	if err := set.Write(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func diskHash(t testing.TB, sb *Sandbox) string {
+	t.Helper()
+	h, err := currentHash(sb.ServerDir, stNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestDryRunWritesNothing runs every flow dry on a sandbox and compares a
+// checksum of the whole sandbox (data dir, stage root, backups) before and
+// after; no scratch dir may be left behind.
+func TestDryRunWritesNothing(t *testing.T) {
+	root := customRoot(t)
+	cases := []struct {
+		id      string
+		vals    map[string]string
+		running bool
+	}{
+		{id: FlowCheck},
+		{id: FlowRotateCerts, vals: map[string]string{"services": "api-server,kubelet"}, running: true},
+		{id: FlowRotateCA},
+		{id: FlowRotateCA, running: true},
+		{id: FlowRotateServiceKey},
+		{id: FlowRotateCustomCA, vals: map[string]string{"root": "new", "root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key")}},
+		{id: FlowDatastore},
+	}
+	for _, tc := range cases {
+		t.Run(tc.id, func(t *testing.T) {
+			sb := stSandbox(t)
+			env, svc := flowEnv(t, sb, tc.running)
+			top := filepath.Dir(sb.DataDir)
+			before := stFingerprint(t, top)
+			scratch, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*")
+			rep, out, err := runFlow(t, env, tc.id, tc.vals, Runner{DryRun: true})
+			if err != nil {
+				t.Fatalf("dry run: %v\n%s", err, out)
+			}
+			if !rep.OK || !rep.DryRun {
+				t.Fatalf("report: ok=%v dry=%v", rep.OK, rep.DryRun)
+			}
+			if after := stFingerprint(t, top); after != before {
+				t.Fatalf("the dry run changed the sandbox\n%s", out)
+			}
+			if calls := svc.Calls(); len(calls) > 0 {
+				t.Fatalf("the dry run called the service manager: %v", calls)
+			}
+			if left, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*"); len(left) > len(scratch) {
+				t.Fatalf("scratch dirs left: %v", left)
+			}
+			if !strings.Contains(out, "nothing was written") {
+				t.Fatalf("no dry-run summary:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestRotateCAFlowEndToEnd(t *testing.T) {
+	sb := stSandbox(t)
+	env, svc := flowEnv(t, sb, true)
+	oldHash := diskHash(t, sb)
+	stage := filepath.Join(t.TempDir(), "stage")
+	_, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{})
+	var se *StepError
+	if !errors.As(err, &se) || !errors.Is(err, ErrDeclined) || se.Step != 1 {
+		t.Fatalf("without --yes the flow must stop at the first write: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(stage); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("declined generate wrote %s", stage)
+	}
+	// --yes confirms yes/no steps but not the typed "load".
+	_, out, err = runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{Yes: true})
+	if !errors.As(err, &se) || se.Title != "Load the staged set into the datastore" || !strings.Contains(out, "--confirm load") {
+		t.Fatalf("the load needs --confirm load: %v\n%s", err, out)
+	}
+	// That run stopped k3s for the SQLite write; a decline rolls nothing back.
+	if got := strings.Join(svc.Calls(), ","); got != "stop k3s" {
+		t.Fatalf("service calls: %s", got)
+	}
+	stage2 := filepath.Join(t.TempDir(), "stage2")
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage2}, Runner{Yes: true, Words: []string{"load"}})
+	if err != nil {
+		t.Fatalf("rotate-ca: %v\n%s", err, out)
+	}
+	if !rep.OK {
+		t.Fatalf("not ok: %+v", rep)
+	}
+	newHash := diskHash(t, sb)
+	if newHash == oldHash {
+		t.Fatal("the simulated start did not take the new CA from the datastore")
+	}
+	tok, err := ReadServerToken(sb.ServerDir)
+	if err != nil || tok.CAHash != newHash {
+		t.Fatalf("server token after restart: %v %v", tok.CAHash, err)
+	}
+	for _, want := range []string{"step 1/7 Generate", "step 4/7 skipped: Stop k3s", "step 7/7 done: servers first", "new token: K10" + newHash[:8]} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, sb.Token.Password) {
+		t.Fatal("the token's password reached the output without --show-token")
+	}
+	raw, err := json.Marshal(rep)
+	if err != nil || bytes.Contains(raw, []byte(sb.Token.Password)) {
+		t.Fatalf("the JSON report holds the password (%v)", err)
+	}
+}
+
+func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
+	sb := stSandbox(t)
+	env, _ := flowEnv(t, sb, false)
+	root := customRoot(t)
+	vals := map[string]string{"root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
+		"stage-dir": filepath.Join(t.TempDir(), "same")}
+	// Same root claimed, but it is a new root: refused at validation.
+	vals["root"] = "same"
+	_, out, err := runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load", "sandbox"}})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "new root") {
+		t.Fatalf("same-root claim on a new root: %v\n%s", err, out)
+	}
+	vals["root"], vals["stage-dir"] = "new", filepath.Join(t.TempDir(), "new")
+	_, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}})
+	if !errors.Is(err, ErrDeclined) || !strings.Contains(out, "--confirm sandbox") {
+		t.Fatalf("a new root is confirmed by the cluster name, not by load: %v\n%s", err, out)
+	}
+	vals["stage-dir"] = filepath.Join(t.TempDir(), "new2")
+	if _, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"sandbox"}}); err != nil {
+		t.Fatalf("forced new root: %v\n%s", err, out)
+	}
+	assertChainsTo(t, sb, filepath.Join(root, "ca/root-ca.pem"))
+	// Now the same root again, with a new intermediate: no force needed.
+	vals["root"], vals["stage-dir"] = "same", filepath.Join(t.TempDir(), "same2")
+	if _, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}}); err != nil {
+		t.Fatalf("same root: %v\n%s", err, out)
+	}
+	assertChainsTo(t, sb, filepath.Join(root, "ca/root-ca.pem"))
+}
+
+// assertChainsTo checks the live server CA bundle ends at rootPEM.
+func assertChainsTo(t *testing.T, sb *Sandbox, rootPEM string) {
+	t.Helper()
+	want, err := os.ReadFile(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := pki.Field("ServerCA")
+	got, err := os.ReadFile(f.Abs(sb.ServerDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+		t.Fatalf("server-ca.crt does not end with the root %s", rootPEM)
+	}
+}
+
+func TestBootstrapCustomCA(t *testing.T) {
+	dd := filepath.Join(t.TempDir(), "data")
+	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return stNow }, Services: NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
+	rep, out, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
+	if err != nil {
+		t.Fatalf("bootstrap: %v\n%s", err, out)
+	}
+	if !rep.OK {
+		t.Fatalf("report: %+v", rep)
+	}
+	server := product.ServerDir(dd)
+	for _, f := range pki.BootstrapFields {
+		if f.Rotate {
+			if _, err := os.Stat(f.Abs(server)); err != nil {
+				t.Errorf("missing %s: %v", f.Name, err)
+			}
+		}
+	}
+	for _, want := range []string{"Move these keys", filepath.Join(server, "ca", "root-ca.key"), "K10"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secretpassword") {
+		t.Fatal("token password on the output")
+	}
+	// A second run finds the cluster initialised and changes nothing.
+	before := stFingerprint(t, dd)
+	_, out, err = runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
+	if !errors.Is(err, ErrInitialized) || !strings.Contains(out, "Rotate a custom CA") {
+		t.Fatalf("second bootstrap: %v\n%s", err, out)
+	}
+	if stFingerprint(t, dd) != before {
+		t.Fatal("the refused bootstrap changed files")
+	}
+}
+
+func TestBootstrapCustomCARefusesAStartedCluster(t *testing.T) {
+	sb := stSandbox(t)
+	env, _ := flowEnv(t, sb, false)
+	before := stFingerprint(t, filepath.Dir(sb.DataDir))
+	_, _, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
+	if !errors.Is(err, ErrInitialized) {
+		t.Fatalf("got %v", err)
+	}
+	if stFingerprint(t, filepath.Dir(sb.DataDir)) != before {
+		t.Fatal("changed files")
+	}
+}
+
+func TestRotateCertsFlow(t *testing.T) {
+	sb := stSandbox(t)
+	env, svc := flowEnv(t, sb, true)
+	rep, out, err := runFlow(t, env, FlowRotateCerts, map[string]string{"services": "api-server"}, Runner{Yes: true})
+	if err != nil {
+		t.Fatalf("rotate-certs: %v\n%s", err, out)
+	}
+	if got := strings.Join(svc.Calls(), ","); got != "stop k3s,start k3s" {
+		t.Fatalf("service calls %s", got)
+	}
+	last := rep.Steps[len(rep.Steps)-1].Outcome
+	inv, ok := last.Data.(*pki.Inventory)
+	if !ok || len(inv.Leaves) == 0 {
+		t.Fatalf("no inventory at the end: %#v", last)
+	}
+	for _, c := range inv.Leaves {
+		if c.Service != "api-server" {
+			t.Fatalf("report holds %s", c.Service)
+		}
+		if c.NotBefore.Before(stNow.Add(-2 * time.Hour)) {
+			t.Fatalf("%s was not re-issued: not before %s", c.Path, c.NotBefore)
+		}
+	}
+}
+
+func TestStartFailureRollsBack(t *testing.T) {
+	sb := stSandbox(t)
+	env, svc := flowEnv(t, sb, true)
+	svc.FailStart = "nothing"
+	// The load refuses (a wrong token): k3s, stopped for the write, is started again.
+	env.Token = "K10" + strings.Repeat("0", 64) + "::server:wrongpassword"
+	rep, out, err := runFlow(t, env, FlowRotateServiceKey, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
+	if err == nil {
+		t.Fatalf("a wrong token must fail the load\n%s", out)
+	}
+	if !rep.RolledBack || !strings.Contains(out, "rolled back") {
+		t.Fatalf("no rollback: %+v\n%s", rep, out)
+	}
+	if got := strings.Join(svc.Calls(), ","); got != "stop k3s,start k3s" {
+		t.Fatalf("service calls %s", got)
+	}
+}
+
+func TestDatastoreFlowShowsAndRestores(t *testing.T) {
+	sb := stSandbox(t)
+	env, _ := flowEnv(t, sb, false)
+	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	rotated := diskHash(t, sb)
+	bs, err := ListBackups(sb.DataDir)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("backups: %v %v", bs, err)
+	}
+	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path}, Runner{Yes: true, Words: []string{"restore"}})
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, bs[0].Path) || rep.Steps[0].Status != StatusDone {
+		t.Fatalf("show/list:\n%s", out)
+	}
+	if diskHash(t, sb) == rotated {
+		t.Fatal("after restore and restart the old CA should be back on disk")
+	}
+}
+
+func TestFlowSpecsAreComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Flows() {
+		if s.ID == "" || s.Title == "" || s.Summary == "" || s.Build == nil || seen[s.ID] {
+			t.Errorf("incomplete or duplicate spec %+v", s)
+		}
+		seen[s.ID] = true
+		for _, f := range s.Fields {
+			if f.Key == "" || f.Label == "" || f.Help == "" || f.Kind == "" {
+				t.Errorf("%s: incomplete field %+v", s.ID, f)
+			}
+		}
+	}
+	for _, id := range []string{FlowCheck, FlowRotateCerts, FlowCustomCA, FlowRotateCustomCA, FlowRotateCA, FlowRotateServiceKey, FlowDatastore, FlowLoad} {
+		if !seen[id] {
+			t.Errorf("missing flow %s", id)
+		}
+	}
+}
