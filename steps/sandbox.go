@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -82,15 +85,85 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	if err := fsutil.WriteFile(filepath.Join(in.DataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic); err != nil {
-		return nil, err
-	}
 	sb := &Sandbox{DataDir: in.DataDir, ServerDir: server}
 	if err := sb.writeToken(in.Now, pass); err != nil {
 		return nil, err
 	}
 	if err := sb.seedDatastore(ctx, pass); err != nil {
 		return nil, err
+	}
+	if err := markSandbox(in.DataDir); err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// markSandbox finishes a sandbox: its service state (stopped) and, last, the
+// marker, so that a half-built dir is never taken for a sandbox.
+func markSandbox(dataDir string) error {
+	if err := writeSandboxState(dataDir, false); err != nil {
+		return err
+	}
+	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic); err != nil {
+		return fmt.Errorf("mark sandbox: %w", err)
+	}
+	return nil
+}
+
+// ErrSandboxDirInUse refuses a --dir that holds something other than a
+// sandbox: k3sca never builds a sandbox over someone's files.
+var ErrSandboxDirInUse = errors.New("holds files that are not a k3sca sandbox; choose a new or empty dir")
+
+// SandboxDataDir is the data dir of the sandbox built in root.
+func SandboxDataDir(root string) string { return filepath.Join(root, "data") }
+
+// InspectSandboxRoot says what root holds before a sandbox is built there:
+// reopen is true when SandboxDataDir(root) is a sandbox built before; a
+// missing or empty root takes a new one; anything else is refused (wrapping
+// ErrSandboxDirInUse), including a sandbox data dir given in place of its
+// parent.
+func InspectSandboxRoot(root string) (reopen bool, err error) {
+	fi, err := os.Lstat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sandbox dir: %w", err)
+	case !fi.IsDir():
+		return false, fmt.Errorf("sandbox dir %s is not a directory", root)
+	case IsSandbox(SandboxDataDir(root)):
+		return true, nil
+	case IsSandbox(root):
+		return false, fmt.Errorf("sandbox dir %s is a sandbox data dir itself; give its parent %s: %w",
+			root, filepath.Dir(filepath.Clean(root)), ErrSandboxDirInUse)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return false, fmt.Errorf("sandbox dir: %w", err)
+	}
+	if len(entries) > 0 {
+		return false, fmt.Errorf("sandbox dir %s %w", root, ErrSandboxDirInUse)
+	}
+	return false, nil
+}
+
+// OpenSandbox reopens a sandbox data dir built before. Its token is read
+// from server/token; a sandbox copied from a node without one has none.
+func OpenSandbox(dataDir string) (*Sandbox, error) {
+	if !IsSandbox(dataDir) {
+		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, ErrNotSandbox)
+	}
+	sb := &Sandbox{DataDir: dataDir, ServerDir: product.ServerDir(dataDir)}
+	if !fileExists(filepath.Join(sb.ServerDir, pki.TokenFile)) {
+		return sb, nil
+	}
+	tok, err := ReadServerToken(sb.ServerDir)
+	if err != nil {
+		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, err)
+	}
+	sb.Token = tok
+	if tok.Password != "" {
+		sb.Key = datastore.StorageKey(tok.Password)
 	}
 	return sb, nil
 }

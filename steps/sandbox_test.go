@@ -3,9 +3,12 @@ package steps
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +75,221 @@ func TestSimulateRestart(t *testing.T) {
 			again, err := SimulateRestart(ctx, sb.DataDir, product.K3s, stNow.Add(2*time.Minute))
 			if err != nil || len(again.Updated) != 0 {
 				t.Errorf("second restart: %v, %d updated; want nothing to do", err, len(again.Updated))
+			}
+		})
+	}
+}
+
+func TestInspectSandboxRoot(t *testing.T) {
+	tests := []struct {
+		name       string
+		root       func(t *testing.T) string
+		wantReopen bool
+		wantErr    error
+	}{
+		{name: "missing", root: func(t *testing.T) string { return filepath.Join(t.TempDir(), "new") }},
+		{name: "empty", root: func(t *testing.T) string { return t.TempDir() }},
+		{name: "a sandbox built before", wantReopen: true,
+			root: func(t *testing.T) string { return filepath.Dir(stSandbox(t).DataDir) }},
+		{name: "someone's files", wantErr: ErrSandboxDirInUse, root: func(t *testing.T) string {
+			dir := t.TempDir()
+			stMkdir(t, filepath.Join(dir, "server", "tls"))
+			return dir
+		}},
+		{name: "a sandbox data dir instead of its parent", wantErr: ErrSandboxDirInUse,
+			root: func(t *testing.T) string { return stSandbox(t).DataDir }},
+		{name: "a file", wantErr: errAny, root: func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reopen, err := InspectSandboxRoot(tc.root(t))
+			if tc.wantErr == errAny && err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if reopen != tc.wantReopen {
+				t.Errorf("reopen = %t, want %t", reopen, tc.wantReopen)
+			}
+		})
+	}
+}
+
+func TestOpenSandbox(t *testing.T) {
+	sb := stSandbox(t)
+	got, err := OpenSandbox(sb.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Token != sb.Token || got.Key != sb.Key || got.ServerDir != sb.ServerDir {
+		t.Errorf("reopened %+v, want %+v", got, sb)
+	}
+	if state, _ := os.ReadFile(filepath.Join(sb.DataDir, sandboxServiceFile)); string(state) != "inactive\n" {
+		t.Errorf("a new sandbox's service state is %q, want inactive", state)
+	}
+	if _, err := OpenSandbox(t.TempDir()); !errors.Is(err, ErrNotSandbox) {
+		t.Errorf("open a plain dir: %v, want ErrNotSandbox", err)
+	}
+}
+
+func TestCreateSandboxFrom(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(t *testing.T, sb *Sandbox) // makes the source look like a node
+		wantCopied  []string                        // substrings of Copied
+		wantSkipped []string                        // Skipped paths
+		wantStore   string                          // substring of Datastore
+		readOnly    bool                            // the source's files must not change at all
+		wantErr     error
+	}{
+		{name: "a stopped SQLite server", readOnly: true, wantStore: "sqlite",
+			wantCopied: []string{"server/tls (", "server/cred (", "server/token", "server/db/state.db (VACUUM INTO"}},
+		{name: "a node's extras are skipped", wantStore: "sqlite",
+			setup: func(t *testing.T, sb *Sandbox) {
+				stMkdir(t, filepath.Join(sb.DataDir, "agent", "images"))
+				stMkdir(t, filepath.Join(sb.ServerDir, "db", "snapshots"))
+				stMkdir(t, filepath.Join(sb.ServerDir, "manifests"))
+				if err := os.WriteFile(filepath.Join(sb.ServerDir, "manifests", "ccm.yaml"), []byte("kind: x\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(filepath.Join(sb.ServerDir, "token"), filepath.Join(sb.ServerDir, "node-token")); err != nil {
+					t.Fatal(err)
+				}
+				stListenKineSocket(t, sb.ServerDir)
+			},
+			wantCopied:  []string{"server/manifests (1 files)"},
+			wantSkipped: []string{"agent", "server/db/snapshots", "server/kine.sock", "server/node-token"}},
+		{name: "embedded etcd: no datastore", wantStore: "none: the source runs embedded etcd",
+			setup: func(t *testing.T, sb *Sandbox) {
+				stRemove(t, stDBPath(sb))
+				stMkdir(t, filepath.Join(sb.ServerDir, "db", "etcd", "member"))
+			},
+			wantSkipped: []string{"server/db/etcd"}},
+		{name: "an agent's data dir is refused", wantErr: ErrNotServerDataDir,
+			setup: func(t *testing.T, sb *Sandbox) {
+				if err := os.RemoveAll(filepath.Join(sb.ServerDir, "tls")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			src := stSandbox(t)
+			if tc.setup != nil {
+				tc.setup(t, src)
+			}
+			before := stFingerprint(t, src.DataDir)
+			dd := filepath.Join(t.TempDir(), "data")
+			sb, rep, err := CreateSandboxFrom(ctx, src.DataDir, dd)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if _, serr := os.Stat(dd); serr == nil {
+					t.Errorf("a refused copy created %s", dd)
+				}
+				return
+			}
+			if tc.readOnly && stFingerprint(t, src.DataDir) != before {
+				t.Error("the source changed")
+			}
+			copied := strings.Join(rep.Copied, "\n")
+			for _, w := range tc.wantCopied {
+				if !strings.Contains(copied, w) {
+					t.Errorf("copied %q, want an entry %q", rep.Copied, w)
+				}
+			}
+			var skipped []string
+			for _, s := range rep.Skipped {
+				skipped = append(skipped, s.Path)
+			}
+			for _, w := range tc.wantSkipped {
+				if !slices.Contains(skipped, w) {
+					t.Errorf("skipped %q, want %q", skipped, w)
+				}
+			}
+			if !strings.Contains(rep.Datastore, tc.wantStore) {
+				t.Errorf("datastore %q, want %q", rep.Datastore, tc.wantStore)
+			}
+			if !IsSandbox(dd) || sb.Token != src.Token || sb.Key != src.Key {
+				t.Errorf("copy: sandbox %t, token or key differ", IsSandbox(dd))
+			}
+			if _, err := os.Stat(filepath.Join(dd, "agent")); err == nil {
+				t.Error("agent/ was copied")
+			}
+			if active, err := (&SandboxServices{DataDir: dd}).IsActive(ctx, "k3s"); err != nil || active {
+				t.Errorf("the copy runs (%t, %v); want it stopped", active, err)
+			}
+			if strings.HasPrefix(tc.wantStore, "sqlite") {
+				if _, err := SimulateRestart(ctx, dd, product.K3s, stNow); err != nil {
+					t.Errorf("restart of the copy: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestCreateSandboxFromLiveWAL copies a database whose newest commit lives
+// only in the -wal of a connection that is still open, as with a running k3s.
+func TestCreateSandboxFromLiveWAL(t *testing.T) {
+	ctx := context.Background()
+	src := stSandbox(t)
+	db, err := sql.Open("sqlite", "file:"+stDBPath(src)+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value)
+		VALUES ('/registry/only-in-wal', 1, 0, 0, 0, 0, x'00', NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(stDBPath(src) + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("no live WAL to copy (%v)", err)
+	}
+	dd := filepath.Join(t.TempDir(), "data")
+	if _, _, err := CreateSandboxFrom(ctx, src.DataDir, dd); err != nil {
+		t.Fatal(err)
+	}
+	if dump := stDump(t, filepath.Join(dd, "server", "db", "state.db")); !strings.Contains(dump, "/registry/only-in-wal") {
+		t.Error("the copy lacks the row committed to the WAL")
+	}
+	for _, junk := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(filepath.Join(dd, "server", "db", "state.db"+junk)); err == nil {
+			t.Errorf("state.db%s was copied", junk)
+		}
+	}
+}
+
+func TestCreateSandboxFromRefuses(t *testing.T) {
+	src := stSandbox(t)
+	tests := []struct {
+		name string
+		dd   func(t *testing.T) string
+	}{
+		{name: "inside the source", dd: func(*testing.T) string { return filepath.Join(src.DataDir, "sandbox") }},
+		{name: "the source itself", dd: func(*testing.T) string { return src.DataDir }},
+		{name: "a dir with files", dd: func(t *testing.T) string {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := stFingerprint(t, src.DataDir)
+			if _, _, err := CreateSandboxFrom(context.Background(), src.DataDir, tc.dd(t)); err == nil {
+				t.Fatal("no error")
+			}
+			if stFingerprint(t, src.DataDir) != before {
+				t.Error("the source changed")
 			}
 		})
 	}

@@ -27,8 +27,32 @@ type ServiceManager interface {
 	Name() string
 }
 
-// ErrNoServiceManager means systemctl is not available on this machine.
-var ErrNoServiceManager = errors.New("systemctl not found: cannot query or control the k3s service")
+// ErrNoServiceManager means neither systemd's systemctl nor OpenRC's
+// rc-service is available on this machine.
+var ErrNoServiceManager = errors.New("no service manager found (neither systemctl nor rc-service): cannot query or control the k3s service")
+
+// DetectServices picks the service manager of the node that owns dataDir: the
+// persistent fake for a sandbox, systemd when it runs (/run/systemd/system
+// exists), OpenRC when rc-service is on PATH, else Systemd, whose calls then
+// fail with ErrNoServiceManager.
+func DetectServices(dataDir string) ServiceManager {
+	return detectServices(dataDir, "/", exec.LookPath)
+}
+
+// detectServices is DetectServices with the file-system root and the PATH
+// lookup injected, for tests.
+func detectServices(dataDir, root string, lookPath func(string) (string, error)) ServiceManager {
+	switch {
+	case dataDir != "" && IsSandbox(dataDir):
+		return &SandboxServices{DataDir: dataDir}
+	case dirExists(filepath.Join(root, "run", "systemd", "system")):
+		return Systemd{}
+	}
+	if _, err := lookPath("rc-service"); err == nil {
+		return OpenRC{}
+	}
+	return Systemd{}
+}
 
 // Systemd controls units through systemctl.
 type Systemd struct{}

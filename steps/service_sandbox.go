@@ -1,0 +1,164 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/product"
+)
+
+// sandboxServiceFile holds the sandbox's pretend k3s state: "active" or
+// "inactive". A sandbox without it (made before the file existed) is
+// stopped.
+const sandboxServiceFile = ".k3sca-service"
+
+// Sandbox service states as written to sandboxServiceFile.
+const (
+	stateActive   = "active"
+	stateInactive = "inactive"
+)
+
+// SandboxServices is the ServiceManager of a sandbox data dir. Its state
+// lives in <DataDir>/.k3sca-service so that it survives between commands; a
+// new sandbox is stopped, as k3s after its first start, so direct SQLite
+// writes are allowed. Starting the server unit simulates what a k3s server
+// start does to the data dir (SimulateRestart). Every call refuses a data dir
+// that is not a sandbox.
+type SandboxServices struct {
+	// DataDir is the sandbox data dir.
+	DataDir string
+	// Product is the sandbox's product; the zero value takes it from the
+	// server unit started (k3s or rke2-server).
+	Product product.Product
+	// Now is the clock of the simulated restart (nil: time.Now).
+	Now func() time.Time
+
+	mu sync.Mutex
+}
+
+var _ ServiceManager = (*SandboxServices)(nil)
+
+// IsActive implements ServiceManager: only the server unit ever runs.
+func (s *SandboxServices) IsActive(_ context.Context, unit string) (bool, error) {
+	if _, ok := s.serverProduct(unit); !ok {
+		return false, s.check()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.read()
+}
+
+// Stop implements ServiceManager: it marks the server stopped.
+func (s *SandboxServices) Stop(_ context.Context, unit string) error {
+	if _, ok := s.serverProduct(unit); !ok {
+		return s.unknownUnit(unit)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.write(false)
+}
+
+// Start implements ServiceManager: it simulates a k3s server start on the
+// sandbox (reconcile from the datastore, re-issue leaf certificates, rewrite
+// the token), then marks the server running. A failed simulation leaves it
+// stopped, as a k3s that exits at start-up.
+func (s *SandboxServices) Start(ctx context.Context, unit string) error {
+	p, ok := s.serverProduct(unit)
+	if !ok {
+		return s.unknownUnit(unit)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	if _, err := SimulateRestart(ctx, s.DataDir, p, now()); err != nil {
+		return fmt.Errorf("start %s (simulated): %w", unit, err)
+	}
+	return s.write(true)
+}
+
+// Name implements ServiceManager.
+func (s *SandboxServices) Name() string { return "sandbox" }
+
+// serverProduct reports whether unit is the sandbox's server unit and for
+// which product.
+func (s *SandboxServices) serverProduct(unit string) (product.Product, bool) {
+	if s.Product != (product.Product{}) {
+		return s.Product, unit == s.Product.ServerUnit()
+	}
+	for _, n := range product.Names {
+		if p, err := product.Parse(n); err == nil && unit == p.ServerUnit() {
+			return p, true
+		}
+	}
+	return product.Product{}, false
+}
+
+func (s *SandboxServices) unknownUnit(unit string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return fmt.Errorf("sandbox %s: no unit %q: a sandbox runs only the server unit", s.DataDir, unit)
+}
+
+// check refuses a data dir that is not a sandbox.
+func (s *SandboxServices) check() error {
+	if s.DataDir == "" || !IsSandbox(s.DataDir) {
+		return fmt.Errorf("sandbox service manager on %q: %w", s.DataDir, ErrNotSandbox)
+	}
+	return nil
+}
+
+func (s *SandboxServices) read() (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.DataDir, sandboxServiceFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read sandbox service state: %w", err)
+	}
+	switch state := string(bytes.TrimSpace(b)); state {
+	case stateActive:
+		return true, nil
+	case stateInactive:
+		return false, nil
+	default:
+		return false, fmt.Errorf("sandbox service state %q in %s: want %s or %s", state,
+			filepath.Join(s.DataDir, sandboxServiceFile), stateActive, stateInactive)
+	}
+}
+
+func (s *SandboxServices) write(active bool) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return writeSandboxState(s.DataDir, active)
+}
+
+// writeSandboxState records the sandbox server as running or stopped.
+func writeSandboxState(dataDir string, active bool) error {
+	state := stateInactive
+	if active {
+		state = stateActive
+	}
+	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic); err != nil {
+		return fmt.Errorf("sandbox service state: %w", err)
+	}
+	return nil
+}
