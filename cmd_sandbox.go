@@ -1,19 +1,28 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
 
+// sandboxOptions are the flags of `k3sca sandbox`.
+type sandboxOptions struct {
+	dir, from           string
+	noTUI, noTour, tour bool
+}
+
 func (a *app) sandboxCommand() *cobra.Command {
-	var dir string
-	var noTour, tour bool
+	var o sandboxOptions
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Create a throwaway k3s data dir with a real SQLite datastore and open the wizard on it",
@@ -22,44 +31,132 @@ func (a *app) sandboxCommand() *cobra.Command {
 			"db/state.db), then opens the wizard on it; without a terminal, or with\n" +
 			"--tour, it runs the headless commands of a cross-signed rotation on\n" +
 			"it: check, generate, validate, token, load, datastore show, then a simulated\n" +
-			"k3s restart and check again. Nothing outside <dir> is touched.",
+			"k3s restart and check again. Nothing outside <dir> is touched.\n\n" +
+			"--dir reopens the sandbox built there before. --from copies a real server's\n" +
+			"data dir instead (server/ only, state.db as one consistent snapshot; the\n" +
+			"source is only read). --no-tui only builds it and prints the data dir.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.noTour {
+				a.printf("--no-tour is deprecated; use --no-tui\n")
+				o.noTUI = true
+			}
+			if o.noTUI && o.tour {
+				return usagef("--no-tui and --tour exclude each other")
+			}
 			p, err := a.product()
 			if err != nil {
 				return err
 			}
-			if dir == "" {
-				if dir, err = os.MkdirTemp("", "k3sca-sandbox-"); err != nil {
-					return err
-				}
-			}
-			dd := filepath.Join(dir, "data")
-			sb, err := steps.CreateSandbox(cmd.Context(), steps.SandboxInput{DataDir: dd, Product: p, Now: a.now()})
+			sb, root, err := a.buildSandbox(cmd.Context(), p, o)
 			if err != nil {
 				return err
 			}
-			a.printf("sandbox data dir: %s (token %s)\n", sb.DataDir, sb.Token.Masked())
 			switch {
-			case noTour:
+			case o.noTUI:
 				_, err = fmt.Fprintln(a.stdout, sb.DataDir)
 				return err
-			case tour || !interactive():
-				return a.tour(cmd, dd, filepath.Join(dir, "rotate-ca"))
+			case o.tour || !interactive():
+				return a.tour(cmd, sb.DataDir, freshStageDir(root))
 			}
-			a.v.Set(keyDataDir, dd)
-			if err := a.runWizard(cmd, dir); err != nil {
+			a.v.Set(keyDataDir, sb.DataDir)
+			if err := a.runWizard(cmd, root); err != nil {
 				return err
 			}
-			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", dir, dir)
+			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", root, root)
 			return nil
 		},
 	}
 	cmd.AddCommand(a.sandboxRestartCommand())
-	cmd.Flags().StringVar(&dir, "dir", "", "where to create the sandbox (default a new temp dir)")
-	cmd.Flags().BoolVar(&noTour, "no-tour", false, "only create the data dir and print its path")
-	cmd.Flags().BoolVar(&tour, "tour", false, "run the headless tour even in a terminal (the default without one)")
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "dir", "", "where to build the sandbox, or reopen the one built there (default a new temp dir)")
+	f.StringVar(&o.from, "from", "", "copy the server part of this k3s data dir (e.g. /var/lib/rancher/k3s) instead of generating one")
+	f.BoolVar(&o.noTUI, "no-tui", false, "only build the sandbox and print its data dir")
+	// --no-tour is the old name of --no-tui: hidden, and noted on stderr
+	// (cobra's MarkDeprecated would print on stdout, where the path goes).
+	f.BoolVar(&o.noTour, "no-tour", false, "deprecated: use --no-tui")
+	_ = f.MarkHidden("no-tour")
+	f.BoolVar(&o.tour, "tour", false, "run the headless tour even in a terminal (the default without one)")
 	return cmd
+}
+
+// buildSandbox creates, copies or reopens the sandbox and returns it with
+// its root dir. A sandbox that fails half-way is removed.
+func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOptions) (*steps.Sandbox, string, error) {
+	root, reopen := o.dir, false
+	var err error
+	if root == "" {
+		if root, err = os.MkdirTemp("", "k3sca-sandbox-"); err != nil {
+			return nil, "", fmt.Errorf("sandbox dir: %w", err)
+		}
+	} else if reopen, err = steps.InspectSandboxRoot(root); err != nil {
+		return nil, "", err
+	}
+	dd := steps.SandboxDataDir(root)
+	if reopen {
+		if o.from != "" {
+			return nil, "", usagef("--from builds a new sandbox, but %s already holds one; choose another --dir", root)
+		}
+		sb, err := steps.OpenSandbox(dd)
+		if err != nil {
+			return nil, "", err
+		}
+		a.printf("reopened the sandbox in %s\n", root)
+		a.printSandbox(sb)
+		return sb, root, nil
+	}
+	var sb *steps.Sandbox
+	if o.from != "" {
+		var rep *steps.SandboxCopyReport
+		if sb, rep, err = steps.CreateSandboxFrom(ctx, o.from, dd); err == nil {
+			a.printCopyReport(o.from, rep)
+		}
+	} else {
+		sb, err = steps.CreateSandbox(ctx, steps.SandboxInput{DataDir: dd, Product: p, Now: a.now()})
+	}
+	if err != nil {
+		_ = os.RemoveAll(dd) // InspectSandboxRoot made sure it did not exist
+		if o.dir == "" {
+			_ = os.Remove(root)
+		}
+		return nil, "", err
+	}
+	a.printSandbox(sb)
+	return sb, root, nil
+}
+
+func (a *app) printSandbox(sb *steps.Sandbox) {
+	if sb.Token.Password == "" && sb.Token.BootstrapToken == "" {
+		a.printf("sandbox data dir: %s (no server token)\n", sb.DataDir)
+		return
+	}
+	a.printf("sandbox data dir: %s (token %s)\n", sb.DataDir, sb.Token.Masked())
+}
+
+func (a *app) printCopyReport(from string, rep *steps.SandboxCopyReport) {
+	a.printf("copied from %s (read only):\n", from)
+	for _, c := range rep.Copied {
+		a.printf("  %s\n", c)
+	}
+	if len(rep.Skipped) > 0 {
+		a.printf("skipped:\n")
+		for _, s := range rep.Skipped {
+			a.printf("  %s: %s\n", s.Path, s.Why)
+		}
+	}
+	a.printf("datastore: %s\n", rep.Datastore)
+}
+
+// freshStageDir is a staging dir for the tour that does not exist yet, so a
+// reopened sandbox can take another tour.
+func freshStageDir(root string) string {
+	stage := filepath.Join(root, "rotate-ca")
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(stage); errors.Is(err, fs.ErrNotExist) {
+			return stage
+		}
+		stage = filepath.Join(root, fmt.Sprintf("rotate-ca-%d", i))
+	}
 }
 
 // tour runs the headless commands of a rotation on the sandbox, each as the

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+// TestSandboxCommand builds, reopens and copies sandboxes without the
+// wizard, one step feeding the next.
+func TestSandboxCommand(t *testing.T) {
+	x := filepath.Join(t.TempDir(), "x")
+	y := filepath.Join(t.TempDir(), "y")
+	xData, yData := filepath.Join(x, "data"), filepath.Join(y, "data")
+	var token []byte
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string   // exact; "" checks nothing
+		wantStderr []string // substrings
+		check      func(t *testing.T)
+	}{
+		{name: "build in --dir", args: []string{"sandbox", "--no-tui", "--dir", x}, wantStdout: xData + "\n",
+			wantStderr: []string{"sandbox data dir: " + xData},
+			check: func(t *testing.T) {
+				if !steps.IsSandbox(xData) {
+					t.Error("no sandbox built")
+				}
+				token = readFile(t, filepath.Join(xData, "server", "token"))
+				if state := readFile(t, filepath.Join(xData, ".k3sca-service")); string(state) != "inactive\n" {
+					t.Errorf("service state %q, want inactive", state)
+				}
+			}},
+		{name: "the same --dir reopens it", args: []string{"sandbox", "--no-tui", "--dir", x}, wantStdout: xData + "\n",
+			wantStderr: []string{"reopened the sandbox in " + x},
+			check: func(t *testing.T) {
+				if string(readFile(t, filepath.Join(xData, "server", "token"))) != string(token) {
+					t.Error("reopening rewrote the token")
+				}
+			}},
+		{name: "--no-tour still works", args: []string{"sandbox", "--no-tour", "--dir", x}, wantStdout: xData + "\n",
+			wantStderr: []string{"deprecated", "use --no-tui"}},
+		{name: "--from copies a node", args: []string{"sandbox", "--from", xData, "--no-tui", "--dir", y}, wantStdout: yData + "\n",
+			wantStderr: []string{"copied from " + xData, "server/tls (", "server/db/state.db (VACUUM INTO", "datastore: sqlite"},
+			check: func(t *testing.T) {
+				if string(readFile(t, filepath.Join(yData, "server", "token"))) != string(token) {
+					t.Error("the copy has another token")
+				}
+			}},
+		{name: "the copy works", args: []string{"datastore", "show", "-d", yData}},
+		{name: "--from into a dir with a sandbox", args: []string{"sandbox", "--from", xData, "--no-tui", "--dir", y},
+			wantCode: exitUsage, wantStderr: []string{"already holds one"}},
+		{name: "--from a dir without server/tls", args: []string{"sandbox", "--from", t.TempDir(), "--no-tui", "--dir", filepath.Join(t.TempDir(), "z")},
+			wantCode: exitFailure, wantStderr: []string{"has no server/tls"}},
+		{name: "a --dir with other files", args: []string{"sandbox", "--no-tui", "--dir", filepath.Dir(x)},
+			wantCode: exitFailure, wantStderr: []string{"not a k3sca sandbox"}},
+		{name: "a sandbox data dir as --dir", args: []string{"sandbox", "--no-tui", "--dir", xData},
+			wantCode: exitFailure, wantStderr: []string{"give its parent " + x}},
+		{name: "--no-tui with --tour", args: []string{"sandbox", "--no-tui", "--tour", "--dir", x},
+			wantCode: exitUsage, wantStderr: []string{"exclude each other"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runAt(t, tc.args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstderr: %s", r.code, tc.wantCode, r.stderr)
+			}
+			if tc.wantStdout != "" && r.stdout != tc.wantStdout {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.wantStdout)
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(x), "data")); err == nil {
+		t.Error("a refused --dir got a data dir")
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
