@@ -2,141 +2,25 @@ package ui
 
 import (
 	"context"
-	"io"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
 
 // Every step call runs in one of these commands and comes back as one typed
 // message. Messages carry the id of the screen that asked, so a result that
-// arrives after the operator left that screen is dropped.
+// arrives after the operator left that screen is dropped. A session is
+// touched by one command at a time and never by the update loop: the
+// messages carry a copy of its step reports for the views.
 
 var lastID atomic.Int64
 
 // nextID returns a fresh screen id.
 func nextID() int64 { return lastID.Add(1) }
-
-// rootID is the id of the root's background check.
-const rootID = 0
-
-type (
-	// checkedMsg carries the inventory of steps.Check.
-	checkedMsg struct {
-		id  int64
-		inv *pki.Inventory
-		err error
-	}
-	// plannedMsg carries a step's Preview.
-	plannedMsg struct {
-		id   int64
-		plan *steps.Plan
-		err  error
-	}
-	// ranMsg carries the summary of a step's Run.
-	ranMsg struct {
-		id      int64
-		summary string
-		err     error
-	}
-	// validatedMsg carries a validation report.
-	validatedMsg struct {
-		id  int64
-		rep *pki.Report
-		err error
-	}
-	// loadPlannedMsg carries a load preview and the load plan behind it.
-	loadPlannedMsg struct {
-		id   int64
-		plan *steps.Plan
-		lp   *steps.LoadPlan
-		err  error
-	}
-	// restartedMsg carries the report of a simulated restart.
-	restartedMsg struct {
-		id  int64
-		rep *steps.RestartReport
-		err error
-	}
-	// leafPlannedMsg carries a planned leaf rotation and its preview.
-	leafPlannedMsg struct {
-		id   int64
-		step *steps.LeafRotate
-		plan *steps.Plan
-		err  error
-	}
-)
-
-func checkCmd(c *Common, id int64) tea.Cmd {
-	ctx, cfg := c.Ctx, c.Cfg
-	return func() tea.Msg {
-		inv, err := steps.Check(ctx, steps.CheckInput{DataDir: cfg.DataDir, Product: cfg.Product, Now: cfg.Now(), Window: cfg.Window})
-		return checkedMsg{id: id, inv: inv, err: err}
-	}
-}
-
-func previewCmd(ctx context.Context, id int64, s steps.Step) tea.Cmd {
-	return func() tea.Msg {
-		p, err := s.Preview(ctx)
-		return plannedMsg{id: id, plan: p, err: err}
-	}
-}
-
-func runCmd(ctx context.Context, id int64, s steps.Step) tea.Cmd {
-	return func() tea.Msg {
-		sum, err := s.Run(ctx)
-		return ranMsg{id: id, summary: sum, err: err}
-	}
-}
-
-func validateCmd(c *Common, id int64, staged string) tea.Cmd {
-	ctx, cfg := c.Ctx, c.Cfg
-	return func() tea.Msg {
-		rep, err := steps.Validate(ctx, cfg.Product, cfg.DataDir, staged, false, cfg.Now())
-		return validatedMsg{id: id, rep: rep, err: err}
-	}
-}
-
-func loadPreviewCmd(ctx context.Context, id int64, l *steps.Load) tea.Cmd {
-	return func() tea.Msg {
-		p, err := l.Preview(ctx)
-		return loadPlannedMsg{id: id, plan: p, lp: l.Plan(), err: err}
-	}
-}
-
-func restartCmd(c *Common, id int64) tea.Cmd {
-	ctx, cfg := c.Ctx, c.Cfg
-	return func() tea.Msg {
-		rep, err := steps.SimulateRestart(ctx, cfg.DataDir, cfg.Product, cfg.Now())
-		return restartedMsg{id: id, rep: rep, err: err}
-	}
-}
-
-func leafPlanCmd(c *Common, id int64, services []string) tea.Cmd {
-	ctx, cfg := c.Ctx, c.Cfg
-	return func() tea.Msg {
-		s, err := steps.NewLeafRotate(cfg.Product, cfg.DataDir, services, cfg.Now())
-		if err != nil {
-			return leafPlannedMsg{id: id, err: err}
-		}
-		p, err := s.Preview(ctx)
-		return leafPlannedMsg{id: id, step: s, plan: p, err: err}
-	}
-}
-
-// closeCmd releases c (a load's datastore handle) off the update loop.
-func closeCmd(c io.Closer) tea.Cmd {
-	if c == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		_ = c.Close()
-		return nil
-	}
-}
 
 // Navigation messages, handled by the root.
 type (
@@ -144,17 +28,155 @@ type (
 	homeMsg struct{}
 	// openMsg opens a screen.
 	openMsg struct{ s screen }
-	// quitMsg leaves the wizard.
-	quitMsg struct{}
-	// failMsg shows the error panel.
-	failMsg struct {
-		title string
-		err   error
-	}
+	// quitMsg leaves the wizard; err is what Run returns.
+	quitMsg struct{ err error }
+	// flowEndedMsg says a flow ended: the header reads the node again.
+	flowEndedMsg struct{}
 )
 
 func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 
-func goHome() tea.Cmd { return msgCmd(homeMsg{}) }
+// builtMsg carries a flow built from a spec and the form's values.
+type builtMsg struct {
+	id   int64
+	flow *steps.Flow
+	err  error
+}
 
-func fail(title string, err error) tea.Cmd { return msgCmd(failMsg{title: title, err: err}) }
+// buildCmd builds spec's flow for the node, dry when the wizard is in
+// dry-run mode (read-only datastore handles).
+func buildCmd(c *Common, id int64, spec steps.FlowSpec, values map[string]string) tea.Cmd {
+	ctx, env := c.Ctx, c.Env
+	env.DryRun = c.DryRun
+	vals := make(map[string]string, len(values))
+	for k, v := range values {
+		vals[k] = v
+	}
+	return func() tea.Msg {
+		f, err := spec.Build(ctx, env, vals)
+		return builtMsg{id: id, flow: f, err: err}
+	}
+}
+
+// completedMsg carries the completions of a path field's prefix.
+type completedMsg struct {
+	id     int64
+	field  int
+	prefix string
+	cands  []string
+	err    error
+}
+
+func completeCmd(c *Common, id int64, field int, prefix string, dirsOnly bool) tea.Cmd {
+	complete := c.complete
+	return func() tea.Msg {
+		cands, err := complete(prefix, dirsOnly)
+		return completedMsg{id: id, field: field, prefix: prefix, cands: cands, err: err}
+	}
+}
+
+// sessionMsg is the state of a session after a command: the step reports
+// and whether it ended or rolled back.
+type sessionMsg struct {
+	id     int64
+	cur    int
+	steps  []steps.StepReport
+	ended  bool
+	undone bool
+}
+
+func snapshot(id int64, s *steps.Session) sessionMsg {
+	return sessionMsg{id: id, cur: s.Current(), steps: slices.Clone(s.Steps()), ended: s.Ended(), undone: s.Undone()}
+}
+
+type (
+	// preparedMsg carries the prepared step (nil at the end).
+	preparedMsg struct {
+		sessionMsg
+		p   *steps.Prepared
+		err error
+	}
+	// executedMsg carries what a step did.
+	executedMsg struct {
+		sessionMsg
+		out *steps.Outcome
+		err error
+	}
+	// declinedMsg says the session ended on a No.
+	declinedMsg struct{ sessionMsg }
+	// progressMsg is the latest progress line of the running step.
+	progressMsg struct {
+		id   int64
+		text string
+	}
+)
+
+func prepareCmd(ctx context.Context, id int64, s *steps.Session) tea.Cmd {
+	return func() tea.Msg {
+		p, err := s.Prepare(ctx)
+		return preparedMsg{sessionMsg: snapshot(id, s), p: p, err: err}
+	}
+}
+
+// executeCmd runs the current step with ctx, which the wizard never
+// cancels: a writing step always runs to its end.
+func executeCmd(ctx context.Context, id int64, s *steps.Session, p *progress) tea.Cmd {
+	return func() tea.Msg {
+		out, err := s.Execute(ctx, p.report)
+		p.close()
+		return executedMsg{sessionMsg: snapshot(id, s), out: out, err: err}
+	}
+}
+
+func declineCmd(id int64, s *steps.Session) tea.Cmd {
+	return func() tea.Msg {
+		s.Decline()
+		return declinedMsg{snapshot(id, s)}
+	}
+}
+
+// abortCmd ends the session before its current step, rolls back what can
+// be and quits.
+func abortCmd(ctx context.Context, s *steps.Session) tea.Cmd {
+	return func() tea.Msg { return quitMsg{err: s.Abort(context.WithoutCancel(ctx))} }
+}
+
+// progress hands the latest progress line of a running step to the update
+// loop: the step reports as often as it likes, the loop reads the last one.
+type progress struct {
+	mu   sync.Mutex
+	last string
+	note chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newProgress() *progress {
+	return &progress{note: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (p *progress) report(msg string) {
+	p.mu.Lock()
+	p.last = msg
+	p.mu.Unlock()
+	select {
+	case p.note <- struct{}{}:
+	default:
+	}
+}
+
+func (p *progress) close() { p.once.Do(func() { close(p.done) }) }
+
+// listen waits for the next progress line; nil once the step returned.
+func (p *progress) listen(id int64) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-p.note:
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return progressMsg{id: id, text: p.last}
+		case <-p.done:
+			return nil
+		}
+	}
+}

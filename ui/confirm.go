@@ -42,7 +42,7 @@ func (c *confirmInput) View(st Styles) string {
 
 // confirmPrompt asks for the word.
 func confirmPrompt(word, action string) string {
-	return fmt.Sprintf("Type %q and press enter to %s; esc cancels.", word, action)
+	return fmt.Sprintf("Type %q and press enter to %s; esc answers No.", word, action)
 }
 
 // confirmHint is the line under the input: empty while the typed text can

@@ -35,6 +35,9 @@ func init() {
 // testNow is the pinned clock of every test.
 var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
+// sizes are the terminal sizes every golden screen is drawn at.
+var sizes = [][2]int{{80, 24}, {120, 40}}
+
 // stopped is a service manager whose k3s is never running.
 type stopped struct{}
 
@@ -43,23 +46,33 @@ func (stopped) Stop(context.Context, string) error             { return nil }
 func (stopped) Start(context.Context, string) error            { return nil }
 func (stopped) Name() string                                   { return "fake" }
 
-// sandbox creates a sandbox in a fresh temp dir, makes that dir the working
-// dir (so every path on screen is short and the same from run to run) and
-// returns the sandbox and a wizard config for it.
-func sandbox(t *testing.T) (*steps.Sandbox, Config) {
-	t.Helper()
-	dir := t.TempDir()
-	t.Chdir(dir)
-	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
-		DataDir: "data", Product: product.K3s, Now: testNow, Rand: rand.NewChaCha8([32]byte{1}),
-	})
-	if err != nil {
-		t.Fatal(err)
+// testFacts are the header facts of the test-only flows.
+var testFacts = facts{
+	DataDir: "/var/lib/rancher/k3s", Source: "default", Role: "server", Datastore: "sqlite",
+	Service: "stopped", Init: "systemd", CAHash: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+}
+
+// testEnv is the node of the test-only flows; nothing reads it.
+func testEnv() steps.Env {
+	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: func() time.Time { return testNow }, Services: stopped{}}
+}
+
+// fakeCompletions completes from a fixed list of paths.
+var fakeCompletions = []string{"root-ca.crt", "root-ca.key", "roots/", "stage/", "/etc/ssl/"}
+
+func fakeComplete(prefix string, dirsOnly bool) ([]string, error) {
+	var out []string
+	for _, c := range fakeCompletions {
+		if strings.HasPrefix(c, prefix) && (!dirsOnly || strings.HasSuffix(c, "/")) {
+			out = append(out, c)
+		}
 	}
-	return sb, Config{
-		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
-		StageRoot: ".", Sandbox: true, Services: stopped{},
-	}
+	return out, nil
+}
+
+// testDeps are the fake header and completion of the test-only flows.
+func testDeps() deps {
+	return deps{detect: func(context.Context, steps.Env) facts { return testFacts }, complete: fakeComplete}
 }
 
 // session is a running wizard and everything it has drawn so far.
@@ -69,9 +82,15 @@ type session struct {
 	drawn bytes.Buffer
 }
 
-func start(t *testing.T, cfg Config) *session {
+// start runs the wizard on cfg at w x h with the test deps.
+func start(t *testing.T, cfg Config, w, h int) *session {
 	t.Helper()
-	tm := teatest.NewTestModel(t, New(context.Background(), cfg), teatest.WithInitialTermSize(80, 24))
+	return startWith(t, newModel(context.Background(), cfg, testDeps()), w, h)
+}
+
+func startWith(t *testing.T, m tea.Model, w, h int) *session {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
 	t.Cleanup(func() { _ = tm.Quit() })
 	return &session{t: t, tm: tm}
 }
@@ -92,7 +111,7 @@ func (s *session) waitUntil(cond func([]byte) bool) {
 			return true
 		}
 		return false
-	}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func (s *session) key(k tea.KeyType, times int) {
@@ -109,13 +128,18 @@ func (s *session) finalView() string {
 	if err := s.tm.Quit(); err != nil {
 		s.t.Fatal(err)
 	}
-	return ansi.Strip(s.tm.FinalModel(s.t, teatest.WithFinalTimeout(30*time.Second)).View())
+	return ansi.Strip(s.finalModel().View())
+}
+
+func (s *session) finalModel() tea.Model {
+	s.t.Helper()
+	return s.tm.FinalModel(s.t, teatest.WithFinalTimeout(20*time.Second))
 }
 
 var (
 	hexRun   = regexp.MustCompile(`[0-9a-f]{64,}`)
 	shortSHA = regexp.MustCompile(`\b[0-9a-f]{12}\b`)
-	sizes    = regexp.MustCompile(`\b\d{3,5}( bytes| →)`)
+	pemSizes = regexp.MustCompile(`\b\d{3,5}( bytes| →)`)
 	spaces   = regexp.MustCompile(` +\n`)
 )
 
@@ -125,15 +149,16 @@ var (
 func stable(view string) string {
 	view = hexRun.ReplaceAllStringFunc(view, func(s string) string { return strings.Repeat("x", len(s)) })
 	view = shortSHA.ReplaceAllString(view, "xxxxxxxxxxxx")
-	view = sizes.ReplaceAllStringFunc(view, func(s string) string {
+	view = pemSizes.ReplaceAllStringFunc(view, func(s string) string {
 		n, unit, _ := strings.Cut(s, " ")
 		return strings.Repeat("n", len(n)) + " " + unit
 	})
 	return spaces.ReplaceAllString(view, "\n")
 }
 
-// requireGolden compares a stabilized view with testdata/<test name>.golden.
-func requireGolden(t *testing.T, view string) {
+// requireGolden compares view with testdata/<test name>.golden; with
+// stabilize, run-to-run differences of real keys are masked first.
+func requireGolden(t *testing.T, view string, stabilize bool) {
 	t.Helper()
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -143,5 +168,29 @@ func requireGolden(t *testing.T, view string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = os.Chdir(cwd) }()
-	golden.RequireEqual(t, []byte(stable(view)))
+	if stabilize {
+		view = stable(view)
+	} else {
+		view = spaces.ReplaceAllString(view, "\n")
+	}
+	golden.RequireEqual(t, []byte(view))
+}
+
+// sandbox creates a sandbox in a fresh temp dir, makes that dir the working
+// dir (so every path on screen is short and the same from run to run) and
+// returns the sandbox and its env.
+func sandbox(t *testing.T) (*steps.Sandbox, steps.Env) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+		DataDir: "data", Product: product.K3s, Now: testNow, Rand: rand.NewChaCha8([32]byte{1}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, steps.Env{
+		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
+		StageRoot: ".", Services: stopped{},
+	}
 }

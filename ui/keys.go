@@ -7,10 +7,11 @@ import (
 
 // keyMap holds every binding of the wizard; screens pick the ones they show.
 type keyMap struct {
-	Up, Down, Enter, Back, Quit, ForceQuit key.Binding
-	Toggle, All, Secret, Restart, Refresh  key.Binding
-	NextField, PrevField, Force            key.Binding
-	ScrollUp, ScrollDown, PageUp, PageDown key.Binding
+	Up, Down, Enter, Back, Quit, ForceQuit, Help key.Binding
+	DryRun, Reveal, Yes, No                      key.Binding
+	Complete, NextField, PrevField, Submit       key.Binding
+	Left, Right                                  key.Binding
+	ScrollUp, ScrollDown, PageUp, PageDown       key.Binding
 }
 
 // keys is the wizard's key map.
@@ -21,14 +22,17 @@ var keys = keyMap{
 	Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-	Toggle:     key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "toggle")),
-	All:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "all")),
-	Secret:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "show token")),
-	Restart:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "simulate k3s restart")),
-	Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-	NextField:  key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next")),
-	PrevField:  key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "prev")),
-	Force:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "force")),
+	Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+	DryRun:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dry run on/off")),
+	Reveal:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "show token")),
+	Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y enter", "yes")),
+	No:         key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n/enter/esc", "no")),
+	Complete:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete/next")),
+	NextField:  key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next field")),
+	PrevField:  key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/shift+tab", "previous field")),
+	Submit:     key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "start")),
+	Left:       key.NewBinding(key.WithKeys("left"), key.WithHelp("←/→", "change choice")),
+	Right:      key.NewBinding(key.WithKeys("right")),
 	ScrollUp:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑↓", "scroll")),
 	ScrollDown: key.NewBinding(key.WithKeys("down")),
 	PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup/pgdn", "page")),
@@ -41,14 +45,23 @@ func with(b key.Binding, keyHelp, desc string) key.Binding {
 	return b
 }
 
-// bindings is a help.KeyMap made of a flat list.
-type bindings []key.Binding
+// keyHelp is a help.KeyMap: the short list shown in the footer and the
+// longer one `?` shows.
+type keyHelp struct {
+	short, more []key.Binding
+}
 
 // ShortHelp implements help.KeyMap.
-func (b bindings) ShortHelp() []key.Binding { return b }
+func (k keyHelp) ShortHelp() []key.Binding { return k.short }
 
-// FullHelp implements help.KeyMap.
-func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }
+// FullHelp implements help.KeyMap: the short keys in one column, the
+// others in a second.
+func (k keyHelp) FullHelp() [][]key.Binding {
+	if len(k.more) == 0 {
+		return [][]key.Binding{k.short}
+	}
+	return [][]key.Binding{k.short, k.more}
+}
 
 // scrollKeys is a viewport key map of arrows and page keys only, so a
 // viewport can share the keyboard with a text input.

@@ -3,90 +3,94 @@ package ui
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/steps"
 )
 
-// menuItem is one entry of the home menu; open builds its screen (nil quits).
-type menuItem struct {
-	label string
-	open  func(*Common) screen
-}
-
-// menuItems is the home menu.
-var menuItems = []menuItem{
-	{"Check certificates", func(c *Common) screen { return newCheck(c) }},
-	{"Rotate the self-signed CAs (cross-signed, no --force)", func(c *Common) screen { return newCAFlow(c, steps.GenRotation) }},
-	{"Rotate the service-account signing key", func(c *Common) screen { return newCAFlow(c, steps.GenServiceKey) }},
-	{"Rotate leaf certificates", func(c *Common) screen { return newLeafFlow(c) }},
-	{"Load a staged dir into the datastore", func(c *Common) screen { return newLoadStagedFlow(c) }},
-	{"Custom CA (import a root and/or intermediate)", func(c *Common) screen { return newCustomCAFlow(c) }},
-	{"Quit", nil},
-}
-
-// menu is the home screen: a cursor list of the flows.
+// menu is the home screen: the flows with their summaries, a cursor, and
+// the dry-run switch.
 type menu struct {
 	com    *Common
+	specs  []steps.FlowSpec
 	cursor int
 }
 
-func newMenu(c *Common) *menu { return &menu{com: c} }
+func newMenu(c *Common, specs []steps.FlowSpec) *menu { return &menu{com: c, specs: specs} }
 
 // Init implements screen.
 func (m *menu) Init() tea.Cmd { return nil }
 
-// SetSize implements screen; the menu needs no size of its own.
+// SetSize implements screen; the menu reads the size when it draws.
 func (m *menu) SetSize(int, int) {}
 
-// Leave implements screen.
-func (m *menu) Leave() tea.Cmd { return nil }
+// Title implements screen.
+func (m *menu) Title() string { return "menu" }
+
+// Typing implements screen.
+func (m *menu) Typing() bool { return false }
+
+// Interrupt implements screen: nothing runs, quit.
+func (m *menu) Interrupt() tea.Cmd { return msgCmd(quitMsg{}) }
 
 // Help implements screen.
-func (m *menu) Help() help.KeyMap {
-	return bindings{keys.Up, keys.Down, keys.Enter, keys.Quit}
+func (m *menu) Help() keyHelp {
+	return keyHelp{
+		short: []key.Binding{keys.Up, keys.Down, with(keys.Enter, "enter", "open"), keys.DryRun, keys.Quit, keys.Help},
+		more:  []key.Binding{keys.ForceQuit},
+	}
 }
 
 // Update implements screen.
 func (m *menu) Update(msg tea.Msg) (screen, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
-	if !ok {
+	if !ok || len(m.specs) == 0 {
+		if ok && key.Matches(k, keys.Quit, keys.Back) {
+			return m, msgCmd(quitMsg{})
+		}
 		return m, nil
 	}
 	switch {
 	case key.Matches(k, keys.Up):
-		m.cursor = (m.cursor + len(menuItems) - 1) % len(menuItems)
+		m.cursor = (m.cursor + len(m.specs) - 1) % len(m.specs)
 	case key.Matches(k, keys.Down):
-		m.cursor = (m.cursor + 1) % len(menuItems)
-	case key.Matches(k, keys.Quit, keys.Back):
+		m.cursor = (m.cursor + 1) % len(m.specs)
+	case key.Matches(k, keys.DryRun):
+		m.com.DryRun = !m.com.DryRun
+	case key.Matches(k, keys.Quit):
 		return m, msgCmd(quitMsg{})
 	case key.Matches(k, keys.Enter):
-		it := menuItems[m.cursor]
-		if it.open == nil {
-			return m, msgCmd(quitMsg{})
-		}
-		return m, msgCmd(openMsg{s: it.open(m.com)})
+		return m, msgCmd(openMsg{s: newForm(m.com, m.specs[m.cursor])})
 	}
 	return m, nil
 }
 
-// View implements screen.
+// View implements screen: two lines a flow (title, summary), scrolled so
+// the cursor stays on screen.
 func (m *menu) View() string {
-	st := m.com.Styles
-	var b strings.Builder
-	b.WriteString("\n" + st.Title.Render("What do you want to do?") + "\n\n")
-	for i, it := range menuItems {
-		label := it.label
-		if m.com.Width > 2 {
-			label = truncate(label, m.com.Width-2)
-		}
-		if i == m.cursor {
-			b.WriteString(st.Selected.Render("> "+label) + "\n")
-		} else {
-			b.WriteString("  " + label + "\n")
-		}
+	st, w := m.com.Styles, m.com.Width
+	mode := "off: steps that write ask first"
+	if m.com.DryRun {
+		mode = "ON: steps that write are only previewed"
 	}
-	return b.String()
+	head := []string{st.Title.Render("What do you want to do?"), st.Dim.Render(truncate("dry run (d) "+mode, w)), ""}
+	if len(m.specs) == 0 {
+		return strings.Join(append(head, "No flows to offer."), "\n")
+	}
+	per := 2
+	rows := max(1, (m.com.Height-len(head))/per)
+	first := max(0, min(m.cursor-rows+1, len(m.specs)-rows))
+	var lines []string
+	for i := first; i < len(m.specs) && i < first+rows; i++ {
+		sp := m.specs[i]
+		title := truncate(sp.Title, w-2)
+		if i == m.cursor {
+			lines = append(lines, st.Selected.Render("> "+title))
+		} else {
+			lines = append(lines, "  "+title)
+		}
+		lines = append(lines, st.Dim.Render(truncate("    "+sp.Summary, w)))
+	}
+	return strings.Join(append(head, lines...), "\n")
 }

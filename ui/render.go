@@ -14,7 +14,7 @@ import (
 // spaces on the next ones.
 func hang(prefix, text string, width int) string {
 	indent := strings.Repeat(" ", ansi.StringWidth(prefix))
-	body := ansi.Wrap(text, max(10, width-len(indent)), " ,;/")
+	body := ansi.Wrap(text, max(10, width-len(indent)), "/")
 	lines := strings.Split(body, "\n")
 	for i, l := range lines {
 		if i == 0 {
@@ -117,92 +117,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-// renderLoadPlan renders what a load will do: the datastore path and why,
-// the key and revision, the backup, the field changes and the notes.
-func renderLoadPlan(lp *steps.LoadPlan, p *steps.Plan, width int, st Styles) string {
-	var b strings.Builder
-	b.WriteString(hang(fmt.Sprintf("datastore %s: ", lp.Access.Via), lp.Access.Reason, width) + "\n")
-	if lp.Key != "" {
-		b.WriteString(fmt.Sprintf("key       %s at revision %d\n", lp.Key, lp.Revision))
-	}
-	for _, it := range p.Items {
-		if it.Action == steps.ActBackup || (it.Action == steps.ActDatastore && it.Target == lp.Key) {
-			b.WriteString(hang(fmt.Sprintf("%-9s ", it.Action), it.Target+": "+it.Detail, width) + "\n")
-		}
-	}
-	b.WriteString(fmt.Sprintf("\n%s\n", st.Title.Render(fmt.Sprintf("Changes (%d fields)", len(lp.Changes)))))
-	for _, c := range lp.Changes {
-		b.WriteString(hang(fmt.Sprintf("%-19s ", c.Field), changeLine(c.OldSize, c.NewSize, c.OldSHA256, c.NewSHA256), width) + "\n")
-	}
-	for _, c := range lp.Unstaged {
-		b.WriteString(st.Warn.Render(hang("! ", c.Field+" is not staged but differs on this server: "+c.String(), width)) + "\n")
-	}
-	var notes []string
-	for _, n := range p.Notes {
-		if !strings.HasPrefix(n, "datastore: ") {
-			notes = append(notes, n)
-		}
-	}
-	writeNotes(&b, notes, width, st)
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// changeLine describes a field change in one short line: sizes and the
-// first 12 hex digits of the SHA-256 before and after, never content.
-func changeLine(oldSize, newSize int, oldSHA, newSHA string) string {
-	short := func(h string) string { return h[:min(12, len(h))] }
-	switch {
-	case oldSHA == "":
-		return fmt.Sprintf("added, %d bytes, sha256 %s", newSize, short(newSHA))
-	case newSHA == "":
-		return fmt.Sprintf("removed, was %d bytes", oldSize)
-	}
-	return fmt.Sprintf("%d → %d bytes, sha256 %s → %s", oldSize, newSize, short(oldSHA), short(newSHA))
-}
-
-// restartOrder is what the operator does after a load.
-var restartOrder = []string{
-	"restart the servers one at a time, waiting for each to be Ready;",
-	"then restart the agents;",
-	"give every node that joined with a secure token the new token.",
-}
-
-// tokenLine shows a token masked unless show is set.
-func tokenLine(t *pki.Token, show bool) string {
-	switch {
-	case t == nil:
-		return "(the server token is not readable here; see k3sca token)"
-	case show:
-		return t.String()
-	}
-	return t.Masked()
-}
-
-// forcedOrder follows restartOrder after a forced load.
-const forcedOrder = "expect every pod using a service-account token to restart: the root of trust is new."
-
-// renderDone renders the end of a load: the new CA hash, the new token
-// (masked unless show), the restart order (longer after a forced load) and,
-// after a simulated restart, what it changed.
-func renderDone(hash string, tok *pki.Token, show, forced bool, rr *steps.RestartReport, width int, st Styles) string {
-	var b strings.Builder
-	b.WriteString("new CA hash  " + hash + "\n")
-	b.WriteString("new token    (s shows or hides the secret)\n" + ansi.Hardwrap(tokenLine(tok, show), max(10, width), false) + "\n")
-	b.WriteString("\n" + st.Title.Render("Restart order") + "\n")
-	order := restartOrder
-	if forced {
-		order = append(order[:len(order):len(order)], forcedOrder)
-	}
-	for i, s := range order {
-		b.WriteString(hang(fmt.Sprintf("%d. ", i+1), s, width) + "\n")
-	}
-	if rr != nil {
-		b.WriteString("\n" + st.Title.Render("Simulated restart") + "\n")
-		b.WriteString(hang("", fmt.Sprintf("%d bootstrap files taken from the datastore (%s); %d leaf files re-issued.",
-			len(rr.Updated), strings.Join(rr.Updated, ", "), rr.Leaves), width) + "\n")
-		b.WriteString("server token now\n" + ansi.Hardwrap(tokenLine(&rr.Token, show), max(10, width), false) + "\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
 }

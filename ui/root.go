@@ -2,60 +2,39 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/k3sca/k3sca/pki"
-	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
 
 // Config is what the wizard needs; main fills it from flags and settings.
 type Config struct {
-	// DataDir is the k3s data dir.
-	DataDir string
-	// Product names files, CNs and units.
-	Product product.Product
-	// Now is the clock (nil: time.Now).
-	Now func() time.Time
-	// Window is the renewal window (0: 120 days).
-	Window time.Duration
-	// StageRoot is the parent of new staged dirs ("": the data dir's parent).
-	StageRoot string
-	// Sandbox marks a data dir made by `k3sca sandbox`: the wizard offers
-	// the simulated k3s restart.
+	// Env is the node every flow runs on.
+	Env steps.Env
+	// Specs are the flows of the menu, in order.
+	Specs []steps.FlowSpec
+	// DryRun starts the wizard in dry-run mode (d toggles it on the menu).
+	DryRun bool
+	// Sandbox marks a data dir made by `k3sca sandbox` (shown in the header).
 	Sandbox bool
-	// Services queries the k3s unit: systemd in production, a fake in tests.
-	Services steps.ServiceManager
-	// Token is the server token; "" reads <data-dir>/server/token.
-	Token string
-	// Access says how to reach the datastore (--via, etcd endpoints and TLS,
-	// k3s config file); its DataDir, Product and Services are taken from
-	// the fields above. The zero value is auto.
-	Access steps.AccessInput
-	// ServerURL is the supervisor URL for Access.Via == steps.ViaServer.
-	ServerURL string
+	// DataDirSource says where Env.DataDir came from (steps.ResolveDataDir's
+	// source: the flag, a config file, the default); shown in the header.
+	DataDirSource string
 }
 
-func (c Config) withDefaults() Config {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Window == 0 {
-		c.Window = pki.DefaultRenewWindow
-	}
-	if c.StageRoot == "" {
-		c.StageRoot = filepath.Dir(filepath.Clean(c.DataDir))
-	}
-	return c
-}
+// Minimum terminal size; below it the wizard shows one line saying so.
+const (
+	minWidth  = 80
+	minHeight = 24
+)
 
 // screen is one page of the wizard. The root owns the current screen, sizes
 // it and swaps it on navigation messages.
@@ -69,107 +48,224 @@ type screen interface {
 	// SetSize gives the body size.
 	SetSize(w, h int)
 	// Help lists the keys shown in the footer.
-	Help() help.KeyMap
-	// Leave releases what the screen holds when the root leaves it.
-	Leave() tea.Cmd
+	Help() keyHelp
+	// Title names the screen in the header.
+	Title() string
+	// Typing reports whether printable keys go to a text input (then ?
+	// and q are typed, not obeyed).
+	Typing() bool
+	// Interrupt handles ctrl+c: a command that ends in quitMsg once
+	// nothing is left half done.
+	Interrupt() tea.Cmd
 }
 
-// model is the root: header, summary line, current screen, footer.
+// deps are the root's collaborators; tests replace them.
+type deps struct {
+	// styles is the theme (nil: DefaultStyles of lipgloss's default renderer).
+	styles *Styles
+	// detect reads the node's facts for the header.
+	detect func(ctx context.Context, env steps.Env) facts
+	// complete lists the completions of a path prefix.
+	complete func(prefix string, dirsOnly bool) ([]string, error)
+}
+
+// model is the root: header, body (the current screen), footer.
 type model struct {
-	com     *Common
-	cur     screen
-	help    help.Model
-	summary string
-	w, h    int
+	com    *Common
+	cfg    Config
+	detect func(ctx context.Context, env steps.Env) facts
+	cur    screen
+	help   help.Model
+	facts  *facts
+	w, h   int
+	bodyH  int
+	err    error // what Run returns: a rollback that failed on the way out
 }
 
 // New returns the root model of the wizard.
-func New(ctx context.Context, cfg Config) tea.Model {
-	com := &Common{Ctx: ctx, Cfg: cfg.withDefaults(), Styles: DefaultStyles()}
-	m := &model{com: com, help: help.New(), summary: "checking certificates…"}
-	m.cur = newMenu(com)
+func New(ctx context.Context, cfg Config) tea.Model { return newModel(ctx, cfg, deps{}) }
+
+func newModel(ctx context.Context, cfg Config, d deps) *model {
+	if d.styles == nil {
+		st := DefaultStyles(nil)
+		d.styles = &st
+	}
+	if d.detect == nil {
+		d.detect = detectNode
+	}
+	if d.complete == nil {
+		d.complete = steps.CompletePath
+	}
+	com := &Common{Ctx: ctx, Env: cfg.Env.WithDefaults(), Styles: *d.styles, DryRun: cfg.DryRun, complete: d.complete}
+	m := &model{com: com, cfg: cfg, detect: d.detect, help: newHelp(*d.styles)}
+	m.cur = newMenu(com, cfg.Specs)
 	return m
 }
 
-// Run runs the wizard on in and out in the alternate screen until the
-// operator quits or ctx ends.
-func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
-	p := tea.NewProgram(New(ctx, cfg), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithContext(ctx))
-	_, err := p.Run()
-	return err
+// newHelp returns the footer's help in the theme.
+func newHelp(st Styles) help.Model {
+	h := help.New()
+	h.Styles.ShortKey, h.Styles.FullKey = st.Key, st.Key
+	h.Styles.ShortDesc, h.Styles.FullDesc = st.Dim, st.Dim
+	h.Styles.ShortSeparator, h.Styles.FullSeparator, h.Styles.Ellipsis = st.Dim, st.Dim, st.Dim
+	return h
 }
 
-// Init implements tea.Model: the background check for the summary line.
-func (m *model) Init() tea.Cmd { return tea.Batch(checkCmd(m.com, rootID), m.cur.Init()) }
+// interruptMsg is ctrl+c coming from a cancelled context (SIGINT, SIGTERM).
+type interruptMsg struct{}
 
-// chrome is the number of lines around the body: header, summary, footer.
-const chrome = 3
+// Run runs the wizard on in and out in the alternate screen until the
+// operator quits. When ctx ends (a signal), the wizard stops as after
+// ctrl+c: at once when nothing runs, after the running step otherwise.
+func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
+	st := DefaultStyles(lipgloss.NewRenderer(out))
+	m := newModel(ctx, cfg, deps{styles: &st})
+	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithoutSignalHandler())
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			p.Send(interruptMsg{})
+		case <-done:
+		}
+	}()
+	fm, err := p.Run()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	if rm, ok := fm.(*model); ok && rm.err != nil {
+		return rm.err
+	}
+	return ctx.Err()
+}
+
+// Init implements tea.Model: the node facts for the header and the menu.
+func (m *model) Init() tea.Cmd { return tea.Batch(detectCmd(m.com, m.detect), m.cur.Init()) }
 
 // Update implements tea.Model.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
-		m.com.Width, m.com.Height = msg.Width, max(1, msg.Height-chrome)
 		m.help.Width = msg.Width
-		m.cur.SetSize(m.com.Width, m.com.Height)
-		return m, nil
 	case tea.KeyMsg:
-		if key.Matches(msg, keys.ForceQuit) {
-			return m, tea.Sequence(m.cur.Leave(), tea.Quit)
+		switch {
+		case key.Matches(msg, keys.ForceQuit):
+			cmd = m.cur.Interrupt()
+		case key.Matches(msg, keys.Help) && !m.cur.Typing():
+			m.help.ShowAll = !m.help.ShowAll
+		default:
+			m.cur, cmd = m.cur.Update(msg)
 		}
-	case checkedMsg:
-		if msg.id == rootID {
-			m.summary = m.summarize(msg)
-			return m, nil
+	case interruptMsg:
+		cmd = m.cur.Interrupt()
+	case factsMsg:
+		if msg.facts.Source == "" {
+			msg.facts.Source = m.cfg.DataDirSource
 		}
+		m.facts = &msg.facts
+	case flowEndedMsg:
+		cmd = detectCmd(m.com, m.detect)
 	case homeMsg:
-		return m, m.open(newMenu(m.com), checkCmd(m.com, rootID))
+		cmd = m.open(newMenu(m.com, m.cfg.Specs))
 	case openMsg:
-		return m, m.open(msg.s)
-	case failMsg:
-		return m, m.open(newErrorScreen(m.com, msg.title, msg.err))
+		cmd = m.open(msg.s)
 	case quitMsg:
-		return m, tea.Sequence(m.cur.Leave(), tea.Quit)
+		m.err = msg.err
+		return m, tea.Quit
+	default:
+		m.cur, cmd = m.cur.Update(msg)
 	}
-	var cmd tea.Cmd
-	m.cur, cmd = m.cur.Update(msg)
+	m.layout()
 	return m, cmd
 }
 
-// open leaves the current screen and shows s.
-func (m *model) open(s screen, more ...tea.Cmd) tea.Cmd {
-	leave := m.cur.Leave()
+// open shows s.
+func (m *model) open(s screen) tea.Cmd {
 	m.cur = s
-	s.SetSize(m.com.Width, m.com.Height)
-	return tea.Batch(append([]tea.Cmd{leave, s.Init()}, more...)...)
+	m.bodyH = -1
+	return s.Init()
 }
 
-func (m *model) summarize(msg checkedMsg) string {
-	if msg.err != nil {
-		return "check failed: " + msg.err.Error()
+// layout gives the screen the body size when it changed: the terminal
+// minus the header and the footer, whose height depends on the help shown.
+func (m *model) layout() {
+	h := max(1, max(m.h, minHeight)-lipgloss.Height(m.header())-lipgloss.Height(m.footer()))
+	w := max(m.w, minWidth)
+	if h == m.bodyH && w == m.com.Width {
+		return
 	}
-	return summarize(msg.inv)
+	m.bodyH, m.com.Width, m.com.Height = h, w, h
+	m.cur.SetSize(w, h)
 }
 
-// header is "k3sca · <data-dir> · <product>" and "· sandbox" for a sandbox.
-func (m *model) header() string {
-	parts := []string{"k3sca", m.com.Cfg.DataDir, m.com.Cfg.Product.Name()}
-	if m.com.Cfg.Sandbox {
-		parts = append(parts, "sandbox")
+// footer is the help of the current screen; "?" is left out while it
+// would be typed into a field.
+func (m *model) footer() string {
+	h := m.cur.Help()
+	if m.cur.Typing() {
+		h.short = withoutKey(h.short, "?")
 	}
-	return strings.Join(parts, " · ")
+	return m.help.View(h)
 }
+
+// withoutKey drops the bindings of k.
+func withoutKey(bs []key.Binding, k string) []key.Binding {
+	out := make([]key.Binding, 0, len(bs))
+	for _, b := range bs {
+		if len(b.Keys()) == 0 || b.Keys()[0] != k {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// tooSmall reports whether the terminal is under the minimum size.
+func (m *model) tooSmall() bool { return m.w < minWidth || m.h < minHeight }
 
 // View implements tea.Model.
 func (m *model) View() string {
+	if m.w == 0 {
+		return ""
+	}
+	if m.tooSmall() {
+		return truncate(fmt.Sprintf("terminal too small: need %dx%d (now %dx%d)", minWidth, minHeight, m.w, m.h), m.w)
+	}
+	body := lipgloss.NewStyle().Height(m.com.Height).MaxHeight(m.com.Height).MaxWidth(m.w).Render(m.cur.View())
+	return strings.Join([]string{m.header(), body, m.footer()}, "\n")
+}
+
+// header is the title line and the node's facts (one or two lines).
+func (m *model) header() string {
+	w := max(m.w, minWidth)
+	lines := []string{m.titleLine()}
+	if m.facts == nil {
+		lines = append(lines, "reading the node…")
+	} else {
+		facts := joinWrap(m.facts.parts(m.com.Env.Product.Name()), " · ", w)
+		lines = append(lines, facts[:min(2, len(facts))]...)
+	}
+	for i := 1; i < len(lines); i++ {
+		lines[i] = m.com.Styles.Summary.Render(lines[i])
+	}
+	return strings.Join(lines, "\n")
+}
+
+// titleLine is "k3sca · <screen>" with the mode tags on the right:
+// "sandbox" and "DRY RUN".
+func (m *model) titleLine() string {
 	st := m.com.Styles
-	w := max(m.w, 20)
-	body := lipgloss.NewStyle().Height(m.com.Height).MaxHeight(m.com.Height).MaxWidth(w).Render(m.cur.View())
-	return strings.Join([]string{
-		st.Header.Render(truncate(m.header(), w)),
-		st.Summary.Render(truncate(m.summary, w)),
-		body,
-		m.help.View(m.cur.Help()),
-	}, "\n")
+	var tags []string
+	if m.cfg.Sandbox || (m.facts != nil && m.facts.Sandbox) {
+		tags = append(tags, "[sandbox]")
+	}
+	if m.com.DryRun {
+		tags = append(tags, st.Warn.Bold(true).Render("[DRY RUN]"))
+	}
+	right := strings.Join(tags, " ")
+	left := truncate("k3sca · "+m.cur.Title(), m.w-lipgloss.Width(right)-1)
+	gap := strings.Repeat(" ", max(1, m.w-lipgloss.Width(left)-lipgloss.Width(right)))
+	return strings.TrimRight(st.Header.Render(left)+gap+right, " ")
 }

@@ -6,29 +6,37 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/steps"
 )
 
 // Styles is the lipgloss theme of the wizard. Every piece of meaning also
-// shows as text (status words, "✓", "!"), so a monochrome terminal loses
-// nothing but colour.
+// shows as text (status words, the marks ✓ ▸ · – ○ ✗, "!" before a
+// warning, "▸" before the focused field), so a monochrome terminal or
+// NO_COLOR loses nothing but colour.
 type Styles struct {
 	Header, Summary, Title, Dim, Selected, Done, Warn, Bad, OK, Key, Box lipgloss.Style
 }
 
-// DefaultStyles returns the theme.
-func DefaultStyles() Styles {
+// DefaultStyles returns the theme for r (nil: lipgloss's default renderer,
+// which writes to stdout). The wizard draws on its own output, so Run
+// passes a renderer for it: its colour profile, NO_COLOR included, is the
+// one that counts.
+func DefaultStyles(r *lipgloss.Renderer) Styles {
+	if r == nil {
+		r = lipgloss.DefaultRenderer()
+	}
 	return Styles{
-		Header:   lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
-		Summary:  lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		Title:    lipgloss.NewStyle().Bold(true),
-		Dim:      lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		Selected: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
-		Done:     lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
-		Warn:     lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
-		Bad:      lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
-		OK:       lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
-		Key:      lipgloss.NewStyle().Bold(true),
-		Box:      lipgloss.NewStyle().Border(lipgloss.NormalBorder()).BorderForeground(lipgloss.Color("1")).Padding(0, 1),
+		Header:   r.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
+		Summary:  r.NewStyle().Foreground(lipgloss.Color("8")),
+		Title:    r.NewStyle().Bold(true),
+		Dim:      r.NewStyle().Foreground(lipgloss.Color("8")),
+		Selected: r.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
+		Done:     r.NewStyle().Foreground(lipgloss.Color("2")),
+		Warn:     r.NewStyle().Foreground(lipgloss.Color("3")),
+		Bad:      r.NewStyle().Bold(true).Foreground(lipgloss.Color("1")),
+		OK:       r.NewStyle().Foreground(lipgloss.Color("2")),
+		Key:      r.NewStyle().Bold(true),
+		Box:      r.NewStyle().Border(lipgloss.NormalBorder()).BorderForeground(lipgloss.Color("1")).Padding(0, 1),
 	}
 }
 
@@ -44,16 +52,36 @@ func (s Styles) Status(st pki.Status) lipgloss.Style {
 	return s.Bad
 }
 
-// Common is the state every component shares: the run context, the
-// configuration, the theme and the size of the body area. The root owns it
-// and hands a pointer to each screen; the size changes only at the root.
+// Step colours a step's mark by its status: done green, failed and
+// declined red, the current step highlighted, the rest dim.
+func (s Styles) Step(st steps.Status) lipgloss.Style {
+	switch st {
+	case steps.StatusDone:
+		return s.Done
+	case steps.StatusFailed, steps.StatusDeclined:
+		return s.Bad
+	case steps.StatusRunning:
+		return s.Selected
+	}
+	return s.Dim
+}
+
+// Common is the state every component shares: the run context, the node's
+// environment, the theme, the mode and the size of the body area. The root
+// owns it and hands a pointer to each screen; the size and the dry-run
+// mode change only at the root and on the menu.
 type Common struct {
 	// Ctx is the context every step call runs with.
 	Ctx context.Context
-	// Cfg is the wizard configuration with defaults applied.
-	Cfg Config
+	// Env is what every flow needs about the node, defaults applied.
+	Env steps.Env
 	// Styles is the theme.
 	Styles Styles
+	// DryRun runs the next flow dry: writing steps are only previewed.
+	DryRun bool
 	// Width and Height are the body size (terminal minus header and footer).
 	Width, Height int
+
+	// complete lists the completions of a path prefix (steps.CompletePath).
+	complete func(prefix string, dirsOnly bool) ([]string, error)
 }

@@ -113,25 +113,6 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// summarize is the one-line health of an inventory shown under the header.
-func summarize(inv *pki.Inventory) string {
-	count := map[pki.Status]int{}
-	for _, list := range [][]pki.CertInfo{inv.CAs, inv.Leaves} {
-		for _, c := range list {
-			count[c.Status]++
-		}
-	}
-	s := fmt.Sprintf("%d CA certs, %d leaf certs · %d expired · %d in renewal window",
-		len(inv.CAs), len(inv.Leaves), count[pki.StatusExpired], count[pki.StatusWarning])
-	if n := count[pki.StatusNotYetValid]; n > 0 {
-		s += fmt.Sprintf(" · %d not yet valid", n)
-	}
-	if n := len(inv.Unreadable); n > 0 {
-		s += fmt.Sprintf(" · %d unreadable", n)
-	}
-	return s
-}
-
 // relTo shows path relative to dir when it lies inside it.
 func relTo(dir, path string) string {
 	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {

@@ -1,211 +1,167 @@
 package ui
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/k3sca/k3sca/steps"
 )
 
-// showDatastore reads the datastore the way `k3sca datastore show` does.
-func showDatastore(t *testing.T, cfg Config) *steps.DatastoreReport {
-	t.Helper()
-	rep, err := steps.ShowDatastore(context.Background(),
-		steps.AccessInput{DataDir: cfg.DataDir, Via: steps.ViaSQLite, Product: cfg.Product, Services: stopped{}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep
-}
-
-func fieldSHA(rep *steps.DatastoreReport, field string) string {
-	for _, f := range rep.Fields {
-		if f.Field == field {
-			return f.SHA256
-		}
-	}
-	return ""
-}
-
-// toValidation drives the CA rotation from the menu through the staged
-// write to the validation report, then asks for the load preview.
-func toValidation(s *session) {
-	toPlan(s, 1, "rotation")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("class    cross-signed")
+// openItem waits for the menu and opens the item n places below the first.
+func openItem(s *session, n int) {
+	s.waitFor("What do you want to do?")
+	s.key(tea.KeyDown, n)
 	s.key(tea.KeyEnter, 1)
 }
 
-// openMenuItem waits for the menu and opens the item n places below the first.
-func openMenuItem(s *session, n int) {
-	s.waitFor("0 in renewal window")
-	if n > 0 {
-		s.key(tea.KeyDown, n)
-	}
+// toYesNo opens the rotate flow, starts it with the default values and
+// waits for its first question (yes/no, step 2).
+func toYesNo(s *session) {
+	openItem(s, menuRotate)
+	s.waitFor("▸ Staging dir")
+	s.key(tea.KeyCtrlS, 1)
+	s.waitFor("Run it? [y/N]")
+}
+
+// toWord answers yes at step 2 and waits for the typed-word question of step 5.
+func toWord(s *session) {
+	toYesNo(s)
+	s.typ("y")
 	s.key(tea.KeyEnter, 1)
+	s.waitFor(`Type "load"`)
 }
 
-// toPlan opens the rotation n places below the first menu item and
-// previews it in the prefilled staging dir.
-func toPlan(s *session, n int, kind string) {
-	openMenuItem(s, n)
-	s.waitFor("staging dir> ")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("Generate " + kind + " into")
-}
-
-// toLoadPreview drives the CA rotation from the menu to the load preview
-// and returns the staged dir.
-func toLoadPreview(s *session) string {
-	toValidation(s)
-	s.waitFor("compare-and-swap at revision 1")
-	return fmt.Sprintf("k3sca-rotation-%d", testNow.Unix())
-}
-
-func TestCARotationEndToEnd(t *testing.T) {
-	sb, cfg := sandbox(t)
-	s := start(t, cfg)
-	staged := toLoadPreview(s)
+// toEnd confirms every step of the rotate flow and waits for its end.
+func toEnd(s *session) {
+	toWord(s)
 	s.typ("load")
 	s.key(tea.KeyEnter, 1)
-	s.waitFor("new CA hash")
-
-	// The token is wider than 80 columns and wraps once, so one half of
-	// the secret is always drawn in one piece when the secret is shown.
-	secret := sb.Token.Password
-	halves := [][]byte{[]byte(secret[:len(secret)/2]), []byte(secret[len(secret)/2:])}
-	shown := func(b []byte) bool { return bytes.Contains(b, halves[0]) || bytes.Contains(b, halves[1]) }
-	if shown(s.drawn.Bytes()) {
-		t.Fatal("the token secret was drawn before s was pressed")
-	}
-	s.typ("s")
-	s.waitUntil(shown)
-	s.typ("s")
-	s.waitFor("server:****")
-	s.typ("r")
-	s.waitFor("simulated restart: 11 bootstrap files")
-
-	view := s.finalView()
-	if shown([]byte(view)) {
-		t.Fatalf("the token secret is on screen after hiding it again:\n%s", view)
-	}
-	requireGolden(t, view)
-
-	ca, err := os.ReadFile(filepath.Join(staged, "tls", "server-ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(ca)
-	rep := showDatastore(t, cfg)
-	if got, want := fieldSHA(rep, "ServerCA"), hex.EncodeToString(sum[:]); got != want {
-		t.Errorf("datastore ServerCA sha256 %s, want the staged %s", got, want)
-	}
-	if rep.Revision != 2 {
-		t.Errorf("datastore revision %d, want 2", rep.Revision)
-	}
+	s.waitFor("✓ done")
 }
 
-func TestLoadNeedsTheExactWord(t *testing.T) {
-	_, cfg := sandbox(t)
-	before := showDatastore(t, cfg)
-	s := start(t, cfg)
-	toLoadPreview(s)
-	s.typ("lod")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor(`nothing happens until you type exactly "load"`)
-	s.key(tea.KeyEsc, 1)
-	s.waitFor("What do you want to do?")
-	s.finalView()
-
-	after := showDatastore(t, cfg)
-	if after.Revision != before.Revision || fieldSHA(after, "ServerCA") != fieldSHA(before, "ServerCA") {
-		t.Errorf("datastore changed without the typed word: revision %d -> %d", before.Revision, after.Revision)
-	}
+// goldenScreens drive the wizard on the test flows to one screen each.
+var goldenScreens = []struct {
+	name  string
+	drive func(s *session)
+}{
+	{"menu", func(s *session) { s.waitFor("Rotate the test CAs") }},
+	{"form-completion", func(s *session) {
+		openItem(s, menuRotate)
+		s.waitFor("▸ Staging dir")
+		s.key(tea.KeyDown, 1)
+		s.key(tea.KeyRight, 1)
+		s.waitFor("[import]")
+		s.key(tea.KeyDown, 1)
+		s.typ("ro")
+		s.key(tea.KeyTab, 1)
+		s.waitFor("3 matches:")
+	}},
+	{"question-yes-no", toYesNo},
+	{"question-word", func(s *session) {
+		toWord(s)
+		s.typ("lo")
+		s.waitFor("> lo")
+	}},
+	{"declined", func(s *session) {
+		toWord(s)
+		s.key(tea.KeyEsc, 1)
+		s.waitFor("not confirmed")
+	}},
+	{"failed", func(s *session) {
+		openItem(s, menuBroken)
+		s.waitFor("Run it? [y/N]")
+		s.typ("y")
+		s.key(tea.KeyEnter, 1)
+		s.waitFor("rolled back")
+	}},
+	{"dry-run-end", func(s *session) {
+		s.waitFor("What do you want to do?")
+		s.typ("d")
+		s.waitFor("[DRY RUN]")
+		s.key(tea.KeyDown, menuRotate)
+		s.key(tea.KeyEnter, 1)
+		s.waitFor("▸ Staging dir")
+		s.key(tea.KeyCtrlS, 1)
+		s.waitFor("dry run: nothing was written")
+	}},
+	{"token-revealed", func(s *session) {
+		toEnd(s)
+		if strings.Contains(s.drawn.String(), testSecret[:12]) {
+			s.t.Fatal("the token was drawn before t was pressed")
+		}
+		s.key(tea.KeyPgDown, 4)
+		s.typ("t")
+		s.waitFor(testSecret[:12])
+	}},
+	{"check-table", func(s *session) {
+		openItem(s, menuInventory)
+		s.waitFor("✓ done")
+	}},
+	{"full-help", func(s *session) {
+		s.waitFor("What do you want to do?")
+		s.typ("?")
+		s.waitFor("ctrl+c")
+	}},
 }
 
-func TestLeafRotationRemovesTheChosenService(t *testing.T) {
-	_, cfg := sandbox(t)
-	files := []string{"client-admin.crt", "client-admin.key"}
-	s := start(t, cfg)
-	openMenuItem(s, 3)
-	s.waitFor("[ ] admin")
-	s.key(tea.KeySpace, 1)
-	s.key(tea.KeyEnter, 1)
-	s.waitFor(`Type "rotate"`)
-	s.typ("rotate")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("removed 2 files")
-	s.finalView()
-
-	for _, f := range files {
-		if _, err := os.Stat(filepath.Join("data", "server", "tls", f)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s: stat error %v, want not exist", f, err)
+func TestGolden(t *testing.T) {
+	for _, sc := range goldenScreens {
+		for _, size := range sizes {
+			t.Run(fmt.Sprintf("%s/%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
+				s := start(t, testConfig(&probe{}), size[0], size[1])
+				sc.drive(s)
+				view := s.finalView()
+				requireFits(t, view, size[0], size[1])
+				requireGolden(t, view, false)
+			})
 		}
 	}
-	if _, err := os.Stat(filepath.Join("data", "server", "tls", "client-scheduler.crt")); err != nil {
-		t.Errorf("a service that was not chosen lost its certificate: %v", err)
+}
+
+func TestGoldenTooSmall(t *testing.T) {
+	for _, size := range [][2]int{{79, 24}, {120, 23}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			s := start(t, testConfig(&probe{}), size[0], size[1])
+			s.waitFor("terminal too small")
+			view := s.finalView()
+			if strings.Contains(view, "\n") {
+				t.Errorf("the too-small message is more than one line:\n%s", view)
+			}
+			requireGolden(t, view, false)
+		})
 	}
 }
 
-func TestGoldenScreens(t *testing.T) {
-	tests := []struct {
-		name  string
-		drive func(s *session)
-	}{
-		{"menu", func(s *session) { s.waitFor("0 in renewal window") }},
-		{"check", func(s *session) {
-			openMenuItem(s, 0)
-			s.waitFor("Leaf certificates (13)")
-		}},
-		{"ca-stage", func(s *session) {
-			openMenuItem(s, 1)
-			s.waitFor("staging dir> ")
-		}},
-		{"ca-plan", func(s *session) { toPlan(s, 1, "rotation") }},
-		{"load-preview", func(s *session) { toLoadPreview(s) }},
-		{"service-key-report", func(s *session) {
-			toPlan(s, 2, "service-key")
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("class    service-key-only")
-		}},
-		{"custom-import", func(s *session) {
-			openMenuItem(s, menuCustomCA)
-			s.waitFor("intermediate key")
-			s.typ("root-ca.pem")
-			s.key(tea.KeyTab, 1)
-			s.waitFor("▸ root key")
-		}},
-		{"custom-refused", func(s *session) { toCustomRefused(s) }},
-		{"force-explain", func(s *session) {
-			toCustomRefused(s)
-			s.typ("f")
-			s.waitFor(`Type "force"`)
-		}},
-		{"leaf-select", func(s *session) {
-			s.waitFor("0 in renewal window")
-			s.key(tea.KeyUp, 4)
-			s.key(tea.KeyEnter, 1)
-			s.waitFor("[ ] admin")
-			s.typ("a")
-			s.waitFor("[x] admin")
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, cfg := sandbox(t)
-			s := start(t, cfg)
-			tt.drive(s)
-			requireGolden(t, s.finalView())
+// TestGoldenResize draws the yes/no question at one size, resizes the
+// terminal to the other and goldens the redrawn screen.
+func TestGoldenResize(t *testing.T) {
+	for i, size := range sizes {
+		from := sizes[1-i]
+		t.Run(fmt.Sprintf("%dx%d-to-%dx%d", from[0], from[1], size[0], size[1]), func(t *testing.T) {
+			s := start(t, testConfig(&probe{}), from[0], from[1])
+			toYesNo(s)
+			s.tm.Send(tea.WindowSizeMsg{Width: 60, Height: 20})
+			s.waitFor("terminal too small")
+			s.tm.Send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			s.waitFor("Run it? [y/N]")
+			view := s.finalView()
+			requireFits(t, view, size[0], size[1])
+			requireGolden(t, view, false)
 		})
+	}
+}
+
+// requireFits fails unless view is exactly h lines of at most w cells.
+func requireFits(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("%d lines, want %d:\n%s", len(lines), h, view)
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > w {
+			t.Errorf("line %q is %d wide, more than %d", l, n, w)
+		}
 	}
 }

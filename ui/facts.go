@@ -1,0 +1,91 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+// facts is what the header says about the node: where its data dir is and
+// why, what it is, how it stores its state, whether k3s runs and the CA
+// hash its join tokens pin.
+type facts struct {
+	DataDir, Source, Role, Datastore string
+	// Service is the unit's state ("running", "stopped"), Init the service
+	// manager ("systemd", "openrc").
+	Service, Init string
+	// CAHash is the current CA hash.
+	CAHash string
+	// Sandbox marks a data dir made by k3sca sandbox.
+	Sandbox bool
+}
+
+// line renders the facts in one line, product naming the service.
+func (f facts) line(product string) string { return strings.Join(f.parts(product), " · ") }
+
+// parts are the facts, each in a few words.
+func (f facts) parts(product string) []string {
+	var parts []string
+	dd := f.DataDir
+	if f.Source != "" {
+		dd += " (" + f.Source + ")"
+	}
+	parts = append(parts, dd)
+	for _, p := range []string{f.Role, f.Datastore} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if f.Service != "" {
+		svc := product + " " + f.Service
+		if f.Init != "" {
+			svc += " (" + f.Init + ")"
+		}
+		parts = append(parts, svc)
+	}
+	if f.CAHash != "" {
+		parts = append(parts, "CA hash "+f.CAHash[:min(12, len(f.CAHash))])
+	}
+	return parts
+}
+
+// joinWrap joins parts with sep into lines of at most width cells,
+// breaking between parts only (a part wider than width is truncated).
+func joinWrap(parts []string, sep string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		switch {
+		case cur == "":
+			cur = p
+		case lipgloss.Width(cur+sep+p) <= width:
+			cur += sep + p
+		default:
+			lines = append(lines, truncate(cur, width))
+			cur = p
+		}
+	}
+	return append(lines, truncate(cur, width))
+}
+
+// detectNode reads the node's facts through the steps package.
+func detectNode(ctx context.Context, env steps.Env) facts {
+	n := steps.DetectNode(ctx, env)
+	return facts{
+		DataDir: n.DataDir, Source: n.DataDirSource, Role: n.Role, Datastore: n.Datastore,
+		Service: n.ServiceState, Init: n.Init, CAHash: n.CAHash, Sandbox: n.Sandbox,
+	}
+}
+
+// factsMsg carries the node's facts.
+type factsMsg struct{ facts facts }
+
+// detectCmd reads the node's facts off the update loop.
+func detectCmd(c *Common, detect func(context.Context, steps.Env) facts) tea.Cmd {
+	ctx, env := c.Ctx, c.Env
+	return func() tea.Msg { return factsMsg{facts: detect(ctx, env)} }
+}

@@ -1,0 +1,115 @@
+package ui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// key handles a key press in the current phase.
+func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
+	switch f.phase {
+	case phAsk:
+		return f.answer(k)
+	case phEnd:
+		switch {
+		case key.Matches(k, keys.Back, keys.Enter):
+			return msgCmd(homeMsg{})
+		case key.Matches(k, keys.Quit):
+			return msgCmd(quitMsg{})
+		case key.Matches(k, keys.Reveal) && hasSecrets(f.reps):
+			f.toggleReveal()
+			return nil
+		}
+	}
+	return f.scroll(k)
+}
+
+// scroll passes arrows and page keys to the viewport.
+func (f *flowScreen) scroll(k tea.KeyMsg) tea.Cmd {
+	if !key.Matches(k, keys.ScrollUp, keys.ScrollDown, keys.PageUp, keys.PageDown) {
+		return nil
+	}
+	var cmd tea.Cmd
+	f.vp, cmd = f.vp.Update(k)
+	return cmd
+}
+
+func (f *flowScreen) toggleReveal() {
+	off := f.vp.YOffset
+	f.reveal = !f.reveal
+	f.refresh()
+	f.vp.SetYOffset(off)
+}
+
+// answer handles a key at a question. Yes/no: only "y" then enter runs the
+// step; enter alone, n and esc answer No. A word: enter runs the step once
+// the exact word is typed; esc answers No.
+func (f *flowScreen) answer(k tea.KeyMsg) tea.Cmd {
+	if key.Matches(k, keys.Back) {
+		return f.decline()
+	}
+	if key.Matches(k, keys.ScrollUp, keys.ScrollDown, keys.PageUp, keys.PageDown) {
+		return f.scroll(k)
+	}
+	if f.prep.Word != "" {
+		if key.Matches(k, keys.Enter) {
+			if f.word.Submit() {
+				f.lastAsk = f.prep.Index
+				return f.execute()
+			}
+		} else {
+			f.word.Update(k)
+		}
+		f.refresh()
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Yes):
+		f.yes = true
+	case k.Type == tea.KeyBackspace:
+		f.yes = false
+	case key.Matches(k, keys.Enter) && f.yes:
+		f.lastAsk = f.prep.Index
+		return f.execute()
+	case key.Matches(k, keys.Enter, keys.No):
+		return f.decline()
+	case key.Matches(k, keys.Reveal) && hasSecrets(f.reps):
+		f.toggleReveal()
+	}
+	f.refresh()
+	return nil
+}
+
+// Help implements screen.
+func (f *flowScreen) Help() keyHelp {
+	scroll := []key.Binding{keys.ScrollUp, keys.PageUp}
+	reveal := with(keys.Reveal, "t", "show token")
+	if f.reveal {
+		reveal = with(keys.Reveal, "t", "hide token")
+	}
+	var h keyHelp
+	switch f.phase {
+	case phAsk:
+		if f.prep.Word != "" {
+			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", "no")}
+		} else {
+			h.short = []key.Binding{keys.Yes, keys.No}
+			if hasSecrets(f.reps) {
+				h.short = append(h.short, reveal)
+			}
+		}
+		h.short = append(h.short, scroll...)
+	case phEnd:
+		h.short = []key.Binding{with(keys.Back, "esc", "menu")}
+		if hasSecrets(f.reps) {
+			h.short = append(h.short, reveal)
+		}
+		h.short = append(h.short, scroll...)
+		h.short = append(h.short, keys.Quit)
+	default:
+		h.short = append(scroll, with(keys.ForceQuit, "ctrl+c", "stop after this step"))
+	}
+	h.short = append(h.short, keys.Help)
+	h.more = []key.Binding{with(keys.ForceQuit, "ctrl+c", "quit (never in the middle of a write)")}
+	return h
+}

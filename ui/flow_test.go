@@ -1,0 +1,242 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+func TestAnswerDefaultsToNo(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(s *session)
+	}{
+		{"enter alone", func(s *session) { s.key(tea.KeyEnter, 1) }},
+		{"n", func(s *session) { s.typ("n") }},
+		{"esc", func(s *session) { s.key(tea.KeyEsc, 1) }},
+		{"y taken back", func(s *session) {
+			s.typ("y")
+			s.key(tea.KeyBackspace, 1)
+			s.key(tea.KeyEnter, 1)
+		}},
+		{"other letters", func(s *session) {
+			s.typ("x")
+			s.key(tea.KeyEnter, 1)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &probe{}
+			s := start(t, testConfig(p), 80, 24)
+			toYesNo(s)
+			tt.answer(s)
+			s.waitFor("not confirmed")
+			s.finalView()
+			if p.staged.Load() {
+				t.Error("the step ran without y")
+			}
+			if n := p.cleaned.Load(); n != 1 {
+				t.Errorf("flow cleaned up %d times, want 1", n)
+			}
+		})
+	}
+}
+
+func TestWordMustBeTypedExactly(t *testing.T) {
+	p := &probe{}
+	s := start(t, testConfig(p), 80, 24)
+	toWord(s)
+	s.typ("lod")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor(`nothing happens until you type exactly "load"`)
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	view := s.finalView()
+	if p.loaded.Load() {
+		t.Fatal("the load ran without the word")
+	}
+	if !strings.Contains(view, "waiting for your answer") {
+		t.Errorf("the question is gone:\n%s", view)
+	}
+}
+
+func TestCtrlCAtQuestionAbortsAndRollsBack(t *testing.T) {
+	p := &probe{}
+	s := start(t, testConfig(p), 80, 24)
+	toWord(s)
+	s.key(tea.KeyCtrlC, 1)
+	s.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	if p.loaded.Load() {
+		t.Error("the load ran after ctrl+c")
+	}
+	if !p.undone.Load() {
+		t.Error("the staged step was not rolled back")
+	}
+	if n := p.cleaned.Load(); n != 1 {
+		t.Errorf("flow cleaned up %d times, want 1", n)
+	}
+}
+
+func TestCtrlCWhileAStepRunsWaitsForIt(t *testing.T) {
+	p := &probe{}
+	started, release := make(chan struct{}), make(chan struct{})
+	cfg := testConfig(p)
+	cfg.Specs = []steps.FlowSpec{slowSpec(p, started, release)}
+	s := start(t, cfg, 80, 24)
+	openItem(s, 0)
+	s.waitFor("Run it? [y/N]")
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	<-started
+	s.waitFor("writing, slowly")
+	s.key(tea.KeyCtrlC, 1)
+	s.waitFor("finishing the current step")
+	time.Sleep(50 * time.Millisecond)
+	if p.loaded.Load() || p.undone.Load() {
+		t.Fatal("the step ended before it was released")
+	}
+	close(release)
+	s.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	if !p.loaded.Load() {
+		t.Error("the running step did not finish, or saw its context cancelled")
+	}
+	if !p.undone.Load() {
+		t.Error("the interrupted flow was not rolled back after the step")
+	}
+}
+
+func TestFormErrorsKeepTheValues(t *testing.T) {
+	s := start(t, testConfig(&probe{}), 80, 24)
+	openItem(s, menuRotate)
+	s.waitFor("▸ Staging dir")
+	s.key(tea.KeyDown, 1)
+	s.key(tea.KeyRight, 1)
+	s.key(tea.KeyCtrlS, 1)
+	s.waitFor("Root certificate (--root-cert) is required")
+	s.key(tea.KeyLeft, 1)
+	s.key(tea.KeyUp, 1)
+	s.key(tea.KeyCtrlU, 1)
+	s.typ("data/server/tls/x")
+	s.key(tea.KeyCtrlS, 1)
+	s.waitFor("Next:")
+	view := s.finalView()
+	for _, want := range []string{"Staging dir       data/server/tls/x", "outside <data-dir>/server", "[generate]"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("%q missing after the error:\n%s", want, view)
+		}
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	s := start(t, testConfig(&probe{}), 80, 24)
+	openItem(s, menuRotate)
+	s.waitFor("▸ Staging dir")
+	s.key(tea.KeyCtrlU, 1)
+	s.key(tea.KeyTab, 1)
+	s.waitFor("3 matches:")
+	s.key(tea.KeyCtrlU, 1)
+	s.typ("st")
+	s.key(tea.KeyTab, 1)
+	s.waitFor("stage/")
+	s.key(tea.KeyDown, 1)
+	s.key(tea.KeyRight, 1)
+	s.key(tea.KeyDown, 1)
+	s.typ("root-ca.c")
+	s.key(tea.KeyTab, 1)
+	s.waitFor("root-ca.crt")
+	s.typ("x")
+	s.key(tea.KeyTab, 1)
+	s.waitFor(`no match for "root-ca.crtx"`)
+	view := s.finalView()
+	for _, want := range []string{"Staging dir       stage/", "Root certificate  root-ca.crtx"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("%q missing:\n%s", want, view)
+		}
+	}
+}
+
+func TestStaleCompletionIsDropped(t *testing.T) {
+	c := &Common{Env: testEnv(), Width: 80, Height: 20, Styles: DefaultStyles(nil)}
+	f := newForm(c, rotateSpec(&probe{}))
+	f.inputs[0].SetValue("st")
+	f.completed(completedMsg{id: f.id, field: 0, prefix: "s", cands: []string{"stage/"}})
+	if got := f.inputs[0].Value(); got != "st" {
+		t.Errorf("a completion of an older prefix replaced the value: %q", got)
+	}
+	f.completed(completedMsg{id: f.id, field: 0, prefix: "st", cands: []string{"stage/"}})
+	if got := f.values["stage"]; got != "stage/" {
+		t.Errorf("value %q after completion, want stage/", got)
+	}
+}
+
+func TestHeaderIsReadAgainAfterAFlow(t *testing.T) {
+	var calls atomic.Int32
+	d := testDeps()
+	d.detect = func(context.Context, steps.Env) facts {
+		f := testFacts
+		if calls.Add(1) > 1 {
+			f.Service = "running"
+		}
+		return f
+	}
+	s := startWith(t, newModel(context.Background(), testConfig(&probe{}), d), 80, 24)
+	openItem(s, menuInventory)
+	s.waitFor("k3s running")
+	if !strings.Contains(s.drawn.String(), "k3s stopped") {
+		t.Error("the first header did not show the first facts")
+	}
+	s.key(tea.KeyEsc, 1)
+	s.waitFor("What do you want to do?")
+	s.finalView()
+	if n := calls.Load(); n != 2 {
+		t.Errorf("the node was read %d times, want 2 (start, end of the flow)", n)
+	}
+}
+
+func TestQuestionMarkTypesInAField(t *testing.T) {
+	s := start(t, testConfig(&probe{}), 80, 24)
+	openItem(s, menuRotate)
+	s.waitFor("▸ Staging dir")
+	s.typ("?q")
+	s.waitFor("1795780800?q")
+	view := s.finalView()
+	if strings.Contains(view, "previous field") && !strings.Contains(view, "1795780800?q") {
+		t.Errorf("? opened the help instead of typing:\n%s", view)
+	}
+}
+
+func TestCompletionFromTheFileSystem(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, d := range []string{"stage-a", "stage-b", "other"} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile("stage.pem", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := testDeps()
+	d.complete = nil
+	s := startWith(t, newModel(context.Background(), testConfig(&probe{}), d), 80, 24)
+	openItem(s, menuRotate)
+	s.waitFor("▸ Staging dir")
+	s.key(tea.KeyCtrlU, 1)
+	s.typ("sta")
+	s.key(tea.KeyTab, 1)
+	s.waitFor("2 matches:")
+	s.typ("b")
+	s.key(tea.KeyTab, 1)
+	s.waitFor("stage-b/")
+	view := s.finalView()
+	if !strings.Contains(view, "Staging dir       stage-b/") || strings.Contains(view, "stage.pem") {
+		t.Errorf("dir completion went wrong:\n%s", view)
+	}
+}

@@ -1,0 +1,89 @@
+package ui
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
+)
+
+// TestRealRotateCAOnASandbox drives the real rotate-ca flow from the menu
+// on a sandbox whose k3s runs: every question answered, the datastore then
+// holds the staged server CA, the simulated restart took it, and the new
+// token is drawn only after t.
+func TestRealRotateCAOnASandbox(t *testing.T) {
+	sb, env := sandbox(t)
+	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	svc.OnStart = func(ctx context.Context, _ string) error {
+		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testNow)
+		return err
+	}
+	env.Services, env.ClusterName = svc, "sandbox"
+	specs := steps.Flows()
+	at := -1
+	for i, sp := range specs {
+		if sp.ID == steps.FlowRotateCA {
+			at = i
+		}
+	}
+	if at < 0 {
+		t.Fatal("no rotate-ca flow")
+	}
+	s := startWith(t, newModel(context.Background(), Config{Env: env, Specs: specs, Sandbox: true}, deps{}), 120, 40)
+	openItem(s, at)
+	s.waitFor("▸ staging dir")
+	s.key(tea.KeyCtrlS, 1)
+	for _, q := range []string{"writes: Generate", "writes: Stop k3s"} {
+		s.waitFor(q)
+		s.typ("y")
+		s.key(tea.KeyEnter, 1)
+	}
+	s.waitFor(`Type "load"`)
+	s.typ("load")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor("writes: Restart k3s")
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor("✓ done")
+	if strings.Contains(s.drawn.String(), sb.Token.Password) {
+		t.Fatal("the token secret was drawn before t")
+	}
+	s.key(tea.KeyPgDown, 6)
+	s.typ("t")
+	s.waitFor(sb.Token.Password[:8])
+	view := s.finalView()
+	for _, want := range []string{"✓ done", "[sandbox]", "k3s running"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("%q missing from the end:\n%s", want, view)
+		}
+	}
+
+	staged := filepath.Join("k3sca-rotation-1795780800", "tls", "server-ca.crt")
+	ca, err := os.ReadFile(staged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := steps.ShowDatastore(context.Background(),
+		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: stopped{}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(ca)
+	for _, f := range rep.Fields {
+		if f.Field == "ServerCA" && f.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("datastore ServerCA sha256 %s, want the staged one", f.SHA256)
+		}
+	}
+	live, err := os.ReadFile(filepath.Join("data", "server", "tls", "server-ca.crt"))
+	if err != nil || string(live) != string(ca) {
+		t.Errorf("the simulated restart did not take the new server CA (err %v)", err)
+	}
+}

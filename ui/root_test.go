@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+)
+
+// TestNothingReliesOnColour draws the same screens with a true-colour and
+// an ASCII renderer: the ASCII one has no escape sequence at all and says
+// exactly what the coloured one says once its colours are stripped.
+func TestNothingReliesOnColour(t *testing.T) {
+	views := map[termenv.Profile]string{}
+	for _, prof := range []termenv.Profile{termenv.TrueColor, termenv.Ascii} {
+		r := lipgloss.NewRenderer(io.Discard)
+		r.SetColorProfile(prof)
+		st := DefaultStyles(r)
+		d := testDeps()
+		d.styles = &st
+		s := startWith(t, newModel(context.Background(), testConfig(&probe{}), d), 120, 40)
+		toYesNo(s)
+		s.typ("y")
+		s.key(tea.KeyEnter, 1)
+		s.waitFor(`Type "load"`)
+		s.key(tea.KeyEsc, 1)
+		s.waitFor("not confirmed")
+		if err := s.tm.Quit(); err != nil {
+			t.Fatal(err)
+		}
+		views[prof] = s.finalModel().View()
+	}
+	colour, plain := views[termenv.TrueColor], views[termenv.Ascii]
+	if !strings.Contains(colour, "\x1b[") {
+		t.Fatal("the true-colour view has no colour: the styles ignore their renderer")
+	}
+	if strings.Contains(plain, "\x1b") {
+		t.Errorf("the ASCII view has escape sequences:\n%q", plain)
+	}
+	if got := ansi.Strip(colour); got != plain {
+		t.Errorf("the views differ beyond colour:\n%s\n---\n%s", got, plain)
+	}
+	for _, want := range []string{"✓ 1.", "– 4.", "✗ 5.", "declined", "skipped", "! ClientCA", "✗ not confirmed"} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("%q missing from the ASCII view:\n%s", want, plain)
+		}
+	}
+}
+
+func TestNoColorEnvGivesASCII(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	t.Setenv("TERM", "xterm-256color")
+	r := lipgloss.NewRenderer(&bytes.Buffer{}, termenv.WithTTY(true))
+	if p := r.ColorProfile(); p != termenv.Ascii {
+		t.Fatalf("profile %v with NO_COLOR, want Ascii", p)
+	}
+	if out := DefaultStyles(r).Bad.Render("✗ failed"); out != "✗ failed" {
+		t.Errorf("styled with NO_COLOR: %q", out)
+	}
+}
+
+func TestRunEndsWhenTheContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, testConfig(&probe{}), pr, &out) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after the context did")
+	}
+}
