@@ -97,7 +97,7 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 		k3sConfig = p.ConfigFile()
 	}
 	return steps.AccessInput{
-		DataDir: dd, Via: via, Product: p, Services: steps.Systemd{}, K3sConfig: k3sConfig,
+		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
 			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),

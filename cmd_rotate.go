@@ -31,7 +31,7 @@ func (a *app) rotateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if active, err := (steps.Systemd{}).IsActive(cmd.Context(), p.ServerUnit()); err == nil && active {
+			if active, err := steps.DetectServices(dd).IsActive(cmd.Context(), p.ServerUnit()); err == nil && active {
 				a.printf("warning: %s is running; the removed certificates are re-issued only when it restarts\n", p.ServerUnit())
 			}
 			return a.runSteps(cmd, dryRun, step)

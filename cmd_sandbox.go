@@ -60,7 +60,8 @@ func (a *app) sandboxCommand() *cobra.Command {
 				return a.tour(cmd, sb.DataDir, freshStageDir(root))
 			}
 			a.v.Set(keyDataDir, sb.DataDir)
-			if err := a.runWizard(cmd, root); err != nil {
+			a.v.Set(keyStageRoot, root)
+			if err := a.runWizard(cmd); err != nil {
 				return err
 			}
 			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", root, root)
@@ -112,7 +113,7 @@ func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOpti
 			a.printCopyReport(o.from, rep)
 		}
 	} else {
-		sb, err = steps.CreateSandbox(ctx, steps.SandboxInput{DataDir: dd, Product: p, Now: a.now()})
+		sb, err = steps.CreateSandbox(ctx, steps.SandboxInput{DataDir: dd, Product: p, Now: a.now(), NearExpiry: true})
 	}
 	if err != nil {
 		_ = os.RemoveAll(dd) // InspectSandboxRoot made sure it did not exist

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"errors"
 	"os"
-	"path/filepath"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -11,46 +11,62 @@ import (
 	"github.com/k3sca/k3sca/ui"
 )
 
+// Wizard settings.
+const (
+	keyPlain  = "plain"
+	keyDryRun = "dry-run"
+)
+
+// errNoTerminal is the refusal to draw the wizard without a terminal.
+var errNoTerminal = errors.New("the wizard needs a terminal on stdin and stderr; " +
+	"use the headless commands instead (k3sca run --help lists the flows), or --plain for line-by-line prompts")
+
 func (a *app) wizardCommand() *cobra.Command {
-	var stageRoot string
 	cmd := &cobra.Command{
 		Use:   "wizard",
-		Short: "The interactive wizard: check, rotate CAs or the service key, rotate leaf certificates",
+		Short: "The interactive wizard (also what `k3sca` alone opens)",
 		Long: "Runs the step-by-step terminal wizard on the data dir. It drives the same\n" +
-			"steps as the headless commands and previews every write before asking for\n" +
-			"a typed confirmation. The screen is drawn on stderr.",
+			"flows as `k3sca run`, previews every write and asks before it (default\n" +
+			"No). The screen is drawn on stderr. --plain (or ACCESSIBLE=1) asks line by\n" +
+			"line instead, with no full-screen drawing.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runWizard(cmd, stageRoot)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd) },
 	}
-	cmd.Flags().StringVar(&stageRoot, "stage-root", "", "parent dir of new staged dirs (default: the data dir's parent)")
-	cmd.Flags().Int(keyRenewDays, 120, "renewal window in days")
-	a.addDatastoreFlags(cmd)
+	a.addWizardFlags(cmd)
 	return cmd
 }
 
-// runWizard starts the TUI on the configured data dir.
-func (a *app) runWizard(cmd *cobra.Command, stageRoot string) error {
-	p, dd, err := a.target()
+// addWizardFlags are the flags of the wizard (and of the root command).
+func (a *app) addWizardFlags(cmd *cobra.Command) {
+	cmd.Flags().Bool(keyPlain, false, "line-by-line prompts instead of the full-screen wizard (env ACCESSIBLE=1)")
+	cmd.Flags().Bool(keyDryRun, false, "start in dry-run mode: every flow runs to its end and writes nothing")
+	a.addFlowFlags(cmd)
+}
+
+// runWizard starts the TUI (or the plain prompts) on the configured data dir.
+func (a *app) runWizard(cmd *cobra.Command) error {
+	env, err := a.flowEnv()
 	if err != nil {
 		return err
 	}
-	window, err := a.renewWindow()
+	logger, closer, err := a.openLog()
 	if err != nil {
 		return err
 	}
-	if stageRoot == "" {
-		stageRoot = filepath.Dir(filepath.Clean(dd))
+	if closer != nil {
+		defer closer.Close()
+		logger.Info("wizard", "dataDir", env.DataDir)
 	}
-	access, err := a.accessInput()
+	_, source, err := a.dataDirSource()
 	if err != nil {
 		return err
 	}
-	cfg := ui.Config{
-		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: stageRoot,
-		Sandbox: steps.IsSandbox(dd), Services: steps.Systemd{}, Token: a.v.GetString(keyToken),
-		Access: access, ServerURL: a.v.GetString(keyServer),
+	cfg := ui.Config{Env: env, Specs: steps.Flows(), DryRun: a.v.GetBool(keyDryRun), Sandbox: steps.IsSandbox(env.DataDir), DataDirSource: source}
+	if a.v.GetBool(keyPlain) || os.Getenv("ACCESSIBLE") != "" {
+		return ui.RunPlain(cmd.Context(), cfg, cmd.InOrStdin(), a.stderr)
+	}
+	if !interactive() {
+		return usageError{errNoTerminal}
 	}
 	return ui.Run(cmd.Context(), cfg, os.Stdin, a.stderr)
 }

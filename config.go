@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
 )
 
 // Setting keys. Every key is bound explicitly to its flag and to the
@@ -41,6 +42,7 @@ const (
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
 	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
+	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun,
 }
 
 // app holds what every command shares: settings, output streams and the clock.
@@ -120,16 +122,24 @@ func (a *app) product() (product.Product, error) {
 	return p, nil
 }
 
-// dataDir is the k3s data dir: the setting, else the product default.
+// dataDir is the k3s data dir: the setting, else data-dir in k3s's own
+// config file and its drop-ins, else the product default.
 func (a *app) dataDir() (string, error) {
-	if d := a.v.GetString(keyDataDir); d != "" {
-		return d, nil
-	}
+	dd, _, err := a.dataDirSource()
+	return dd, err
+}
+
+// dataDirSource is dataDir and where it came from, for the operator.
+func (a *app) dataDirSource() (string, string, error) {
 	p, err := a.product()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return p.DefaultDataDir(), nil
+	dd, src, err := steps.ResolveDataDir(p, a.v.GetString(keyDataDir), "")
+	if err != nil {
+		return "", "", fmt.Errorf("data dir: %w", err)
+	}
+	return dd, src, nil
 }
 
 // target is the product and the k3s data dir every command works on.

@@ -15,10 +15,15 @@ func (a *app) rootCommand() *cobra.Command {
 		Short:         "Certificate-authority life cycle for k3s clusters",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Long: "k3sca walks a k3s operator through the CA life cycle of a cluster.\n" +
+			"Run alone in a terminal it opens the wizard; the subcommands are headless.",
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return a.bindSettings(cmd)
 		},
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd) },
 	}
+	a.addWizardFlags(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgFile, keyConfig, "", "config file (default ~/.config/k3sca/config.yaml; env K3SCA_CONFIG)")
@@ -34,6 +39,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.datastoreCommand(),
 		a.sandboxCommand(),
 		a.wizardCommand(),
+		a.runCommand(),
 	)
 	return root
 }

@@ -64,7 +64,7 @@ func Flows() []FlowSpec {
 		},
 		{
 			ID: FlowCustomCA, Title: "Bootstrap a custom CA",
-			Summary: "before the first start of the first server: import or generate root and intermediate",
+			Summary: "before k3s first starts: import or generate the root and intermediate",
 			Fields:  importFields(false),
 			Build:   buildCustomCA,
 		},

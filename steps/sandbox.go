@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -28,7 +29,18 @@ type SandboxInput struct {
 	Now time.Time
 	// Rand is the randomness for the password (nil: crypto/rand).
 	Rand io.Reader
+	// NearExpiry makes the CAs 300 days old and issues the admin client
+	// certificate then too, so it expires within the 120-day renewal window
+	// and the check report has something to say, as on a cluster that has
+	// run for a while.
+	NearExpiry bool
 }
+
+// nearExpiryAge is the age of a NearExpiry sandbox's CAs and old leaf.
+const nearExpiryAge = 300 * 24 * time.Hour
+
+// NearExpiryFile is the leaf certificate a NearExpiry sandbox ages.
+const NearExpiryFile = "tls/client-admin.crt"
 
 // Sandbox is a k3s data dir as k3s leaves it after its first start on
 // SQLite: default CAs, leaf certs, credentials, token, and the encrypted
@@ -49,7 +61,13 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	}
 	server := product.ServerDir(in.DataDir)
 	opts := pki.GenOptions{Product: in.Product, Now: in.Now}
-	cas, err := pki.GenerateDefaultCAs(opts)
+	caOpts := opts
+	if in.NearExpiry {
+		// The cluster first started 300 days ago; its leaf certificates
+		// were renewed since, all but one.
+		caOpts.Now = in.Now.Add(-nearExpiryAge)
+	}
+	cas, err := pki.GenerateDefaultCAs(caOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +80,11 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	}
 	if err := leaves.Write(ctx, server); err != nil {
 		return nil, err
+	}
+	if in.NearExpiry {
+		if err := ageLeaf(ctx, opts, server, NearExpiryFile); err != nil {
+			return nil, err
+		}
 	}
 	r := in.Rand
 	if r == nil {
@@ -215,4 +238,26 @@ func randomHex(r io.Reader, n int) (string, error) {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// ageLeaf re-issues the certificate at rel (and its key) as if issued 300
+// days before opts.Now.
+func ageLeaf(ctx context.Context, opts pki.GenOptions, server, rel string) error {
+	opts.Now = opts.Now.Add(-nearExpiryAge)
+	old, err := pki.GenerateLeafCerts(ctx, opts, server)
+	if err != nil {
+		return err
+	}
+	stem := strings.TrimSuffix(rel, ".crt")
+	var keep []pki.StagedFile
+	for _, f := range old.Files {
+		if f.Path == stem+".crt" || f.Path == stem+".key" {
+			keep = append(keep, f)
+		}
+	}
+	if len(keep) != 2 {
+		return fmt.Errorf("sandbox: no %s pair among the leaf certificates", stem)
+	}
+	old.Files = keep
+	return old.Write(ctx, server)
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/steps"
+)
+
+// Flags shared by every flow command.
+const (
+	keyStageRoot   = "stage-root"
+	keyClusterName = "cluster-name"
+	keyLog         = "log"
+)
+
+// runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
+// one flag per input of the flow.
+func (a *app) runCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run <flow>",
+		Short: "Run a flow of the wizard headless: the same steps, confirmed by flags",
+		Long: "Runs one flow of the wizard step by step without a screen: \"step 3/8 ...\"\n" +
+			"lines and the plan of every writing step go to stderr, the summary (or\n" +
+			"-o json) to stdout. A writing step needs --yes; a step that asks for a\n" +
+			"typed word (load, restore, the cluster name for a new root) also needs\n" +
+			"--confirm <word>. --dry-run runs the whole flow and writes nothing.",
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown flow %q; the flows are: %s", args[0], strings.Join(flowIDs(), ", "))
+			}
+			return cmd.Help()
+		},
+	}
+	for _, spec := range steps.Flows() {
+		cmd.AddCommand(a.flowCommand(spec))
+	}
+	return cmd
+}
+
+// flowOptions are the flags every flow command has.
+type flowOptions struct {
+	dryRun, yes, showToken bool
+	confirm                []string
+}
+
+func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
+	var o flowOptions
+	cmd := &cobra.Command{
+		Use:   spec.ID,
+		Short: spec.Title + ": " + spec.Summary,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runFlow(cmd, spec, o)
+		},
+	}
+	f := cmd.Flags()
+	for _, fld := range spec.Fields {
+		help := fld.Help
+		if len(fld.Choices) > 0 && fld.Kind == steps.FieldChoice {
+			help += " (" + strings.Join(fld.Choices, "|") + ")"
+		}
+		f.String(fld.Key, "", help)
+	}
+	f.BoolVar(&o.dryRun, "dry-run", false, "run every step, write nothing, and end on the full plan")
+	f.BoolVarP(&o.yes, "yes", "y", false, "confirm the writing steps")
+	f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmations: load, restore, or the cluster name for a new root")
+	f.BoolVar(&o.showToken, "show-token", false, "print the full token (it holds the server password)")
+	addOutputFlag(f, "text, json")
+	a.addFlowFlags(cmd)
+	return cmd
+}
+
+// addFlowFlags are the settings a flow's environment reads.
+func (a *app) addFlowFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String(keyStageRoot, "", "parent dir of new staged dirs (default: the data dir's parent)")
+	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
+	f.String(keyLog, "", "append a log of every step to this file (never secrets)")
+	f.Int(keyRenewDays, 120, "renewal window in days")
+	a.addDatastoreFlags(cmd)
+}
+
+// flowEnv builds the environment of a flow from the settings.
+func (a *app) flowEnv() (steps.Env, error) {
+	p, dd, err := a.target()
+	if err != nil {
+		return steps.Env{}, err
+	}
+	window, err := a.renewWindow()
+	if err != nil {
+		return steps.Env{}, err
+	}
+	access, err := a.accessInput()
+	if err != nil {
+		return steps.Env{}, err
+	}
+	services := steps.DetectServices(dd)
+	if sb, ok := services.(*steps.SandboxServices); ok {
+		sb.Product, sb.Now = p, a.now
+	}
+	access.Services = services
+	name := a.v.GetString(keyClusterName)
+	if name == "" && steps.IsSandbox(dd) {
+		name = "sandbox"
+	}
+	return steps.Env{
+		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: a.v.GetString(keyStageRoot),
+		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
+		ClusterName: name,
+	}.WithDefaults(), nil
+}
+
+// openLog opens --log for appending; nil when not set.
+func (a *app) openLog() (*slog.Logger, io.Closer, error) {
+	path := a.v.GetString(keyLog)
+	if path == "" {
+		return nil, nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, usagef("--log %s: %v", path, err)
+	}
+	return slog.New(slog.NewTextHandler(f, nil)), f, nil
+}
+
+func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) error {
+	format, err := a.output("text", "json")
+	if err != nil {
+		return err
+	}
+	env, err := a.flowEnv()
+	if err != nil {
+		return err
+	}
+	env.DryRun = o.dryRun
+	vals := spec.InitialValues(env)
+	for _, fld := range spec.Fields {
+		if cmd.Flags().Changed(fld.Key) {
+			vals[fld.Key], _ = cmd.Flags().GetString(fld.Key)
+		}
+	}
+	if err := spec.CheckValues(vals); err != nil {
+		return usageError{err}
+	}
+	logger, closer, err := a.openLog()
+	if err != nil {
+		return err
+	}
+	if closer != nil {
+		defer closer.Close()
+		logger.Info("flow", "id", spec.ID, "dataDir", env.DataDir, "dryRun", o.dryRun)
+	}
+	flow, err := spec.Build(cmd.Context(), env, vals)
+	if err != nil {
+		if errors.Is(err, pki.ErrUnknownService) {
+			return usageError{err}
+		}
+		return err
+	}
+	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun, Log: logger}
+	rep, runErr := r.Run(cmd.Context(), flow)
+	if format == "json" {
+		if err := writeJSON(a.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		a.printSummary(rep)
+	}
+	switch {
+	case runErr == nil:
+		return nil
+	case errors.Is(runErr, steps.ErrRefused):
+		return refusedError{runErr.Error()}
+	}
+	return runErr
+}
+
+// printSummary prints one line per step on stdout.
+func (a *app) printSummary(rep steps.Report) {
+	state := "done"
+	switch {
+	case rep.DryRun && rep.OK:
+		state = "dry run, nothing written"
+	case !rep.OK:
+		state = "stopped"
+	}
+	fmt.Fprintf(a.stdout, "%s: %s\n", rep.Title, state)
+	for _, st := range rep.Steps {
+		line := fmt.Sprintf("  %s %d. %s", st.Status.Mark(), st.N, st.Title)
+		switch {
+		case st.Reason != "":
+			line += " (skipped: " + st.Reason + ")"
+		case st.Outcome != nil && st.Outcome.Summary != "":
+			line += ": " + st.Outcome.Summary
+		case st.Error != "":
+			line += ": " + st.Error
+		}
+		fmt.Fprintln(a.stdout, line)
+	}
+}
+
+func flowIDs() []string {
+	var ids []string
+	for _, s := range steps.Flows() {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/k3sca/k3sca/steps"
+)
+
+// TestRunFlowHeadless drives `k3sca run` on a sandbox: the dry run writes
+// nothing, a run without --confirm stops at the load, the full run loads,
+// restarts the sandbox's k3s and reports every step in JSON.
+func TestRunFlowHeadless(t *testing.T) {
+	sb := newSandbox(t)
+	top := filepath.Dir(sb.DataDir)
+	stage := filepath.Join(top, "stage")
+	before := snapshot(t, top)
+
+	dry := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage, "--dry-run")
+	if dry.code != exitOK || !strings.Contains(dry.stdout, "dry run, nothing written") || !strings.Contains(dry.stderr, "step 5/7 Load") {
+		t.Fatalf("dry run: %d\n%s\n%s", dry.code, dry.stdout, dry.stderr)
+	}
+	if snapshot(t, top) != before {
+		t.Fatal("the dry run changed the sandbox")
+	}
+
+	stop := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage, "--yes")
+	if stop.code != exitFailure || !strings.Contains(stop.stderr, "--confirm load") || !strings.Contains(stop.stdout, "✗ 5. Load") {
+		t.Fatalf("without --confirm load: %d\n%s\n%s", stop.code, stop.stdout, stop.stderr)
+	}
+
+	full := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage+"2", "--yes", "--confirm", "load", "-o", "json")
+	if full.code != exitOK {
+		t.Fatalf("run: %d\n%s", full.code, full.stderr)
+	}
+	var rep steps.Report
+	if err := json.Unmarshal([]byte(full.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not only JSON: %v\n%s", err, full.stdout)
+	}
+	if !rep.OK || rep.Flow != "rotate-ca" || len(rep.Steps) != 7 || rep.Steps[5].Status != steps.StatusDone {
+		t.Fatalf("report: %+v", rep)
+	}
+	if strings.Contains(full.stdout+full.stderr, sb.Token.Password) {
+		t.Fatal("the token's password was printed without --show-token")
+	}
+	tok, err := os.ReadFile(filepath.Join(sb.ServerDir, "token"))
+	if err != nil || !strings.Contains(string(tok), rep.Steps[2].Outcome.Data.(map[string]any)["newHash"].(string)) {
+		t.Fatalf("the sandbox restart did not give server/token the new hash: %s %v", tok, err)
+	}
+}
+
+func TestRunFlowUsageErrors(t *testing.T) {
+	sb := newSandbox(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown service", []string{"run", "rotate-certs", "-d", sb.DataDir, "--services", "nope"}, "unknown \"nope\""},
+		{"bad choice", []string{"run", "rotate-custom-ca", "-d", sb.DataDir, "--root", "maybe", "--root-cert", "x"}, "not one of same, new"},
+		{"missing root cert", []string{"run", "rotate-custom-ca", "-d", sb.DataDir}, "root cert (--root-cert) is required"},
+		{"unknown flow", []string{"run", "rotate-everything"}, "unknown flow \"rotate-everything\"; the flows are: check, "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runAt(t, tt.args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", r.code, exitUsage, tt.want, r.stderr)
+			}
+		})
+	}
+}
+
+func TestRunShowToken(t *testing.T) {
+	sb := newSandbox(t)
+	r := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--dry-run", "--show-token")
+	if r.code != exitOK || !strings.Contains(r.stderr, "::server:"+sb.Token.Password) {
+		t.Fatalf("--show-token should print the full token: %d\n%s", r.code, r.stderr)
+	}
+}
+
+func TestWizardRefusesWithoutTerminal(t *testing.T) {
+	sb := newSandbox(t)
+	r := runAt(t, "wizard", "-d", sb.DataDir)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "needs a terminal") || !strings.Contains(r.stderr, "k3sca run") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkWizardStartup starts the built binary's wizard on a sandbox in
+// tmux at 80x24 and measures the time until the menu is on the screen (the
+// first full frame) and the process's peak resident memory (VmHWM) at that
+// point. Targets: under 150 ms and under 60 MB.
+func BenchmarkWizardStartup(b *testing.B) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		b.Skip("tmux is not installed")
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "k3sca")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	sbDir := filepath.Join(dir, "sb")
+	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbDir).CombinedOutput(); err != nil {
+		b.Fatalf("sandbox: %v\n%s", err, out)
+	}
+	dd := filepath.Join(sbDir, "data")
+	socket := fmt.Sprintf("k3sca-bench-%d", os.Getpid())
+	tmux := func(args ...string) (string, error) {
+		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	b.Cleanup(func() { _, _ = tmux("kill-server") })
+	var total time.Duration
+	var peak int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("s%d", i)
+		start := time.Now()
+		if out, err := tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "exec "+bin+" wizard -d "+dd); err != nil {
+			b.Fatalf("tmux: %v\n%s", err, out)
+		}
+		for {
+			scr, err := tmux("capture-pane", "-p", "-t", name)
+			if err != nil {
+				b.Fatalf("capture: %v\n%s", err, scr)
+			}
+			if strings.Contains(scr, "Check certificates") {
+				break
+			}
+			if time.Since(start) > 20*time.Second {
+				b.Fatalf("no menu after 20 s:\n%s", scr)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		total += time.Since(start)
+		pid, err := tmux("display-message", "-p", "-t", name, "#{pane_pid}")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if kb := vmHWM(strings.TrimSpace(pid)); kb > peak {
+			peak = kb
+		}
+		_, _ = tmux("kill-session", "-t", name)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/first-frame")
+	b.ReportMetric(float64(peak)/1024, "MB-peak-RSS")
+}
+
+// vmHWM reads the peak resident set size of pid in kB (0 when unknown).
+func vmHWM(pid string) int64 {
+	raw, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
