@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"slices"
 )
 
 // key handles a key press in the current phase.
@@ -37,6 +38,13 @@ func (f *flowScreen) scroll(k tea.KeyMsg) tea.Cmd {
 func (f *flowScreen) toggleReveal() {
 	off := f.vp.YOffset
 	f.reveal = !f.reveal
+	if f.reveal {
+		for _, r := range f.reps {
+			if r.Outcome != nil {
+				f.com.Revealed = appendNew(f.com.Revealed, r.Outcome.Secret...)
+			}
+		}
+	}
 	f.refresh()
 	f.vp.SetYOffset(off)
 }
@@ -112,4 +120,14 @@ func (f *flowScreen) Help() keyHelp {
 	h.short = append(h.short, keys.Help)
 	h.more = []key.Binding{with(keys.ForceQuit, "ctrl+c", "quit (never in the middle of a write)")}
 	return h
+}
+
+// appendNew appends the lines of add that list does not hold yet.
+func appendNew(list []string, add ...string) []string {
+	for _, a := range add {
+		if !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
 }

@@ -82,6 +82,11 @@ type Common struct {
 	// Width and Height are the body size (terminal minus header and footer).
 	Width, Height int
 
+	// Revealed are the token lines the operator asked to see; Run prints
+	// them again after the screen is restored, on one line each, so they
+	// can be copied whole over SSH.
+	Revealed []string
+
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)
 }
