@@ -141,7 +141,11 @@ func inventoryOutcome(inv *pki.Inventory) *Outcome {
 	n := len(inv.CAs) + len(inv.Leaves)
 	out := &Outcome{Data: inv, Summary: fmt.Sprintf("%d certificates (%d CA, %d leaf); none needs rotation", n, len(inv.CAs), len(inv.Leaves))}
 	if len(names) > 0 {
-		out.Summary = fmt.Sprintf("%d certificates (%d CA, %d leaf); %d services need rotation", n, len(inv.CAs), len(inv.Leaves), len(names))
+		verb := "services need"
+		if len(names) == 1 {
+			verb = "service needs"
+		}
+		out.Summary = fmt.Sprintf("%d certificates (%d CA, %d leaf); %d %s rotation", n, len(inv.CAs), len(inv.Leaves), len(names), verb)
 		out.Warnings = []string{"rotate: " + strings.Join(names, ", ")}
 	}
 	for _, c := range inv.CAs {
