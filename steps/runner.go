@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/k3sca/k3sca/pki"
 )
 
 // Asker asks the operator to confirm a writing step; the plain (line by
@@ -142,6 +144,12 @@ func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {
 	}
 	for _, d := range out.Details {
 		r.printf("  %s\n", d)
+	}
+	if inv, ok := out.Data.(*pki.Inventory); ok && r.Out != nil {
+		var b strings.Builder
+		if err := inv.WriteTable(&b); err == nil {
+			r.printf("%s", indent(b.String()))
+		}
 	}
 	lines := out.Masked
 	if r.ShowSecrets {
