@@ -19,14 +19,13 @@ type run struct {
 	env    Env
 	dryRun bool
 
-	gen     *Generate
-	staged  string // the staged root holding tls/ (a private temp dir in a dry run)
-	tmp     string // the dry run's private temp dir, removed by cleanup
-	report  *pki.Report
-	force   bool // a new root of trust is accepted (rotate-custom-ca --root new)
-	tokens  *TokenReport
-	load    *Load
-	stopped bool // this flow stopped k3s
+	gen    *Generate
+	staged string // the staged root holding tls/ (a private temp dir in a dry run)
+	tmp    string // the dry run's private temp dir, removed by cleanup
+	report *pki.Report
+	force  bool // a new root of trust is accepted (rotate-custom-ca --root new)
+	tokens *TokenReport
+	load   *Load
 }
 
 func newRun(env Env) *run {
@@ -205,11 +204,11 @@ func tokenOutcome(rep *TokenReport, given string) *Outcome {
 	return out
 }
 
-// stopForWriteTask stops k3s when the datastore can only be written with
-// it stopped (SQLite without a live kine socket); its undo starts it again.
-func (r *run) stopForWriteTask() *Task {
+// stopTask stops k3s on this server unless it is not running; onlyIf,
+// when set, gives a further reason to skip. Its undo starts k3s again.
+func (r *run) stopTask(title, note string, onlyIf func(ctx context.Context) (string, error)) *Task {
 	return &Task{
-		Title:  "Stop k3s for the datastore write",
+		Title:  title,
 		Writes: true,
 		Skip: func(ctx context.Context) (string, error) {
 			active, err := r.env.Services.IsActive(ctx, r.unit())
@@ -217,8 +216,38 @@ func (r *run) stopForWriteTask() *Task {
 				return "", fmt.Errorf("is %s running: %w", r.unit(), err)
 			}
 			if !active {
-				return fmt.Sprintf("%s is not running", r.unit()), nil
+				return r.unit() + " is not running", nil
 			}
+			if onlyIf == nil {
+				return "", nil
+			}
+			return onlyIf(ctx)
+		},
+		Preview: func(context.Context) (*Plan, error) {
+			p := &Plan{Title: "Stop " + r.unit()}
+			p.Add(ActService, r.unit(), "stop (%s)", r.env.Services.Name())
+			if note != "" {
+				p.Notes = []string{note}
+			}
+			return p, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("stopping " + r.unit())
+			if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
+				return nil, err
+			}
+			return &Outcome{Summary: r.unit() + " stopped"}, nil
+		},
+		Undo: func(ctx context.Context) error { return r.env.Services.Start(ctx, r.unit()) },
+	}
+}
+
+// stopForWriteTask stops k3s only when the datastore can be written only
+// with it stopped (SQLite without a live kine socket).
+func (r *run) stopForWriteTask() *Task {
+	return r.stopTask("Stop k3s for the datastore write",
+		"k3s runs on SQLite without a kine socket: the datastore file is written directly, so k3s must be stopped; it is started again if a later step fails",
+		func(ctx context.Context) (string, error) {
 			acc, err := ChooseAccess(ctx, r.env.access())
 			if errors.Is(err, ErrK3sRunning) {
 				return "", nil
@@ -227,23 +256,7 @@ func (r *run) stopForWriteTask() *Task {
 				return "", err
 			}
 			return fmt.Sprintf("%s keeps running: %s", r.unit(), acc.Reason), nil
-		},
-		Preview: func(context.Context) (*Plan, error) {
-			p := &Plan{Title: "Stop " + r.unit()}
-			p.Add(ActService, r.unit(), "stop (%s)", r.env.Services.Name())
-			p.Notes = []string{"k3s runs on SQLite without a kine socket: the datastore file is written directly, so k3s must be stopped; it is started again if a later step fails"}
-			return p, nil
-		},
-		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
-			progress("stopping " + r.unit())
-			if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
-				return nil, err
-			}
-			r.stopped = true
-			return &Outcome{Summary: r.unit() + " stopped"}, nil
-		},
-		Undo: func(ctx context.Context) error { return r.env.Services.Start(ctx, r.unit()) },
-	}
+		})
 }
 
 // loadTask loads the staged set into the datastore (backup, compare and

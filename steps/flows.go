@@ -169,33 +169,7 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		return nil, err
 	}
 	var leaf *LeafRotate
-	stop := &Task{
-		Title:  "Stop k3s",
-		Writes: true,
-		Skip: func(ctx context.Context) (string, error) {
-			active, err := r.env.Services.IsActive(ctx, r.unit())
-			if err != nil {
-				return "", fmt.Errorf("is %s running: %w", r.unit(), err)
-			}
-			if !active {
-				return r.unit() + " is not running", nil
-			}
-			return "", nil
-		},
-		Preview: func(context.Context) (*Plan, error) {
-			p := &Plan{Title: "Stop " + r.unit()}
-			p.Add(ActService, r.unit(), "stop (%s)", r.env.Services.Name())
-			return p, nil
-		},
-		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
-			progress("stopping " + r.unit())
-			if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
-				return nil, err
-			}
-			return &Outcome{Summary: r.unit() + " stopped"}, nil
-		},
-		Undo: func(ctx context.Context) error { return r.env.Services.Start(ctx, r.unit()) },
-	}
+	stop := r.stopTask("Stop k3s", "k3s is started again if a later step fails", nil)
 	remove := &Task{
 		Title:  "Back up and remove the certificates",
 		Writes: true,

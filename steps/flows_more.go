@@ -112,7 +112,7 @@ func offNodeOutcome(r *run, in GenerateInput) *Outcome {
 	return out
 }
 
-func buildDatastore(ctx context.Context, env Env, vals map[string]string) (*Flow, error) {
+func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
 	if err := requireServer(env); err != nil {
 		return nil, err
 	}
@@ -178,7 +178,6 @@ func buildDatastore(ctx context.Context, env Env, vals map[string]string) (*Flow
 		rs.Title = "Restore a backup"
 		tasks = append(tasks, rs)
 	}
-	_ = ctx
 	return r.flow(FlowDatastore, "Datastore", tasks...), nil
 }
 
