@@ -1,0 +1,308 @@
+package ui
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
+)
+
+// rfState is what a realRecorder saw after the latest message: the
+// screen drawn (ANSI stripped) and the state the tests wait on.
+type rfState struct {
+	view string
+	kind string // "menu", "form" or "flow"
+
+	// The form's values, whether it builds its flow, and its error.
+	values  map[string]string
+	busy    bool
+	formErr string
+
+	// The flow screen: its phase, how many questions it has asked, the
+	// step asked about and the word to type ("" for yes/no), the step
+	// reports as last copied, and whether the header read the node again
+	// once the flow ended.
+	phase      flowPhase
+	asks       int
+	askIndex   int
+	word       string
+	reps       []steps.StepReport
+	factsAfter bool
+	// The viewport's offset and whether it shows the last line.
+	offset   int
+	atBottom bool
+
+	facts int // facts messages seen
+}
+
+// realRecorder wraps the wizard's root model and records, on the update
+// loop, the state after every message. Tests read a copy under the lock,
+// so they never call into the model from another goroutine.
+type realRecorder struct {
+	m  *model
+	mu sync.Mutex
+	st rfState
+}
+
+func (r *realRecorder) Init() tea.Cmd { return r.m.Init() }
+
+func (r *realRecorder) View() string { return r.m.View() }
+
+func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, cmd := r.m.Update(msg)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
+	switch s := r.m.cur.(type) {
+	case *menu:
+		st.kind = "menu"
+	case *form:
+		st.kind, st.values, st.busy = "form", maps.Clone(s.values), s.busy
+		st.formErr = ""
+		if s.err != nil {
+			st.formErr = s.err.Error()
+		}
+	case *flowScreen:
+		if st.kind != "flow" {
+			st.kind, st.asks, st.askIndex, st.factsAfter = "flow", 0, -1, false
+		}
+		if s.phase == phAsk && (st.phase != phAsk || st.askIndex != s.prep.Index) {
+			st.asks++
+			st.askIndex, st.word = s.prep.Index, s.prep.Word
+		}
+		st.phase, st.reps = s.phase, slices.Clone(s.reps)
+		st.offset, st.atBottom = s.vp.YOffset, s.vp.AtBottom()
+	}
+	if _, ok := msg.(factsMsg); ok {
+		st.facts++
+		if st.kind == "flow" && st.phase == phEnd {
+			st.factsAfter = true
+		}
+	}
+	st.view = ansi.Strip(r.m.View())
+	return r, cmd
+}
+
+// state returns a copy of the latest state.
+func (r *realRecorder) state() rfState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st
+}
+
+// rfDriver runs the wizard on a real flow and waits on its recorded state.
+type rfDriver struct {
+	t   *testing.T
+	tm  *teatest.TestModel
+	rec *realRecorder
+}
+
+func rfStart(t *testing.T, cfg Config, w, h int) *rfDriver {
+	t.Helper()
+	rec := &realRecorder{m: newModel(context.Background(), cfg, deps{})}
+	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(w, h))
+	t.Cleanup(func() { _ = tm.Quit() })
+	return &rfDriver{t: t, tm: tm, rec: rec}
+}
+
+// wait polls the recorded state until cond holds (20 s at most).
+func (d *rfDriver) wait(what string, cond func(rfState) bool) rfState {
+	d.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := d.rec.state()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("timed out waiting for %s; the screen is:\n%s", what, st.view)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (d *rfDriver) key(k tea.KeyType, times int) {
+	for range times {
+		d.tm.Send(tea.KeyMsg{Type: k})
+	}
+}
+
+func (d *rfDriver) typ(s string) { d.tm.Type(s) }
+
+// quit ends the program and waits until it has returned.
+func (d *rfDriver) quit() {
+	d.t.Helper()
+	if err := d.tm.Quit(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.tm.FinalModel(d.t, teatest.WithFinalTimeout(20*time.Second))
+}
+
+// Normalisation of the recorded screens, so that goldens hold across runs
+// although every run generates new keys:
+//   - a run of 8 or more lowercase hex digits (CA hashes, the header's
+//     short hash, SHA-256 sums) becomes as many "x", so columns stay where
+//     they were; a token's "K10" prefix is kept. This also masks pure-digit
+//     runs of that length, such as the pinned timestamps in staged dir
+//     names, which is harmless;
+//   - a PEM size ("1234 bytes") becomes "n" digits of the same width:
+//     an ECDSA signature varies by a byte or two;
+//   - trailing spaces are dropped (requireGolden does that too).
+//
+// Everything else (revision numbers, backup names, paths) is deterministic
+// because the clock is pinned and the tests chdir into their temp dir.
+var (
+	realHexRun = regexp.MustCompile(`(K10)?[0-9a-f]{8,}`)
+	realBytes  = regexp.MustCompile(`\b\d+ bytes\b`)
+)
+
+func rfNormalize(view string) string {
+	view = realHexRun.ReplaceAllStringFunc(view, func(s string) string {
+		if rest, ok := strings.CutPrefix(s, "K10"); ok {
+			return "K10" + strings.Repeat("x", len(rest))
+		}
+		return strings.Repeat("x", len(s))
+	})
+	view = realBytes.ReplaceAllStringFunc(view, func(s string) string {
+		n, _, _ := strings.Cut(s, " ")
+		return strings.Repeat("n", len(n)) + " bytes"
+	})
+	return view
+}
+
+// rfSandbox makes a sandbox as `k3sca sandbox` does (the admin client
+// certificate near its expiry) in a fresh temp dir that becomes the
+// working dir, so paths on screen are short and the same on every run. The
+// env's k3s runs under a fake service manager whose start simulates what
+// k3s does at start.
+func rfSandbox(t *testing.T) (*steps.Sandbox, steps.Env, *steps.FakeServices) {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+		DataDir: "data", Product: product.K3s, Now: testNow, Rand: rand.NewChaCha8([32]byte{1}), NearExpiry: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	svc.OnStart = func(ctx context.Context, _ string) error {
+		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testNow)
+		return err
+	}
+	env := steps.Env{
+		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
+		StageRoot: ".", Services: svc, ClusterName: "sandbox",
+	}
+	return sb, env, svc
+}
+
+// rfFileSum is the SHA-256 of a file, "" when it cannot be read.
+func rfFileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// rfTreeSums maps every regular file under dir to its SHA-256.
+func rfTreeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		out[p] = rfFileSum(t, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// rfStored is the sandbox's datastore as k3sca shows it: the SHA-256 of
+// each bootstrap field and the revision of the bootstrap key.
+func rfStored(t *testing.T) (map[string]string, int64) {
+	t.Helper()
+	rep, err := steps.ShowDatastore(context.Background(),
+		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: stopped{}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]string{}
+	for _, f := range rep.Fields {
+		sums[f.Field] = f.SHA256
+	}
+	return sums, rep.Revision
+}
+
+// rfLiveField is the SHA-256 of a bootstrap field's file in the live data dir.
+func rfLiveField(t *testing.T, name string) string {
+	t.Helper()
+	f, _ := pki.Field(name)
+	return rfFileSum(t, f.Abs(product.ServerDir("data")))
+}
+
+// rfStagedField is the SHA-256 of a bootstrap field's file in a staged dir.
+func rfStagedField(t *testing.T, staged, name string) string {
+	t.Helper()
+	f, _ := pki.Field(name)
+	return rfFileSum(t, f.Abs(staged))
+}
+
+// rfDiskHash is the CA hash of the live server CA.
+func rfDiskHash(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(pki.ServerCAPath(product.ServerDir("data")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pki.HashCA(b, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Hex
+}
+
+// rfRunHeadless builds spec id with its defaults and vals and runs it as
+// `k3sca run --yes --confirm <words>` would.
+func rfRunHeadless(t *testing.T, env steps.Env, id string, vals map[string]string, words ...string) {
+	t.Helper()
+	spec, ok := steps.FindFlow(steps.Flows(), id)
+	if !ok {
+		t.Fatalf("no flow %s", id)
+	}
+	all := spec.InitialValues(env)
+	maps.Copy(all, vals)
+	f, err := spec.Build(context.Background(), env, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	r := steps.Runner{Out: &out, Yes: true, Words: words}
+	if _, err := r.Run(context.Background(), f); err != nil {
+		t.Fatalf("%s: %v\n%s", id, err, out.String())
+	}
+}
