@@ -93,7 +93,12 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			if err != nil {
 				return nil, err
 			}
-			return &Outcome{Summary: sum, Details: r.gen.Set().Notes}, nil
+			out := &Outcome{Summary: sum, Details: r.gen.Set().Notes}
+			if in.Initial {
+				// The set's notes speak of a rotation: restarts, the old CAs.
+				out.Details = nil
+			}
+			return out, nil
 		},
 		DryRun: func(ctx context.Context, progress func(string)) (*Outcome, error) {
 			if _, err := r.gen.Preview(ctx); err != nil {
@@ -131,18 +136,29 @@ func (r *run) validateTask(current func() string, allowNew bool) *Task {
 				err error
 			)
 			cur := current()
-			if cur == "" {
-				rep, err = Validate(ctx, r.env.Product, r.env.DataDir, r.staged, false, r.env.Now())
-			} else {
-				rep, err = pki.Validate(ctx, pki.ValidateInput{CurrentDir: cur, StagedDir: r.staged, Now: r.env.Now(), Product: r.env.Product})
+			validate := func(force bool) (*pki.Report, error) {
+				if cur == "" {
+					return Validate(ctx, r.env.Product, r.env.DataDir, r.staged, force, r.env.Now())
+				}
+				return pki.Validate(ctx, pki.ValidateInput{CurrentDir: cur, StagedDir: r.staged, Now: r.env.Now(), Product: r.env.Product, Force: force})
 			}
-			if err != nil {
+			if rep, err = validate(false); err != nil {
 				return nil, err
+			}
+			if !rep.OK && allowNew && rep.Class == pki.ClassNewRoot {
+				// The operator chose a new root: the report is k3s's
+				// verdict with --force, its errors kept.
+				if rep, err = validate(true); err != nil {
+					return nil, err
+				}
 			}
 			r.report = rep
 			out := &Outcome{Data: rep, Warnings: rep.Warnings}
 			switch {
-			case rep.OK:
+			case cur != "" && rep.Accepted:
+				out.Summary = "the set is consistent: every CA matches its key and chains to its root, as k3s checks"
+				out.Warnings = nil
+			case rep.Accepted:
 				out.Summary = fmt.Sprintf("k3s accepts it: %s", rep.Class)
 			case allowNew && rep.Class == pki.ClassNewRoot:
 				r.force = true
@@ -199,7 +215,7 @@ func tokenOutcome(rep *TokenReport, given string) *Outcome {
 	}
 	if tok != nil {
 		out.Secret = []string{"new token: " + tok.String()}
-		out.Masked = []string{"new token: " + tok.Masked() + "  (hidden; --show-token or the reveal key shows it)"}
+		out.Masked = []string{"new token: " + tok.Masked()}
 	}
 	return out
 }

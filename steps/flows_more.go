@@ -57,7 +57,7 @@ func buildCustomCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 				if t, err := pki.ParseToken(r.env.Token); err == nil {
 					t = t.WithCAHash(h.Hex)
 					out.Secret = []string{"token: " + t.String()}
-					out.Masked = []string{"token: " + t.Masked() + "  (hidden; --show-token or the reveal key shows it)"}
+					out.Masked = []string{"token: " + t.Masked()}
 				}
 			}
 			return out, nil
@@ -126,7 +126,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 			if err != nil {
 				return nil, err
 			}
-			out := &Outcome{Data: rep, Summary: fmt.Sprintf("%d bootstrap keys via %s; key %s at revision %d", len(rep.Keys), rep.Via, rep.Key, rep.Revision)}
+			out := &Outcome{Data: rep, Summary: fmt.Sprintf("%s via %s; key %s at revision %d", plural(len(rep.Keys), "bootstrap key"), rep.Via, rep.Key, rep.Revision)}
 			for _, f := range rep.Fields {
 				out.Details = append(out.Details, fmt.Sprintf("%-22s %-8s %s", f.Field, f.Disk, f.AtNextStart))
 			}
@@ -141,7 +141,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 			if err != nil {
 				return nil, err
 			}
-			out := &Outcome{Data: bs, Summary: fmt.Sprintf("%d backups in %s", len(bs), BackupDir(r.env.DataDir))}
+			out := &Outcome{Data: bs, Summary: fmt.Sprintf("%s in %s", plural(len(bs), "backup"), BackupDir(r.env.DataDir))}
 			for _, b := range bs {
 				out.Details = append(out.Details, fmt.Sprintf("%s  rev %d via %s  %s", b.Created.UTC().Format("2006-01-02 15:04:05"), b.Revision, b.Via, b.Path))
 			}
@@ -228,4 +228,12 @@ func restartPlan(p product.Product, mode restartMode, tokens *TokenReport) *Outc
 	}
 	out.Details = d
 	return out
+}
+
+// plural is "1 backup", "2 backups".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -96,7 +96,7 @@ func (g *Generate) Run(ctx context.Context) (string, error) {
 	if err := g.set.Write(ctx, g.in.Out); err != nil {
 		return "", fmt.Errorf("write staged set: %w", err)
 	}
-	return fmt.Sprintf("wrote %d files to %s", len(g.set.Files), g.in.Out), nil
+	return fmt.Sprintf("wrote %s to %s", plural(len(g.set.Files), "file"), g.in.Out), nil
 }
 
 func (g *Generate) build(ctx context.Context) error {

@@ -36,6 +36,8 @@ type Runner struct {
 	Ask Asker
 	// ShowSecrets prints the Secret lines of outcomes (--show-token).
 	ShowSecrets bool
+	// SecretHint follows masked lines ("": how --show-token shows them).
+	SecretHint string
 	// DryRun previews writing steps instead of running them.
 	DryRun bool
 	// Log receives one record per step; nil logs nothing.
@@ -151,12 +153,19 @@ func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {
 			r.printf("%s", indent(b.String()))
 		}
 	}
-	lines := out.Masked
+	lines, hint := out.Masked, len(out.Masked) > 0
 	if r.ShowSecrets {
-		lines = out.Secret
+		lines, hint = out.Secret, false
 	}
 	for _, l := range lines {
 		r.printf("  %s\n", l)
+	}
+	if hint {
+		h := r.SecretHint
+		if h == "" {
+			h = "hidden: --show-token prints it"
+		}
+		r.printf("  (%s)\n", h)
 	}
 }
 

@@ -183,7 +183,7 @@ func (p *plain) run(ctx context.Context, spec steps.FlowSpec) {
 		p.failed(err)
 		return
 	}
-	r := &steps.Runner{Out: p.out, Ask: plainAsker{p}, DryRun: p.dry}
+	r := &steps.Runner{Out: p.out, Ask: plainAsker{p}, DryRun: p.dry, SecretHint: "hidden: you are asked at the end whether to show it"}
 	rep, err := r.Run(ctx, f)
 	switch {
 	case errors.Is(err, steps.ErrDeclined):
