@@ -158,6 +158,7 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	if closer != nil {
 		defer closer.Close()
 		logger.Info("flow", "id", spec.ID, "dataDir", env.DataDir, "dryRun", o.dryRun)
+		env.Log = logger
 	}
 	flow, err := spec.Build(cmd.Context(), env, vals)
 	if err != nil {
@@ -166,7 +167,7 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 		}
 		return err
 	}
-	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun, Log: logger}
+	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun}
 	rep, runErr := r.Run(cmd.Context(), flow)
 	if format == "json" {
 		if err := writeJSON(a.stdout, rep); err != nil {

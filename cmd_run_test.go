@@ -32,7 +32,8 @@ func TestRunFlowHeadless(t *testing.T) {
 		t.Fatalf("without --confirm load: %d\n%s\n%s", stop.code, stop.stdout, stop.stderr)
 	}
 
-	full := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage+"2", "--yes", "--confirm", "load", "-o", "json")
+	logFile := filepath.Join(t.TempDir(), "k3sca.log")
+	full := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage+"2", "--yes", "--confirm", "load", "-o", "json", "--log", logFile)
 	if full.code != exitOK {
 		t.Fatalf("run: %d\n%s", full.code, full.stderr)
 	}
@@ -45,6 +46,10 @@ func TestRunFlowHeadless(t *testing.T) {
 	}
 	if strings.Contains(full.stdout+full.stderr, sb.Token.Password) {
 		t.Fatal("the token's password was printed without --show-token")
+	}
+	logged, err := os.ReadFile(logFile)
+	if err != nil || strings.Count(string(logged), "msg=step") != 7 || strings.Contains(string(logged), sb.Token.Password) {
+		t.Fatalf("--log should hold one record per step and no secret (%v):\n%s", err, logged)
 	}
 	tok, err := os.ReadFile(filepath.Join(sb.ServerDir, "token"))
 	if err != nil || !strings.Contains(string(tok), rep.Steps[2].Outcome.Data.(map[string]any)["newHash"].(string)) {

@@ -56,6 +56,7 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if closer != nil {
 		defer closer.Close()
 		logger.Info("wizard", "dataDir", env.DataDir)
+		env.Log = logger
 	}
 	_, source, err := a.dataDirSource()
 	if err != nil {

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -37,6 +38,9 @@ type Env struct {
 	// DryRun builds flows whose writing steps are only previewed and whose
 	// datastore handles are read-only.
 	DryRun bool
+	// Log receives one record per step of every flow (--log); nil logs
+	// nothing. Secrets never reach it.
+	Log *slog.Logger
 }
 
 // WithDefaults fills the clock, the window and the stage root.

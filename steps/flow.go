@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // A Flow is an ordered list of tasks that together do one operation the
@@ -25,6 +26,8 @@ type Flow struct {
 	// Cleanup, when set, runs once after the flow ends (done, failed or
 	// cancelled): it releases datastore handles and private temp dirs.
 	Cleanup func() `json:"-"`
+	// Log receives one record per step (Env.Log); nil logs nothing.
+	Log *slog.Logger `json:"-"`
 }
 
 // Task is one step of a flow.

@@ -49,7 +49,7 @@ func (r *run) cleanup() {
 
 // flow assembles a flow over r.
 func (r *run) flow(id, title string, tasks ...*Task) *Flow {
-	return &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup}
+	return &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup, Log: r.env.Log}
 }
 
 // requireServer refuses a data dir without a server tls dir (an agent).

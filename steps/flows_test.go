@@ -101,12 +101,21 @@ func TestDryRunWritesNothing(t *testing.T) {
 		{id: FlowRotateServiceKey},
 		{id: FlowRotateCustomCA, vals: map[string]string{"root": "new", "root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key")}},
 		{id: FlowDatastore},
+		{id: FlowLoad},
+		{id: FlowCustomCA},
 	}
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {
 			sb := stSandbox(t)
 			env, svc := flowEnv(t, sb, tc.running)
 			top := filepath.Dir(sb.DataDir)
+			switch tc.id {
+			case FlowLoad:
+				tc.vals = map[string]string{"staged-dir": stStage(t, sb)}
+			case FlowCustomCA:
+				// A cluster that has not started: an empty data dir.
+				env.DataDir = filepath.Join(top, "fresh")
+			}
 			before := stFingerprint(t, top)
 			scratch, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*")
 			rep, out, err := runFlow(t, env, tc.id, tc.vals, Runner{DryRun: true})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/k3sca/k3sca/pki"
@@ -40,8 +39,6 @@ type Runner struct {
 	SecretHint string
 	// DryRun previews writing steps instead of running them.
 	DryRun bool
-	// Log receives one record per step; nil logs nothing.
-	Log *slog.Logger
 }
 
 // Run runs f to its end and returns the session's report. The error is
@@ -93,7 +90,6 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			}
 			if !ok {
 				s.Decline()
-				r.log("declined", i, p.Task.Title, "")
 				return &StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}
 			}
 		}
@@ -101,11 +97,9 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		if err != nil {
 			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
 			r.rolledBack(s)
-			r.log("failed", i, p.Task.Title, err.Error())
 			return err
 		}
 		r.printOutcome(i, n, s.Steps()[p.Index].Status, out)
-		r.log(string(s.Steps()[p.Index].Status), i, p.Task.Title, out.Summary)
 	}
 }
 
@@ -175,7 +169,6 @@ func (r *Runner) showSkips(s *Session, shown map[int]bool) {
 		if st.Status == StatusSkipped && !shown[st.N] {
 			shown[st.N] = true
 			r.printf("step %d/%d skipped: %s (%s)\n", st.N, len(s.Steps()), st.Title, st.Reason)
-			r.log("skipped", st.N, st.Title, st.Reason)
 		}
 	}
 }
@@ -183,12 +176,6 @@ func (r *Runner) showSkips(s *Session, shown map[int]bool) {
 func (r *Runner) printf(format string, args ...any) {
 	if r.Out != nil {
 		fmt.Fprintf(r.Out, format, args...)
-	}
-}
-
-func (r *Runner) log(status string, i int, title, msg string) {
-	if r.Log != nil {
-		r.Log.Info("step", "n", i, "title", title, "status", status, "msg", msg)
 	}
 }
 

@@ -99,6 +99,7 @@ func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
 			}
 			if reason != "" {
 				s.steps[s.cur].Status, s.steps[s.cur].Reason = StatusSkipped, reason
+				s.log(s.cur, reason)
 				s.cur++
 				continue
 			}
@@ -155,6 +156,7 @@ func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome,
 	if t.Writes && s.DryRun {
 		st.Status = StatusPlanned
 	}
+	s.log(s.cur, out.Summary)
 	s.cur++
 	if err := ctx.Err(); err != nil && !s.Ended() {
 		return out, s.fail(ctx, fmt.Errorf("cancelled after this step: %w", err))
@@ -172,6 +174,7 @@ func (s *Session) Decline() {
 		return
 	}
 	s.steps[s.cur].Status = StatusDeclined
+	s.log(s.cur, "not confirmed")
 	s.ended = true
 	s.finish()
 }
@@ -198,6 +201,7 @@ func (s *Session) fail(ctx context.Context, err error) error {
 	if s.cur < len(s.steps) {
 		s.steps[i].Status = StatusFailed
 		s.steps[i].Error = err.Error()
+		s.log(i, err.Error())
 	}
 	s.ended = true
 	serr := &StepError{Step: i + 1, Title: s.steps[i].Title, Err: err}
@@ -218,11 +222,24 @@ func (s *Session) rollback(ctx context.Context) error {
 			continue
 		}
 		s.undone = true
+		if s.Flow.Log != nil {
+			s.Flow.Log.Info("undo", "flow", s.Flow.ID, "n", i+1, "title", t.Title)
+		}
 		if err := t.Undo(context.WithoutCancel(ctx)); err != nil {
 			errs = append(errs, fmt.Errorf("undo step %d (%s): %w", i+1, t.Title, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// log records step i's status and message. Outcome summaries and errors
+// never hold secrets: tokens travel only in Outcome.Secret.
+func (s *Session) log(i int, msg string) {
+	if s.Flow.Log == nil {
+		return
+	}
+	st := s.steps[i]
+	s.Flow.Log.Info("step", "flow", s.Flow.ID, "dryRun", s.DryRun, "n", st.N, "title", st.Title, "status", string(st.Status), "msg", msg)
 }
 
 // finish calls the flow's Cleanup once.
