@@ -109,7 +109,7 @@ func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOpti
 	var sb *steps.Sandbox
 	if o.from != "" {
 		var rep *steps.SandboxCopyReport
-		if sb, rep, err = steps.CreateSandboxFrom(ctx, o.from, dd); err == nil {
+		if sb, rep, err = steps.CreateSandboxFrom(ctx, o.from, dd, a.now()); err == nil {
 			a.printCopyReport(o.from, rep)
 		}
 	} else {

@@ -10,13 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
-
-// testNow pins the clock of every command run by these tests.
-var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 type result struct {
 	code           int
@@ -28,7 +27,7 @@ func runAt(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := newApp(&out, &errb)
-	a.now = func() time.Time { return testNow }
+	a.now = func() time.Time { return testkit.Now }
 	a.home = func() (string, error) { return t.TempDir(), nil }
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -42,7 +41,7 @@ func runAt(t *testing.T, args ...string) result {
 func newSandbox(t *testing.T) *steps.Sandbox {
 	t.Helper()
 	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
-		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testNow.Add(-24 * time.Hour),
+		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
 	})
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
@@ -109,11 +108,11 @@ func TestValidateCommand(t *testing.T) {
 		t.Fatalf("generate rotation: %d %s", r.code, r.stderr)
 	}
 	fresh := filepath.Join(t.TempDir(), "fresh")
-	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testNow})
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := set.Write(context.Background(), fresh); err != nil {
+	if err := set.Write(context.Background(), fresh, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

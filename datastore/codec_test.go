@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -32,28 +33,24 @@ type katVector struct {
 	KeyHex          string `json:"key_hex"`
 }
 
-// katPaths are where the shared vectors live, relative to this package: the
-// shared contract beside the repository.
-var katPaths = []string{"../../shared/testvectors/bootstrap-kat.json"}
+// katPath is the project's copy of the shared known-answer vectors
+// (TestKATCopyMatchesContract in testkit checks it against the contract).
+var katPath = testkit.KATPath()
 
 func loadKAT(t testing.TB) []katVector {
 	t.Helper()
-	for _, p := range katPaths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var vs []katVector
-		if err := json.Unmarshal(b, &vs); err != nil {
-			t.Fatalf("parse %s: %v", p, err)
-		}
-		if len(vs) == 0 {
-			t.Fatalf("%s holds no vectors", p)
-		}
-		return vs
+	b, err := os.ReadFile(katPath)
+	if err != nil {
+		t.Fatalf("known-answer vectors: %v", err)
 	}
-	t.Fatalf("bootstrap-kat.json not found in %v", katPaths)
-	return nil
+	var vs []katVector
+	if err := json.Unmarshal(b, &vs); err != nil {
+		t.Fatalf("parse %s: %v", katPath, err)
+	}
+	if len(vs) == 0 {
+		t.Fatalf("%s holds no vectors", katPath)
+	}
+	return vs
 }
 
 func TestKATDecrypt(t *testing.T) {

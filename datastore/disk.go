@@ -3,7 +3,6 @@ package datastore
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
@@ -23,11 +22,8 @@ func (b Bootstrap) WriteToDisk(ctx context.Context, serverDir string) error {
 			return err
 		}
 		p := f.Abs(serverDir)
-		if err := fsutil.WriteFile(p, e.Content, fsutil.ModeSecret); err != nil {
+		if err := fsutil.WriteFile(p, e.Content, fsutil.ModeSecret, e.Timestamp); err != nil {
 			return fmt.Errorf("failed to write to %s: %w", p, err)
-		}
-		if err := os.Chtimes(p, e.Timestamp, e.Timestamp); err != nil {
-			return fmt.Errorf("failed to update modified time on %s: %w", p, err)
 		}
 	}
 	return nil

@@ -52,6 +52,9 @@ type ServerAPI struct {
 	Product product.Product
 	// Timeout bounds each request; DefaultServerTimeout when zero.
 	Timeout time.Duration
+	// Now is the clock for the CA hash and certificate verification (nil:
+	// time.Now).
+	Now func() time.Time
 
 	// bundle is the /cacerts bundle from FetchCACerts, trusted for later requests.
 	bundle []byte
@@ -76,7 +79,7 @@ func (s *ServerAPI) timeout() time.Duration {
 // client returns an HTTP client with keep-alives off, trusting pool or, when
 // pool is nil, skipping verification (only for fetching /cacerts).
 func (s *ServerAPI) client(pool *x509.CertPool) *http.Client {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, Time: s.Now}
 	if pool == nil {
 		tc.InsecureSkipVerify = true //nolint:gosec // the bundle is checked against the token hash, as k3s does
 	}
@@ -87,6 +90,14 @@ func (s *ServerAPI) client(pool *x509.CertPool) *http.Client {
 			ExpectContinueTimeout: time.Second,
 		},
 	}
+}
+
+// now reads s.Now (nil: time.Now).
+func (s *ServerAPI) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // get fetches base+path and returns status and body.
@@ -143,7 +154,7 @@ func (s *ServerAPI) FetchCACerts(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("GET /cacerts: %w: %s", ErrServerStatus, http.StatusText(status))
 	}
 	if s.Token.CAHash != "" {
-		h, err := pki.HashCA(bundle, time.Now())
+		h, err := pki.HashCA(bundle, s.now())
 		if err != nil {
 			return nil, fmt.Errorf("server /cacerts: %w", err)
 		}

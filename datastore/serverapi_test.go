@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -40,11 +41,11 @@ func startK3sServer(t *testing.T, servingCA *tpCA) *tpK3sServer {
 	t.Helper()
 	ctx := context.Background()
 	s := &tpK3sServer{currentDir: t.TempDir()}
-	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Now: time.Now()})
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Now: testkit.Now})
 	if err != nil {
 		t.Fatalf("generate current CAs: %v", err)
 	}
-	if err := set.Write(ctx, s.currentDir); err != nil {
+	if err := set.Write(ctx, s.currentDir, testkit.Now); err != nil {
 		t.Fatalf("write current CAs: %v", err)
 	}
 	caPath := pki.ServerCAPath(s.currentDir)
@@ -119,7 +120,7 @@ func (s *tpK3sServer) validateAndSave(ctx context.Context, body []byte, force bo
 			}
 		}
 	}
-	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: s.currentDir, StagedDir: staged, Now: time.Now(), Force: force})
+	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: s.currentDir, StagedDir: staged, Now: testkit.Now, Force: force})
 	if err != nil {
 		return err
 	}
@@ -170,12 +171,12 @@ func TestServerAPIPutCACerts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startK3sServer(t, nil)
-			h, err := pki.HashCA(srv.bundle, time.Now())
+			h, err := pki.HashCA(srv.bundle, testkit.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
 			body := tpBody(t, srv, tt.stage)
-			api := &ServerAPI{URL: srv.URL, Token: tt.token(h.Hex), Product: product.K3s}
+			api := &ServerAPI{URL: srv.URL, Token: tt.token(h.Hex), Product: product.K3s, Now: testClock}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			err = api.PutCACerts(ctx, body, tt.force)
@@ -248,7 +249,7 @@ func TestServerAPIReachability(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			start := time.Now()
-			err := tt.call(ctx, &ServerAPI{URL: tt.url, Token: tok, Timeout: 3 * time.Second})
+			err := tt.call(ctx, &ServerAPI{URL: tt.url, Token: tok, Timeout: 3 * time.Second, Now: testClock})
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Errorf("err = %v, want %v", err, tt.want)
 			}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -56,8 +57,8 @@ func tpNewCA(t *testing.T, cn string) *tpCA {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             testkit.Now.Add(-time.Hour),
+		NotAfter:              testkit.Now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -81,8 +82,8 @@ func (ca *tpCA) tpIssue(t *testing.T, cn string, usage x509.ExtKeyUsage) (certPE
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    testkit.Now.Add(-time.Hour),
+		NotAfter:     testkit.Now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
@@ -152,7 +153,7 @@ func tpLoadCA(t *testing.T, certPath, keyPath string) *tpCA {
 func tpBody(t *testing.T, s *tpK3sServer, stage string) []byte {
 	t.Helper()
 	ctx := context.Background()
-	opts := pki.GenOptions{Now: time.Now()}
+	opts := pki.GenOptions{Now: testkit.Now}
 	var set *pki.StagedSet
 	var err error
 	if stage == "rotation" {
@@ -164,10 +165,10 @@ func tpBody(t *testing.T, s *tpK3sServer, stage string) []byte {
 		t.Fatalf("stage %s: %v", stage, err)
 	}
 	dir := t.TempDir()
-	if err := set.Write(ctx, dir); err != nil {
+	if err := set.Write(ctx, dir, testkit.Now); err != nil {
 		t.Fatalf("write staged: %v", err)
 	}
-	b, _, err := Build(ctx, BuildInput{CurrentDir: s.currentDir, StagedDir: dir, Now: time.Now()})
+	b, _, err := Build(ctx, BuildInput{CurrentDir: s.currentDir, StagedDir: dir, Now: testkit.Now})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -177,3 +178,6 @@ func tpBody(t *testing.T, s *tpK3sServer, stage string) []byte {
 	}
 	return body
 }
+
+// testClock is the pinned clock as a func, for the fields that take one.
+func testClock() time.Time { return testkit.Now }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Modes k3sca writes: private keys and credentials 0600, certificates 0644.
@@ -25,12 +26,23 @@ var (
 	ErrSymlink    = errors.New("refusing to follow a symlink")
 	ErrLiveTLSDir = errors.New("refusing to write into the live k3s tls directory")
 	ErrNotEmpty   = errors.New("directory is not empty")
+	// ErrNoMtime refuses a write without the caller's clock.
+	ErrNoMtime = errors.New("no modification time given (the caller's clock)")
 )
 
 // WriteFile writes data to path atomically: a temp file in the same
-// directory, fsync, chmod, rename, fsync of the directory. An existing
-// symlink at path is refused rather than followed.
-func WriteFile(path string, data []byte, mode fs.FileMode) error {
+// directory, fsync, chmod, mtime (and atime) set to mtime, rename, fsync of
+// the directory. An existing symlink at path is refused rather than
+// followed.
+//
+// mtime is required: k3s compares file mtimes with the datastore's
+// timestamps at every start, so every file k3sca writes carries the time of
+// the caller's clock (time.Now in production, the pinned clock in tests),
+// never the wall clock behind its back. A zero mtime is an error.
+func WriteFile(path string, data []byte, mode fs.FileMode, mtime time.Time) error {
+	if mtime.IsZero() {
+		return fmt.Errorf("write %s: %w", path, ErrNoMtime)
+	}
 	dir := filepath.Dir(path)
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return fmt.Errorf("write %s: %w", path, ErrSymlink)
@@ -61,6 +73,9 @@ func WriteFile(path string, data []byte, mode fs.FileMode) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Chtimes(name, mtime, mtime); err != nil {
+		return fmt.Errorf("set mtime of %s: %w", name, err)
 	}
 	if err := os.Rename(name, path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
@@ -208,7 +223,9 @@ func CopyDir(ctx context.Context, src, dst string) error {
 }
 
 // CopyFile copies a regular file to a new path with the same permission
-// bits, refusing to follow a symlink at either end.
+// bits and modification time (k3s compares mtimes with the datastore, so a
+// copy must not look newer than its source), refusing to follow a symlink
+// at either end.
 func CopyFile(src, dst string) error {
 	lfi, err := os.Lstat(src)
 	if err != nil {
@@ -246,6 +263,9 @@ func CopyFile(src, dst string) error {
 	}
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", dst, err)
+	}
+	if err := os.Chtimes(dst, fi.ModTime(), fi.ModTime()); err != nil {
+		return fmt.Errorf("set mtime of %s: %w", dst, err)
 	}
 	return nil
 }

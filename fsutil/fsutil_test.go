@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 func mkfile(t *testing.T, p string, data string, mode fs.FileMode) {
@@ -71,7 +74,7 @@ func TestWriteFile(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, dir, p)
 			}
-			err := WriteFile(p, []byte("new"), tt.mode)
+			err := WriteFile(p, []byte("new"), tt.mode, testkit.Now)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -92,6 +95,9 @@ func TestWriteFile(t *testing.T) {
 			if err != nil || serr != nil || string(b) != "new" || fi.Mode() != tt.mode {
 				t.Fatalf("file = %q mode %v (%v %v)", b, fi.Mode(), err, serr)
 			}
+			if !fi.ModTime().Equal(testkit.Now) {
+				t.Fatalf("mtime = %v, want the caller's clock %v", fi.ModTime(), testkit.Now)
+			}
 			if names := entries(t, filepath.Dir(p)); len(names) != 1 {
 				t.Fatalf("leftover temp files: %v", names)
 			}
@@ -108,17 +114,23 @@ func TestWriteFileAtomic(t *testing.T) {
 	if err := os.Link(p, filepath.Join(dir, "keep")); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(p, []byte("new"), ModePublic); err != nil {
+	if err := WriteFile(p, []byte("new"), ModePublic, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "keep")); string(b) != "old" {
 		t.Fatalf("old inode rewritten: %q", b)
 	}
+	if err := WriteFile(p, []byte("x"), ModePublic, time.Time{}); !errors.Is(err, ErrNoMtime) {
+		t.Fatalf("write without a clock: err = %v, want %v", err, ErrNoMtime)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Fatalf("refused write changed the file: %q", b)
+	}
 	// a failed write leaves neither a temp file nor a changed target
 	if err := os.Mkdir(filepath.Join(dir, "isdir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFile(filepath.Join(dir, "isdir"), []byte("x"), ModePublic); err == nil {
+	if err := WriteFile(filepath.Join(dir, "isdir"), []byte("x"), ModePublic, testkit.Now); err == nil {
 		t.Fatal("rename over a directory succeeded")
 	}
 	if names := entries(t, dir); len(names) != 3 {

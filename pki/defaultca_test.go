@@ -153,7 +153,7 @@ func TestGenStagedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	if err := set.Write(t.Context(), root); err != nil {
+	if err := set.Write(t.Context(), root, gtNow); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range set.Files {
@@ -211,7 +211,7 @@ func TestGenStagedWriteRefuses(t *testing.T) {
 			if tc.ctx != nil {
 				ctx = tc.ctx()
 			}
-			if err := tc.set.Write(ctx, root); !errors.Is(err, tc.wantErr) {
+			if err := tc.set.Write(ctx, root, gtNow); !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Write: err = %v, want %v", err, tc.wantErr)
 			}
 			if _, err := os.Stat(filepath.Join(root, "tls", "client-ca.key")); err == nil {

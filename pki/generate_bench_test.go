@@ -50,7 +50,7 @@ func BenchmarkGenerateRotation(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	if err := cas.Write(b.Context(), dir); err != nil {
+	if err := cas.Write(b.Context(), dir, gtNow); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

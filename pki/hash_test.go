@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 func tcSHA(b []byte) string {
@@ -80,8 +82,7 @@ func TestHashCA(t *testing.T) {
 // TestHashCAKAT checks HashCA against the CA hash in the raw token of the
 // first known-answer vector, whose plaintext carries the cluster's ServerCA.
 func TestHashCAKAT(t *testing.T) {
-	// The shared contract lives beside the repository (../shared).
-	raw, err := os.ReadFile("../../shared/testvectors/bootstrap-kat.json")
+	raw, err := os.ReadFile(testkit.KATPath())
 	if err != nil {
 		t.Fatalf("known-answer vectors: %v", err)
 	}

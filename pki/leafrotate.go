@@ -36,6 +36,9 @@ type LeafRotationPlan struct {
 	Remove []string
 	// Regenerate writes D/tls/dynamic-cert-regenerate (mode 0600).
 	Regenerate bool
+	// Now is the time of the plan: it names the backup dir and stamps the
+	// files Apply writes.
+	Now time.Time
 }
 
 // PlanLeafRotation resolves services (empty: all when the server dir exists,
@@ -51,7 +54,7 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 	}
 	d := product.ServerDir(dataDir)
 	agentDir := filepath.Join(dataDir, "agent")
-	pl := &LeafRotationPlan{DataDir: dataDir, AgentOnly: len(services) == 0 && !serverDir}
+	pl := &LeafRotationPlan{DataDir: dataDir, AgentOnly: len(services) == 0 && !serverDir, Now: now}
 	backupName := fmt.Sprintf("tls-%d", now.Unix())
 	pl.BackupDir = filepath.Join(agentDir, backupName)
 	tls := filepath.Join(d, TLSDir)
@@ -133,7 +136,7 @@ func (pl *LeafRotationPlan) Apply(ctx context.Context) error {
 	}
 	if pl.Regenerate {
 		trigger := filepath.Join(product.ServerDir(pl.DataDir), filepath.FromSlash(DynamicCertRegenerate))
-		if err := fsutil.WriteFile(trigger, nil, fsutil.ModeSecret); err != nil {
+		if err := fsutil.WriteFile(trigger, nil, fsutil.ModeSecret, pl.Now); err != nil {
 			return fmt.Errorf("rotate leaves: %w", err)
 		}
 	}

@@ -20,7 +20,7 @@ func gtServerDir(t *testing.T, sets ...*StagedSet) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "server")
 	for _, s := range sets {
-		if err := s.Write(t.Context(), dir); err != nil {
+		if err := s.Write(t.Context(), dir, gtNow); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +86,7 @@ func gtRotate(t *testing.T, dir string, now time.Time) *StagedSet {
 	}
 	gtCheckServiceKey(t, gtFile(t, set, ServiceKeyPath).Data, KeyECDSAP256, current, string(current))
 	staged := t.TempDir()
-	if err := set.Write(t.Context(), staged); err != nil {
+	if err := set.Write(t.Context(), staged, now); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Validate(t.Context(), ValidateInput{CurrentDir: dir, StagedDir: staged, Now: now})
@@ -152,7 +152,7 @@ func TestGenRotationTwice(t *testing.T) {
 	}
 	dir := gtServerDir(t, defaults)
 	first := gtRotate(t, dir, gtNow.Add(24*time.Hour))
-	if err := first.Write(t.Context(), dir); err != nil {
+	if err := first.Write(t.Context(), dir, gtNow.Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	second := gtRotate(t, dir, gtNow.Add(48*time.Hour))
@@ -163,7 +163,7 @@ func TestGenRotationTwice(t *testing.T) {
 		t.Errorf("second rotation: old CA %q, want the first rotation's CA", got.Subject.CommonName)
 	}
 	stage := t.TempDir()
-	if err := second.Write(t.Context(), stage); err != nil {
+	if err := second.Write(t.Context(), stage, gtNow.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Validate(t.Context(), ValidateInput{CurrentDir: dir, StagedDir: stage, Now: gtNow.Add(48 * time.Hour)})

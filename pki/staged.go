@@ -100,9 +100,10 @@ func (s *StagedSet) Preview() []PlannedFile {
 }
 
 // Write writes every file under root through fsutil.WriteFile (atomic, with
-// its mode; keys are always 0600). It refuses paths that leave root and
-// symlinks below root, and checks ctx between files.
-func (s *StagedSet) Write(ctx context.Context, root string) error {
+// its mode; keys are always 0600; mtime from the caller's clock). It refuses
+// paths that leave root and symlinks below root, and checks ctx between
+// files.
+func (s *StagedSet) Write(ctx context.Context, root string, mtime time.Time) error {
 	for _, f := range s.Files {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("write %s: %w", f.Path, err)
@@ -117,7 +118,7 @@ func (s *StagedSet) Write(ctx context.Context, root string) error {
 		if f.Secret {
 			mode = fsutil.ModeSecret
 		}
-		if err := fsutil.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, mode); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, mode, mtime); err != nil {
 			return fmt.Errorf("write staged file: %w", err)
 		}
 	}

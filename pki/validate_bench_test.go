@@ -18,7 +18,7 @@ func BenchmarkValidateAndHash(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := cur.Write(ctx, curDir); err != nil {
+	if err := cur.Write(ctx, curDir, vNow); err != nil {
 		b.Fatal(err)
 	}
 	rootCert, _ := cur.File(RootCertPath)
@@ -29,7 +29,7 @@ func BenchmarkValidateAndHash(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := next.Write(ctx, stagedDir); err != nil {
+	if err := next.Write(ctx, stagedDir, vNow); err != nil {
 		b.Fatal(err)
 	}
 	vin := ValidateInput{CurrentDir: curDir, StagedDir: stagedDir, Now: vNow, Product: product.K3s}

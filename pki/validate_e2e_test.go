@@ -146,11 +146,11 @@ func TestValidateE2E(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			curDir, stagedDir := t.TempDir(), t.TempDir()
 			old := GenOptions{Product: product.K3s, Now: vNow.Add(-30 * 24 * time.Hour), ServiceKeyType: KeyECDSAP256}
-			if err := tc.current(ctx, t, old, curDir).Write(ctx, curDir); err != nil {
+			if err := tc.current(ctx, t, old, curDir).Write(ctx, curDir, old.Now); err != nil {
 				t.Fatal(err)
 			}
 			next := GenOptions{Product: product.K3s, Now: vNow.Add(-time.Hour)}
-			if err := tc.staged(ctx, t, next, curDir).Write(ctx, stagedDir); err != nil {
+			if err := tc.staged(ctx, t, next, curDir).Write(ctx, stagedDir, next.Now); err != nil {
 				t.Fatal(err)
 			}
 			r, err := Validate(ctx, ValidateInput{CurrentDir: curDir, StagedDir: stagedDir, Now: vNow, Force: tc.force, Product: product.K3s})

@@ -59,7 +59,7 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, 
 	if err != nil {
 		return nil, fmt.Errorf("encode backup: %w", err)
 	}
-	if err := fsutil.WriteFile(b.Path, append(data, '\n'), fsutil.ModeSecret); err != nil {
+	if err := fsutil.WriteFile(b.Path, append(data, '\n'), fsutil.ModeSecret, now); err != nil {
 		return nil, fmt.Errorf("write backup: %w", err)
 	}
 	return b, nil

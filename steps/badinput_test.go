@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
@@ -56,12 +58,12 @@ func stOtherTableDB(ctx context.Context, path string) error {
 // stDefaultCAStage writes fresh self-signed default CAs, which k3s refuses
 // without --force (single-certificate bundles).
 func stDefaultCAStage(t *testing.T, _ *Sandbox) string {
-	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: stNow})
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "fresh")
-	if err := set.Write(context.Background(), dir); err != nil {
+	if err := set.Write(context.Background(), dir, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	return dir

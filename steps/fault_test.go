@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -136,7 +138,7 @@ func TestLoadKilled(t *testing.T) {
 	// Time an unkilled load, then kill at random moments (fixed seed): a third
 	// over the whole run, the rest between backup and write, where the SQLite
 	// transaction runs.
-	now := stNow
+	now := testkit.Now
 	old := stDecrypt(t, sb, stKV(t, sb).Value)
 	killed, at := stRunChild(t, sb, stage, "", now, -1)
 	if killed || !bytes.Equal(stDecrypt(t, sb, stKV(t, sb).Value), stExpectedPlain(t, sb, stage, now)) || bytes.Equal(old, stExpectedPlain(t, sb, stage, now)) {
@@ -211,7 +213,7 @@ func TestDryRunAfterCrash(t *testing.T) {
 	}
 	sb := stSandbox(t)
 	stage := stStage(t, sb)
-	if killed, _ := stRunChild(t, sb, stage, "after-write", stNow, -1); !killed {
+	if killed, _ := stRunChild(t, sb, stage, "after-write", testkit.Now, -1); !killed {
 		t.Fatal("the child was not killed")
 	}
 	db := stDBPath(sb)
@@ -229,7 +231,7 @@ func TestDryRunAfterCrash(t *testing.T) {
 	}
 	before := sum()
 	in := stInput(sb, stage, ViaAuto)
-	in.DryRun, in.Now = true, stNow.Add(time.Minute)
+	in.DryRun, in.Now = true, testkit.Now.Add(time.Minute)
 	l := NewLoad(in)
 	defer l.Close()
 	if _, err := l.Preview(context.Background()); err != nil {
@@ -241,7 +243,7 @@ func TestDryRunAfterCrash(t *testing.T) {
 	if after := sum(); after != before {
 		t.Errorf("dry run changed the database:\n%s\n%s", before, after)
 	}
-	if got := stKV(t, sb); l.Plan().Revision != got.ModRevision || !bytes.Equal(l.Plan().current.Plain, stExpectedPlain(t, sb, stage, stNow)) {
+	if got := stKV(t, sb); l.Plan().Revision != got.ModRevision || !bytes.Equal(l.Plan().current.Plain, stExpectedPlain(t, sb, stage, testkit.Now)) {
 		t.Errorf("dry run read revision %d, the committed one is %d", l.Plan().Revision, got.ModRevision)
 	}
 }

@@ -110,7 +110,7 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			}
 			r.tmp, r.staged = tmp, tmp
 			progress("staging in a private scratch dir for the checks that follow")
-			if err := r.gen.Set().Write(ctx, tmp); err != nil {
+			if err := r.gen.Set().Write(ctx, tmp, r.env.Now()); err != nil {
 				return nil, fmt.Errorf("dry run scratch copy: %w", err)
 			}
 			return &Outcome{Summary: fmt.Sprintf("dry run: %d files would be written to %s (checked from a private scratch copy, removed at the end)", len(r.gen.Set().Files), in.Out)}, nil

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -26,11 +28,11 @@ func flowEnv(t testing.TB, sb *Sandbox, running bool) (Env, *FakeServices) {
 		svc = NewFakeServices()
 	}
 	svc.OnStart = func(ctx context.Context, unit string) error {
-		_, err := SimulateRestart(ctx, sb.DataDir, product.K3s, stNow)
+		_, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	return Env{
-		DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return stNow },
+		DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
 		StageRoot: filepath.Dir(sb.DataDir), Services: svc, ClusterName: "sandbox",
 	}, svc
 }
@@ -64,12 +66,12 @@ func runFlow(t testing.TB, env Env, id string, vals map[string]string, r Runner)
 // dir holding ca/root-ca.pem and ca/root-ca.key.
 func customRoot(t testing.TB) string {
 	t.Helper()
-	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: stNow.Add(-time.Hour)}, pki.CustomCAInput{})
+	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now.Add(-time.Hour)}, pki.CustomCAInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "pki")
-	if err := set.Write(context.Background(), dir); err != nil {
+	if err := set.Write(context.Background(), dir, testkit.Now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -77,7 +79,7 @@ func customRoot(t testing.TB) string {
 
 func diskHash(t testing.TB, sb *Sandbox) string {
 	t.Helper()
-	h, err := currentHash(sb.ServerDir, stNow)
+	h, err := currentHash(sb.ServerDir, testkit.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func assertChainsTo(t *testing.T, sb *Sandbox, rootPEM string) {
 
 func TestBootstrapCustomCA(t *testing.T) {
 	dd := filepath.Join(t.TempDir(), "data")
-	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return stNow }, Services: NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
+	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
 	rep, out, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
 	if err != nil {
 		t.Fatalf("bootstrap: %v\n%s", err, out)
@@ -309,7 +311,7 @@ func TestRotateCertsFlow(t *testing.T) {
 		if c.Service != "api-server" {
 			t.Fatalf("report holds %s", c.Service)
 		}
-		if c.NotBefore.Before(stNow.Add(-2 * time.Hour)) {
+		if c.NotBefore.Before(testkit.Now.Add(-2 * time.Hour)) {
 			t.Fatalf("%s was not re-issued: not before %s", c.Path, c.NotBefore)
 		}
 	}

@@ -93,7 +93,7 @@ func (g *Generate) Run(ctx context.Context) (string, error) {
 	if err := g.build(ctx); err != nil {
 		return "", err
 	}
-	if err := g.set.Write(ctx, g.in.Out); err != nil {
+	if err := g.set.Write(ctx, g.in.Out, g.in.Opts.Now); err != nil {
 		return "", fmt.Errorf("write staged set: %w", err)
 	}
 	return fmt.Sprintf("wrote %s to %s", plural(len(g.set.Files), "file"), g.in.Out), nil

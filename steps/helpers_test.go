@@ -11,14 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
-
-// stNow pins the clock of every load in these tests; the sandbox is a day older.
-var stNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // stServices is a fake ServiceManager: systemd cannot run here.
 type stServices struct{ active bool }
@@ -38,7 +37,7 @@ func stSandbox(t testing.TB) *Sandbox {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(root) })
 	sb, err := CreateSandbox(context.Background(), SandboxInput{
-		DataDir: filepath.Join(root, "data"), Product: product.K3s, Now: stNow.Add(-24 * time.Hour),
+		DataDir: filepath.Join(root, "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
 	})
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
@@ -49,12 +48,12 @@ func stSandbox(t testing.TB) *Sandbox {
 // stStage writes a cross-signed rotation of the sandbox's CAs and returns its dir.
 func stStage(t testing.TB, sb *Sandbox) string {
 	t.Helper()
-	set, err := pki.GenerateRotation(context.Background(), pki.GenOptions{Product: product.K3s, Now: stNow}, sb.ServerDir)
+	set, err := pki.GenerateRotation(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now}, sb.ServerDir)
 	if err != nil {
 		t.Fatalf("generate rotation: %v", err)
 	}
 	dir := filepath.Join(t.TempDir(), "stage")
-	if err := set.Write(context.Background(), dir); err != nil {
+	if err := set.Write(context.Background(), dir, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -63,7 +62,7 @@ func stStage(t testing.TB, sb *Sandbox) string {
 // stInput is a SQLite-era load of stage into sb with k3s stopped.
 func stInput(sb *Sandbox, stage string, via Via) LoadInput {
 	return LoadInput{
-		DataDir: sb.DataDir, Staged: stage, Now: stNow, Product: product.K3s,
+		DataDir: sb.DataDir, Staged: stage, Now: testkit.Now, Product: product.K3s,
 		Access: AccessInput{DataDir: sb.DataDir, Via: via, Product: product.K3s, Services: stServices{}},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -37,7 +38,8 @@ func (l *Load) prepareServer(ctx context.Context, plan *LoadPlan, raw string) (*
 		return nil, err
 	}
 	plan.next = body
-	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product}
+	now := l.in.Now
+	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product, Now: func() time.Time { return now }}
 	if _, err := l.api.FetchCACerts(ctx); err != nil {
 		return nil, fmt.Errorf("reach %s: %w", l.in.ServerURL, err)
 	}

@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
 )
 
 // stCheckLoaded reads the bootstrap value from be with the sandbox's token
 // and asserts that it holds every staged field's content, every other field
-// from the server dir, and every entry stamped stNow.
+// from the server dir, and every entry stamped testkit.Now.
 func stCheckLoaded(t *testing.T, sb *Sandbox, stage string, be datastore.Backend) {
 	t.Helper()
 	b, err := ReadBootstrap(context.Background(), be, stPass(sb))
@@ -35,8 +37,8 @@ func stCheckLoaded(t *testing.T, sb *Sandbox, stage string, be datastore.Backend
 		if !ok || !bytes.Equal(e.Content, want) {
 			t.Errorf("%s: present %t, content differs from the expected file", f.Name, ok)
 		}
-		if !e.Timestamp.Equal(stNow) {
-			t.Errorf("%s: timestamp %s, want %s", f.Name, e.Timestamp, stNow)
+		if !e.Timestamp.Equal(testkit.Now) {
+			t.Errorf("%s: timestamp %s, want %s", f.Name, e.Timestamp, testkit.Now)
 		}
 	}
 	if staged < 11 { // five CA certs, five CA keys, service.key
@@ -156,7 +158,7 @@ func TestLoadThroughKine(t *testing.T) {
 	if got.ModRevision != l.Result().NewRevision || got.ModRevision <= old.ModRevision {
 		t.Errorf("sqlite revision %d, load wrote %d, old %d", got.ModRevision, l.Result().NewRevision, old.ModRevision)
 	}
-	if plain := stDecrypt(t, sb, got.Value); !bytes.Equal(plain, stExpectedPlain(t, sb, stage, stNow)) {
+	if plain := stDecrypt(t, sb, got.Value); !bytes.Equal(plain, stExpectedPlain(t, sb, stage, testkit.Now)) {
 		t.Error("the value kine stored is not the staged bootstrap data")
 	}
 	stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
@@ -196,7 +198,7 @@ func TestLoadEmbeddedEtcd(t *testing.T) {
 	if got.ModRevision != l.Result().NewRevision || got.ModRevision <= seedRev {
 		t.Errorf("etcd revision %d, load wrote %d, seeded %d", got.ModRevision, l.Result().NewRevision, seedRev)
 	}
-	if plain := stDecrypt(t, sb, got.Value); !bytes.Equal(plain, stExpectedPlain(t, sb, stage, stNow)) {
+	if plain := stDecrypt(t, sb, got.Value); !bytes.Equal(plain, stExpectedPlain(t, sb, stage, testkit.Now)) {
 		t.Error("the value in etcd is not the staged bootstrap data")
 	}
 	stCheckLoaded(t, sb, stage, e)

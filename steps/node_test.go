@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -148,7 +150,7 @@ func TestDetectNode(t *testing.T) {
 			if tc.services != nil {
 				services = tc.services(dd)
 			}
-			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return stNow }}
+			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return testkit.Now }}
 			if tc.config != "" {
 				env.Access.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")
 				if err := os.WriteFile(env.Access.K3sConfig, []byte("data-dir: "+dd+"\n"+tc.config), 0o600); err != nil {

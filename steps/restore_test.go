@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/product"
 )
@@ -35,7 +37,7 @@ func TestRestore(t *testing.T) {
 			loaded := stKV(t, sb)
 			before := stDump(t, stDBPath(sb))
 			in := RestoreInput{
-				DataDir: sb.DataDir, BackupPath: l.Result().Backup, Token: tt.token, Now: stNow.Add(time.Hour),
+				DataDir: sb.DataDir, BackupPath: l.Result().Backup, Token: tt.token, Now: testkit.Now.Add(time.Hour),
 				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}},
 			}
 			_, err := NewRestore(in).Run(ctx)

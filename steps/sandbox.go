@@ -71,14 +71,14 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cas.Write(ctx, server); err != nil {
+	if err := cas.Write(ctx, server, caOpts.Now); err != nil {
 		return nil, err
 	}
 	leaves, err := pki.GenerateLeafCerts(ctx, opts, server)
 	if err != nil {
 		return nil, err
 	}
-	if err := leaves.Write(ctx, server); err != nil {
+	if err := leaves.Write(ctx, server, opts.Now); err != nil {
 		return nil, err
 	}
 	if in.NearExpiry {
@@ -104,7 +104,7 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 		"cred/ipsec.psk": psk + "\n",
 	}
 	for rel, content := range creds {
-		if err := fsutil.WriteFile(filepath.Join(server, rel), []byte(content), fsutil.ModeSecret); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(server, rel), []byte(content), fsutil.ModeSecret, caOpts.Now); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +115,7 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	if err := sb.seedDatastore(ctx, pass); err != nil {
 		return nil, err
 	}
-	if err := markSandbox(in.DataDir); err != nil {
+	if err := markSandbox(in.DataDir, in.Now); err != nil {
 		return nil, err
 	}
 	return sb, nil
@@ -123,11 +123,11 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 
 // markSandbox finishes a sandbox: its service state (stopped) and, last, the
 // marker, so that a half-built dir is never taken for a sandbox.
-func markSandbox(dataDir string) error {
-	if err := writeSandboxState(dataDir, false); err != nil {
+func markSandbox(dataDir string, now time.Time) error {
+	if err := writeSandboxState(dataDir, false, now); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic, now); err != nil {
 		return fmt.Errorf("mark sandbox: %w", err)
 	}
 	return nil
@@ -198,7 +198,7 @@ func (sb *Sandbox) writeToken(now time.Time, pass string) error {
 		return err
 	}
 	sb.Token = pki.Token{CAHash: st.Hash.Hex, Username: "server", Password: pass}
-	return fsutil.WriteFile(filepath.Join(sb.ServerDir, pki.TokenFile), []byte(sb.Token.String()+"\n"), fsutil.ModeSecret)
+	return fsutil.WriteFile(filepath.Join(sb.ServerDir, pki.TokenFile), []byte(sb.Token.String()+"\n"), fsutil.ModeSecret, now)
 }
 
 // seedDatastore stores the bootstrap data as k3s does at first start: the
@@ -259,5 +259,5 @@ func ageLeaf(ctx context.Context, opts pki.GenOptions, server, rel string) error
 		return fmt.Errorf("sandbox: no %s pair among the leaf certificates", stem)
 	}
 	old.Files = keep
-	return old.Write(ctx, server)
+	return old.Write(ctx, server, opts.Now)
 }

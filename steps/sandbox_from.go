@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
@@ -45,8 +46,9 @@ type SandboxCopyReport struct {
 // without embedded etcd data, sockets and symlinks, and server/db/state.db
 // through SQLite's VACUUM INTO, so the copy is one consistent snapshot that
 // includes the -wal of a running k3s. agent/ is never copied. The sandbox
-// starts stopped.
-func CreateSandboxFrom(ctx context.Context, from, dataDir string) (*Sandbox, *SandboxCopyReport, error) {
+// starts stopped. Copied files keep their mtimes, as k3s compares them with
+// the datastore's stamps; now stamps the sandbox's own marker files.
+func CreateSandboxFrom(ctx context.Context, from, dataDir string, now time.Time) (*Sandbox, *SandboxCopyReport, error) {
 	src := product.ServerDir(from)
 	if !dirExists(filepath.Join(src, "tls")) {
 		return nil, nil, fmt.Errorf("sandbox source %s %w", from, ErrNotServerDataDir)
@@ -65,7 +67,7 @@ func CreateSandboxFrom(ctx context.Context, from, dataDir string) (*Sandbox, *Sa
 		return nil, nil, err
 	}
 	c.finish()
-	if err := markSandbox(dataDir); err != nil {
+	if err := markSandbox(dataDir, now); err != nil {
 		return nil, nil, err
 	}
 	sb, err := OpenSandbox(dataDir)

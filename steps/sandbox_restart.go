@@ -92,7 +92,7 @@ func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now
 		// (a leaf rotation removed them), each with a new key.
 		leaves.Files = missingLeaves(server, leaves.Files)
 	}
-	if err := leaves.Write(ctx, server); err != nil {
+	if err := leaves.Write(ctx, server, now); err != nil {
 		return nil, err
 	}
 	rep.Leaves = len(leaves.Files)
@@ -102,7 +102,7 @@ func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now
 		return nil, err
 	}
 	rep.Token = *st.Token
-	if err := fsutil.WriteFile(filepath.Join(server, pki.TokenFile), []byte(rep.Token.String()+"\n"), fsutil.ModeSecret); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(server, pki.TokenFile), []byte(rep.Token.String()+"\n"), fsutil.ModeSecret, now); err != nil {
 		return nil, err
 	}
 	return rep, nil

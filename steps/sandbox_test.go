@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -28,7 +30,7 @@ func TestSimulateRestart(t *testing.T) {
 			if err := os.WriteFile(p, []byte("edited by hand\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			future := stNow.Add(time.Hour)
+			future := testkit.Now.Add(time.Hour)
 			if err := os.Chtimes(p, future, future); err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +54,7 @@ func TestSimulateRestart(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, sb)
 			}
-			rep, err := SimulateRestart(ctx, sb.DataDir, product.K3s, stNow.Add(time.Minute))
+			rep, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(time.Minute))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("restart: %v, want %v", err, tc.wantErr)
 			}
@@ -72,7 +74,7 @@ func TestSimulateRestart(t *testing.T) {
 			if err != nil || !bytes.Equal(leaf[0].AuthorityKeyId, ca[0].SubjectKeyId) {
 				t.Errorf("serving-kube-apiserver.crt was not re-issued by the new server CA (%v)", err)
 			}
-			again, err := SimulateRestart(ctx, sb.DataDir, product.K3s, stNow.Add(2*time.Minute))
+			again, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(2*time.Minute))
 			if err != nil || len(again.Updated) != 0 {
 				t.Errorf("second restart: %v, %d updated; want nothing to do", err, len(again.Updated))
 			}
@@ -185,7 +187,7 @@ func TestCreateSandboxFrom(t *testing.T) {
 			}
 			before := stFingerprint(t, src.DataDir)
 			dd := filepath.Join(t.TempDir(), "data")
-			sb, rep, err := CreateSandboxFrom(ctx, src.DataDir, dd)
+			sb, rep, err := CreateSandboxFrom(ctx, src.DataDir, dd, testkit.Now)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -226,7 +228,7 @@ func TestCreateSandboxFrom(t *testing.T) {
 				t.Errorf("the copy runs (%t, %v); want it stopped", active, err)
 			}
 			if strings.HasPrefix(tc.wantStore, "sqlite") {
-				if _, err := SimulateRestart(ctx, dd, product.K3s, stNow); err != nil {
+				if _, err := SimulateRestart(ctx, dd, product.K3s, testkit.Now); err != nil {
 					t.Errorf("restart of the copy: %v", err)
 				}
 			}
@@ -253,7 +255,7 @@ func TestCreateSandboxFromLiveWAL(t *testing.T) {
 		t.Fatalf("no live WAL to copy (%v)", err)
 	}
 	dd := filepath.Join(t.TempDir(), "data")
-	if _, _, err := CreateSandboxFrom(ctx, src.DataDir, dd); err != nil {
+	if _, _, err := CreateSandboxFrom(ctx, src.DataDir, dd, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	if dump := stDump(t, filepath.Join(dd, "server", "db", "state.db")); !strings.Contains(dump, "/registry/only-in-wal") {
@@ -285,7 +287,7 @@ func TestCreateSandboxFromRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := stFingerprint(t, src.DataDir)
-			if _, _, err := CreateSandboxFrom(context.Background(), src.DataDir, tc.dd(t)); err == nil {
+			if _, _, err := CreateSandboxFrom(context.Background(), src.DataDir, tc.dd(t), testkit.Now); err == nil {
 				t.Fatal("no error")
 			}
 			if stFingerprint(t, src.DataDir) != before {

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -87,14 +89,14 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 			}
 		}
 	}
-	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: stNow, Force: force})
+	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: testkit.Now, Force: force})
 	if err != nil {
 		return err
 	}
 	if !rep.OK {
 		return rep.Err()
 	}
-	merged, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: stNow})
+	merged, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: testkit.Now})
 	if err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func stServingCert(t *testing.T, sb *Sandbox) tls.Certificate {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "k3s"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: testkit.Now.Add(-time.Hour), NotAfter: testkit.Now.Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 	}
@@ -208,12 +210,12 @@ func TestLoadViaServer(t *testing.T) {
 // stFreshCAs stages brand-new self-signed default CAs: a new root k3s refuses without force.
 func stFreshCAs(t *testing.T) string {
 	t.Helper()
-	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: stNow})
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := set.Write(context.Background(), dir); err != nil {
+	if err := set.Write(context.Background(), dir, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -80,14 +80,18 @@ func (s *SandboxServices) Start(ctx context.Context, unit string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	if _, err := SimulateRestart(ctx, s.DataDir, p, now()); err != nil {
+	if _, err := SimulateRestart(ctx, s.DataDir, p, s.now()); err != nil {
 		return fmt.Errorf("start %s (simulated): %w", unit, err)
 	}
 	return s.write(true)
+}
+
+// now reads the injected clock (nil: time.Now).
+func (s *SandboxServices) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Name implements ServiceManager.
@@ -148,16 +152,16 @@ func (s *SandboxServices) write(active bool) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	return writeSandboxState(s.DataDir, active)
+	return writeSandboxState(s.DataDir, active, s.now())
 }
 
 // writeSandboxState records the sandbox server as running or stopped.
-func writeSandboxState(dataDir string, active bool) error {
+func writeSandboxState(dataDir string, active bool, now time.Time) error {
 	state := stateInactive
 	if active {
 		state = stateActive
 	}
-	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic, now); err != nil {
 		return fmt.Errorf("sandbox service state: %w", err)
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -151,7 +153,7 @@ func TestSandboxServices(t *testing.T) {
 				if err := os.WriteFile(p, []byte("edited by hand\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				future := stNow.Add(time.Hour)
+				future := testkit.Now.Add(time.Hour)
 				if err := os.Chtimes(p, future, future); err != nil {
 					t.Fatal(err)
 				}
@@ -171,7 +173,7 @@ func TestSandboxServices(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, sb)
 			}
-			s := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return stNow }}
+			s := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
 			if tc.run != nil {
 				err := tc.run(ctx, s)
 				if tc.wantErr == errAny && err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {
@@ -211,7 +213,7 @@ func TestSandboxServicesGateSQLite(t *testing.T) {
 	if _, err := NewLoad(stInput(sb, stage, ViaAuto)).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := &SandboxServices{DataDir: sb.DataDir, Now: func() time.Time { return stNow.Add(time.Minute) }}
+	s := &SandboxServices{DataDir: sb.DataDir, Now: func() time.Time { return testkit.Now.Add(time.Minute) }}
 	in := AccessInput{DataDir: sb.DataDir, Product: product.K3s, Services: s}
 	if acc, err := ChooseAccess(ctx, in); err != nil || acc.Via != ViaSQLite {
 		t.Fatalf("stopped sandbox: %v %v, want sqlite", acc.Via, err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	"github.com/k3sca/k3sca/datastore"
 )
 
@@ -61,11 +63,11 @@ func TestBackupSameSecond(t *testing.T) {
 	ctx := context.Background()
 	sb := stSandbox(t)
 	kv := stKV(t, sb)
-	first, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, stNow)
+	first, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, testkit.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, stNow)
+	second, err := writeBackup(ctx, sb.DataDir, kv, ViaSQLite, testkit.Now)
 	if err != nil {
 		t.Fatalf("second backup in the same second: %v", err)
 	}
@@ -118,7 +120,7 @@ func TestLoadFlagsFilesNewerThanTheLoad(t *testing.T) {
 	sb := stSandbox(t)
 	stage := stStage(t, sb)
 	ca := filepath.Join(sb.ServerDir, "tls", "server-ca.crt")
-	future := stNow.Add(time.Hour)
+	future := testkit.Now.Add(time.Hour)
 	if err := os.Chtimes(ca, future, future); err != nil {
 		t.Fatal(err)
 	}

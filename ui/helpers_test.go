@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -32,9 +34,6 @@ func init() {
 	}
 }
 
-// testNow is the pinned clock of every test.
-var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
 // sizes are the terminal sizes every golden screen is drawn at.
 var sizes = [][2]int{{80, 24}, {120, 40}}
 
@@ -54,7 +53,7 @@ var testFacts = facts{
 
 // testEnv is the node of the test-only flows; nothing reads it.
 func testEnv() steps.Env {
-	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: func() time.Time { return testNow }, Services: stopped{}}
+	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: stopped{}}
 }
 
 // fakeCompletions completes from a fixed list of paths.
@@ -184,13 +183,13 @@ func sandbox(t *testing.T) (*steps.Sandbox, steps.Env) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
-		DataDir: "data", Product: product.K3s, Now: testNow, Rand: rand.NewChaCha8([32]byte{1}),
+		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sb, steps.Env{
-		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
+		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
 		StageRoot: ".", Services: stopped{},
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/product"
@@ -23,7 +25,7 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 	sb, env := sandbox(t)
 	svc := steps.NewFakeServices(product.K3s.ServerUnit())
 	svc.OnStart = func(ctx context.Context, _ string) error {
-		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testNow)
+		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	env.Services, env.ClusterName = svc, "sandbox"

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
@@ -197,18 +199,18 @@ func rfSandbox(t *testing.T) (*steps.Sandbox, steps.Env, *steps.FakeServices) {
 	t.Helper()
 	t.Chdir(t.TempDir())
 	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
-		DataDir: "data", Product: product.K3s, Now: testNow, Rand: rand.NewChaCha8([32]byte{1}), NearExpiry: true,
+		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}), NearExpiry: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := steps.NewFakeServices(product.K3s.ServerUnit())
 	svc.OnStart = func(ctx context.Context, _ string) error {
-		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testNow)
+		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	env := steps.Env{
-		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
+		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
 		StageRoot: ".", Services: svc, ClusterName: "sandbox",
 	}
 	return sb, env, svc
@@ -279,7 +281,7 @@ func rfDiskHash(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := pki.HashCA(b, testNow)
+	h, err := pki.HashCA(b, testkit.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/pki"
@@ -36,7 +38,7 @@ type realFlowCase struct {
 }
 
 // rfStageDefault is the staging dir a form proposes at the pinned clock.
-func rfStageDefault(kind string) string { return fmt.Sprintf("k3sca-%s-%d", kind, testNow.Unix()) }
+func rfStageDefault(kind string) string { return fmt.Sprintf("k3sca-%s-%d", kind, testkit.Now.Unix()) }
 
 var realFlowCases = []realFlowCase{
 	{
@@ -68,7 +70,7 @@ var realFlowCases = []realFlowCase{
 		id: steps.FlowRotateCerts,
 		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
 			_, env, svc := rfSandbox(t)
-			inv, err := steps.Check(context.Background(), steps.CheckInput{DataDir: "data", Product: product.K3s, Now: testNow, Services: []string{"api-server"}})
+			inv, err := steps.Check(context.Background(), steps.CheckInput{DataDir: "data", Product: product.K3s, Now: testkit.Now, Services: []string{"api-server"}})
 			if err != nil || len(inv.Leaves) == 0 {
 				t.Fatalf("api-server certificates: %v", err)
 			}
@@ -108,7 +110,7 @@ var realFlowCases = []realFlowCase{
 			if err := os.Mkdir("data", 0o700); err != nil {
 				t.Fatal(err)
 			}
-			env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow },
+			env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
 				Services: steps.NewFakeServices()}
 			return env, func(t *testing.T, _ rfState) {
 				server := product.ServerDir("data")
@@ -130,11 +132,11 @@ var realFlowCases = []realFlowCase{
 		id: steps.FlowRotateCustomCA,
 		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
 			_, env, _ := rfSandbox(t)
-			set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testNow.Add(-time.Hour)}, pki.CustomCAInput{})
+			set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now.Add(-time.Hour)}, pki.CustomCAInput{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := set.Write(context.Background(), "pki"); err != nil {
+			if err := set.Write(context.Background(), "pki", testkit.Now.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			oldHash := rfDiskHash(t)
@@ -250,10 +252,10 @@ var realFlowCases = []realFlowCase{
 		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
 			_, env, _ := rfSandbox(t)
 			// The sandbox's own service manager: a new sandbox is stopped.
-			svc := &steps.SandboxServices{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testNow }}
+			svc := &steps.SandboxServices{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }}
 			env.Services = svc
 			_, err := steps.NewGenerate(steps.GenerateInput{Kind: steps.GenRotation, DataDir: "data", Out: "staged",
-				Opts: pki.GenOptions{Product: product.K3s, Now: testNow}}).Run(context.Background())
+				Opts: pki.GenOptions{Product: product.K3s, Now: testkit.Now}}).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +281,7 @@ var realFlowCases = []realFlowCase{
 
 // rfRestoreBackup is the backup the rotate-ca run before the datastore flow
 // leaves: named after the pinned clock and the revision it replaced.
-var rfRestoreBackup = filepath.Join("data", "server", steps.BackupDirName, fmt.Sprintf("%d-1.json", testNow.Unix()))
+var rfRestoreBackup = filepath.Join("data", "server", steps.BackupDirName, fmt.Sprintf("%d-1.json", testkit.Now.Unix()))
 
 // TestRealFlows drives each of the real flows of steps.Flows() through the
 // wizard on a real node (a sandbox, or an empty data dir for the custom-CA

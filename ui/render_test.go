@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -60,7 +62,7 @@ func TestTruncateAndPad(t *testing.T) {
 }
 
 func TestRenderInventoryFitsWidth(t *testing.T) {
-	now := testNow
+	now := testkit.Now
 	inv := &pki.Inventory{
 		CAs: []pki.CertInfo{{Path: "/d/server/tls/request-header-ca.crt", Subject: "k3s-request-header-ca@1795780800",
 			Status: pki.StatusOK, Residual: 10 * 365 * 24 * time.Hour, NotAfter: now}},
