@@ -18,7 +18,8 @@ import (
 const (
 	keyStageRoot   = "stage-root"
 	keyClusterName = "cluster-name"
-	keyLog         = "log"
+	keyLog            = "log"
+	keyRestartTimeout = "restart-timeout"
 )
 
 // runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
@@ -86,6 +87,7 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
 	f.String(keyLog, "", "append a log of every step to this file (never secrets)")
 	f.Int(keyRenewDays, 120, "renewal window in days")
+	f.Duration(keyRestartTimeout, steps.DefaultRestartTimeout, "how long a restart waits for k3s to serve the new CA on --server before it reports k3s did not come back")
 	a.addDatastoreFlags(cmd)
 }
 
@@ -105,7 +107,13 @@ func (a *app) flowEnv() (steps.Env, error) {
 	}
 	services := steps.DetectServices(dd)
 	if sb, ok := services.(*steps.SandboxServices); ok {
-		sb.Product, sb.Now = p, a.now
+		// The simulated listener serves in this process, so the restart
+		// step probes it as it probes a real server's 6443.
+		sb.Product, sb.Now, sb.Serve = p, a.now, true
+	}
+	timeout := a.v.GetDuration(keyRestartTimeout)
+	if timeout <= 0 {
+		return steps.Env{}, usagef("--%s must be positive", keyRestartTimeout)
 	}
 	access.Services = services
 	name := a.v.GetString(keyClusterName)
@@ -115,7 +123,7 @@ func (a *app) flowEnv() (steps.Env, error) {
 	return steps.Env{
 		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
-		ClusterName: name,
+		ClusterName: name, RestartTimeout: timeout,
 	}.WithDefaults(), nil
 }
 

@@ -42,7 +42,7 @@ const (
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
 	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
-	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun,
+	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout,
 }
 
 // app holds what every command shares: settings, output streams and the clock.
@@ -72,6 +72,7 @@ func (a *app) bindSettings(cmd *cobra.Command) error {
 	a.v.SetDefault(keyRenewDays, 120)
 	a.v.SetDefault(keyServer, "https://127.0.0.1:6443")
 	a.v.SetDefault(keyVia, "auto")
+	a.v.SetDefault(keyRestartTimeout, steps.DefaultRestartTimeout)
 	a.v.SetDefault(keyKeyType, "ecdsa-p256")
 	for _, key := range settingKeys {
 		if err := a.v.BindEnv(key, envName(key)); err != nil {

@@ -57,8 +57,8 @@ func tpNewCA(t *testing.T, cn string) *tpCA {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             testkit.Now.Add(-time.Hour),
-		NotAfter:              testkit.Now.Add(24 * time.Hour),
+		NotBefore:             testkit.Now.AddDate(-30, 0, 0), // real etcd checks with the wall clock: valid on any date
+		NotAfter:              testkit.Now.AddDate(30, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -82,8 +82,8 @@ func (ca *tpCA) tpIssue(t *testing.T, cn string, usage x509.ExtKeyUsage) (certPE
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    testkit.Now.Add(-time.Hour),
-		NotAfter:     testkit.Now.Add(24 * time.Hour),
+		NotBefore:    testkit.Now.AddDate(-30, 0, 0),
+		NotAfter:     testkit.Now.AddDate(30, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}

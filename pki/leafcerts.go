@@ -25,6 +25,7 @@ const (
 	sanAPIServer
 	sanLocalhost
 	sanEtcd
+	sanServing
 )
 
 // leafSpec is one row of the leaf table of spec 6.2.
@@ -76,6 +77,8 @@ func (g *genCtx) sanList(k sanKind) ([]string, []net.IP) {
 			"kubernetes.default.svc." + defaultClusterDomain, defaultAPIServerServiceIP}, g.sans...)
 	case sanEtcd:
 		names = append([]string{"kine.sock"}, g.sans...)
+	case sanServing:
+		names = append(append([]string{}, ServingCertSANs...), g.sans...)
 	}
 	var dns []string
 	var ips []net.IP

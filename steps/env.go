@@ -38,6 +38,9 @@ type Env struct {
 	// DryRun builds flows whose writing steps are only previewed and whose
 	// datastore handles are read-only.
 	DryRun bool
+	// RestartTimeout bounds the wait for k3s to serve the expected CA after
+	// a start (0: DefaultRestartTimeout).
+	RestartTimeout time.Duration
 	// Log receives one record per step of every flow (--log); nil logs
 	// nothing. Secrets never reach it.
 	Log *slog.Logger
@@ -47,6 +50,9 @@ type Env struct {
 func (e Env) WithDefaults() Env {
 	if e.Now == nil {
 		e.Now = time.Now
+	}
+	if e.RestartTimeout == 0 {
+		e.RestartTimeout = DefaultRestartTimeout
 	}
 	if e.Window == 0 {
 		e.Window = pki.DefaultRenewWindow

@@ -26,6 +26,7 @@ type run struct {
 	force  bool // a new root of trust is accepted (rotate-custom-ca --root new)
 	tokens *TokenReport
 	load   *Load
+	backup string // the backup the load wrote, for the ways out of a failed restart
 }
 
 func newRun(env Env) *run {
@@ -306,7 +307,8 @@ func (r *run) loadTask() *Task {
 			}
 			out := &Outcome{Summary: sum}
 			if res := r.load.Result(); res.Backup != "" {
-				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: k3sca datastore restore --backup "+res.Backup)
+				r.backup = res.Backup
+				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: "+restoreCommand(r.env, res.Backup))
 			}
 			return out, nil
 		},
@@ -332,6 +334,9 @@ func (r *run) startTask(title string) *Task {
 				p.Add(ActService, r.unit(), "start (%s)", r.env.Services.Name())
 			}
 			p.Notes = []string{"at start k3s takes the bootstrap files from the datastore and re-issues leaf certificates that need it"}
+			if url, ok := r.supervisorURL(); ok {
+				p.Add(ActCheck, url+"/cacerts", "wait up to %s until it serves the expected CA hash and its certificate chains to that CA", r.env.RestartTimeout)
+			}
 			return p, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
@@ -339,6 +344,7 @@ func (r *run) startTask(title string) *Task {
 			if err != nil {
 				return nil, err
 			}
+			want := r.expectedHash()
 			if active {
 				progress("stopping " + r.unit())
 				if err := r.env.Services.Stop(ctx, r.unit()); err != nil {
@@ -347,18 +353,94 @@ func (r *run) startTask(title string) *Task {
 			}
 			progress("starting " + r.unit())
 			if err := r.env.Services.Start(ctx, r.unit()); err != nil {
-				return nil, err
+				return nil, r.notReady(ctx, err)
 			}
 			out := &Outcome{Summary: r.unit() + " started"}
 			if active {
 				out.Summary = r.unit() + " restarted"
 			}
+			if url, ok := r.supervisorURL(); ok {
+				progress("waiting for " + url + "/cacerts")
+				if err := waitReady(ctx, url, want, r.env.RestartTimeout, r.env.Now); err != nil {
+					return nil, r.notReady(ctx, err)
+				}
+				out.Details = append(out.Details, fmt.Sprintf("%s/cacerts serves CA hash %s and the serving certificate chains to it", url, want))
+			}
 			if h, err := currentHash(r.server(), r.env.Now()); err == nil {
-				out.Details = []string{"CA hash on disk now: " + h}
+				out.Details = append(out.Details, "CA hash on disk now: "+h)
 			}
 			return out, nil
 		},
 	}
+}
+
+// supervisorURL is where the started server is probed; ok false when the
+// service manager has nothing to probe (a fake).
+func (r *run) supervisorURL() (string, bool) {
+	loc, ok := r.env.Services.(SupervisorLocator)
+	if !ok {
+		return "", false
+	}
+	url, ok := loc.SupervisorURL(r.unit())
+	if ok && url == "" {
+		url = r.env.ServerURL
+	}
+	return url, ok && url != ""
+}
+
+// expectedHash is the CA hash the server must serve after the start: the
+// staged set's when this flow loaded one, else the one on disk now.
+func (r *run) expectedHash() string {
+	if r.tokens != nil && r.tokens.New != nil && r.load != nil && r.load.Result().NewRevision != 0 {
+		return r.tokens.New.Hash.Hex
+	}
+	h, _ := currentHash(r.server(), r.env.Now())
+	return h
+}
+
+// notReady builds the report of a start after which k3s did not come back.
+func (r *run) notReady(ctx context.Context, cause error) error {
+	e := &NotReadyError{Err: cause}
+	if lr, ok := r.env.Services.(ErrorLogReader); ok {
+		if lines, err := lr.ErrorLog(ctx, r.unit(), 10); err == nil {
+			e.Log = lines
+		}
+	}
+	switch svc := r.env.Services.(type) {
+	case Systemd:
+		e.LogCommand = JournalCommand(r.unit())
+	case OpenRC:
+		e.LogCommand = fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", OpenRCLog(r.unit()))
+	case *SandboxServices:
+		e.LogCommand = fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", SandboxLog(svc.DataDir))
+	}
+	restart := restartCommand(r.env)
+	if r.load != nil && r.load.Result().NewRevision != 0 {
+		e.State = append(e.State, fmt.Sprintf("the datastore holds the new CA set (%s, revision %d); this server did not come back on it", r.load.Plan().Key, r.load.Result().NewRevision))
+	}
+	trigger := pki.RegenerateTriggerPath(r.server())
+	e.FixForward = fmt.Sprintf("touch %s && chmod 600 %s && %s", trigger, trigger, restart)
+	if r.backup != "" {
+		e.PutBack = fmt.Sprintf("%s && %s", restoreCommand(r.env, r.backup), restart)
+	}
+	return e
+}
+
+// restartCommand is the command that restarts k3s on this node.
+func restartCommand(env Env) string {
+	unit := env.Product.ServerUnit()
+	switch env.Services.(type) {
+	case *SandboxServices:
+		return "k3sca sandbox restart -d " + env.DataDir
+	case OpenRC:
+		return "rc-service " + unit + " restart"
+	}
+	return "systemctl restart " + unit
+}
+
+// restoreCommand puts backup back into this node's datastore.
+func restoreCommand(env Env, backup string) string {
+	return fmt.Sprintf("k3sca datastore restore %s -d %s --yes", backup, env.DataDir)
 }
 
 // currentHash is the CA hash of the server CA on disk.

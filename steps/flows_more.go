@@ -204,14 +204,21 @@ func restartPlan(p product.Product, mode restartMode, tokens *TokenReport) *Outc
 	name := p.Name()
 	server, agent := p.ServerUnit(), p.AgentUnit()
 	out := &Outcome{Summary: "servers first, one at a time; then agents"}
-	d := []string{
-		fmt.Sprintf("1. every other server, one at a time: systemctl restart %s (OpenRC: rc-service %s restart); wait until it is Ready", server, server),
-	}
+	restart := fmt.Sprintf("systemctl restart %s (OpenRC: rc-service %s restart); wait until it is Ready", server, server)
 	if mode == restartServers {
 		out.Summary = "servers only, one at a time; agents need nothing"
-		d = append(d, "2. agents: nothing to do; pods get tokens signed by the new key as they renew them")
-		out.Details = d
+		out.Details = []string{
+			"1. every other server, one at a time: " + restart,
+			"2. agents: nothing to do; pods get tokens signed by the new key as they renew them",
+		}
 		return out
+	}
+	// The server CA changed: each server's listener must issue its serving
+	// certificate again, or it keeps one signed by the old CA.
+	trigger := pki.RegenerateTriggerPath(product.ServerDir(p.DefaultDataDir()))
+	d := []string{
+		fmt.Sprintf("1. every other server, one at a time: first create the empty file %s (0600), then %s", trigger, restart),
+		fmt.Sprintf("   on each: touch %s && chmod 600 %s", trigger, trigger),
 	}
 	d = append(d, fmt.Sprintf("2. then every agent: systemctl restart %s (OpenRC: rc-service %s restart)", agent, agent))
 	hashChanges := tokens != nil && tokens.New != nil && tokens.New.Hash.Hex != tokens.Current.Hash.Hex

@@ -83,6 +83,9 @@ type LoadResult struct {
 	Backup string
 	// NewRevision is the revision of the written value.
 	NewRevision int64
+	// RegenerateTrigger is the listener's regenerate trigger written on
+	// this server ("" when the server CA did not change).
+	RegenerateTrigger string
 }
 
 // NewLoad returns the load step.
@@ -172,6 +175,17 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 		}
 	}
 	return nil
+}
+
+// ServerCAChanges reports whether the load changes the server CA or its
+// key, which the supervisor listener's serving certificate is signed by.
+func (lp *LoadPlan) ServerCAChanges() bool {
+	for _, c := range lp.Changes {
+		if c.Field == "ServerCA" || c.Field == "ServerCAKey" {
+			return true
+		}
+	}
+	return false
 }
 
 // Close releases the datastore connection.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
 )
 
 // Errors of the write phase.
@@ -35,6 +37,10 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	plan.Add(ActDatastore, lp.Key, "compare-and-swap at revision %d, %d bytes of plaintext", lp.Revision, len(lp.nextPlain))
 	for _, c := range lp.Changes {
 		plan.Add(ActDatastore, lp.Key+" "+c.Field, "%s", c.String())
+	}
+	if lp.ServerCAChanges() {
+		plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(l.in.DataDir)), "empty trigger, 0600: at its next start this server's listener on 6443 issues a new serving certificate from the new server CA, as after k3s's rotate-ca")
+		plan.Notes = append(plan.Notes, "every other server needs the same empty file "+pki.DynamicCertRegenerate+" (0600) in its server dir before its restart, or its listener keeps a certificate signed by the old server CA")
 	}
 	plan.Notes = append(plan.Notes,
 		fmt.Sprintf("every entry is stamped %s (the time of the load), newer than the files on every server, so k3s takes the datastore side at restart", l.in.Now.UTC().Format("2006-01-02T15:04:05Z")))
@@ -95,8 +101,17 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	}
 	l.hook("after-verify")
 	l.result.NewRevision = rev
-	return fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
-		lp.Key, rev, lp.Revision, backup.Path), nil
+	sum := fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
+		lp.Key, rev, lp.Revision, backup.Path)
+	if lp.ServerCAChanges() {
+		trigger, err := pki.WriteRegenerateTrigger(product.ServerDir(l.in.DataDir), l.in.Now)
+		if err != nil {
+			return "", fmt.Errorf("%s; but: %w (create it before the restart: touch %s)", sum, err, pki.RegenerateTriggerPath(product.ServerDir(l.in.DataDir)))
+		}
+		l.result.RegenerateTrigger = trigger
+		sum += "; wrote " + trigger
+	}
+	return sum, nil
 }
 
 // verify reads the key back and compares it with what was written; on a

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
 )
 
 // RestoreInput configures a Restore.
@@ -92,6 +94,8 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced")
 	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap back to the value of revision %d from %s",
 		r.backup.Revision, r.backup.Created.Format(time.RFC3339))
+	plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)), "empty trigger, 0600: the listener on 6443 issues its serving certificate again from the restored server CA at the next start")
+	plan.Notes = append(plan.Notes, "every other server needs the same empty file "+pki.DynamicCertRegenerate+" (0600) in its server dir before its restart")
 	if r.restamped {
 		plan.Notes = append(plan.Notes, "every entry is stamped with the restore time, so each server takes the restored files at its next start")
 	} else {
@@ -130,7 +134,12 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 	if err != nil || !bytes.Equal(got.Value, want) {
 		return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
 	}
-	return fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path), nil
+	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path)
+	trigger, err := pki.WriteRegenerateTrigger(product.ServerDir(r.in.DataDir), r.in.Now)
+	if err != nil {
+		return "", fmt.Errorf("%s; but: %w (create it before the restart: touch %s)", sum, err, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)))
+	}
+	return sum + "; wrote " + trigger, nil
 }
 
 // restamp sets every entry of a decrypted bootstrap value to now and

@@ -96,6 +96,11 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
 		if err != nil {
 			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
+			if st := s.Steps()[p.Index]; st.Outcome != nil {
+				for _, d := range st.Outcome.Details {
+					r.printf("  %s\n", d)
+				}
+			}
 			r.rolledBack(s)
 			return err
 		}

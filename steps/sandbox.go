@@ -86,6 +86,10 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	// The supervisor listener's serving certificate, cached at first start.
+	if _, err := loadServingCert(server, in.Product, in.Now); err != nil {
+		return nil, err
+	}
 	r := in.Rand
 	if r == nil {
 		r = rand.Reader

@@ -40,14 +40,69 @@ type RestartReport struct {
 	Leaves int
 	// Token is the rewritten server token (secret).
 	Token pki.Token
+	// ServingRegenerated says the listener issued a new serving
+	// certificate (the regenerate trigger, a missing cache or expiry).
+	ServingRegenerated bool
 }
 
 // SimulateRestart does to a sandbox what a k3s server start does to its
 // data dir: reconcile the bootstrap files from the datastore (spec 4.4:
 // datastore wins unless a differing file is at least 3 s newer on disk,
-// which aborts), re-issue the leaf certificates when a CA changed, and
-// rewrite server/token with the CA hash of the new server CA.
+// which aborts), re-issue the leaf certificates when a CA changed, rewrite
+// server/token with the CA hash of the new server CA, load or issue the
+// supervisor listener's serving certificate (tls/dynamic-cert.json, renewed
+// only on tls/dynamic-cert-regenerate, a missing cache or expiry) and run
+// k3s's own check of that listener against the /cacerts bundle, which fails
+// when the certificate is signed by a CA the bundle does not hold. Every
+// outcome is logged to the sandbox's k3s log (SandboxServices.Logs).
 func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
+	rep, lst, err := simulateStart(ctx, dataDir, p, now)
+	_ = lst.Close()
+	return rep, err
+}
+
+// simulateStart is SimulateRestart leaving the sandbox's supervisor
+// listener running on 127.0.0.1 for the caller to close.
+func simulateStart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, *supervisorListener, error) {
+	rep, lst, err := reconcileAndListen(ctx, dataDir, p, now)
+	if IsSandbox(dataDir) {
+		if err != nil {
+			appendSandboxLog(dataDir, now, "fatal", err.Error())
+		} else {
+			appendSandboxLog(dataDir, now, "info", "k3s is up and running")
+		}
+	}
+	return rep, lst, err
+}
+
+func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, *supervisorListener, error) {
+	rep, err := reconcile(ctx, dataDir, p, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	server := product.ServerDir(dataDir)
+	sc, err := loadServingCert(server, p, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.ServingRegenerated = sc.regenerated
+	bundle, err := os.ReadFile(pki.ServerCAPath(server))
+	if err != nil {
+		return nil, nil, err
+	}
+	lst, err := startSupervisor(sc.tls, bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := lst.checkCACerts(ctx, bundle, now); err != nil {
+		_ = lst.Close()
+		return nil, nil, err
+	}
+	return rep, lst, nil
+}
+
+// reconcile is the datastore side of a start: files, leaves, token.
+func reconcile(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
 	server := product.ServerDir(dataDir)
 	if !IsSandbox(dataDir) {
 		return nil, fmt.Errorf("%s: %w", dataDir, ErrNotSandbox)
@@ -96,7 +151,6 @@ func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now
 		return nil, err
 	}
 	rep.Leaves = len(leaves.Files)
-	_ = os.Remove(filepath.Join(server, filepath.FromSlash(pki.DynamicCertRegenerate)))
 	st, err := hashState(pki.ServerCAPath(server), &tok, now)
 	if err != nil {
 		return nil, err

@@ -117,7 +117,12 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 	if err != nil {
 		return err
 	}
-	_, err = db.Update(ctx, sb.Key, kv.ModRevision, value)
+	if _, err = db.Update(ctx, sb.Key, kv.ModRevision, value); err != nil {
+		return err
+	}
+	// k3s's handler, step 6: the listener issues a new certificate at the
+	// next start.
+	_, err = pki.WriteRegenerateTrigger(sb.ServerDir, testkit.Now)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
@@ -26,6 +27,21 @@ type ServiceManager interface {
 	// "sandbox".
 	Name() string
 }
+
+// SupervisorLocator is implemented by service managers whose started
+// server can be probed over HTTPS: after a start the restart step waits
+// until /cacerts there hashes to the expected CA hash and the serving
+// certificate chains to it. ok false: nothing to probe (a fake); url "":
+// the node's own supervisor at Env.ServerURL (https://127.0.0.1:6443).
+type SupervisorLocator interface {
+	SupervisorURL(unit string) (url string, ok bool)
+}
+
+// SupervisorURL implements SupervisorLocator: the node's own supervisor.
+func (Systemd) SupervisorURL(string) (string, bool) { return "", true }
+
+// SupervisorURL implements SupervisorLocator: the node's own supervisor.
+func (OpenRC) SupervisorURL(string) (string, bool) { return "", true }
 
 // ErrNoServiceManager means neither systemd's systemctl nor OpenRC's
 // rc-service is available on this machine.
@@ -87,20 +103,24 @@ func kineSocketLive(serverDir string) bool {
 // Stop implements ServiceManager: systemctl stop waits for the unit to stop.
 func (Systemd) Stop(ctx context.Context, unit string) error { return systemctl(ctx, "stop", unit) }
 
-// Start implements ServiceManager: systemctl start returns when the unit
-// reports started (k3s is Type=notify: when it is ready).
-func (Systemd) Start(ctx context.Context, unit string) error { return systemctl(ctx, "start", unit) }
+// Start implements ServiceManager with `systemctl start --no-block`: k3s's
+// unit is Type=notify with TimeoutStartSec=0, so a blocking start of a k3s
+// that never becomes ready would wait for ever. The restart step then waits
+// for readiness itself, with a bound (Env.RestartTimeout).
+func (Systemd) Start(ctx context.Context, unit string) error {
+	return systemctl(ctx, "start", "--no-block", unit)
+}
 
 // Name implements ServiceManager.
 func (Systemd) Name() string { return "systemd" }
 
-func systemctl(ctx context.Context, verb, unit string) error {
+func systemctl(ctx context.Context, args ...string) error {
 	if _, err := exec.LookPath("systemctl"); err != nil {
 		return ErrNoServiceManager
 	}
-	out, err := exec.CommandContext(ctx, "systemctl", verb, unit).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "systemctl", args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("systemctl %s %s: %w: %s", verb, unit, err, bytes.TrimSpace(out))
+		return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }

@@ -40,8 +40,13 @@ type SandboxServices struct {
 	Product product.Product
 	// Now is the clock of the simulated restart (nil: time.Now).
 	Now func() time.Time
+	// Serve keeps the simulated supervisor listener running on 127.0.0.1
+	// after a start, in this process, until Stop or Close, so the restart
+	// step can probe it as it probes a real server's 6443 (SupervisorURL).
+	Serve bool
 
-	mu sync.Mutex
+	mu  sync.Mutex
+	lst *supervisorListener
 }
 
 var _ ServiceManager = (*SandboxServices)(nil)
@@ -63,7 +68,33 @@ func (s *SandboxServices) Stop(_ context.Context, unit string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closeListener()
 	return s.write(false)
+}
+
+// Close stops the simulated listener, if one runs; the recorded state is
+// kept.
+func (s *SandboxServices) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeListener()
+	return nil
+}
+
+func (s *SandboxServices) closeListener() {
+	_ = s.lst.Close()
+	s.lst = nil
+}
+
+// SupervisorURL implements SupervisorLocator: the simulated listener's URL
+// while it serves (Serve), else not probeable.
+func (s *SandboxServices) SupervisorURL(string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lst == nil {
+		return "", false
+	}
+	return s.lst.URL, true
 }
 
 // Start implements ServiceManager: it simulates a k3s server start on the
@@ -80,8 +111,15 @@ func (s *SandboxServices) Start(ctx context.Context, unit string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if _, err := SimulateRestart(ctx, s.DataDir, p, s.now()); err != nil {
+	s.closeListener()
+	_, lst, err := simulateStart(ctx, s.DataDir, p, s.now())
+	if err != nil {
 		return fmt.Errorf("start %s (simulated): %w", unit, err)
+	}
+	if s.Serve {
+		s.lst = lst
+	} else {
+		_ = lst.Close()
 	}
 	return s.write(true)
 }

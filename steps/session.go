@@ -201,6 +201,10 @@ func (s *Session) fail(ctx context.Context, err error) error {
 	if s.cur < len(s.steps) {
 		s.steps[i].Status = StatusFailed
 		s.steps[i].Error = err.Error()
+		var fd FailureDetails
+		if errors.As(err, &fd) {
+			s.steps[i].Outcome = &Outcome{Summary: "failed", Details: fd.Details()}
+		}
 		s.log(i, err.Error())
 	}
 	s.ended = true

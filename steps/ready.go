@@ -1,0 +1,90 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
+)
+
+// DefaultRestartTimeout bounds the wait for k3s to be ready after a start.
+const DefaultRestartTimeout = 5 * time.Minute
+
+// ErrNotReady means k3s did not serve the expected CA within the bound.
+var ErrNotReady = errors.New("k3s did not become ready")
+
+// readyPoll is the interval between readiness probes.
+var readyPoll = time.Second
+
+// waitReady waits until the supervisor at url serves /cacerts whose CA hash
+// is wantHash and whose serving certificate chains to that bundle (what a
+// joining node checks, spec §1.4), or until timeout. It returns the last
+// probe's error wrapped in ErrNotReady.
+func waitReady(ctx context.Context, url, wantHash string, timeout time.Duration, now func() time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: wantHash}, Now: now, Timeout: 5 * time.Second}
+		_, err := api.FetchCACerts(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w within %s: %s/cacerts: %w", ErrNotReady, timeout, url, err)
+		case <-time.After(readyPoll):
+		}
+	}
+}
+
+// FailureDetails is implemented by errors that carry lines for the
+// operator beyond their message: what the log says, the state the node is
+// in, the ways out. The session keeps them on the failed step.
+type FailureDetails interface {
+	Details() []string
+}
+
+// NotReadyError is a start after which k3s did not come back: why (k3s's
+// own log), the state of the datastore and the node, and the ways out, each
+// a command.
+type NotReadyError struct {
+	// Err is the start's or the probe's error.
+	Err error
+	// Log is the last error and fatal lines of k3s's log.
+	Log []string
+	// LogCommand shows the log, for the operator to run.
+	LogCommand string
+	// State says what the datastore and the node hold now.
+	State []string
+	// FixForward and PutBack are the two ways out, as commands.
+	FixForward, PutBack string
+}
+
+// Error implements error.
+func (e *NotReadyError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// Details implements FailureDetails.
+func (e *NotReadyError) Details() []string {
+	var d []string
+	if len(e.Log) > 0 {
+		d = append(d, "k3s's log says:")
+		d = append(d, e.Log...)
+	}
+	if e.LogCommand != "" {
+		d = append(d, "the whole log:", e.LogCommand)
+	}
+	d = append(d, e.State...)
+	if e.FixForward != "" {
+		d = append(d, "fix forward (the listener issues a certificate from the new CA, the token is untouched):", e.FixForward)
+	}
+	if e.PutBack != "" {
+		d = append(d, "or put the backup back and start k3s on the old CAs:", e.PutBack)
+	}
+	return d
+}

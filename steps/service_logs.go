@@ -1,0 +1,96 @@
+package steps
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// ErrorLogReader is implemented by service managers that can show the
+// error lines of a unit's log: after a start that does not come back, the
+// operator sees k3s's own reason.
+type ErrorLogReader interface {
+	// ErrorLog returns the last n lines of unit's log that k3s logged at
+	// level error or fatal, oldest first.
+	ErrorLog(ctx context.Context, unit string, n int) ([]string, error)
+}
+
+// k3sErrorLine matches a logrus line of level error or fatal, as k3s logs.
+var k3sErrorLine = regexp.MustCompile(`level=(error|fatal)`)
+
+// lastErrorLines keeps the last n lines of out that match k3sErrorLine.
+func lastErrorLines(out []byte, n int) []string {
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if k3sErrorLine.Match(sc.Bytes()) {
+			lines = append(lines, sc.Text())
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// JournalCommand is the command that shows what ErrorLog reads under
+// systemd, for the operator to run.
+func JournalCommand(unit string) string {
+	return fmt.Sprintf("journalctl -u %s --no-pager -o cat -n 2000 | grep -E 'level=(error|fatal)' | tail -n 20", unit)
+}
+
+// ErrorLog implements ErrorLogReader through journalctl.
+func (Systemd) ErrorLog(ctx context.Context, unit string, n int) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "journalctl", "-u", unit, "--no-pager", "-o", "cat", "-n", "2000").Output()
+	if err != nil {
+		return nil, fmt.Errorf("journalctl -u %s: %w", unit, err)
+	}
+	return lastErrorLines(out, n), nil
+}
+
+// OpenRCLog is where k3s's install script has OpenRC write the service's
+// output.
+func OpenRCLog(unit string) string { return "/var/log/" + unit + ".log" }
+
+// ErrorLog implements ErrorLogReader from the service's log file.
+func (OpenRC) ErrorLog(_ context.Context, unit string, n int) ([]string, error) {
+	out, err := os.ReadFile(OpenRCLog(unit))
+	if err != nil {
+		return nil, fmt.Errorf("read the %s log: %w", unit, err)
+	}
+	return lastErrorLines(out, n), nil
+}
+
+// sandboxLogFile is the sandbox's k3s log, written by the simulated start.
+const sandboxLogFile = ".k3sca-k3s.log"
+
+// SandboxLog is the path of a sandbox's k3s log.
+func SandboxLog(dataDir string) string { return filepath.Join(dataDir, sandboxLogFile) }
+
+// ErrorLog implements ErrorLogReader from the sandbox's log.
+func (s *SandboxServices) ErrorLog(_ context.Context, _ string, n int) ([]string, error) {
+	out, err := os.ReadFile(SandboxLog(s.DataDir))
+	if err != nil {
+		return nil, fmt.Errorf("read the sandbox's k3s log: %w", err)
+	}
+	return lastErrorLines(out, n), nil
+}
+
+// appendSandboxLog appends one line to the sandbox's k3s log in k3s's
+// (logrus) format. A failure to log is not an error of the start.
+func appendSandboxLog(dataDir string, now time.Time, level, msg string) {
+	f, err := os.OpenFile(SandboxLog(dataDir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = fmt.Fprintf(f, "time=%q level=%s msg=%s\n", now.UTC().Format(time.RFC3339), level, strconv.Quote(msg))
+}
