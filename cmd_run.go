@@ -16,8 +16,8 @@ import (
 
 // Flags shared by every flow command.
 const (
-	keyStageRoot   = "stage-root"
-	keyClusterName = "cluster-name"
+	keyStageRoot      = "stage-root"
+	keyClusterName    = "cluster-name"
 	keyLog            = "log"
 	keyRestartTimeout = "restart-timeout"
 )
