@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,5 +142,32 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRestartPlanTriggerCommandRuns runs the command the restart plan
+// prints for every other server (on a temp copy of its path).
+func TestRestartPlanTriggerCommandRuns(t *testing.T) {
+	out := restartPlan(product.K3s, restartAll, nil)
+	var cmd string
+	for _, d := range out.Details {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(d), "on each: "); ok {
+			cmd = c
+		}
+	}
+	if cmd == "" {
+		t.Fatalf("the plan prints no command for the other servers: %q", out.Details)
+	}
+	dd := filepath.Join(t.TempDir(), "k3s")
+	if err := os.MkdirAll(filepath.Join(dd, "server", "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd = strings.ReplaceAll(cmd, product.K3s.DefaultDataDir(), dd)
+	if b, err := exec.Command("bash", "-c", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v %s", cmd, err, b)
+	}
+	fi, err := os.Stat(pki.RegenerateTriggerPath(product.ServerDir(dd)))
+	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after %q: %v %v", cmd, fi, err)
 	}
 }
