@@ -129,7 +129,9 @@ func TestSQLiteKineRoundTrip(t *testing.T) {
 	}
 	created := readRow(t, dbPath, ro2)
 	t.Logf("our create-after-delete row %d: %+v", ro2, created)
-	if created.Created != 1 || created.PrevRev != ro+1 || created.CRTy != kineCreate.CRTy || created.OldValue != nil {
+	// kine v0.17.5 stores NULL in a create row's create_revision; we store 0
+	// as kine v0.16 does, since kine v0.16 (k3s v1.36) cannot read NULL.
+	if created.Created != 1 || created.PrevRev != ro+1 || created.CRTy != "integer" || created.CreateRev.Int64 != 0 || created.OldValue != nil {
 		t.Errorf("create after delete %+v; kine's create row %+v; delete row id %d", created, kineCreate, ro+1)
 	}
 	if _, err := s.Create(ctx, key, v3); !errors.Is(err, ErrKeyExists) {

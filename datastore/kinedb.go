@@ -10,8 +10,12 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
-// kineSchema is kine v0.17's SQLite schema (pkg/drivers/sqlite), statement
-// for statement, so a database we create is one kine opens unchanged.
+// kineSchema is kine's SQLite schema (pkg/drivers/sqlite), statement for
+// statement, so a database we create is one kine opens unchanged. kine
+// v0.16.4 (k3s v1.36) and v0.17.5 create exactly these statements; v0.17's
+// opt-in KINE_SCHEMA_MIGRATION only rewrites the stored CREATE TABLE text to
+// the same columns. create_revision is nullable in both; kine v0.16 still
+// cannot read a NULL there, so rows never store one (see kineInsertSQL).
 var kineSchema = []string{
 	`CREATE TABLE IF NOT EXISTS kine
 			(

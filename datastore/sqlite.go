@@ -18,18 +18,24 @@ import (
 // not yet) a k3s datastore.
 var ErrKineTableMissing = errors.New("the database has no kine table; is this k3s's server/db/state.db?")
 
-// kineInsertSQL is kine v0.17.5's generic insert (pkg/drivers/generic),
-// verbatim apart from whitespace. Arguments: prev_revision, name, created,
-// deleted, prev_revision, lease, value, name, prev_revision. It stores
-// create_revision NULL for a create row (no live previous row) and, for an
-// update, the previous row's create_revision or, if that is NULL/0 (a create
-// row), its id; old_value is the previous live value. The WHERE clause
-// writes nothing unless the name's latest id is prev_revision.
+// kineInsertSQL appends one row the way kine v0.16.x (k3s v1.36) writes it,
+// so kine v0.16.x and v0.17.x both read it. Arguments: prev_revision, name,
+// created, deleted, prev_revision, lease, value, name, prev_revision.
+//
+// It is kine v0.17.5's guarded insert (pkg/drivers/generic) except for
+// create_revision: v0.17 stores NULL for a create row, and kine v0.16.x
+// scans create_revision into an int64, so it fails on any NULL ("converting
+// NULL to int64 is unsupported"). Here a create row (no live previous row:
+// a new name, or one whose latest row is a delete) stores 0, as kine v0.16
+// does; an update stores the previous row's create_revision or, if that is
+// NULL/0 (a create row), its id. old_value is the previous live value (NULL
+// for a create). The WHERE clause writes nothing unless the name's latest id
+// is prev_revision.
 const kineInsertSQL = `
 		INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value)
 		WITH
 		ikv AS (SELECT id, create_revision, value FROM kine WHERE id = ? AND deleted = 0)
-		SELECT ?, ?, ?, (SELECT COALESCE(NULLIF(create_revision, 0), id) FROM ikv), ?, ?, ?, (SELECT value FROM ikv)
+		SELECT ?, ?, ?, COALESCE((SELECT COALESCE(NULLIF(create_revision, 0), id) FROM ikv), 0), ?, ?, ?, (SELECT value FROM ikv)
 		WHERE COALESCE((SELECT MAX(id) FROM kine WHERE name = ?), 0) = ?
 		`
 
@@ -130,8 +136,9 @@ func latest(ctx context.Context, q queryer, key string) (kv KV, deleted, ok bool
 	return kv, del, true, nil
 }
 
-// createRevision is what kine reports: a create row's own id, else the
-// stored create_revision (NULL reads as 0, as kine's NullInt64 does).
+// createRevision is what kine reports: a create row's own id (whatever it
+// stores: 0 as kine v0.16 and k3sca write, NULL as kine v0.17 writes), else
+// the stored create_revision (NULL reads as 0, as kine v0.17's NullInt64 does).
 func createRevision(id int64, created bool, stored sql.NullInt64) int64 {
 	if created {
 		return id
@@ -195,9 +202,10 @@ func (s *SQLite) List(ctx context.Context, prefix string) ([]KV, error) {
 	return out, nil
 }
 
-// Create implements Backend with kine's create semantics: a create row
-// (created=1, create_revision NULL) whose prev_revision is 0 for a new name
-// or the id of the name's delete row; ErrKeyExists if the key is live.
+// Create implements Backend with kine's create semantics: a create row as
+// kine v0.16 writes it (created=1, deleted=0, create_revision 0, lease 0,
+// old_value NULL) whose prev_revision is 0 for a new name or the id of the
+// name's delete row; ErrKeyExists if the key is live.
 func (s *SQLite) Create(ctx context.Context, key string, value []byte) (int64, error) {
 	return s.write(ctx, "create", key, func(cur KV, deleted, ok bool) (prev int64, created bool, err error) {
 		if ok && !deleted {

@@ -269,3 +269,115 @@ func TestSQLiteIntegrityCheckCorrupt(t *testing.T) {
 		t.Logf("IntegrityCheck: %v", err)
 	}
 }
+
+// TestSQLiteRowFormat pins the exact rows Create and Update append: kine
+// v0.16's format (create_revision 0, never NULL, on a create row), which
+// kine v0.16.x and v0.17.x both read. Create and Update on top of rows that
+// store NULL (kine v0.17, older k3sca) still work.
+func TestSQLiteRowFormat(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "state.db")
+	if err := InitKineDB(ctx, dbPath); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const a, b = "/bootstrap/aaaaaaaaaaaa", "/bootstrap/bbbbbbbbbbbb"
+	zero := sql.NullInt64{Valid: true}
+	rev := func(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: true} }
+
+	a1 := sqlCreate(t, s, a, []byte("a1"))
+	a2 := sqlUpdate(t, s, a, a1, []byte("a2"))
+	a3 := sqlUpdate(t, s, a, a2, nil)
+	del := rawInsert(t, dbPath, a, 0, 1, int64(0), a3, nil, []byte{}) // kine v0.16's delete row
+	a5 := sqlCreate(t, s, a, []byte("a5"))
+	b1 := rawInsert(t, dbPath, b, 1, 0, nil, 0, []byte("b1"), nil) // kine v0.17's create row
+	b2 := sqlUpdate(t, s, b, b1, []byte("b2"))
+	b3 := sqlUpdate(t, s, b, b2, []byte("b3"))
+
+	tests := []struct {
+		name string
+		id   int64
+		want kineRow
+	}{
+		{"create", a1, kineRow{Name: a, Created: 1, CreateRev: zero, Value: []byte("a1")}},
+		{"update of a create row", a2, kineRow{Name: a, CreateRev: rev(a1), PrevRev: a1, Value: []byte("a2"), OldValue: []byte("a1")}},
+		{"update to empty", a3, kineRow{Name: a, CreateRev: rev(a1), PrevRev: a2, Value: []byte{}, OldValue: []byte("a2")}},
+		{"create after delete", a5, kineRow{Name: a, Created: 1, CreateRev: zero, PrevRev: del, Value: []byte("a5")}},
+		{"update of a NULL create row", b2, kineRow{Name: b, CreateRev: rev(b1), PrevRev: b1, Value: []byte("b2"), OldValue: []byte("b1")}},
+		{"update of an update", b3, kineRow{Name: b, CreateRev: rev(b1), PrevRev: b2, Value: []byte("b3"), OldValue: []byte("b2")}},
+	}
+	for _, tc := range tests {
+		got := readRow(t, dbPath, tc.id)
+		tc.want.NameType, tc.want.ValueType, tc.want.CRTy = "text", "blob", "integer"
+		if !equalRows(got, tc.want) {
+			t.Errorf("%s: row %d\n got  %+v\n want %+v", tc.name, tc.id, got, tc.want)
+		}
+	}
+
+	reads := []struct {
+		key  string
+		want KV
+	}{
+		{a, KV{Key: a, Value: []byte("a5"), ModRevision: a5, CreateRevision: a5}},
+		{b, KV{Key: b, Value: []byte("b3"), ModRevision: b3, CreateRevision: b1}},
+	}
+	for _, r := range reads {
+		if got, err := s.Get(ctx, r.key); err != nil || !equalKV(got, r.want) {
+			t.Errorf("Get(%s) = %+v, %v; want %+v", r.key, got, err, r.want)
+		}
+	}
+	// A NULL create row that is still the latest row reads as created at its id.
+	c := "/bootstrap/cccccccccccc"
+	c1 := rawInsert(t, dbPath, c, 1, 0, nil, 0, []byte("c1"), nil)
+	kvs, err := s.List(ctx, c)
+	if err != nil || len(kvs) != 1 || !equalKV(kvs[0], KV{Key: c, Value: []byte("c1"), ModRevision: c1, CreateRevision: c1}) {
+		t.Errorf("List(%s) = %+v, %v", c, kvs, err)
+	}
+}
+
+// rawInsert appends a row to the kine table verbatim (createRev nil stores
+// NULL) and returns its id: rows as other kine versions or older k3sca wrote them.
+func rawInsert(t *testing.T, dbPath, name string, created, deleted int64, createRev any, prev int64, value, oldValue []byte) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`INSERT INTO kine(name, created, deleted, create_revision, prev_revision, lease, value, old_value)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, name, created, deleted, createRev, prev, value, oldValue)
+	if err != nil {
+		t.Fatalf("raw insert %s: %v", name, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func sqlCreate(t *testing.T, s *SQLite, key string, value []byte) int64 {
+	t.Helper()
+	rev, err := s.Create(context.Background(), key, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func sqlUpdate(t *testing.T, s *SQLite, key string, rev int64, value []byte) int64 {
+	t.Helper()
+	rev, err := s.Update(context.Background(), key, rev, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func equalKV(a, b KV) bool {
+	return a.Key == b.Key && bytes.Equal(a.Value, b.Value) && a.ModRevision == b.ModRevision && a.CreateRevision == b.CreateRevision
+}
