@@ -67,7 +67,11 @@ type InspectOptions struct {
 
 // Inventory is the result of Inspect.
 type Inventory struct {
-	// CAs lists every cert of each CA bundle of the layout, CA by CA.
+	// CAs lists every cert of each CA bundle of the layout, CA by CA: the
+	// server's (when the server dir exists), then the agent's copies
+	// agent/client-ca.crt and agent/server-ca.crt (Service "agent/client",
+	// "agent/server") when the agent dir exists and an agent service is
+	// selected.
 	CAs []CertInfo
 	// Leaves lists the first cert of every leaf file of the selected services;
 	// the CA certs k3s appends to leaf files are reported under CAs instead.
@@ -129,7 +133,9 @@ func (inv *Inventory) NeedsAttention() bool {
 }
 
 // Inspect reads the CA bundles and the leaf certificates of the selected
-// services under o.DataDir, like `k3s certificate check`.
+// services under o.DataDir, like `k3s certificate check`: on a server that
+// runs an agent, the agent's certificates in <data-dir>/agent (and its CA
+// copies) as well as the server's.
 func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("inspect: data dir is empty")
@@ -153,6 +159,15 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 			}
 		}
 	}
+	if agent := AgentDir(o.DataDir); hasAgentFiles(services) && agentDirExists(agent) {
+		// The agent's copies of the CA bundles: after a CA rotation they stay
+		// stale until the agent restarts.
+		for _, c := range []struct{ file, service string }{{AgentClientCA, "agent/client"}, {AgentServerCA, "agent/server"}} {
+			if err := inv.add(ctx, &inv.CAs, filepath.Join(agent, c.file), c.service, o, true); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, s := range services {
 		for _, f := range s.Files {
 			if !strings.HasSuffix(f.Path, ".crt") {
@@ -164,6 +179,24 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 		}
 	}
 	return inv, nil
+}
+
+// hasAgentFiles reports whether a service of the selection has files in the agent dir.
+func hasAgentFiles(services []Service) bool {
+	for _, s := range services {
+		for _, f := range s.Files {
+			if f.Agent {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// agentDirExists reports whether p is a directory.
+func agentDirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // add reads one file and appends its certs (all, or only the first) to list.

@@ -3,11 +3,13 @@ package pki
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +131,8 @@ func TestInspectInventory(t *testing.T) {
 				"request-header-ca.crt|k3s-request-header-ca@1|OK", "peer-ca.crt|etcd-peer-ca@1|OK", "server-ca.crt|etcd-server-ca@1|OK",
 			},
 			wantLeaves: []string{"client-admin.crt|system:admin|OK", "client-kubelet.crt|system:node:n1|EXPIRED"},
-			// agent serving-kubelet.crt is missing; auth-proxy is corrupt
-			wantMissing: 1, wantUnread: 1, attention: true,
+			// agent serving-kubelet.crt and the agent's two CA copies are missing; auth-proxy is corrupt
+			wantMissing: 3, wantUnread: 1, attention: true,
 		},
 		{
 			name: "server, statuses", dir: server, services: []string{"supervisor", "scheduler"},
@@ -140,8 +142,8 @@ func TestInspectInventory(t *testing.T) {
 		{
 			name: "agent detected: agent services only, no CA files", dir: agent,
 			wantLeaves: []string{"client-kubelet.crt|system:node:n1|EXPIRED"},
-			// k3s-controller 2, kube-proxy 2, serving-kubelet 1
-			wantMissing: 5, attention: true,
+			// the agent's CA copies 2, k3s-controller 2, kube-proxy 2, serving-kubelet 1
+			wantMissing: 7, attention: true,
 		},
 		{name: "unknown service", dir: server, services: []string{"nope"}, wantErr: ErrUnknownService},
 	}
@@ -312,5 +314,137 @@ func TestInspectFormatResidual(t *testing.T) {
 		if got := FormatResidual(tt.d); got != tt.want {
 			t.Errorf("FormatResidual(%v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+// tcServerAgentCerts writes the dir of a k3s server that runs an agent: the
+// five CAs, the agent's four certificates signed by them and its CA copies
+// (a stale copy of the server CA bundle when staleServerCopy), and in
+// server/tls the shared legacy keys of the same names.
+func tcServerAgentCerts(t *testing.T, staleServerCopy bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	d := filepath.Join(dir, "server")
+	a := filepath.Join(dir, "agent")
+	pem := map[string][]byte{}
+	keys := map[string]struct {
+		cert *x509.Certificate
+		key  crypto.Signer
+	}{}
+	for _, c := range CATypes {
+		cert, key := tcMake(t, tcSpec{CN: c.DefaultCN(product.K3s) + "@1", CA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
+		pem[c.Field] = tcPEM(cert)
+		keys[c.Field] = struct {
+			cert *x509.Certificate
+			key  crypto.Signer
+		}{cert, key}
+		tcWrite(t, d, c.CertField().Path, pem[c.Field], 0o644)
+	}
+	for _, n := range []string{"client-k3s-controller", "client-kube-proxy", "client-kubelet", "serving-kubelet"} {
+		tcWrite(t, d, "tls/"+n+".key", tcKeyPEM(t, tcKey(t)), 0o600)
+	}
+	tcWrite(t, a, AgentClientCA, pem["ClientCA"], 0o600)
+	serverCopy := pem["ServerCA"]
+	if staleServerCopy {
+		old, _ := tcMake(t, tcSpec{CN: "k3s-server-ca@0", CA: true, NotBefore: tcEpoch.Add(-400 * tcDay), NotAfter: tcEpoch.Add(-tcDay)})
+		serverCopy = tcPEM(old)
+	}
+	tcWrite(t, a, AgentServerCA, serverCopy, 0o600)
+	for _, c := range AgentCerts(product.K3s, "node1") {
+		ca := keys[c.CA]
+		eku := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		if c.Serving {
+			eku = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		}
+		leaf, key := tcMake(t, tcSpec{CN: c.CN, Parent: ca.cert, ParentKey: ca.key, EKU: eku})
+		tcWrite(t, a, c.Name+".crt", tcPEM(leaf, ca.cert), 0o600)
+		tcWrite(t, a, c.Name+".key", tcKeyPEM(t, key), 0o600)
+	}
+	return dir
+}
+
+func TestInspectServerWithAgent(t *testing.T) {
+	fresh := tcServerAgentCerts(t, false)
+	stale := tcServerAgentCerts(t, true)
+	agentLeaves := []string{
+		"client-k3s-controller.crt|system:k3s-controller|OK",
+		"client-kube-proxy.crt|system:kube-proxy|OK",
+		"client-kubelet.crt|system:node:node1|OK",
+		"serving-kubelet.crt|node1|OK",
+	}
+	serverCAs := []string{
+		"client-ca.crt|k3s-client-ca@1|OK", "server-ca.crt|k3s-server-ca@1|OK", "request-header-ca.crt|k3s-request-header-ca@1|OK",
+		"peer-ca.crt|etcd-peer-ca@1|OK", "server-ca.crt|etcd-server-ca@1|OK",
+	}
+	tests := []struct {
+		name        string
+		dir         string
+		services    []string
+		wantCAs     []string
+		wantLeaves  []string
+		wantMissing []string // entries under agent/ or of agent services in server/tls, relative to the data dir
+		attention   bool
+	}{
+		{
+			name: "all services: the agent's certs and CA copies beside the server's", dir: fresh,
+			wantCAs:    append(append([]string{}, serverCAs...), "client-ca.crt|k3s-client-ca@1|OK", "server-ca.crt|k3s-server-ca@1|OK"),
+			wantLeaves: agentLeaves,
+			// only the legacy server-side certs k3s deletes at every start
+			wantMissing: []string{"server/tls/client-k3s-controller.crt", "server/tls/client-kube-proxy.crt"},
+		},
+		{
+			name: "agent services only", dir: fresh, services: []string{"kubelet", "kube-proxy", "k3s-controller"},
+			wantCAs:     append(append([]string{}, serverCAs...), "client-ca.crt|k3s-client-ca@1|OK", "server-ca.crt|k3s-server-ca@1|OK"),
+			wantLeaves:  []string{"client-kubelet.crt|system:node:node1|OK", "serving-kubelet.crt|node1|OK", "client-kube-proxy.crt|system:kube-proxy|OK", "client-k3s-controller.crt|system:k3s-controller|OK"},
+			wantMissing: []string{"server/tls/client-kube-proxy.crt", "server/tls/client-k3s-controller.crt"},
+		},
+		{
+			name: "server services only: no agent files", dir: fresh, services: []string{"admin"},
+			wantCAs: serverCAs,
+		},
+		{
+			name: "agent's server CA copy is stale after a rotation", dir: stale, services: []string{"kubelet"},
+			wantCAs:    append(append([]string{}, serverCAs...), "client-ca.crt|k3s-client-ca@1|OK", "server-ca.crt|k3s-server-ca@0|EXPIRED"),
+			wantLeaves: []string{"client-kubelet.crt|system:node:node1|OK", "serving-kubelet.crt|node1|OK"},
+			attention:  true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv, err := Inspect(context.Background(), InspectOptions{DataDir: tt.dir, Services: tt.services, Now: tcEpoch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tcSubjects(inv.CAs); !reflect.DeepEqual(got, tt.wantCAs) {
+				t.Errorf("CAs = %q\nwant %q", got, tt.wantCAs)
+			}
+			if got := tcSubjects(inv.Leaves); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(tt.wantLeaves))) {
+				t.Errorf("Leaves = %q\nwant %q", got, tt.wantLeaves)
+			}
+			for _, c := range inv.Leaves {
+				if filepath.Dir(c.Path) != filepath.Join(tt.dir, "agent") {
+					t.Errorf("leaf %s is not the agent's", c.Path)
+				}
+			}
+			n := len(serverCAs)
+			if len(inv.CAs) > n && (inv.CAs[n].Service != "agent/client" || inv.CAs[n].Path != filepath.Join(tt.dir, "agent", AgentClientCA) ||
+				inv.CAs[n+1].Service != "agent/server") {
+				t.Errorf("agent CA copies = %+v", inv.CAs[n:])
+			}
+			var missing []string
+			for _, p := range inv.Missing {
+				rel, _ := filepath.Rel(tt.dir, p)
+				if rel = filepath.ToSlash(rel); strings.HasPrefix(rel, "agent/") ||
+					rel == "server/tls/client-k3s-controller.crt" || rel == "server/tls/client-kube-proxy.crt" {
+					missing = append(missing, rel)
+				}
+			}
+			if !slices.Equal(slices.Sorted(slices.Values(missing)), slices.Sorted(slices.Values(tt.wantMissing))) {
+				t.Errorf("Missing = %q\nwant %q", missing, tt.wantMissing)
+			}
+			if len(inv.Unreadable) > 0 || inv.NeedsAttention() != tt.attention {
+				t.Errorf("Unreadable %q, NeedsAttention %v", inv.Unreadable, inv.NeedsAttention())
+			}
+		})
 	}
 }

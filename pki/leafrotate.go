@@ -17,7 +17,21 @@ import (
 // bootstrap or derived file.
 var ErrProtectedFile = errors.New("refusing to remove a CA or bootstrap file")
 
-// LeafRotationPlan is what `k3s certificate rotate` would do, as data.
+// LeafRotationPlan is what `k3s certificate rotate` would do, as data, with
+// one deliberate difference in the backup layout: the agent's files get their
+// own folder, so that a server's and its agent's files of the same name
+// (client-k3s-controller.key, client-kube-proxy.key, client-kubelet.key,
+// serving-kubelet.key) both survive. k3s copies them by base name into the
+// copy of the tls dir, overwriting the server's.
+//
+// Backup layout written by Apply:
+//
+//	server dir present:  D/tls-<unix>/         whole copy of D/tls
+//	                     D/tls-<unix>/agent/   the AgentFiles, by base name
+//	agent only:          A/tls-<unix>/         the AgentFiles, by base name (as k3s)
+//
+// where D is <data-dir>/server and A is <data-dir>/agent. Modes and mtimes
+// are kept (private keys stay 0600); the agent folder is created 0700.
 type LeafRotationPlan struct {
 	// DataDir is the k3s data dir.
 	DataDir string
@@ -26,11 +40,20 @@ type LeafRotationPlan struct {
 	// AgentOnly is set when no service was named and the server dir is absent
 	// ("Agent detected"), so only the agent services were selected.
 	AgentOnly bool
-	// BackupDir is D/tls-<unix> when D/tls exists, else <data-dir>/agent/tls-<unix>.
+	// BackupDir is the new directory that receives the backup: D/tls-<unix>
+	// when D/tls exists, else A/tls-<unix>. Apply refuses to run when it
+	// already exists, so two rotations never merge into one backup.
 	BackupDir string
-	// TLSDir is D/tls when it exists and is copied whole into BackupDir; else "".
+	// TLSDir is D/tls when it exists; it is copied whole into BackupDir.
+	// It is "" on an agent-only node.
 	TLSDir string
-	// AgentFiles are existing files under <data-dir>/agent copied by base name into BackupDir.
+	// AgentBackupDir is where the AgentFiles are copied, by base name: a new
+	// folder BackupDir/agent when TLSDir is set (BackupDir/agent-1, -2, ...
+	// if D/tls itself holds an "agent" entry), BackupDir itself on an
+	// agent-only node. It is "" when there are no AgentFiles.
+	AgentBackupDir string
+	// AgentFiles are the existing files under A that are backed up and
+	// removed; all lie directly in A, so their base names are distinct.
 	AgentFiles []string
 	// Remove lists the absolute paths of existing files to delete.
 	Remove []string
@@ -40,6 +63,33 @@ type LeafRotationPlan struct {
 	// files Apply writes.
 	Now time.Time
 }
+
+// BackupCopy is one copy Apply makes before it removes anything.
+type BackupCopy struct {
+	// From is the source: a directory copied whole when Dir is set, else a file.
+	From string
+	// To is the new path of the copy.
+	To string
+	// Dir marks the copy of a whole directory.
+	Dir bool
+}
+
+// Backups lists, in order, the copies Apply makes: the whole tls dir (when
+// there is one), then each agent file into AgentBackupDir. A preview can show
+// exactly where every file goes.
+func (pl *LeafRotationPlan) Backups() []BackupCopy {
+	var out []BackupCopy
+	if pl.TLSDir != "" {
+		out = append(out, BackupCopy{From: pl.TLSDir, To: pl.BackupDir, Dir: true})
+	}
+	for _, f := range pl.AgentFiles {
+		out = append(out, BackupCopy{From: f, To: filepath.Join(pl.AgentBackupDir, filepath.Base(f))})
+	}
+	return out
+}
+
+// agentBackupName is the folder of a server backup that holds the agent's files.
+const agentBackupName = "agent"
 
 // PlanLeafRotation resolves services (empty: all when the server dir exists,
 // the agent services otherwise) into the files `k3s certificate rotate` backs
@@ -53,7 +103,7 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 		return nil, fmt.Errorf("plan leaf rotation: %w", err)
 	}
 	d := product.ServerDir(dataDir)
-	agentDir := filepath.Join(dataDir, "agent")
+	agentDir := AgentDir(dataDir)
 	pl := &LeafRotationPlan{DataDir: dataDir, AgentOnly: len(services) == 0 && !serverDir, Now: now}
 	backupName := fmt.Sprintf("tls-%d", now.Unix())
 	pl.BackupDir = filepath.Join(agentDir, backupName)
@@ -93,7 +143,34 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 	if pl.Regenerate && !serverDir {
 		return nil, fmt.Errorf("plan leaf rotation: service %s needs the server dir %s", p.Name()+"-server", d)
 	}
+	if len(pl.AgentFiles) > 0 {
+		pl.AgentBackupDir = pl.BackupDir
+		if pl.TLSDir != "" {
+			name, err := freeName(pl.TLSDir, agentBackupName)
+			if err != nil {
+				return nil, fmt.Errorf("plan leaf rotation: %w", err)
+			}
+			pl.AgentBackupDir = filepath.Join(pl.BackupDir, name)
+		}
+	}
 	return pl, nil
+}
+
+// freeName is base, or base-1, base-2, ... : the first name that is not an
+// entry of dir, so that the agent folder of a backup never lands on a file
+// copied from the tls dir.
+func freeName(dir, base string) (string, error) {
+	name := base
+	for i := 1; ; i++ {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return name, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("check %s: %w", filepath.Join(dir, name), err)
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 }
 
 // protectedFiles are the bootstrap and derived files of a server dir.
@@ -117,6 +194,9 @@ func (pl *LeafRotationPlan) Apply(ctx context.Context) error {
 		if protected[filepath.Clean(p)] {
 			return fmt.Errorf("rotate leaves: %s: %w", p, ErrProtectedFile)
 		}
+	}
+	if err := pl.checkAgentBackupDir(); err != nil {
+		return fmt.Errorf("rotate leaves: %w", err)
 	}
 	if pl.TLSDir != "" {
 		if err := fsutil.RefuseSymlinks(pl.TLSDir); err != nil {
@@ -152,6 +232,8 @@ func (pl *LeafRotationPlan) Apply(ctx context.Context) error {
 	return nil
 }
 
+// backup makes the copies of Backups. Every copy creates a new file (never
+// overwriting one), so a name clash is an error and nothing is lost.
 func (pl *LeafRotationPlan) backup(ctx context.Context) error {
 	if _, err := os.Lstat(pl.BackupDir); err == nil {
 		return fmt.Errorf("%s: %w", pl.BackupDir, fs.ErrExist)
@@ -163,11 +245,42 @@ func (pl *LeafRotationPlan) backup(ctx context.Context) error {
 	} else if err := os.MkdirAll(pl.BackupDir, fsutil.ModeDir); err != nil {
 		return fmt.Errorf("create backup dir: %w", err)
 	}
+	if len(pl.AgentFiles) == 0 {
+		return nil
+	}
+	if pl.AgentBackupDir != pl.BackupDir {
+		// A new folder: an existing one (D/tls gained an "agent" entry since
+		// the plan) is an error rather than a merge.
+		if err := os.Mkdir(pl.AgentBackupDir, fsutil.ModeDir); err != nil {
+			return fmt.Errorf("create agent backup dir: %w", err)
+		}
+	}
 	for _, f := range pl.AgentFiles {
-		if err := fsutil.CopyFile(f, filepath.Join(pl.BackupDir, filepath.Base(f))); err != nil &&
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fsutil.CopyFile(f, filepath.Join(pl.AgentBackupDir, filepath.Base(f))); err != nil &&
 			!errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkAgentBackupDir refuses a plan whose agent files have no place of
+// their own: BackupDir itself only without a tls copy, else a folder directly
+// inside BackupDir.
+func (pl *LeafRotationPlan) checkAgentBackupDir() error {
+	if len(pl.AgentFiles) == 0 {
+		return nil
+	}
+	switch a := filepath.Clean(pl.AgentBackupDir); {
+	case pl.AgentBackupDir == "":
+		return errors.New("plan has agent files but no agent backup dir")
+	case pl.TLSDir == "" && a == filepath.Clean(pl.BackupDir):
+	case pl.TLSDir != "" && filepath.Dir(a) == filepath.Clean(pl.BackupDir):
+	default:
+		return fmt.Errorf("agent backup dir %s does not fit backup dir %s", pl.AgentBackupDir, pl.BackupDir)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
@@ -34,9 +33,14 @@ func (l *LeafRotate) Preview(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Title: l.Title()}
-	plan.Add(ActBackup, l.plan.BackupDir, "copy of the tls dir")
+	if l.plan.TLSDir != "" {
+		plan.Add(ActBackup, l.plan.BackupDir, "copy of the tls dir")
+	}
+	if d := l.plan.AgentBackupDir; d != "" {
+		plan.Add(ActBackup, d, "the %s below, kept apart from the server's", plural(len(l.plan.AgentFiles), "agent file"))
+	}
 	if l.plan.Regenerate {
-		plan.Add(ActWrite, filepath.Join(product.ServerDir(l.plan.DataDir), filepath.FromSlash(pki.DynamicCertRegenerate)), "empty trigger, 0600")
+		plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(l.plan.DataDir)), "empty trigger, 0600")
 	}
 	for _, f := range l.plan.Remove {
 		plan.Add(ActRemove, f, "")

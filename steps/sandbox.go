@@ -86,6 +86,10 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	// A server runs an agent too: its certificates, signed by the server.
+	if err := writeAgentDir(ctx, opts, in.DataDir, sandboxAgentNode); err != nil {
+		return nil, err
+	}
 	// The supervisor listener's serving certificate, cached at first start.
 	if _, err := loadServingCert(server, in.Product, in.Now); err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ type RestartReport struct {
 	Leaves int
 	// Token is the rewritten server token (secret).
 	Token pki.Token
+	// AgentFiles is how many of the agent's files were issued again.
+	AgentFiles int
 	// ServingRegenerated says the listener issued a new serving
 	// certificate (the regenerate trigger, a missing cache or expiry).
 	ServingRegenerated bool
@@ -95,6 +97,11 @@ func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, 
 		return nil, nil, err
 	}
 	if err := lst.checkCACerts(ctx, bundle, now); err != nil {
+		_ = lst.Close()
+		return nil, nil, err
+	}
+	// The server's own agent then gets its certificates from the supervisor.
+	if rep.AgentFiles, err = reissueMissingAgentCerts(ctx, pki.GenOptions{Product: p, Now: now}, dataDir, sandboxAgentNode); err != nil {
 		_ = lst.Close()
 		return nil, nil, err
 	}
