@@ -161,9 +161,13 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 	if !errors.As(err, &se) || se.Title != "Load the staged set into the datastore" || !strings.Contains(out, "--confirm load") {
 		t.Fatalf("the load needs --confirm load: %v\n%s", err, out)
 	}
-	// That run stopped k3s for the SQLite write; a decline rolls nothing back.
-	if got := strings.Join(svc.Calls(), ","); got != "stop k3s" {
+	// That run stopped k3s for the SQLite write; the No at the load starts
+	// it again, and the output says so: a No never leaves k3s stopped.
+	if got := strings.Join(svc.Calls(), ","); got != "stop k3s,start k3s" {
 		t.Fatalf("service calls: %s", got)
+	}
+	if active, _ := svc.IsActive(context.Background(), product.K3s.ServerUnit()); !active || !strings.Contains(out, "rolled back: undid step 4 (Stop k3s for the datastore write)") {
+		t.Fatalf("after the No k3s is active=%v\n%s", active, out)
 	}
 	stage2 := filepath.Join(t.TempDir(), "stage2")
 	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage2}, Runner{Yes: true, Words: []string{"load"}})
@@ -181,7 +185,7 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 	if err != nil || tok.CAHash != newHash {
 		t.Fatalf("server token after restart: %v %v", tok.CAHash, err)
 	}
-	for _, want := range []string{"step 1/7 Generate", "step 4/7 skipped: Stop k3s", "step 7/7 done: servers first", "new token: K10" + newHash[:8]} {
+	for _, want := range []string{"step 1/7 Generate", "step 4/7 done: k3s stopped", "step 7/7 done: servers first", "new token: K10" + newHash[:8]} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

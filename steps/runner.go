@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -89,8 +90,9 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 				r.printf("step %d/%d needs confirmation: %s\n", i, n, r.howToConfirm(p))
 			}
 			if !ok {
-				s.Decline()
-				return &StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}
+				rerr := s.Decline(ctx)
+				r.rolledBack(s)
+				return errors.Join(&StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}, rerr)
 			}
 		}
 		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
@@ -110,7 +112,7 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 
 func (r *Runner) rolledBack(s *Session) {
 	if s.Undone() {
-		r.printf("rolled back what could be undone (a stopped service was started again)\n")
+		r.printf("rolled back: undid %s\n", strings.Join(s.UndoneSteps(), ", "))
 	}
 }
 

@@ -20,6 +20,8 @@ type Session struct {
 	cur    int
 	ended  bool
 	undone bool
+	// undoneSteps names the steps whose undo ran, newest first.
+	undoneSteps []string
 }
 
 // StepReport is the state and result of one task in a session.
@@ -167,16 +169,23 @@ func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome,
 	return out, nil
 }
 
-// Decline marks the current task declined and ends the session; nothing
-// done before it is rolled back.
-func (s *Session) Decline() {
+// Decline marks the current task declined, ends the session and rolls back
+// what the steps before it did (a stopped k3s is started again), as a
+// failure does: a No never leaves the node other than it was, but for what
+// has no undo (a staged dir, a datastore write that was confirmed).
+func (s *Session) Decline(ctx context.Context) error {
 	if s.Ended() {
-		return
+		return nil
 	}
 	s.steps[s.cur].Status = StatusDeclined
 	s.log(s.cur, "not confirmed")
 	s.ended = true
+	err := s.rollback(ctx)
+	if err != nil {
+		s.steps[s.cur].Error = err.Error()
+	}
 	s.finish()
+	return err
 }
 
 // Abort ends the session before the current task (Ctrl+C while waiting for
@@ -193,6 +202,9 @@ func (s *Session) Abort(ctx context.Context) error {
 
 // Undone reports whether a rollback ran.
 func (s *Session) Undone() bool { return s.undone }
+
+// UndoneSteps names the steps whose undo ran, newest first.
+func (s *Session) UndoneSteps() []string { return s.undoneSteps }
 
 // fail marks the current task failed, rolls back, ends the session and
 // returns the error wrapped with the step.
@@ -226,6 +238,7 @@ func (s *Session) rollback(ctx context.Context) error {
 			continue
 		}
 		s.undone = true
+		s.undoneSteps = append(s.undoneSteps, fmt.Sprintf("step %d (%s)", i+1, t.Title))
 		if s.Flow.Log != nil {
 			s.Flow.Log.Info("undo", "flow", s.Flow.ID, "n", i+1, "title", t.Title)
 		}
@@ -263,13 +276,15 @@ type Report struct {
 	DryRun bool `json:"dryRun"`
 	// OK says every step ran, was skipped or was planned.
 	OK bool `json:"ok"`
-	// RolledBack says undo steps ran after a failure.
+	// RolledBack says undo steps ran after a failure, a No or ctrl+c.
 	RolledBack bool `json:"rolledBack,omitempty"`
+	// Undone names the steps whose undo ran, newest first.
+	Undone []string `json:"undone,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
 
 // Report summarizes the session.
 func (s *Session) Report() Report {
-	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Steps: s.steps}
+	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps, Steps: s.steps}
 }

@@ -130,7 +130,9 @@ func executeCmd(ctx context.Context, id int64, s *steps.Session, p *progress) te
 
 func declineCmd(id int64, s *steps.Session) tea.Cmd {
 	return func() tea.Msg {
-		s.Decline()
+		// The rollback (k3s started again) runs to its end; a failure of
+		// it is kept on the declined step, which the screen shows.
+		_ = s.Decline(context.Background())
 		return declinedMsg{snapshot(id, s)}
 	}
 }
