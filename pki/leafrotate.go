@@ -215,8 +215,7 @@ func (pl *LeafRotationPlan) Apply(ctx context.Context) error {
 		return fmt.Errorf("rotate leaves: back up to %s: %w", pl.BackupDir, err)
 	}
 	if pl.Regenerate {
-		trigger := filepath.Join(product.ServerDir(pl.DataDir), filepath.FromSlash(DynamicCertRegenerate))
-		if err := fsutil.WriteFile(trigger, nil, fsutil.ModeSecret, pl.Now); err != nil {
+		if _, err := WriteRegenerateTrigger(product.ServerDir(pl.DataDir), pl.Now); err != nil {
 			return fmt.Errorf("rotate leaves: %w", err)
 		}
 	}
