@@ -27,6 +27,7 @@ type run struct {
 	tokens *TokenReport
 	load   *Load
 	backup string // the backup the load wrote, for the ways out of a failed restart
+	loaded bool   // the load step wrote the datastore (any path)
 }
 
 func newRun(env Env) *run {
@@ -305,6 +306,7 @@ func (r *run) loadTask() *Task {
 			if err != nil {
 				return nil, err
 			}
+			r.loaded = r.load.Result().Wrote
 			out := &Outcome{Summary: sum}
 			if res := r.load.Result(); res.Backup != "" {
 				r.backup = res.Backup
@@ -391,7 +393,7 @@ func (r *run) supervisorURL() (string, bool) {
 // expectedHash is the CA hash the server must serve after the start: the
 // staged set's when this flow loaded one, else the one on disk now.
 func (r *run) expectedHash() string {
-	if r.tokens != nil && r.tokens.New != nil && r.load != nil && r.load.Result().NewRevision != 0 {
+	if r.loaded && r.tokens != nil && r.tokens.New != nil {
 		return r.tokens.New.Hash.Hex
 	}
 	h, _ := currentHash(r.server(), r.env.Now())
@@ -415,8 +417,8 @@ func (r *run) notReady(ctx context.Context, cause error) error {
 		e.LogCommand = fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", SandboxLog(svc.DataDir))
 	}
 	restart := restartCommand(r.env)
-	if r.load != nil && r.load.Result().NewRevision != 0 {
-		e.State = append(e.State, fmt.Sprintf("the datastore holds the new CA set (%s, revision %d); this server did not come back on it", r.load.Plan().Key, r.load.Result().NewRevision))
+	if r.loaded {
+		e.State = append(e.State, "the datastore holds the new CA set; this server did not come back on it")
 	}
 	trigger := pki.RegenerateTriggerPath(r.server())
 	e.FixForward = fmt.Sprintf("touch %s && chmod 600 %s && %s", trigger, trigger, restart)

@@ -83,6 +83,9 @@ type LoadResult struct {
 	Backup string
 	// NewRevision is the revision of the written value.
 	NewRevision int64
+	// Wrote says the new value is in the datastore (written and read back,
+	// or saved by the server's rotate-ca handler).
+	Wrote bool
 	// RegenerateTrigger is the listener's regenerate trigger written on
 	// this server ("" when the server CA did not change).
 	RegenerateTrigger string

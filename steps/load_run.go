@@ -100,7 +100,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		return "", err
 	}
 	l.hook("after-verify")
-	l.result.NewRevision = rev
+	l.result.NewRevision, l.result.Wrote = rev, true
 	sum := fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
 		lp.Key, rev, lp.Revision, backup.Path)
 	if lp.ServerCAChanges() {

@@ -52,5 +52,6 @@ func (l *Load) runServer(ctx context.Context) (string, error) {
 	if err := l.api.PutCACerts(ctx, l.plan.nextPlain, l.in.Force); err != nil {
 		return "", err
 	}
+	l.result.Wrote = true
 	return fmt.Sprintf("certificates saved to datastore through %s; restart the servers one at a time", l.in.ServerURL), nil
 }
