@@ -89,53 +89,11 @@ func TestAgentCertsGenerate(t *testing.T) {
 	}
 }
 
+// acCheckCert checks an agent certificate as a server leaf is checked.
 func acCheckCert(t *testing.T, set, cas *StagedSet, w acWant) {
 	t.Helper()
-	certs := gtCerts(t, set, w.name+".crt")
-	bundle := gtCerts(t, cas, "tls/"+w.ca+"-ca.crt")
-	if len(certs) != 1+len(bundle) {
-		t.Fatalf("%s: %d certs, want leaf + %d", w.name, len(certs), len(bundle))
-	}
-	for i, c := range bundle {
-		if !certs[i+1].Equal(c) {
-			t.Errorf("%s: cert %d is not CA bundle cert %d", w.name, i+2, i+1)
-		}
-	}
-	c, ca := certs[0], bundle[0]
-	nb := gtNow.Add(-time.Hour)
-	if ca.NotBefore.After(nb) {
-		nb = ca.NotBefore
-	}
-	var ips []string
-	for _, ip := range c.IPAddresses {
-		ips = append(ips, ip.String())
-	}
-	checks := []struct {
-		what string
-		ok   bool
-	}{
-		{"CN " + c.Subject.CommonName, c.Subject.CommonName == w.cn},
-		{"O", slices.Equal(c.Subject.Organization, w.orgs)},
-		{"EKU", slices.Equal(c.ExtKeyUsage, []x509.ExtKeyUsage{w.eku})},
-		{"DNS SANs", slices.Equal(c.DNSNames, w.dns)},
-		{"IP SANs", slices.Equal(ips, w.ips)},
-		{"signed by CA", c.CheckSignatureFrom(ca) == nil},
-		{"AKI = CA SKI", len(c.AuthorityKeyId) > 0 && string(c.AuthorityKeyId) == string(ca.SubjectKeyId)},
-		{"no SKI", len(c.SubjectKeyId) == 0},
-		{"no basic constraints", !c.BasicConstraintsValid && !c.IsCA},
-		{"key usage", c.KeyUsage == x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment},
-		{"NotBefore", c.NotBefore.Equal(nb)},
-		{"NotAfter", c.NotAfter.Equal(nb.Add(365 * 24 * time.Hour))},
-		{"P-256 key", KeyTypeOf(c.PublicKey) == KeyECDSAP256},
-		{"serial", c.SerialNumber.Sign() > 0 && c.SerialNumber.BitLen() <= 63},
-	}
-	for _, ch := range checks {
-		if !ch.ok {
-			t.Errorf("%s: %s failed", w.name, ch.what)
-		}
-	}
-	gtKeyPair(t, set, w.name+".crt", w.name+".key")
-	gtVerifyLeaf(t, w.name, certs, w.eku)
+	gtCheckLeaf(t, set, cas, "", gtLeafWant{file: w.name, ca: w.ca, cn: w.cn, orgs: w.orgs,
+		eku: []x509.ExtKeyUsage{w.eku}, dns: w.dns, ips: w.ips})
 }
 
 func TestAgentCertsReissue(t *testing.T) {

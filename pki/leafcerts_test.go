@@ -91,7 +91,7 @@ func gtCheckLeafSet(t *testing.T, set, cas *StagedSet, p product.Product) {
 		t.Errorf("%d files, want %d", len(set.Files), 2*len(want)+7)
 	}
 	for _, w := range want {
-		gtCheckLeaf(t, set, cas, w)
+		gtCheckLeaf(t, set, cas, "tls/", w)
 	}
 	for _, k := range []string{"client-kube-proxy", "client-" + n + "-controller", "client-kubelet", "serving-kubelet"} {
 		if f := gtFile(t, set, "tls/"+k+".key"); !f.Secret || f.Mode != 0o600 {
@@ -111,9 +111,12 @@ func gtCheckLeafSet(t *testing.T, set, cas *StagedSet, p product.Product) {
 	}
 }
 
-func gtCheckLeaf(t *testing.T, set, cas *StagedSet, w gtLeafWant) {
+// gtCheckLeaf checks the leaf dir+w.file of set against the table row w
+// and the CA bundles of cas (spec 6.2): dir is "tls/" for a server's
+// leaves, "" for an agent's.
+func gtCheckLeaf(t *testing.T, set, cas *StagedSet, dir string, w gtLeafWant) {
 	t.Helper()
-	certPath, keyPath := "tls/"+w.file+".crt", "tls/"+w.file+".key"
+	certPath, keyPath := dir+w.file+".crt", dir+w.file+".key"
 	certs := gtCerts(t, set, certPath)
 	bundle := gtCerts(t, cas, "tls/"+w.ca+"-ca.crt")
 	if len(certs) != 1+len(bundle) {
