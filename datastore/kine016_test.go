@@ -63,13 +63,7 @@ func TestSQLiteReadByKine016(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dbPath := filepath.Join(t.TempDir(), "db", "state.db")
-			if err := InitKineDB(ctx, dbPath); err != nil {
-				t.Fatal(err)
-			}
-			s, err := OpenSQLite(ctx, dbPath)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newKineFile(t, dbPath)
 			want := tc.write(t, s, dbPath)
 			if got, err := s.Get(ctx, key); err != nil || !equalKV(got, want) {
 				t.Errorf("our Get = %+v, %v; want %+v", got, err, want)
@@ -113,15 +107,8 @@ func TestSQLiteReadByKine016(t *testing.T) {
 // start, and kine v0.16.4 then cannot start on that file at all. A state.db
 // handed to k3s v1.36 must never have been served by kine v0.17.
 func TestKine017FileBreaksKine016(t *testing.T) {
-	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "db", "state.db")
-	if err := InitKineDB(ctx, dbPath); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newKineFile(t, dbPath)
 	key := StorageKey("kine017")
 	sqlCreate(t, s, key, []byte("v"))
 	if err := s.Close(); err != nil {

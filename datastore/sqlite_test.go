@@ -100,15 +100,10 @@ func TestOpenSQLiteRefuses(t *testing.T) {
 func TestSQLiteListAndErrors(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "state.db")
-	if err := InitKineDB(ctx, dbPath); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newKineFile(t, dbPath)
 	defer s.Close()
 	revs := map[string]int64{}
+	var err error
 	for _, k := range []string{"/bootstrap/652c7dc687d9", "/bootstraq", "/bootstrap/e3b0c44298fc", "/bootstrap", "/bootstrao/x", "/registry/health", "/bootstrap0"} {
 		if revs[k], err = s.Create(ctx, k, []byte("v:"+k)); err != nil {
 			t.Fatal(err)
@@ -232,13 +227,7 @@ func TestSQLiteConcurrentCAS(t *testing.T) {
 func TestSQLiteIntegrityCheckCorrupt(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "state.db")
-	if err := InitKineDB(ctx, dbPath); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newKineFile(t, dbPath)
 	for i := range 200 {
 		if _, err := s.Create(ctx, fmt.Sprintf("/registry/k%04d", i), bytes.Repeat([]byte{'x'}, 100)); err != nil {
 			t.Fatal(err)
@@ -277,13 +266,7 @@ func TestSQLiteIntegrityCheckCorrupt(t *testing.T) {
 func TestSQLiteRowFormat(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "state.db")
-	if err := InitKineDB(ctx, dbPath); err != nil {
-		t.Fatal(err)
-	}
-	s, err := OpenSQLite(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newKineFile(t, dbPath)
 	defer s.Close()
 	const a, b = "/bootstrap/aaaaaaaaaaaa", "/bootstrap/bbbbbbbbbbbb"
 	zero := sql.NullInt64{Valid: true}
@@ -358,6 +341,20 @@ func rawInsert(t *testing.T, dbPath, name string, created, deleted int64, create
 		t.Fatal(err)
 	}
 	return id
+}
+
+// newKineFile creates a kine state.db at dbPath as k3s does and opens it;
+// the caller closes it.
+func newKineFile(t *testing.T, dbPath string) *SQLite {
+	t.Helper()
+	if err := InitKineDB(context.Background(), dbPath); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func sqlCreate(t *testing.T, s *SQLite, key string, value []byte) int64 {
