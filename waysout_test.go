@@ -101,6 +101,10 @@ func TestRestartFailureWaysOut(t *testing.T) {
 			t.Errorf("the failure report lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The log command, as printed, shows k3s's reason.
+	if b, err := exec.Command("bash", "-c", nr.LogCommand).CombinedOutput(); err != nil || !strings.Contains(string(b), "certificate signed by unknown authority") {
+		t.Errorf("%s: %v\n%s", nr.LogCommand, err, b)
+	}
 	for name, cmd := range map[string]string{"fix forward": nr.FixForward, "put back": nr.PutBack} {
 		t.Run(name, func(t *testing.T) {
 			// Each way out runs on its own copy of the failed node.

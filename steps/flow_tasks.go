@@ -407,14 +407,7 @@ func (r *run) notReady(ctx context.Context, cause error) error {
 		if lines, err := lr.ErrorLog(ctx, r.unit(), 10); err == nil {
 			e.Log = lines
 		}
-	}
-	switch svc := r.env.Services.(type) {
-	case Systemd:
-		e.LogCommand = JournalCommand(r.unit())
-	case OpenRC:
-		e.LogCommand = fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", OpenRCLog(r.unit()))
-	case *SandboxServices:
-		e.LogCommand = fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", SandboxLog(svc.DataDir))
+		e.LogCommand = lr.ErrorLogCommand(r.unit())
 	}
 	restart := restartCommand(r.env)
 	if r.loaded {

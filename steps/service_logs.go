@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,14 @@ type ErrorLogReader interface {
 	// ErrorLog returns the last n lines of unit's log that k3s logged at
 	// level error or fatal, oldest first.
 	ErrorLog(ctx context.Context, unit string, n int) ([]string, error)
+	// ErrorLogCommand is the shell command that shows the same lines, for
+	// the operator to run.
+	ErrorLogCommand(unit string) string
+}
+
+// errorLinesOf is the command that shows the error lines of a log file.
+func errorLinesOf(file string) string {
+	return fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", file)
 }
 
 // k3sErrorLine matches a logrus line of level error or fatal, as k3s logs.
@@ -41,15 +50,19 @@ func lastErrorLines(out []byte, n int) []string {
 	return lines
 }
 
-// JournalCommand is the command that shows what ErrorLog reads under
-// systemd, for the operator to run.
-func JournalCommand(unit string) string {
-	return fmt.Sprintf("journalctl -u %s --no-pager -o cat -n 2000 | grep -E 'level=(error|fatal)' | tail -n 20", unit)
+// journalArgs are journalctl's arguments for the recent log of unit.
+func journalArgs(unit string) []string {
+	return []string{"-u", unit, "--no-pager", "-o", "cat", "-n", "2000"}
+}
+
+// ErrorLogCommand implements ErrorLogReader.
+func (Systemd) ErrorLogCommand(unit string) string {
+	return "journalctl " + strings.Join(journalArgs(unit), " ") + " | grep -E 'level=(error|fatal)' | tail -n 20"
 }
 
 // ErrorLog implements ErrorLogReader through journalctl.
 func (Systemd) ErrorLog(ctx context.Context, unit string, n int) ([]string, error) {
-	out, err := exec.CommandContext(ctx, "journalctl", "-u", unit, "--no-pager", "-o", "cat", "-n", "2000").Output()
+	out, err := exec.CommandContext(ctx, "journalctl", journalArgs(unit)...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("journalctl -u %s: %w", unit, err)
 	}
@@ -59,6 +72,9 @@ func (Systemd) ErrorLog(ctx context.Context, unit string, n int) ([]string, erro
 // OpenRCLog is where k3s's install script has OpenRC write the service's
 // output.
 func OpenRCLog(unit string) string { return "/var/log/" + unit + ".log" }
+
+// ErrorLogCommand implements ErrorLogReader.
+func (OpenRC) ErrorLogCommand(unit string) string { return errorLinesOf(OpenRCLog(unit)) }
 
 // ErrorLog implements ErrorLogReader from the service's log file.
 func (OpenRC) ErrorLog(_ context.Context, unit string, n int) ([]string, error) {
@@ -74,6 +90,9 @@ const sandboxLogFile = ".k3sca-k3s.log"
 
 // SandboxLog is the path of a sandbox's k3s log.
 func SandboxLog(dataDir string) string { return filepath.Join(dataDir, sandboxLogFile) }
+
+// ErrorLogCommand implements ErrorLogReader.
+func (s *SandboxServices) ErrorLogCommand(string) string { return errorLinesOf(SandboxLog(s.DataDir)) }
 
 // ErrorLog implements ErrorLogReader from the sandbox's log.
 func (s *SandboxServices) ErrorLog(_ context.Context, _ string, n int) ([]string, error) {
