@@ -145,10 +145,7 @@ func (g *genCtx) stageAgentCert(set *StagedSet, c AgentCert, ca loadedCA, agentD
 		}
 		key = k
 	}
-	nb := g.now.Add(-genBackdate)
-	if ca.pair.cert.NotBefore.After(nb) {
-		nb = ca.pair.cert.NotBefore
-	}
+	nb := g.leafNotBefore(ca.pair.cert)
 	spec := certSpec{cn: c.CN, orgs: c.Orgs, notBefore: nb, validity: LeafValidity, eku: leafEKUClient}
 	if c.Serving {
 		spec.eku = leafEKUServer

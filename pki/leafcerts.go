@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 )
 
 // DefaultLeafSANs are the SANs k3s puts on its serving leaf certs on a plain
@@ -152,11 +153,18 @@ func GenerateLeafCerts(ctx context.Context, opts GenOptions, serverDir string) (
 	return set, nil
 }
 
-func (g *genCtx) stageLeaf(set *StagedSet, l leafSpec, ca loadedCA) error {
+// leafNotBefore is a leaf's NotBefore under ca (spec 6.2): max(now - 1h,
+// the CA's NotBefore).
+func (g *genCtx) leafNotBefore(ca *x509.Certificate) time.Time {
 	nb := g.now.Add(-genBackdate)
-	if ca.pair.cert.NotBefore.After(nb) {
-		nb = ca.pair.cert.NotBefore
+	if ca.NotBefore.After(nb) {
+		nb = ca.NotBefore
 	}
+	return nb
+}
+
+func (g *genCtx) stageLeaf(set *StagedSet, l leafSpec, ca loadedCA) error {
+	nb := g.leafNotBefore(ca.pair.cert)
 	dns, ips := g.sanList(l.sans)
 	spec := certSpec{cn: l.cn, orgs: l.orgs, notBefore: nb, validity: LeafValidity, eku: l.eku, dns: dns, ips: ips}
 	pair, err := g.newPair(KeyECDSAP256, spec, &ca.pair)

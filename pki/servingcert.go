@@ -28,10 +28,7 @@ func IssueServingCert(opts GenOptions, serverDir string) (certPEM, keyPEM []byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("serving certificate: %w", err)
 	}
-	nb := g.now.Add(-genBackdate)
-	if ca.pair.cert.NotBefore.After(nb) {
-		nb = ca.pair.cert.NotBefore
-	}
+	nb := g.leafNotBefore(ca.pair.cert)
 	dns, ips := g.sanList(sanServing)
 	spec := certSpec{cn: ServingCertCN, orgs: []string{ServingCertCN}, notBefore: nb, validity: LeafValidity,
 		eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, dns: dns, ips: ips}
