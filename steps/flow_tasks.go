@@ -414,7 +414,7 @@ func (r *run) notReady(ctx context.Context, cause error) error {
 		e.State = append(e.State, "the datastore holds the new CA set; this server did not come back on it")
 	}
 	trigger := pki.RegenerateTriggerPath(r.server())
-	e.FixForward = fmt.Sprintf("touch %s && chmod 600 %s && %s", trigger, trigger, restart)
+	e.FixForward = triggerCommand(trigger) + " && " + restart
 	if r.backup != "" {
 		e.PutBack = fmt.Sprintf("%s && %s", restoreCommand(r.env, r.backup), restart)
 	}

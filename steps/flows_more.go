@@ -218,7 +218,7 @@ func restartPlan(p product.Product, mode restartMode, tokens *TokenReport) *Outc
 	trigger := pki.RegenerateTriggerPath(product.ServerDir(p.DefaultDataDir()))
 	d := []string{
 		fmt.Sprintf("1. every other server, one at a time: first create the empty file %s (0600), then %s", trigger, restart),
-		fmt.Sprintf("   on each: touch %s && chmod 600 %s", trigger, trigger),
+		"   on each: " + triggerCommand(trigger),
 	}
 	d = append(d, fmt.Sprintf("2. then every agent: systemctl restart %s (OpenRC: rc-service %s restart)", agent, agent))
 	hashChanges := tokens != nil && tokens.New != nil && tokens.New.Hash.Hex != tokens.Current.Hash.Hex

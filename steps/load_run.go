@@ -104,9 +104,9 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	sum := fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
 		lp.Key, rev, lp.Revision, backup.Path)
 	if lp.ServerCAChanges() {
-		trigger, err := pki.WriteRegenerateTrigger(product.ServerDir(l.in.DataDir), l.in.Now)
+		trigger, err := leaveRegenerateTrigger(l.in.DataDir, l.in.Now, sum)
 		if err != nil {
-			return "", fmt.Errorf("%s; but: %w (create it before the restart: touch %s)", sum, err, pki.RegenerateTriggerPath(product.ServerDir(l.in.DataDir)))
+			return "", err
 		}
 		l.result.RegenerateTrigger = trigger
 		sum += "; wrote " + trigger

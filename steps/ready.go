@@ -8,6 +8,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
 )
 
 // DefaultRestartTimeout bounds the wait for k3s to be ready after a start.
@@ -87,4 +88,20 @@ func (e *NotReadyError) Details() []string {
 		d = append(d, "or put the backup back and start k3s on the old CAs:", e.PutBack)
 	}
 	return d
+}
+
+// triggerCommand creates the listener's regenerate trigger by hand.
+func triggerCommand(trigger string) string {
+	return fmt.Sprintf("touch %s && chmod 600 %s", trigger, trigger)
+}
+
+// leaveRegenerateTrigger writes the listener's regenerate trigger on this
+// server after a datastore write that succeeded (summary sum). A failure
+// says what was written and how to create the file by hand.
+func leaveRegenerateTrigger(dataDir string, now time.Time, sum string) (string, error) {
+	trigger, err := pki.WriteRegenerateTrigger(product.ServerDir(dataDir), now)
+	if err != nil {
+		return "", fmt.Errorf("%s; but: %w (create it before the restart: %s)", sum, err, triggerCommand(pki.RegenerateTriggerPath(product.ServerDir(dataDir))))
+	}
+	return trigger, nil
 }

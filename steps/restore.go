@@ -135,9 +135,9 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
 	}
 	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path)
-	trigger, err := pki.WriteRegenerateTrigger(product.ServerDir(r.in.DataDir), r.in.Now)
+	trigger, err := leaveRegenerateTrigger(r.in.DataDir, r.in.Now, sum)
 	if err != nil {
-		return "", fmt.Errorf("%s; but: %w (create it before the restart: touch %s)", sum, err, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)))
+		return "", err
 	}
 	return sum + "; wrote " + trigger, nil
 }
