@@ -32,7 +32,9 @@ func (a *app) runCommand() *cobra.Command {
 			"lines and the plan of every writing step go to stderr, the summary (or\n" +
 			"-o json) to stdout. A writing step needs --yes; a step that asks for a\n" +
 			"typed word (load, restore, the cluster name for a new root) also needs\n" +
-			"--confirm <word>. --dry-run runs the whole flow and writes nothing.",
+			"--confirm <word>. Every flag the flow needs is checked before its first\n" +
+			"step: a missing one is a usage error (exit 2) that names them all, and\n" +
+			"nothing runs. --dry-run runs the whole flow and writes nothing.",
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -187,6 +189,8 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	switch {
 	case runErr == nil:
 		return nil
+	case errors.Is(runErr, steps.ErrNotConfirmed):
+		return usageError{runErr}
 	case errors.Is(runErr, steps.ErrRefused):
 		return refusedError{runErr.Error()}
 	}
@@ -196,9 +200,17 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 // printSummary prints one line per step on stdout.
 func (a *app) printSummary(rep steps.Report) {
 	state := "done"
+	ran := false
+	for _, st := range rep.Steps {
+		ran = ran || st.Status != steps.StatusPending
+	}
 	switch {
 	case rep.DryRun && rep.OK:
 		state = "dry run, nothing written"
+	case !ran:
+		state = "not run, nothing written"
+	case rep.Declined != "":
+		state = "stopped: " + rep.Declined
 	case !rep.OK:
 		state = "stopped"
 	}
@@ -214,6 +226,12 @@ func (a *app) printSummary(rep steps.Report) {
 			line += ": " + st.Error
 		}
 		fmt.Fprintln(a.stdout, line)
+	}
+	if len(rep.Undone) > 0 {
+		fmt.Fprintln(a.stdout, "  rolled back: undid "+strings.Join(rep.Undone, ", "))
+	}
+	if rep.Node != nil && ran && !rep.DryRun {
+		fmt.Fprintln(a.stdout, "  "+rep.Node.Line())
 	}
 }
 

@@ -27,9 +27,16 @@ func TestRunFlowHeadless(t *testing.T) {
 		t.Fatal("the dry run changed the sandbox")
 	}
 
+	// A missing word is a usage error before the first step: nothing ran,
+	// k3s was never stopped.
+	before = snapshot(t, top)
 	stop := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage, "--yes")
-	if stop.code != exitFailure || !strings.Contains(stop.stderr, "--confirm load") || !strings.Contains(stop.stdout, "✗ 5. Load") {
+	if stop.code != exitUsage || !strings.Contains(stop.stderr, "confirm them all with --yes --confirm load (missing: --confirm load)") ||
+		strings.Contains(stop.stderr, "step 1/7") {
 		t.Fatalf("without --confirm load: %d\n%s\n%s", stop.code, stop.stdout, stop.stderr)
+	}
+	if snapshot(t, top) != before {
+		t.Fatal("a run refused for a missing --confirm changed the sandbox")
 	}
 
 	logFile := filepath.Join(t.TempDir(), "k3sca.log")

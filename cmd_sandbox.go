@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -68,7 +69,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(a.sandboxRestartCommand())
+	cmd.AddCommand(a.sandboxServiceCommands()...)
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "dir", "", "where to build the sandbox, or reopen the one built there (default a new temp dir)")
 	f.StringVar(&o.from, "from", "", "copy the server part of this k3s data dir (e.g. /var/lib/rancher/k3s) instead of generating one")
@@ -188,32 +189,61 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 	return nil
 }
 
-func (a *app) sandboxRestartCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "restart",
-		Short: "Simulate a k3s server restart on a sandbox: reconcile from the datastore, re-issue leaf certs, rewrite the token",
-		Long: "Applies k3s's start-up reconciliation to a sandbox data dir: bootstrap files\n" +
-			"are taken from the datastore unless a differing file is at least 3 s newer\n" +
-			"on disk (then it aborts, as k3s does), leaf certificates are re-issued and\n" +
-			"server/token gets the new CA hash. Refuses any dir not made by `k3sca sandbox`.",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, dd, err := a.target()
-			if err != nil {
-				return err
-			}
-			rep, err := steps.SimulateRestart(cmd.Context(), dd, p, a.now())
-			if err != nil {
-				return err
-			}
-			if len(rep.Updated) == 0 {
-				a.printf("simulated restart: the disk already matches the datastore\n")
-			} else {
-				a.printf("simulated restart: %d bootstrap files taken from the datastore (%s), %d leaf files re-issued\n",
-					len(rep.Updated), strings.Join(rep.Updated, ", "), rep.Leaves)
-			}
-			a.printf("server token now %s\n", rep.Token.Masked())
-			return nil
-		},
+// sandboxServiceCommands are `k3sca sandbox start|stop|restart`: the
+// sandbox's pretend service manager, as systemctl is a real server's. A
+// start simulates what a k3s server start does to the data dir: bootstrap
+// files are taken from the datastore unless a differing file is at least 3 s
+// newer on disk (then it fails, as k3s does), leaf certificates are
+// re-issued and server/token gets the new CA hash.
+func (a *app) sandboxServiceCommands() []*cobra.Command {
+	verbs := []struct{ use, short string }{
+		{"start", "Start the sandbox's k3s: reconcile from the datastore, re-issue leaf certs, rewrite the token"},
+		{"stop", "Stop the sandbox's k3s (marks it stopped, so direct SQLite writes are allowed)"},
+		{"restart", "Restart the sandbox's k3s: stop it, then start it as `sandbox start` does"},
 	}
+	var cmds []*cobra.Command
+	for _, v := range verbs {
+		cmds = append(cmds, &cobra.Command{
+			Use:   v.use,
+			Short: v.short,
+			Long:  v.short + ".\nRefuses any dir not made by `k3sca sandbox`.",
+			Args:  noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				p, dd, err := a.target()
+				if err != nil {
+					return err
+				}
+				return a.sandboxService(cmd.Context(), v.use, p, dd)
+			},
+		})
+	}
+	return cmds
+}
+
+// sandboxService runs one service verb on the sandbox dd.
+func (a *app) sandboxService(ctx context.Context, verb string, p product.Product, dd string) error {
+	svc := &steps.SandboxServices{DataDir: dd, Product: p, Now: a.now}
+	unit := p.ServerUnit()
+	if verb != "start" {
+		if err := svc.Stop(ctx, unit); err != nil {
+			return err
+		}
+		if verb == "stop" {
+			a.printf("%s stopped (sandbox)\n", unit)
+			return nil
+		}
+	}
+	if err := svc.Start(ctx, unit); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(product.ServerDir(dd), "token"))
+	if err != nil {
+		return fmt.Errorf("read the sandbox token: %w", err)
+	}
+	tok, err := pki.ParseToken(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("sandbox token: %w", err)
+	}
+	a.printf("%s started (sandbox): the disk matches the datastore; server token now %s\n", unit, tok.Masked())
+	return nil
 }

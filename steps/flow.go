@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 )
 
 // A Flow is an ordered list of tasks that together do one operation the
@@ -28,6 +30,36 @@ type Flow struct {
 	Cleanup func() `json:"-"`
 	// Log receives one record per step (Env.Log); nil logs nothing.
 	Log *slog.Logger `json:"-"`
+	// State, when set, reads the node's service state when the flow ends,
+	// for the report's last line: k3s running, or stopped and how to start
+	// it.
+	State func(ctx context.Context) *NodeState `json:"-"`
+}
+
+// NodeState is the state of the node's k3s service when a flow ended.
+type NodeState struct {
+	// Unit is the service, Active whether it runs now.
+	Unit   string `json:"unit"`
+	Active bool   `json:"active"`
+	// WasActive is whether it ran when the flow started.
+	WasActive bool `json:"wasActive"`
+	// Start is the command that starts it, set when it is stopped.
+	Start string `json:"start,omitempty"`
+	// Error is set when the state could not be read: it is unknown.
+	Error string `json:"error,omitempty"`
+}
+
+// Line is the report's last line about the service.
+func (n *NodeState) Line() string {
+	switch {
+	case n.Error != "":
+		return fmt.Sprintf("%s: state unknown (%s); check with: %s", n.Unit, n.Error, "systemctl is-active "+n.Unit)
+	case n.Active:
+		return n.Unit + " is running"
+	case n.WasActive:
+		return fmt.Sprintf("%s is stopped (it was running when the flow started): start it with: %s", n.Unit, n.Start)
+	}
+	return fmt.Sprintf("%s is stopped, as it was before this flow: start it with: %s", n.Unit, n.Start)
 }
 
 // Task is one step of a flow.
@@ -38,9 +70,19 @@ type Task struct {
 	// a service. Such a step shows its preview and is confirmed before it
 	// runs (default answer No); a dry run previews it and never runs it.
 	Writes bool
-	// Confirm is the word the operator types to confirm a writing step;
-	// "" means a yes/no question. Computed when the step is reached.
-	Confirm func() string
+	// Word is the word the operator types to confirm a writing step; ""
+	// means a yes/no question. It is known when the flow is built, so a
+	// run knows every confirmation it needs before its first step.
+	Word string
+	// Disruptive marks a step that takes the node out of service (stopping
+	// k3s). It is confirmed together with every writing step after it: the
+	// operator sees their plans first, and no later question can leave the
+	// node stopped.
+	Disruptive bool
+	// Ahead, when set, previews the step read-only before a disruptive
+	// step runs (the load's diff, read while k3s still runs); Preview runs
+	// again when the step is reached.
+	Ahead func(ctx context.Context) (*Plan, error)
 	// Skip, when set, is asked first: a non-empty reason skips the step
 	// (the service is already stopped, the datastore already holds the set).
 	Skip func(ctx context.Context) (string, error)
@@ -130,13 +172,92 @@ func (e *StepError) Error() string { return fmt.Sprintf("step %d (%s): %v", e.St
 // Unwrap returns the task's error.
 func (e *StepError) Unwrap() error { return e.Err }
 
-// WordFor returns a Confirm function that always asks for word.
-func WordFor(word string) func() string { return func() string { return word } }
+// Confirmations are what a run of a flow needs from the command line to
+// run every writing step: --yes, and --confirm for each typed word.
+type Confirmations struct {
+	// Yes says a step writes.
+	Yes bool `json:"yes"`
+	// Words are the typed words, in the order the steps ask them.
+	Words []string `json:"words,omitempty"`
+	// Steps name the writing steps ("4 (Stop k3s)").
+	Steps []string `json:"steps,omitempty"`
+}
 
-// ConfirmWord is the word to type for t, "" for a yes/no question.
-func (t *Task) ConfirmWord() string {
-	if t.Confirm == nil {
+// Needs is every confirmation a run of f asks for, known before its first
+// step runs. A step skipped at run time (k3s already stopped) is counted:
+// the answer must not depend on the node's state at that moment.
+func (f *Flow) Needs() Confirmations {
+	var c Confirmations
+	for i, t := range f.Tasks {
+		if !t.Writes {
+			continue
+		}
+		c.Yes = true
+		c.Steps = append(c.Steps, fmt.Sprintf("%d (%s)", i+1, t.Title))
+		if t.Word != "" && t.Word != "yes" && !slices.Contains(c.Words, t.Word) {
+			c.Words = append(c.Words, t.Word)
+		}
+	}
+	return c
+}
+
+// Flags is the command-line spelling of c: "--yes --confirm load".
+func (c Confirmations) Flags() string {
+	if !c.Yes {
 		return ""
 	}
-	return t.Confirm()
+	parts := []string{"--yes"}
+	for _, w := range c.Words {
+		parts = append(parts, "--confirm "+w)
+	}
+	return strings.Join(parts, " ")
 }
+
+// Missing is what of c the flags yes and words do not give.
+func (c Confirmations) Missing(yes bool, words []string) Confirmations {
+	var m Confirmations
+	m.Yes = c.Yes && !yes
+	for _, w := range c.Words {
+		if !slices.Contains(words, w) {
+			m.Words = append(m.Words, w)
+		}
+	}
+	m.Steps = c.Steps
+	return m
+}
+
+// Empty reports whether nothing is needed.
+func (c Confirmations) Empty() bool { return !c.Yes && len(c.Words) == 0 }
+
+// ErrNotConfirmed is a headless run refused before its first step: the
+// flags do not confirm every writing step it would reach.
+var ErrNotConfirmed = errors.New("not confirmed")
+
+// NotConfirmedError names what a headless run needs; nothing ran.
+type NotConfirmedError struct {
+	// Flow is the flow's ID; Needs is everything it asks, Missing what the
+	// flags lack.
+	Flow    string
+	Needs   Confirmations
+	Missing Confirmations
+}
+
+// Error implements error.
+func (e *NotConfirmedError) Error() string {
+	return fmt.Sprintf("%s writes at steps %s; confirm them all with %s (missing: %s), or preview with --dry-run. Nothing was run",
+		e.Flow, strings.Join(e.Needs.Steps, ", "), e.Needs.Flags(), e.Missing.missingText())
+}
+
+func (c Confirmations) missingText() string {
+	var parts []string
+	if c.Yes {
+		parts = append(parts, "--yes")
+	}
+	for _, w := range c.Words {
+		parts = append(parts, "--confirm "+w)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Unwrap returns ErrNotConfirmed.
+func (e *NotConfirmedError) Unwrap() error { return ErrNotConfirmed }

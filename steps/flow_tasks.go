@@ -28,6 +28,9 @@ type run struct {
 	load   *Load
 	backup string // the backup the load wrote, for the ways out of a failed restart
 	loaded bool   // the load step wrote the datastore (any path)
+	// service says a task stops or starts k3s: the flow's report ends
+	// with the state k3s is left in.
+	service bool
 }
 
 func newRun(env Env) *run {
@@ -51,7 +54,26 @@ func (r *run) cleanup() {
 
 // flow assembles a flow over r.
 func (r *run) flow(id, title string, tasks ...*Task) *Flow {
-	return &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup, Log: r.env.Log}
+	f := &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup, Log: r.env.Log}
+	if r.service && r.env.Services != nil {
+		f.State = r.nodeState
+	}
+	return f
+}
+
+// nodeState reads whether k3s runs on this node now.
+func (r *run) nodeState(ctx context.Context) *NodeState {
+	st := &NodeState{Unit: r.unit()}
+	active, err := r.env.Services.IsActive(ctx, r.unit())
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	st.Active = active
+	if !active {
+		st.Start = startCommand(r.env)
+	}
+	return st
 }
 
 // requireServer refuses a data dir without a server tls dir (an agent).
@@ -225,9 +247,11 @@ func tokenOutcome(rep *TokenReport, given string) *Outcome {
 // stopTask stops k3s on this server unless it is not running; onlyIf,
 // when set, gives a further reason to skip. Its undo starts k3s again.
 func (r *run) stopTask(title, note string, onlyIf func(ctx context.Context) (string, error)) *Task {
+	r.service = true
 	return &Task{
-		Title:  title,
-		Writes: true,
+		Title:      title,
+		Writes:     true,
+		Disruptive: true,
 		Skip: func(ctx context.Context) (string, error) {
 			active, err := r.env.Services.IsActive(ctx, r.unit())
 			if err != nil {
@@ -279,26 +303,28 @@ func (r *run) stopForWriteTask() *Task {
 
 // loadTask loads the staged set into the datastore (backup, compare and
 // swap, read back). The confirmation word is "load", or the cluster's name
-// when a new root of trust is forced.
-func (r *run) loadTask() *Task {
+// when the operator chose a new root of trust (newRoot).
+func (r *run) loadTask(newRoot bool) *Task {
+	word := "load"
+	if newRoot {
+		word = clusterName(r.env)
+	}
 	return &Task{
 		Title:  "Load the staged set into the datastore",
 		Writes: true,
-		Confirm: func() string {
-			if r.force {
-				return clusterName(r.env)
-			}
-			return "load"
-		},
+		Word:   word,
 		Preview: func(ctx context.Context) (*Plan, error) {
 			if r.load != nil {
 				_ = r.load.Close()
 			}
-			r.load = NewLoad(LoadInput{
-				DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
-				Force: r.force, DryRun: r.dryRun, Access: r.env.access(), ServerURL: r.env.ServerURL,
-			})
+			r.load = r.newLoad(r.dryRun)
 			return r.load.Preview(ctx)
+		},
+		Ahead: func(ctx context.Context) (*Plan, error) {
+			// Read-only, while k3s still runs: what the load will change.
+			l := r.newLoad(true)
+			defer l.Close()
+			return l.Preview(ctx)
 		},
 		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
 			progress("backing up, writing and reading back the bootstrap data")
@@ -317,10 +343,20 @@ func (r *run) loadTask() *Task {
 	}
 }
 
+// newLoad is the load of the staged set; readOnly opens the datastore
+// read-only and writes nothing.
+func (r *run) newLoad(readOnly bool) *Load {
+	return NewLoad(LoadInput{
+		DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
+		Force: r.force, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL,
+	})
+}
+
 // startTask starts (or restarts) k3s on this server so it takes the new
 // files from the datastore. A sandbox's service manager simulates what k3s
 // does at start.
 func (r *run) startTask(title string) *Task {
+	r.service = true
 	return &Task{
 		Title:  title,
 		Writes: true,
@@ -431,6 +467,18 @@ func restartCommand(env Env) string {
 		return "rc-service " + unit + " restart"
 	}
 	return "systemctl restart " + unit
+}
+
+// startCommand is the command that starts k3s on this node.
+func startCommand(env Env) string {
+	unit := env.Product.ServerUnit()
+	switch env.Services.(type) {
+	case *SandboxServices:
+		return "k3sca sandbox start -d " + env.DataDir
+	case OpenRC:
+		return "rc-service " + unit + " start"
+	}
+	return "systemctl start " + unit
 }
 
 // restoreCommand puts backup back into this node's datastore.

@@ -212,7 +212,7 @@ func buildRotateCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 	gen := r.generateTask(GenerateInput{Kind: GenRotation, DataDir: r.env.DataDir, Out: vals[stageField.Key],
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateCA, "Rotate the self-signed CAs (cross-signed)",
-		gen, r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(),
+		gen, r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
 		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
 }
 
@@ -224,7 +224,7 @@ func buildRotateServiceKey(_ context.Context, env Env, vals map[string]string) (
 	gen := r.generateTask(GenerateInput{Kind: GenServiceKey, DataDir: r.env.DataDir, Out: vals[stageField.Key],
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateServiceKey, "Rotate the service-account issuer key",
-		gen, r.validateTask(noCurrent, false), r.stopForWriteTask(), r.loadTask(),
+		gen, r.validateTask(noCurrent, false), r.stopForWriteTask(), r.loadTask(false),
 		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartServers)), nil
 }
 
@@ -245,7 +245,7 @@ func buildRotateCustomCA(_ context.Context, env Env, vals map[string]string) (*F
 		mode = restartNewRoot
 	}
 	return r.flow(FlowRotateCustomCA, title,
-		gen, r.validateTask(noCurrent, newRoot), r.tokenTask(), r.stopForWriteTask(), r.loadTask(),
+		gen, r.validateTask(noCurrent, newRoot), r.tokenTask(), r.stopForWriteTask(), r.loadTask(newRoot),
 		r.startTask("Restart k3s on this server"), r.restartPlanTask(mode)), nil
 }
 
@@ -259,7 +259,7 @@ func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error
 		return nil, err
 	}
 	return r.flow(FlowLoad, "Load "+r.staged,
-		r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(),
+		r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
 		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
 }
 

@@ -149,9 +149,9 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 		},
 	}
 	rs := &Task{
-		Title:   "Restore " + backup,
-		Writes:  true,
-		Confirm: WordFor("restore"),
+		Title:  "Restore " + backup,
+		Writes: true,
+		Word:   "restore",
 		Skip: func(context.Context) (string, error) {
 			if backup == "" {
 				return "no backup chosen", nil
@@ -175,8 +175,9 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	if backup != "" {
 		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll))
 	} else {
-		rs.Title = "Restore a backup"
-		tasks = append(tasks, rs)
+		// Nothing to restore: a step that only says so and writes nothing,
+		// so showing the datastore needs no --yes.
+		tasks = append(tasks, &Task{Title: "Restore a backup", Skip: rs.Skip})
 	}
 	return r.flow(FlowDatastore, "Datastore", tasks...), nil
 }

@@ -148,26 +148,17 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 	env, svc := flowEnv(t, sb, true)
 	oldHash := diskHash(t, sb)
 	stage := filepath.Join(t.TempDir(), "stage")
-	_, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{})
-	var se *StepError
-	if !errors.As(err, &se) || !errors.Is(err, ErrDeclined) || se.Step != 1 {
-		t.Fatalf("without --yes the flow must stop at the first write: %v\n%s", err, out)
-	}
-	if _, err := os.Stat(stage); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("declined generate wrote %s", stage)
-	}
-	// --yes confirms yes/no steps but not the typed "load".
-	_, out, err = runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{Yes: true})
-	if !errors.As(err, &se) || se.Title != "Load the staged set into the datastore" || !strings.Contains(out, "--confirm load") {
-		t.Fatalf("the load needs --confirm load: %v\n%s", err, out)
-	}
-	// That run stopped k3s for the SQLite write; the No at the load starts
-	// it again, and the output says so: a No never leaves k3s stopped.
-	if got := strings.Join(svc.Calls(), ","); got != "stop k3s,start k3s" {
-		t.Fatalf("service calls: %s", got)
-	}
-	if active, _ := svc.IsActive(context.Background(), product.K3s.ServerUnit()); !active || !strings.Contains(out, "rolled back: undid step 4 (Stop k3s for the datastore write)") {
-		t.Fatalf("after the No k3s is active=%v\n%s", active, out)
+	// Without --yes, and with --yes but not the typed "load", the run is
+	// refused before its first step, naming every flag it needs.
+	for _, r := range []Runner{{}, {Yes: true}} {
+		rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, r)
+		var nc *NotConfirmedError
+		if !errors.As(err, &nc) || !strings.Contains(err.Error(), "--yes --confirm load") || rep.Declined == "" {
+			t.Fatalf("yes=%v: want a refusal naming --yes --confirm load: %v\n%s", r.Yes, err, out)
+		}
+		if _, err := os.Stat(stage); !errors.Is(err, os.ErrNotExist) || len(svc.Calls()) > 0 || strings.Contains(out, "step 1/7") {
+			t.Fatalf("a refused run did something: calls %v\n%s", svc.Calls(), out)
+		}
 	}
 	stage2 := filepath.Join(t.TempDir(), "stage2")
 	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage2}, Runner{Yes: true, Words: []string{"load"}})
@@ -213,7 +204,7 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 	}
 	vals["root"], vals["stage-dir"] = "new", filepath.Join(t.TempDir(), "new")
 	_, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}})
-	if !errors.Is(err, ErrDeclined) || !strings.Contains(out, "--confirm sandbox") {
+	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "--confirm sandbox") {
 		t.Fatalf("a new root is confirmed by the cluster name, not by load: %v\n%s", err, out)
 	}
 	vals["stage-dir"] = filepath.Join(t.TempDir(), "new2")

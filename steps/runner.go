@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/k3sca/k3sca/pki"
@@ -47,8 +48,26 @@ type Runner struct {
 // the context's error.
 func (r *Runner) Run(ctx context.Context, f *Flow) (Report, error) {
 	s := NewSession(f, r.DryRun)
+	if !s.DryRun && r.Ask == nil {
+		// Every confirmation is checked before the first step: a missing
+		// flag must never stop a flow after it stopped k3s.
+		needs := f.Needs()
+		if miss := needs.Missing(r.Yes, r.Words); !miss.Empty() {
+			err := &NotConfirmedError{Flow: f.ID, Needs: needs, Missing: miss}
+			if f.Cleanup != nil {
+				f.Cleanup()
+				f.Cleanup = nil
+			}
+			rep := s.Report()
+			rep.Declined = err.Error()
+			return rep, err
+		}
+	}
 	err := r.drive(ctx, s)
 	rep := s.Report()
+	if rep.Node != nil && !rep.DryRun && (!rep.OK || !rep.Node.Active) {
+		r.printf("%s\n", rep.Node.Line())
+	}
 	if r.DryRun && err == nil {
 		r.printf("\ndry run of %q: nothing was written, no service was stopped, the datastore was not touched.\n", f.Title)
 	}
@@ -79,6 +98,10 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			_ = p.Plan.Render(&b)
 			r.printf("%s", indent(b.String()))
 		}
+		r.showAhead(p, n)
+		if p.ConfirmedBy > 0 {
+			r.printf("  (confirmed at step %d)\n", p.ConfirmedBy)
+		}
 		if p.Ask && !r.confirmed(p) {
 			ok := false
 			if r.Ask != nil {
@@ -86,8 +109,6 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 					_ = s.Abort(ctx)
 					return err
 				}
-			} else {
-				r.printf("step %d/%d needs confirmation: %s\n", i, n, r.howToConfirm(p))
 			}
 			if !ok {
 				rerr := s.Decline(ctx)
@@ -96,6 +117,13 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			}
 		}
 		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
+		if err != nil && out != nil {
+			// The step ran; the flow was interrupted after it.
+			r.printOutcome(i, n, s.Steps()[p.Index].Status, out)
+			r.printf("stopped: %s\n", s.Declined())
+			r.rolledBack(s)
+			return err
+		}
 		if err != nil {
 			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
 			if st := s.Steps()[p.Index]; st.Outcome != nil {
@@ -116,24 +144,37 @@ func (r *Runner) rolledBack(s *Session) {
 	}
 }
 
-// confirmed reports whether the flags confirm p.
-func (r *Runner) confirmed(p *Prepared) bool {
-	if p.Word == "" || p.Word == "yes" {
-		return r.Yes
+// showAhead prints the steps a disruptive step confirms with it.
+func (r *Runner) showAhead(p *Prepared, n int) {
+	if len(p.Ahead) == 0 {
+		return
 	}
-	for _, w := range r.Words {
-		if w == p.Word {
-			return true
+	r.printf("  confirming step %d also confirms these, so no later question can leave the node stopped:\n", p.Index+1)
+	for _, a := range p.Ahead {
+		r.printf("  step %d/%d %s\n", a.N, n, a.Title)
+		if a.Plan != nil {
+			var b strings.Builder
+			_ = a.Plan.Render(&b)
+			r.printf("%s", indent(indent(b.String())))
+		}
+		if a.PlanError != "" {
+			r.printf("    (previewed when it is reached: %s)\n", a.PlanError)
 		}
 	}
-	return false
 }
 
-func (r *Runner) howToConfirm(p *Prepared) string {
-	if p.Word == "" || p.Word == "yes" {
-		return "re-run with --yes to write, or --dry-run to preview the whole flow"
+// confirmed reports whether the flags confirm p: --yes, and --confirm for
+// each word it asks.
+func (r *Runner) confirmed(p *Prepared) bool {
+	if !r.Yes {
+		return false
 	}
-	return fmt.Sprintf("re-run with --yes --confirm %s to write, or --dry-run to preview the whole flow", p.Word)
+	for _, w := range strings.Fields(p.Word) {
+		if w != "yes" && !slices.Contains(r.Words, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Session drives one run of a flow, one task at a time: Prepare the current
@@ -22,6 +24,17 @@ type Session struct {
 	undone bool
 	// undoneSteps names the steps whose undo ran, newest first.
 	undoneSteps []string
+	// prepared is the step Prepare readied last.
+	prepared *Prepared
+	// confirmedBy maps a writing step confirmed ahead to the 1-based
+	// disruptive step whose answer confirmed it.
+	confirmedBy map[int]int
+	// declined is the top-level reason when a step was not confirmed.
+	declined string
+	// node is the service state read at the end (Flow.State).
+	node *NodeState
+	// wasActive is the service state before the first step.
+	wasActive *bool
 }
 
 // StepReport is the state and result of one task in a session.
@@ -54,13 +67,34 @@ type Prepared struct {
 	// Ask says the operator must confirm before Execute: a writing task
 	// outside a dry run.
 	Ask bool
-	// Word is the word to type, "" for yes/no.
+	// Word is the word to type, "" for yes/no. At a disruptive step it is
+	// every word the steps it confirms ask, space-separated.
 	Word string
+	// Ahead are the writing steps after a disruptive one, confirmed by the
+	// same answer: the operator sees them before the node is taken out of
+	// service, and they run without asking again.
+	Ahead []AheadStep
+	// ConfirmedBy is the 1-based step whose answer confirmed this one
+	// ahead; 0 when it was not.
+	ConfirmedBy int
+}
+
+// AheadStep is a writing step confirmed ahead, at a disruptive step.
+type AheadStep struct {
+	// N is the 1-based position, Title the step's title.
+	N     int    `json:"n"`
+	Title string `json:"title"`
+	// Word is the word it asks, "" for yes/no.
+	Word string `json:"word,omitempty"`
+	// Plan is its read-only preview, when it has one now.
+	Plan *Plan `json:"plan,omitempty"`
+	// PlanError says why the preview could not be computed yet.
+	PlanError string `json:"planError,omitempty"`
 }
 
 // NewSession starts a run of f; a flow built for a dry run always runs dry.
 func NewSession(f *Flow, dryRun bool) *Session {
-	s := &Session{Flow: f, DryRun: dryRun || f.DryRun}
+	s := &Session{Flow: f, DryRun: dryRun || f.DryRun, confirmedBy: map[int]int{}}
 	for i, t := range f.Tasks {
 		s.steps = append(s.steps, StepReport{N: i + 1, Title: t.Title, Writes: t.Writes, Status: StatusPending})
 	}
@@ -92,6 +126,7 @@ func (s *Session) OK() bool {
 // Prepare readies the current task. Tasks whose Skip gives a reason are
 // marked skipped and passed over; the result is nil when none is left.
 func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
+	s.start(ctx)
 	for !s.Ended() {
 		t := s.Flow.Tasks[s.cur]
 		if t.Skip != nil {
@@ -106,7 +141,10 @@ func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
 				continue
 			}
 		}
-		p := &Prepared{Index: s.cur, Task: t, Ask: t.Writes && !s.DryRun, Word: t.ConfirmWord()}
+		p := &Prepared{Index: s.cur, Task: t, Ask: t.Writes && !s.DryRun, Word: t.Word}
+		if by := s.confirmedBy[s.cur]; by > 0 {
+			p.Ask, p.ConfirmedBy = false, by
+		}
 		if t.Preview != nil {
 			plan, err := t.Preview(ctx)
 			if err != nil {
@@ -115,6 +153,10 @@ func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
 			p.Plan = plan
 			s.steps[s.cur].Plan = plan
 		}
+		if t.Disruptive && p.Ask {
+			s.ahead(ctx, p)
+		}
+		s.prepared = p
 		return p, nil
 	}
 	s.finish()
@@ -132,6 +174,13 @@ func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome,
 		progress = func(string) {}
 	}
 	t, st := s.Flow.Tasks[s.cur], &s.steps[s.cur]
+	if p := s.prepared; p != nil && p.Index == s.cur {
+		// Running a disruptive step is the answer for the steps it
+		// confirmed ahead.
+		for _, a := range p.Ahead {
+			s.confirmedBy[a.N-1] = s.cur + 1
+		}
+	}
 	st.Status = StatusRunning
 	var (
 		out *Outcome
@@ -161,7 +210,12 @@ func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome,
 	s.log(s.cur, out.Summary)
 	s.cur++
 	if err := ctx.Err(); err != nil && !s.Ended() {
-		return out, s.fail(ctx, fmt.Errorf("cancelled after this step: %w", err))
+		// ctrl+c while the step ran: it ran to its end; the flow stops
+		// before the next one and rolls back, as at a question.
+		if aerr := s.Abort(ctx); aerr != nil {
+			return out, errors.Join(fmt.Errorf("interrupted after step %d: %w", s.cur, err), aerr)
+		}
+		return out, fmt.Errorf("interrupted after step %d: %w", s.cur, err)
 	}
 	if s.Ended() {
 		s.finish()
@@ -178,6 +232,7 @@ func (s *Session) Decline(ctx context.Context) error {
 		return nil
 	}
 	s.steps[s.cur].Status = StatusDeclined
+	s.declined = fmt.Sprintf("step %d (%s) was not confirmed", s.cur+1, s.steps[s.cur].Title)
 	s.log(s.cur, "not confirmed")
 	s.ended = true
 	err := s.rollback(ctx)
@@ -195,10 +250,20 @@ func (s *Session) Abort(ctx context.Context) error {
 		return nil
 	}
 	s.ended = true
+	if s.cur < len(s.steps) {
+		s.declined = fmt.Sprintf("interrupted before step %d (%s)", s.cur+1, s.steps[s.cur].Title)
+	}
 	err := s.rollback(ctx)
 	s.finish()
 	return err
 }
+
+// Node is the service state read when the session ended; nil before, or
+// when the flow has no State.
+func (s *Session) Node() *NodeState { return s.node }
+
+// Declined is the reason the session stopped at a question; "" otherwise.
+func (s *Session) Declined() string { return s.declined }
 
 // Undone reports whether a rollback ran.
 func (s *Session) Undone() bool { return s.undone }
@@ -227,6 +292,45 @@ func (s *Session) fail(ctx context.Context, err error) error {
 	}
 	s.finish()
 	return serr
+}
+
+// start reads the service state once, before the first step, so the end
+// can say whether the flow left it as it found it.
+func (s *Session) start(ctx context.Context) {
+	if s.wasActive != nil || s.Flow.State == nil {
+		return
+	}
+	st := s.Flow.State(ctx)
+	active := st != nil && st.Active
+	s.wasActive = &active
+}
+
+// ahead fills p.Ahead with the writing steps after the disruptive p and
+// their read-only previews, and p.Word with every word they ask.
+func (s *Session) ahead(ctx context.Context, p *Prepared) {
+	words := []string{}
+	if p.Word != "" {
+		words = append(words, p.Word)
+	}
+	for j := p.Index + 1; j < len(s.Flow.Tasks); j++ {
+		t := s.Flow.Tasks[j]
+		if !t.Writes {
+			continue
+		}
+		a := AheadStep{N: j + 1, Title: t.Title, Word: t.Word}
+		if t.Ahead != nil {
+			plan, err := t.Ahead(ctx)
+			if err != nil {
+				a.PlanError = err.Error()
+			}
+			a.Plan = plan
+		}
+		if t.Word != "" && !slices.Contains(words, t.Word) {
+			words = append(words, t.Word)
+		}
+		p.Ahead = append(p.Ahead, a)
+	}
+	p.Word = strings.Join(words, " ")
 }
 
 // rollback calls Undo of every task that ran, newest first.
@@ -259,8 +363,14 @@ func (s *Session) log(i int, msg string) {
 	s.Flow.Log.Info("step", "flow", s.Flow.ID, "dryRun", s.DryRun, "n", st.N, "title", st.Title, "status", string(st.Status), "msg", msg)
 }
 
-// finish calls the flow's Cleanup once.
+// finish reads the service state and calls the flow's Cleanup once.
 func (s *Session) finish() {
+	if s.Flow.State != nil && s.node == nil {
+		s.node = s.Flow.State(context.Background())
+		if s.node != nil && s.wasActive != nil {
+			s.node.WasActive = *s.wasActive
+		}
+	}
 	if s.Flow.Cleanup != nil {
 		s.Flow.Cleanup()
 		s.Flow.Cleanup = nil
@@ -280,11 +390,17 @@ type Report struct {
 	RolledBack bool `json:"rolledBack,omitempty"`
 	// Undone names the steps whose undo ran, newest first.
 	Undone []string `json:"undone,omitempty"`
+	// Declined is the reason the flow stopped at a question (a No, a
+	// missing flag, ctrl+c); "" when it did not.
+	Declined string `json:"declined,omitempty"`
+	// Node is the service's state when the flow ended.
+	Node *NodeState `json:"node,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
 
 // Report summarizes the session.
 func (s *Session) Report() Report {
-	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps, Steps: s.steps}
+	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
+		Declined: s.declined, Node: s.node, Steps: s.steps}
 }

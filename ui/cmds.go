@@ -82,11 +82,13 @@ type sessionMsg struct {
 	cur    int
 	steps  []steps.StepReport
 	ended  bool
-	undone bool
+	undone []string         // the steps whose undo ran, newest first
+	node   *steps.NodeState // the service state at the end
 }
 
 func snapshot(id int64, s *steps.Session) sessionMsg {
-	return sessionMsg{id: id, cur: s.Current(), steps: slices.Clone(s.Steps()), ended: s.Ended(), undone: s.Undone()}
+	return sessionMsg{id: id, cur: s.Current(), steps: slices.Clone(s.Steps()), ended: s.Ended(),
+		undone: slices.Clone(s.UndoneSteps()), node: s.Node()}
 }
 
 type (
@@ -137,10 +139,19 @@ func declineCmd(id int64, s *steps.Session) tea.Cmd {
 	}
 }
 
-// abortCmd ends the session before its current step, rolls back what can
-// be and quits.
-func abortCmd(ctx context.Context, s *steps.Session) tea.Cmd {
-	return func() tea.Msg { return quitMsg{err: s.Abort(context.WithoutCancel(ctx))} }
+// abortedMsg says ctrl+c ended the session; err is a failed undo.
+type abortedMsg struct {
+	sessionMsg
+	err error
+}
+
+// abortCmd ends the session before its current step and rolls back what
+// can be; the screen then quits, saying what was undone.
+func abortCmd(ctx context.Context, id int64, s *steps.Session) tea.Cmd {
+	return func() tea.Msg {
+		err := s.Abort(context.WithoutCancel(ctx))
+		return abortedMsg{sessionMsg: snapshot(id, s), err: err}
+	}
 }
 
 // progress hands the latest progress line of a running step to the update

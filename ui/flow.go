@@ -3,7 +3,9 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -46,11 +48,12 @@ type flowScreen struct {
 	prog     *progress
 	cancel   context.CancelFunc // cancels a running Prepare (read-only)
 
-	yes  bool         // a yes/no question got "y"
-	word confirmInput // a typed-word question
-	err  error        // the failure that ended the flow
-	done bool         // the session reported its end
-	undo bool         // the session rolled back
+	yes  bool             // a yes/no question got "y"
+	word confirmInput     // a typed-word question
+	err  error            // the failure that ended the flow
+	done bool             // the session reported its end
+	undo []string         // the steps whose undo ran, newest first
+	node *steps.NodeState // the service state at the end
 
 	quitting bool // ctrl+c: quit once the running call returns
 	reveal   bool // token lines shown
@@ -110,7 +113,7 @@ func (f *flowScreen) execute() tea.Cmd {
 func (f *flowScreen) ask() tea.Cmd {
 	f.phase, f.yes = phAsk, false
 	if f.prep.Word != "" {
-		f.word = newConfirm(f.prep.Word, "run this step")
+		f.word = newConfirm(f.prep.Word, "run "+f.runs())
 		f.word.SetWidth(f.com.Width)
 	}
 	f.refresh()
@@ -135,7 +138,7 @@ func (f *flowScreen) end() tea.Cmd {
 
 // took copies the session's state from a message.
 func (f *flowScreen) took(m sessionMsg) {
-	f.reps, f.cur, f.done, f.undo = m.steps, m.cur, m.ended, m.undone
+	f.reps, f.cur, f.done, f.undo, f.node = m.steps, m.cur, m.ended, m.undone, m.node
 	if f.cancel != nil {
 		f.cancel()
 		f.cancel = nil
@@ -161,6 +164,12 @@ func (f *flowScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case executedMsg:
 		if msg.id == f.id {
 			return f, f.executed(msg)
+		}
+	case abortedMsg:
+		if msg.id == f.id {
+			f.took(msg.sessionMsg)
+			f.com.Closing = f.closing()
+			return f, msgCmd(quitMsg{err: msg.err})
 		}
 	case declinedMsg:
 		if msg.id == f.id {
@@ -221,7 +230,42 @@ func (f *flowScreen) stop() tea.Cmd {
 		return msgCmd(quitMsg{})
 	}
 	f.phase = phClosing
-	return abortCmd(f.com.Ctx, f.sess)
+	return abortCmd(f.com.Ctx, f.id, f.sess)
+}
+
+// runs names what a Yes at the current question runs: "this step", or
+// "steps 4-6" at a disruptive step that confirms the writes after it.
+func (f *flowScreen) runs() string {
+	if f.prep == nil || len(f.prep.Ahead) == 0 {
+		return "this step"
+	}
+	return fmt.Sprintf("steps %d-%d", f.prep.Index+1, f.prep.Ahead[len(f.prep.Ahead)-1].N)
+}
+
+// closing is what Run prints after ctrl+c ended the flow.
+func (f *flowScreen) closing() []string {
+	var lines []string
+	if r := f.stoppedAt(); r != nil {
+		lines = append(lines, fmt.Sprintf("%s: interrupted before step %d (%s); nothing from that step on was done.", f.title, r.N, r.Title))
+	}
+	if len(f.undo) > 0 {
+		lines = append(lines, "rolled back: undid "+strings.Join(f.undo, ", "))
+	}
+	if f.node != nil {
+		lines = append(lines, f.node.Line())
+	}
+	return lines
+}
+
+// stoppedAt is the first step that did not run, nil when all did.
+func (f *flowScreen) stoppedAt() *steps.StepReport {
+	for i := range f.reps {
+		switch f.reps[i].Status {
+		case steps.StatusPending, steps.StatusDeclined, steps.StatusRunning:
+			return &f.reps[i]
+		}
+	}
+	return nil
 }
 
 // Interrupt implements screen: at a question the session is aborted at

@@ -83,6 +83,18 @@ func TestCtrlCAtQuestionAbortsAndRollsBack(t *testing.T) {
 	if n := p.cleaned.Load(); n != 1 {
 		t.Errorf("flow cleaned up %d times, want 1", n)
 	}
+	// Run prints these once the screen is restored: what ctrl+c stopped
+	// before, and what was undone.
+	fm, ok := s.tm.FinalModel(t).(*model)
+	if !ok {
+		t.Fatal("no final model")
+	}
+	closing := strings.Join(fm.com.Closing, "\n")
+	for _, want := range []string{"interrupted before step", "rolled back: undid step 2 ("} {
+		if !strings.Contains(closing, want) {
+			t.Errorf("the closing lines lack %q:\n%s", want, closing)
+		}
+	}
 }
 
 func TestCtrlCWhileAStepRunsWaitsForIt(t *testing.T) {

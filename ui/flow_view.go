@@ -121,8 +121,15 @@ func (f *flowScreen) ending() string {
 	default:
 		lines = append(lines, st.Done.Render("✓ done: ")+countSteps(f.reps))
 	}
-	if f.undo {
-		lines = append(lines, st.Warn.Render("! rolled back what could be undone"))
+	if len(f.undo) > 0 {
+		lines = append(lines, st.Warn.Render(hang("↺ ", "rolled back: undid "+strings.Join(f.undo, ", "), w)))
+	}
+	if f.node != nil && !f.dry && (f.failure() != nil || f.declined() || len(f.undo) > 0 || !f.node.Active) {
+		style := st.Done
+		if !f.node.Active {
+			style = st.Warn
+		}
+		lines = append(lines, style.Render(hang("  ", f.node.Line(), w)))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -167,8 +174,12 @@ func (f *flowScreen) panelBottom() string {
 	if f.yes {
 		ans = "y"
 	}
-	return head + "\n" + "Run it? [y/N] " + ans + cursorMark + "\n" +
-		st.Dim.Render(truncate("y then enter runs it; enter alone, n or esc answers No.", w))
+	q, them := "Run it?", "it"
+	if len(f.prep.Ahead) > 0 {
+		q, them = "Run "+f.runs()+"?", "them"
+	}
+	return head + "\n" + q + " [y/N] " + ans + cursorMark + "\n" +
+		st.Dim.Render(truncate("y then enter runs "+them+"; enter alone, n or esc answers No.", w))
 }
 
 // content is what the viewport holds: at a question the warnings so far,
@@ -209,10 +220,31 @@ func (f *flowScreen) askContent(v outcomeView) string {
 	} else {
 		parts = append(parts, st.Dim.Render("(this step has no preview)"))
 	}
+	if len(f.prep.Ahead) > 0 {
+		parts = append(parts, f.aheadContent())
+	}
 	if since := f.reps[f.lastAsk+1 : f.prep.Index]; len(since) > 0 {
 		parts = append(parts, st.Title.Render("Before this step")+"\n"+v.stepsReport(since, false))
 	}
 	return strings.Join(parts, "\n\n")
+}
+
+// aheadContent lists the writing steps a disruptive step's answer also
+// confirms, with their previews: the operator sees everything up to the
+// last write before k3s is stopped.
+func (f *flowScreen) aheadContent() string {
+	st, w := f.com.Styles, f.com.Width
+	lines := []string{st.Warn.Render(hang("! ", fmt.Sprintf("Confirming runs %s without asking again, so no later question can leave k3s stopped; a failure or ctrl+c starts k3s again.", f.runs()), w))}
+	for _, a := range f.prep.Ahead {
+		lines = append(lines, "", st.Title.Render(hang("", fmt.Sprintf("then step %d: %s", a.N, a.Title), w)))
+		if a.Plan != nil {
+			lines = append(lines, renderPlan(a.Plan, "", w, st))
+		}
+		if a.PlanError != "" {
+			lines = append(lines, st.Dim.Render(hang("  ", "previewed when it is reached: "+a.PlanError, w)))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // View implements screen.

@@ -43,16 +43,13 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 	openItem(s, at)
 	s.waitFor("▸ staging dir")
 	s.key(tea.KeyCtrlS, 1)
-	for _, q := range []string{"writes: Generate", "writes: Stop k3s"} {
-		s.waitFor(q)
-		s.typ("y")
-		s.key(tea.KeyEnter, 1)
-	}
-	s.waitFor(`Type "load"`)
-	s.typ("load")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor("writes: Restart k3s")
+	s.waitFor("writes: Generate")
 	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	// The stop is confirmed with the load's word, after the load's diff:
+	// the load and the restart then run without asking again.
+	s.waitFor(`Type "load" and press enter to run steps 4-6`)
+	s.typ("load")
 	s.key(tea.KeyEnter, 1)
 	s.waitFor("✓ done")
 	if strings.Contains(s.drawn.String(), sb.Token.Password) {
@@ -87,5 +84,37 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 	live, err := os.ReadFile(filepath.Join("data", "server", "tls", "server-ca.crt"))
 	if err != nil || string(live) != string(ca) {
 		t.Errorf("the simulated restart did not take the new server CA (err %v)", err)
+	}
+}
+
+// TestRealRotateCANoAtTheStop answers No (esc) at the question that stops
+// k3s: k3s was never stopped, nothing was loaded, and the end says so.
+func TestRealRotateCANoAtTheStop(t *testing.T) {
+	_, env := sandbox(t)
+	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	env.Services, env.ClusterName = svc, "sandbox"
+	specs := steps.Flows()
+	at := -1
+	for i, sp := range specs {
+		if sp.ID == steps.FlowRotateCA {
+			at = i
+		}
+	}
+	s := startWith(t, newModel(context.Background(), Config{Env: env, Specs: specs, Sandbox: true}, deps{}), 120, 40)
+	openItem(s, at)
+	s.waitFor("▸ staging dir")
+	s.key(tea.KeyCtrlS, 1)
+	s.waitFor("writes: Generate")
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor(`Type "load" and press enter to run steps 4-6`)
+	s.key(tea.KeyEsc, 1)
+	s.waitFor("not confirmed: stopped before step 4")
+	view := s.finalView()
+	if calls := svc.Calls(); len(calls) > 0 {
+		t.Errorf("the service manager was called: %v", calls)
+	}
+	if !strings.Contains(view, "k3s is running") {
+		t.Errorf("the end does not say k3s runs:\n%s", view)
 	}
 }

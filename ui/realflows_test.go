@@ -101,7 +101,7 @@ var realFlowCases = []realFlowCase{
 			d.typ("api-server")
 		},
 		want:    map[string]string{"services": "api-server"},
-		answers: []string{"y", "y", "y"},
+		answers: []string{"y"},
 	},
 	{
 		id: steps.FlowCustomCA,
@@ -169,7 +169,7 @@ var realFlowCases = []realFlowCase{
 		},
 		want: map[string]string{"root": "new", "root-cert": "pki/ca/root-ca.pem", "root-key": "pki/ca/root-ca.key",
 			"stage-dir": rfStageDefault("custom-ca")},
-		answers: []string{"y", "y", "sandbox", "y"},
+		answers: []string{"y", "sandbox"},
 	},
 	{
 		id: steps.FlowRotateCA,
@@ -192,7 +192,7 @@ var realFlowCases = []realFlowCase{
 		},
 		fill:    func(*rfDriver) {},
 		want:    map[string]string{"stage-dir": rfStageDefault("rotation")},
-		answers: []string{"y", "y", "load", "y"},
+		answers: []string{"y", "load"},
 	},
 	{
 		id: steps.FlowRotateServiceKey,
@@ -214,7 +214,7 @@ var realFlowCases = []realFlowCase{
 		},
 		fill:    func(*rfDriver) {},
 		want:    map[string]string{"stage-dir": rfStageDefault("service-key")},
-		answers: []string{"y", "y", "load", "y"},
+		answers: []string{"y", "load"},
 	},
 	{
 		id: steps.FlowDatastore,
@@ -245,7 +245,7 @@ var realFlowCases = []realFlowCase{
 		},
 		fill:    func(d *rfDriver) { d.typ(rfRestoreBackup) },
 		want:    map[string]string{"restore": rfRestoreBackup},
-		answers: []string{"y", "restore", "y"},
+		answers: []string{"restore"},
 	},
 	{
 		id: steps.FlowLoad,

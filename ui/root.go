@@ -134,6 +134,9 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return err
 	}
+	for _, l := range m.com.Closing {
+		fmt.Fprintln(out, l)
+	}
 	if len(m.com.Revealed) > 0 {
 		fmt.Fprintln(out, "The token you asked to see in the wizard (it holds the server password):")
 		for _, l := range m.com.Revealed {

@@ -120,7 +120,7 @@ func rotateTasks(p *probe, stage string) []*steps.Task {
 			Skip: func(context.Context) (string, error) { return "k3s is already stopped", nil },
 			Run:  func(context.Context, func(string)) (*steps.Outcome, error) { return nil, errors.New("never runs") },
 		},
-		{Title: "Load into the datastore", Writes: true, Confirm: steps.WordFor("load"),
+		{Title: "Load into the datastore", Writes: true, Word: "load",
 			Preview: func(context.Context) (*steps.Plan, error) { return loadPlan, nil },
 			Run: func(_ context.Context, progress func(string)) (*steps.Outcome, error) {
 				progress("backing up the bootstrap key")

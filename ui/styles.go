@@ -86,6 +86,9 @@ type Common struct {
 	// them again after the screen is restored, on one line each, so they
 	// can be copied whole over SSH.
 	Revealed []string
+	// Closing are lines Run prints after the screen is restored when ctrl+c
+	// ended a flow: what was undone and the state of k3s now.
+	Closing []string
 
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)
