@@ -215,13 +215,16 @@ func (f *flowScreen) askContent(v outcomeView) string {
 	if len(warns) > 0 {
 		parts = append(parts, strings.Join(warns, "\n"))
 	}
+	if len(f.prep.Ahead) > 0 {
+		parts = append(parts, f.aheadSummary())
+	}
 	if f.prep.Plan != nil {
 		parts = append(parts, renderPlan(f.prep.Plan, "", w, st))
 	} else {
 		parts = append(parts, st.Dim.Render("(this step has no preview)"))
 	}
 	if len(f.prep.Ahead) > 0 {
-		parts = append(parts, f.aheadContent())
+		parts = append(parts, f.aheadPlans())
 	}
 	if since := f.reps[f.lastAsk+1 : f.prep.Index]; len(since) > 0 {
 		parts = append(parts, st.Title.Render("Before this step")+"\n"+v.stepsReport(since, false))
@@ -229,19 +232,35 @@ func (f *flowScreen) askContent(v outcomeView) string {
 	return strings.Join(parts, "\n\n")
 }
 
-// aheadContent lists the writing steps a disruptive step's answer also
-// confirms, with their previews: the operator sees everything up to the
-// last write before k3s is stopped.
-func (f *flowScreen) aheadContent() string {
+// aheadSummary says, first, that the answer at a disruptive step also
+// runs the writing steps after it, and names them.
+func (f *flowScreen) aheadSummary() string {
 	st, w := f.com.Styles, f.com.Width
-	lines := []string{st.Warn.Render(hang("! ", fmt.Sprintf("Confirming runs %s without asking again, so no later question can leave k3s stopped; a failure or ctrl+c starts k3s again.", f.runs()), w))}
+	lines := []string{st.Warn.Render(hang("! ", fmt.Sprintf("This answer runs %s: no later question can leave k3s stopped; a failure or ctrl+c starts it again. Their plans are below.", f.runs()), w))}
 	for _, a := range f.prep.Ahead {
-		lines = append(lines, "", st.Title.Render(hang("", fmt.Sprintf("then step %d: %s", a.N, a.Title), w)))
-		if a.Plan != nil {
-			lines = append(lines, renderPlan(a.Plan, "", w, st))
+		lines = append(lines, hang("  then ", fmt.Sprintf("%d. %s", a.N, a.Title), w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// aheadPlans are the previews of the steps a disruptive step's answer
+// also runs: the operator sees everything up to the last write before k3s
+// is stopped.
+func (f *flowScreen) aheadPlans() string {
+	st, w := f.com.Styles, f.com.Width
+	var lines []string
+	for _, a := range f.prep.Ahead {
+		if len(lines) > 0 {
+			lines = append(lines, "")
 		}
-		if a.PlanError != "" {
+		lines = append(lines, st.Title.Render(hang("", fmt.Sprintf("Step %d: %s", a.N, a.Title), w)))
+		switch {
+		case a.Plan != nil:
+			lines = append(lines, renderPlan(a.Plan, "", w, st))
+		case a.PlanError != "":
 			lines = append(lines, st.Dim.Render(hang("  ", "previewed when it is reached: "+a.PlanError, w)))
+		default:
+			lines = append(lines, st.Dim.Render("  (previewed when it is reached)"))
 		}
 	}
 	return strings.Join(lines, "\n")
