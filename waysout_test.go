@@ -105,7 +105,15 @@ func TestRestartFailureWaysOut(t *testing.T) {
 	if b, err := exec.Command("bash", "-c", nr.LogCommand).CombinedOutput(); err != nil || !strings.Contains(string(b), "certificate signed by unknown authority") {
 		t.Errorf("%s: %v\n%s", nr.LogCommand, err, b)
 	}
-	for name, cmd := range map[string]string{"fix forward": nr.FixForward, "put back": nr.PutBack} {
+	// The last line says k3s is stopped and how to start it.
+	_, start, ok := strings.Cut(out.String(), "k3s is stopped, as it was before this flow: start it with: ")
+	if !ok {
+		t.Fatalf("the end does not say how to start k3s:\n%s", out.String())
+	}
+	start, _, _ = strings.Cut(start, "\n")
+	ways := map[string]string{"fix forward": nr.FixForward, "put back": nr.PutBack,
+		"start as printed, after the trigger": triggerCommandFor(dd) + " && " + start}
+	for name, cmd := range ways {
 		t.Run(name, func(t *testing.T) {
 			// Each way out runs on its own copy of the failed node.
 			cp := filepath.Join(t.TempDir(), "sb")
@@ -118,9 +126,20 @@ func TestRestartFailureWaysOut(t *testing.T) {
 			if out, err := sh.CombinedOutput(); err != nil {
 				t.Fatalf("%s: %v\n%s", cmd, err, out)
 			}
+			svc := &steps.SandboxServices{DataDir: filepath.Join(cp, "data"), Product: product.K3s}
+			if active, err := svc.IsActive(context.Background(), "k3s"); err != nil || !active {
+				t.Fatalf("after %q the sandbox's k3s is not running (%v)", cmd, err)
+			}
 			if _, err := steps.SimulateRestart(context.Background(), filepath.Join(cp, "data"), product.K3s, time.Now()); err != nil {
 				t.Fatalf("after %q the server still does not come up: %v", cmd, err)
 			}
 		})
 	}
+}
+
+// triggerCommandFor is the regenerate trigger of dd, as the fix forward
+// creates it.
+func triggerCommandFor(dd string) string {
+	p := pki.RegenerateTriggerPath(product.ServerDir(dd))
+	return "touch " + p + " && chmod 600 " + p
 }

@@ -74,11 +74,19 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 	if err != nil {
 		return nil, err
 	}
+	validity := ScriptCAValidity
+	if end := inter.cert.NotAfter; end.Before(g.now.Add(validity)) {
+		// A CA certificate must not outlive the intermediate that signs it:
+		// the chain, and so the cluster, stops at the intermediate's end.
+		validity = end.Sub(g.now)
+		set.Notes = append(set.Notes, fmt.Sprintf("The intermediate %q expires on %s, before the %d days the CA certificates would get: they end with it, on the same day. Rotate to a new intermediate before then.",
+			inter.cert.Subject.CommonName, end.UTC().Format("2006-01-02"), int(ScriptCAValidity.Hours()/24)))
+	}
 	for _, ca := range CATypes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		spec := g.scriptCA(ca.ScriptCN(g.p, "-ca")+g.ts(), ScriptCAValidity)
+		spec := g.scriptCA(ca.ScriptCN(g.p, "-ca")+g.ts(), validity)
 		pair, err := g.newPair(g.caKey, spec, &inter)
 		if err != nil {
 			return nil, fmt.Errorf("%s CA: %w", ca.Type, err)
@@ -92,7 +100,7 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 		return nil, err
 	}
 	set.noteServerCAHash(g.now)
-	set.Notes = append(set.Notes, "Replacing existing self-signed CAs with an unrelated custom root fails rotate-ca validation; it needs --force, and every node must then trust the new root.")
+	set.RotationNotes = append(set.RotationNotes, "Replacing existing self-signed CAs with an unrelated custom root fails rotate-ca validation; it needs --force, and every node must then trust the new root.")
 	return set, nil
 }
 

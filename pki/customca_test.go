@@ -149,12 +149,25 @@ func TestGenCustomCA(t *testing.T) {
 				t.Fatalf("paths = %v, want %v", got, want)
 			}
 			var rootCert, interCert *x509.Certificate
+			// The CAs get the script's 3700 days, unless an imported
+			// intermediate ends sooner: then they end with it, and a note
+			// says so.
+			days, capped := 3700, false
+			if tc.in.IntermediateCert != nil && inter.cert.NotAfter.Before(gtNow.Add(3700*24*time.Hour)) {
+				days, capped = int(inter.cert.NotAfter.Sub(gtNow).Hours()/24), true
+			}
+			if has := slices.ContainsFunc(set.Notes, func(n string) bool { return strings.Contains(n, "they end with it") }); has != capped {
+				t.Errorf("capped %v, but the expiry note is there: %v (%q)", capped, has, set.Notes)
+			}
 			for _, ca := range CATypes {
 				bundle := gtCerts(t, set, ca.CertField().Path)
 				if len(bundle) != 3 {
 					t.Fatalf("%s: %d certs, want 3", ca.Type, len(bundle))
 				}
-				gtCheckScriptCA(t, gtNow, bundle[0], bundle[1], ca.ScriptCN(tc.opts.Product, "-ca")+"@"+ts, 3700)
+				gtCheckScriptCA(t, gtNow, bundle[0], bundle[1], ca.ScriptCN(tc.opts.Product, "-ca")+"@"+ts, days)
+				if bundle[0].NotAfter.After(bundle[1].NotAfter) {
+					t.Errorf("%s CA outlives its intermediate: %s > %s", ca.Type, bundle[0].NotAfter, bundle[1].NotAfter)
+				}
 				if bundle[1].Subject.CommonName != tc.interCN || bundle[2].Subject.CommonName != tc.rootCN {
 					t.Errorf("%s: chain %s <- %s", ca.Type, bundle[1].Subject.CommonName, bundle[2].Subject.CommonName)
 				}
@@ -182,8 +195,8 @@ func TestGenCustomCA(t *testing.T) {
 			if err != nil || h.Method != HashChainRoot || h.Hex != hex.EncodeToString(sum[:]) {
 				t.Errorf("hashCA = %+v, %v; want sha256 of root DER", h, err)
 			}
-			if !slices.ContainsFunc(set.Notes, func(n string) bool { return strings.Contains(n, h.Hex) }) {
-				t.Errorf("no note with the CA hash in %q", set.Notes)
+			if !slices.ContainsFunc(set.RotationNotes, func(n string) bool { return strings.Contains(n, h.Hex) }) {
+				t.Errorf("no note with the CA hash in %q", set.RotationNotes)
 			}
 		})
 	}

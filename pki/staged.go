@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,19 @@ type StagedSet struct {
 	Files []StagedFile
 	// Notes is operator guidance, e.g. to move ca/root-ca.key offline.
 	Notes []string
+	// RotationNotes is guidance that applies only when the set replaces
+	// the CAs of a cluster that has started: the restart, the new token
+	// hash, rotate-ca's verdict.
+	RotationNotes []string
+}
+
+// NotesFor is the guidance for a set written before the cluster's first
+// start (initial: no rotation notes) or staged for a rotation (all).
+func (s *StagedSet) NotesFor(initial bool) []string {
+	if initial {
+		return s.Notes
+	}
+	return append(slices.Clone(s.Notes), s.RotationNotes...)
 }
 
 // CertSummary is what a preview shows of one certificate.
@@ -194,5 +208,5 @@ func (s *StagedSet) noteServerCAHash(now time.Time) {
 	if !ok || err != nil {
 		return
 	}
-	s.Notes = append(s.Notes, fmt.Sprintf("After the restart, k3s's join-token CA hash is %s (%s); tokens are K10%s::<user>:<password>.", h.Hex, h.Method, h.Hex))
+	s.RotationNotes = append(s.RotationNotes, fmt.Sprintf("After the restart, k3s's join-token CA hash is %s (%s); tokens are K10%s::<user>:<password>.", h.Hex, h.Method, h.Hex))
 }

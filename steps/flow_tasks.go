@@ -117,9 +117,9 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			if err != nil {
 				return nil, err
 			}
-			out := &Outcome{Summary: sum, Details: r.gen.Set().Notes}
+			out := &Outcome{Summary: sum, Details: r.gen.Set().NotesFor(false)}
 			if in.Initial {
-				// The set's notes speak of a rotation: restarts, the old CAs.
+				// Its key notes were in the plan; the last step lists the keys.
 				out.Details = nil
 			}
 			return out, nil
@@ -180,8 +180,10 @@ func (r *run) validateTask(current func() string, allowNew bool) *Task {
 			out := &Outcome{Data: rep, Warnings: rep.Warnings}
 			switch {
 			case cur != "" && rep.Accepted:
+				// Checked against itself (before the first start): k3s's
+				// verdict and class of a rotation do not apply.
 				out.Summary = "the set is consistent: every CA matches its key and chains to its root, as k3s checks"
-				out.Warnings = nil
+				out.Warnings, out.Data = nil, nil
 			case rep.Accepted:
 				out.Summary = fmt.Sprintf("k3s accepts it: %s", rep.Class)
 			case allowNew && rep.Class == pki.ClassNewRoot:

@@ -234,6 +234,11 @@ func buildRotateCustomCA(_ context.Context, env Env, vals map[string]string) (*F
 	}
 	r := newRun(env)
 	newRoot := vals["root"] == "new"
+	if !newRoot && vals["root-cert"] != "" {
+		if err := checkSameRoot(r.server(), vals["root-cert"]); err != nil {
+			return nil, err
+		}
+	}
 	gen := r.generateTask(GenerateInput{Kind: GenCustomCA, DataDir: r.env.DataDir, Out: vals[stageField.Key],
 		Opts:     pki.GenOptions{Product: r.env.Product, Now: r.env.Now()},
 		RootCert: vals["root-cert"], RootKey: vals["root-key"],

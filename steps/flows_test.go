@@ -196,11 +196,15 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 	root := customRoot(t)
 	vals := map[string]string{"root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
 		"stage-dir": filepath.Join(t.TempDir(), "same")}
-	// Same root claimed, but it is a new root: refused at validation.
+	// Same root claimed on self-signed CAs: refused before anything is
+	// staged, saying which choice fits.
 	vals["root"] = "same"
 	_, out, err := runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load", "sandbox"}})
-	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "new root") {
+	if !errors.Is(err, ErrWrongRootChoice) || !strings.Contains(err.Error(), `Choose root "new"`) || !strings.Contains(err.Error(), "self-signed") {
 		t.Fatalf("same-root claim on a new root: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(vals["stage-dir"]); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused choice staged %s", vals["stage-dir"])
 	}
 	vals["root"], vals["stage-dir"] = "new", filepath.Join(t.TempDir(), "new")
 	_, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}})
@@ -218,6 +222,13 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 		t.Fatalf("same root: %v\n%s", err, out)
 	}
 	assertChainsTo(t, sb, filepath.Join(root, "ca/root-ca.pem"))
+	// Another custom root, claimed as the same: refused, naming the
+	// cluster's root.
+	other := customRoot(t)
+	vals["root-cert"], vals["root-key"] = filepath.Join(other, "ca/root-ca.pem"), filepath.Join(other, "ca/root-ca.key")
+	if _, _, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}}); !errors.Is(err, ErrWrongRootChoice) || !strings.Contains(err.Error(), "does not chain to") {
+		t.Fatalf("another root claimed as the same: %v", err)
+	}
 }
 
 // assertChainsTo checks the live server CA bundle ends at rootPEM.
@@ -262,6 +273,17 @@ func TestBootstrapCustomCA(t *testing.T) {
 	}
 	if strings.Contains(out, "secretpassword") {
 		t.Fatal("token password on the output")
+	}
+	// Only notes that apply before a first start: no restart, no
+	// replacement of self-signed CAs, no rotation verdict.
+	for _, wrong := range []string{"After the restart", "Replacing existing self-signed CAs", "no-change"} {
+		if strings.Contains(out, wrong) {
+			t.Errorf("the bootstrap says %q, which does not apply to it:\n%s", wrong, out)
+		}
+	}
+	raw, _ := json.Marshal(rep)
+	if bytes.Contains(raw, []byte("no-change")) {
+		t.Errorf("the bootstrap's JSON holds a rotation class: %s", raw)
 	}
 	// A second run finds the cluster initialised and changes nothing.
 	before := stFingerprint(t, dd)

@@ -77,7 +77,7 @@ func (g *Generate) Preview(ctx context.Context) (*Plan, error) {
 	if err := g.build(ctx); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Title: g.Title(), Notes: g.set.Notes}
+	plan := &Plan{Title: g.Title(), Notes: g.set.NotesFor(g.in.Initial)}
 	for _, f := range g.set.Preview() {
 		detail := fmt.Sprintf("%04o, %d bytes", f.Mode, f.Size)
 		for _, c := range f.Certs {
