@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,4 +222,68 @@ func checkLeftAsItWas(t *testing.T, sb *Sandbox, svc *FakeServices, running bool
 	if rep.RolledBack && !strings.Contains(out, "rolled back: undid") {
 		t.Errorf("a rollback ran but the output does not say so:\n%s", out)
 	}
+}
+
+// TestUnfinishedFlowNamesItsStagedDir: a flow stopped after it staged a set
+// names the staged dir (private keys that will never be loaded), prints the
+// command that removes it, and in plain mode offers to remove it; the
+// printed command, run, removes it. A finished flow leaves nothing to name.
+func TestUnfinishedFlowNamesItsStagedDir(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		t.Run(fmt.Sprintf("accept=%v", accept), func(t *testing.T) {
+			sb := stSandbox(t)
+			env, _ := flowEnv(t, sb, true)
+			stage := filepath.Join(t.TempDir(), "s")
+			a := &offerAsker{scriptedAsker: scriptedAsker{no: 2}, accept: accept}
+			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{Ask: a})
+			if !errors.Is(err, ErrDeclined) {
+				t.Fatalf("declined at the stop: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "left behind: "+stage) || !strings.Contains(out, "remove it with: rm -rf "+stage) {
+				t.Fatalf("the staged dir is not named:\n%s", out)
+			}
+			if !a.offered {
+				t.Fatal("plain mode did not offer to remove the staged dir")
+			}
+			if accept {
+				if len(rep.Leftovers) > 0 || !strings.Contains(out, "removed "+stage) {
+					t.Fatalf("accepted removal: leftovers %v\n%s", rep.Leftovers, out)
+				}
+				if _, err := os.Stat(stage); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("%s is still there", stage)
+				}
+				return
+			}
+			if len(rep.Leftovers) != 1 || rep.Leftovers[0].Path != stage {
+				t.Fatalf("leftovers %+v", rep.Leftovers)
+			}
+			if b, err := exec.Command("bash", "-c", rep.Leftovers[0].Remove).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", rep.Leftovers[0].Remove, err, b)
+			}
+			if _, err := os.Stat(stage); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the printed command did not remove %s", stage)
+			}
+		})
+	}
+	sb := stSandbox(t)
+	env, _ := flowEnv(t, sb, true)
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
+	if err != nil || len(rep.Leftovers) > 0 || strings.Contains(out, "left behind") {
+		t.Fatalf("a finished flow names leftovers: %v %+v\n%s", err, rep.Leftovers, out)
+	}
+}
+
+// offerAsker is a scriptedAsker that answers the offer to remove a
+// leftover (asked as step 0) with accept.
+type offerAsker struct {
+	scriptedAsker
+	accept, offered bool
+}
+
+func (a *offerAsker) Confirm(ctx context.Context, step int, title, word string) (bool, error) {
+	if step == 0 {
+		a.offered = true
+		return a.accept, nil
+	}
+	return a.scriptedAsker.Confirm(ctx, step, title, word)
 }

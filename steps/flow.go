@@ -34,6 +34,19 @@ type Flow struct {
 	// for the report's last line: k3s running, or stopped and how to start
 	// it.
 	State func(ctx context.Context) *NodeState `json:"-"`
+	// Leftovers, when set, names what a flow that did not finish leaves
+	// behind and should not (a staged dir holding private keys that were
+	// never loaded), for the report and the offer to remove it.
+	Leftovers func() []Leftover `json:"-"`
+}
+
+// Leftover is something an unfinished flow left on disk.
+type Leftover struct {
+	// Path is the file or dir; What says what it holds.
+	Path string `json:"path"`
+	What string `json:"what"`
+	// Remove is the command that removes it.
+	Remove string `json:"remove"`
 }
 
 // NodeState is the state of the node's k3s service when a flow ended.

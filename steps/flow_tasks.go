@@ -31,6 +31,9 @@ type run struct {
 	// service says a task stops or starts k3s: the flow's report ends
 	// with the state k3s is left in.
 	service bool
+	// generated says the generate step wrote the staged dir (not a dry
+	// run, not the bootstrap's server dir).
+	generated bool
 }
 
 func newRun(env Env) *run {
@@ -58,7 +61,34 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 	if r.service && r.env.Services != nil {
 		f.State = r.nodeState
 	}
+	f.Leftovers = r.leftovers
 	return f
+}
+
+// RemoveLeftover removes what an unfinished flow left behind, after
+// checking it is still a staged dir (it holds tls/), so that a path reused
+// meanwhile for something else is refused.
+func RemoveLeftover(l Leftover) error {
+	if fi, err := os.Stat(filepath.Join(l.Path, pki.TLSDir)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s no longer looks like a staged dir (no tls/): not removed", l.Path)
+	}
+	if err := os.RemoveAll(l.Path); err != nil {
+		return fmt.Errorf("remove %s: %w", l.Path, err)
+	}
+	return nil
+}
+
+// leftovers is the staged dir this flow generated when nothing of it was
+// loaded: it holds private keys (the new CAs', for a rotation the new
+// roots') that nothing will use.
+func (r *run) leftovers() []Leftover {
+	if r.gen == nil || r.gen.Set() == nil || r.dryRun || r.loaded || !r.generated {
+		return nil
+	}
+	if fi, err := os.Stat(r.staged); err != nil || !fi.IsDir() {
+		return nil
+	}
+	return []Leftover{{Path: r.staged, What: "a staged set that was not loaded, with its private keys", Remove: "rm -rf " + r.staged}}
 }
 
 // nodeState reads whether k3s runs on this node now.
@@ -117,6 +147,7 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			if err != nil {
 				return nil, err
 			}
+			r.generated = !in.Initial
 			out := &Outcome{Summary: sum, Details: r.gen.Set().NotesFor(false)}
 			if in.Initial {
 				// Its key notes were in the plan; the last step lists the keys.

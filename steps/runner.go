@@ -65,6 +65,7 @@ func (r *Runner) Run(ctx context.Context, f *Flow) (Report, error) {
 	}
 	err := r.drive(ctx, s)
 	rep := s.Report()
+	rep.Leftovers = r.offerRemoval(ctx, rep.Leftovers)
 	if rep.Node != nil && !rep.DryRun && (!rep.OK || !rep.Node.Active) {
 		r.printf("%s\n", rep.Node.Line())
 	}
@@ -142,6 +143,31 @@ func (r *Runner) rolledBack(s *Session) {
 	if s.Undone() {
 		r.printf("rolled back: undid %s\n", strings.Join(s.UndoneSteps(), ", "))
 	}
+}
+
+// offerRemoval names each leftover with the command that removes it and,
+// when the runner asks (plain mode), offers to remove it now; it returns
+// those still there.
+func (r *Runner) offerRemoval(ctx context.Context, left []Leftover) []Leftover {
+	var kept []Leftover
+	for _, l := range left {
+		r.printf("left behind: %s (%s); remove it with: %s\n", l.Path, l.What, l.Remove)
+		if r.Ask == nil {
+			kept = append(kept, l)
+			continue
+		}
+		if ok, err := r.Ask.Confirm(ctx, 0, "Remove "+l.Path, ""); err != nil || !ok {
+			kept = append(kept, l)
+			continue
+		}
+		if err := RemoveLeftover(l); err != nil {
+			r.printf("%v\n", err)
+			kept = append(kept, l)
+			continue
+		}
+		r.printf("removed %s\n", l.Path)
+	}
+	return kept
 }
 
 // showAhead prints the steps a disruptive step confirms with it.

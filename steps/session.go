@@ -35,6 +35,8 @@ type Session struct {
 	node *NodeState
 	// wasActive is the service state before the first step.
 	wasActive *bool
+	// leftovers are what the flow left behind when it did not finish.
+	leftovers []Leftover
 }
 
 // StepReport is the state and result of one task in a session.
@@ -262,6 +264,9 @@ func (s *Session) Abort(ctx context.Context) error {
 // when the flow has no State.
 func (s *Session) Node() *NodeState { return s.node }
 
+// Leftovers are what the flow left on disk when it did not finish.
+func (s *Session) Leftovers() []Leftover { return s.leftovers }
+
 // Declined is the reason the session stopped at a question; "" otherwise.
 func (s *Session) Declined() string { return s.declined }
 
@@ -371,6 +376,9 @@ func (s *Session) finish() {
 			s.node.WasActive = *s.wasActive
 		}
 	}
+	if s.Flow.Leftovers != nil && !s.OK() && s.leftovers == nil {
+		s.leftovers = s.Flow.Leftovers()
+	}
 	if s.Flow.Cleanup != nil {
 		s.Flow.Cleanup()
 		s.Flow.Cleanup = nil
@@ -395,6 +403,8 @@ type Report struct {
 	Declined string `json:"declined,omitempty"`
 	// Node is the service's state when the flow ended.
 	Node *NodeState `json:"node,omitempty"`
+	// Leftovers are what a flow that did not finish left on disk.
+	Leftovers []Leftover `json:"leftovers,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
@@ -402,5 +412,5 @@ type Report struct {
 // Report summarizes the session.
 func (s *Session) Report() Report {
 	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
-		Declined: s.declined, Node: s.node, Steps: s.steps}
+		Declined: s.declined, Node: s.node, Leftovers: s.leftovers, Steps: s.steps}
 }

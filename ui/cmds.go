@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -84,11 +85,36 @@ type sessionMsg struct {
 	ended  bool
 	undone []string         // the steps whose undo ran, newest first
 	node   *steps.NodeState // the service state at the end
+	left   []steps.Leftover // what an unfinished flow left on disk
 }
 
 func snapshot(id int64, s *steps.Session) sessionMsg {
 	return sessionMsg{id: id, cur: s.Current(), steps: slices.Clone(s.Steps()), ended: s.Ended(),
-		undone: slices.Clone(s.UndoneSteps()), node: s.Node()}
+		undone: slices.Clone(s.UndoneSteps()), node: s.Node(), left: slices.Clone(s.Leftovers())}
+}
+
+// removedMsg says which leftovers were removed, and what failed.
+type removedMsg struct {
+	id      int64
+	removed []string
+	err     error
+}
+
+// removeCmd removes what an unfinished flow left behind.
+func removeCmd(id int64, left []steps.Leftover) tea.Cmd {
+	return func() tea.Msg {
+		m := removedMsg{id: id}
+		var errs []error
+		for _, l := range left {
+			if err := steps.RemoveLeftover(l); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.removed = append(m.removed, l.Path)
+		}
+		m.err = errors.Join(errs...)
+		return m
+	}
 }
 
 type (

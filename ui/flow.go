@@ -54,6 +54,10 @@ type flowScreen struct {
 	done bool             // the session reported its end
 	undo []string         // the steps whose undo ran, newest first
 	node *steps.NodeState // the service state at the end
+	left []steps.Leftover // what the unfinished flow left on disk
+	// removed are the leftovers the operator removed; removeErr a failure.
+	removed   []string
+	removeErr error
 
 	quitting bool // ctrl+c: quit once the running call returns
 	reveal   bool // token lines shown
@@ -138,7 +142,7 @@ func (f *flowScreen) end() tea.Cmd {
 
 // took copies the session's state from a message.
 func (f *flowScreen) took(m sessionMsg) {
-	f.reps, f.cur, f.done, f.undo, f.node = m.steps, m.cur, m.ended, m.undone, m.node
+	f.reps, f.cur, f.done, f.undo, f.node, f.left = m.steps, m.cur, m.ended, m.undone, m.node, m.left
 	if f.cancel != nil {
 		f.cancel()
 		f.cancel = nil
@@ -164,6 +168,12 @@ func (f *flowScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case executedMsg:
 		if msg.id == f.id {
 			return f, f.executed(msg)
+		}
+	case removedMsg:
+		if msg.id == f.id {
+			f.removed, f.removeErr = append(f.removed, msg.removed...), msg.err
+			f.left = slices.DeleteFunc(f.left, func(l steps.Leftover) bool { return slices.Contains(msg.removed, l.Path) })
+			f.refresh()
 		}
 	case abortedMsg:
 		if msg.id == f.id {

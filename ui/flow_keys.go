@@ -20,6 +20,8 @@ func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
 		case key.Matches(k, keys.Reveal) && hasSecrets(f.reps):
 			f.toggleReveal()
 			return nil
+		case key.Matches(k, keys.Remove) && len(f.left) > 0:
+			return removeCmd(f.id, f.left)
 		}
 	}
 	return f.scroll(k)
@@ -111,6 +113,9 @@ func (f *flowScreen) Help() keyHelp {
 		h.short = []key.Binding{with(keys.Back, "esc", "menu")}
 		if hasSecrets(f.reps) {
 			h.short = append(h.short, reveal)
+		}
+		if len(f.left) > 0 {
+			h.short = append(h.short, with(keys.Remove, "x", "remove staged dir"))
 		}
 		h.short = append(h.short, scroll...)
 		h.short = append(h.short, keys.Quit)

@@ -124,6 +124,15 @@ func (f *flowScreen) ending() string {
 	if len(f.undo) > 0 {
 		lines = append(lines, st.Warn.Render(hang("↺ ", "rolled back: undid "+strings.Join(f.undo, ", "), w)))
 	}
+	for _, l := range f.left {
+		lines = append(lines, st.Warn.Render(hang("! ", fmt.Sprintf("left behind: %s (%s); x removes it (%s)", l.Path, l.What, l.Remove), w)))
+	}
+	for _, p := range f.removed {
+		lines = append(lines, st.Done.Render(hang("✓ ", "removed "+p, w)))
+	}
+	if f.removeErr != nil {
+		lines = append(lines, st.Bad.Render(hang("✗ ", f.removeErr.Error(), w)))
+	}
 	if f.node != nil && !f.dry && (f.failure() != nil || f.declined() || len(f.undo) > 0 || !f.node.Active) {
 		style := st.Done
 		if !f.node.Active {

@@ -8,7 +8,7 @@ import (
 // keyMap holds every binding of the wizard; screens pick the ones they show.
 type keyMap struct {
 	Up, Down, Enter, Back, Quit, ForceQuit, Help key.Binding
-	DryRun, Reveal, Yes, No                      key.Binding
+	DryRun, Reveal, Yes, No, Remove              key.Binding
 	Complete, NextField, PrevField, Submit       key.Binding
 	Left, Right                                  key.Binding
 	ScrollUp, ScrollDown, PageUp, PageDown       key.Binding
@@ -25,6 +25,7 @@ var keys = keyMap{
 	Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 	DryRun:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dry run on/off")),
 	Reveal:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "show token")),
+	Remove:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove what was left behind")),
 	Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y enter", "yes")),
 	No:         key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n/enter/esc", "no")),
 	Complete:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete/next")),

@@ -228,6 +228,11 @@ type plainAsker struct{ p *plain }
 // question, the exact word a typed one; anything else, an empty line or
 // the end of input answers No.
 func (a plainAsker) Confirm(_ context.Context, step int, title, word string) (bool, error) {
+	if step == 0 {
+		// Not a step of the flow: an offer at its end.
+		ans, _ := a.p.ask(fmt.Sprintf("%s? [y/N] ", title))
+		return isYes(ans), nil
+	}
 	if word == "" {
 		ans, _ := a.p.ask(fmt.Sprintf("step %d: run %q? [y/N] ", step, title))
 		return isYes(ans), nil

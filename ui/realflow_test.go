@@ -109,12 +109,24 @@ func TestRealRotateCANoAtTheStop(t *testing.T) {
 	s.key(tea.KeyEnter, 1)
 	s.waitFor(`Type "load" and press enter to run steps 4-6`)
 	s.key(tea.KeyEsc, 1)
-	s.waitFor("not confirmed: stopped before step 4")
+	// The staged set was never loaded: the end names it, x removes it.
+	stage := "k3sca-rotation-1795780800"
+	s.waitFor("left behind: " + stage)
+	if _, err := os.Stat(stage); err != nil {
+		t.Fatalf("the staged dir: %v", err)
+	}
+	s.typ("x")
+	s.waitFor("removed " + stage)
 	view := s.finalView()
 	if calls := svc.Calls(); len(calls) > 0 {
 		t.Errorf("the service manager was called: %v", calls)
 	}
-	if !strings.Contains(view, "k3s is running") {
-		t.Errorf("the end does not say k3s runs:\n%s", view)
+	for _, want := range []string{"not confirmed: stopped before step 4", "k3s is running", "removed " + stage} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the end lacks %q:\n%s", want, view)
+		}
+	}
+	if _, err := os.Stat(stage); !os.IsNotExist(err) {
+		t.Errorf("x did not remove %s: %v", stage, err)
 	}
 }
