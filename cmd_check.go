@@ -44,16 +44,22 @@ func (a *app) checkCommand() *cobra.Command {
 			if err := writeInventory(a, inv, out, filepath.Join(product.ServerDir(dd), pki.TLSDir)); err != nil {
 				return err
 			}
-			if inv.NeedsAttention() {
-				return attentionError{fmt.Sprintf("some certificates are expired, not yet valid or expire within %d days", a.v.GetInt(keyRenewDays))}
-			}
-			return nil
+			return a.checkAttention(inv)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to check, comma-separated (default all)")
 	addOutputFlag(cmd.Flags(), "text, table or json")
 	cmd.Flags().Int(keyRenewDays, 120, "renewal window in days (k3s renews leaf certs within 120 days of expiry)")
 	return cmd
+}
+
+// checkAttention is the exit of a check: 1 when a certificate needs the
+// operator (check and run check exit alike).
+func (a *app) checkAttention(inv *pki.Inventory) error {
+	if inv.NeedsAttention() {
+		return attentionError{fmt.Sprintf("some certificates are expired, not yet valid or expire within %d days", a.v.GetInt(keyRenewDays))}
+	}
+	return nil
 }
 
 func writeInventory(a *app, inv *pki.Inventory, out, tlsDir string) error {

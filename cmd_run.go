@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
@@ -20,6 +20,7 @@ const (
 	keyClusterName    = "cluster-name"
 	keyLog            = "log"
 	keyRestartTimeout = "restart-timeout"
+	keyShowToken      = "show-token"
 )
 
 // runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
@@ -72,11 +73,14 @@ func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
 			help += " (" + strings.Join(fld.Choices, "|") + ")"
 		}
 		f.String(fld.Key, "", help)
+		for _, alias := range fld.Aliases {
+			a.addAlias(cmd, alias, fld.Key, func(f *pflag.FlagSet, name string) { f.String(name, "", "") })
+		}
 	}
 	f.BoolVar(&o.dryRun, "dry-run", false, "run every step, write nothing, and end on the full plan")
 	f.BoolVarP(&o.yes, "yes", "y", false, "confirm the writing steps")
 	f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmations: load, restore, or the cluster name for a new root")
-	f.BoolVar(&o.showToken, "show-token", false, "print the full token (it holds the server password)")
+	f.BoolVar(&o.showToken, keyShowToken, false, "print the full token (it holds the server password)")
 	addOutputFlag(f, "text, json")
 	a.addFlowFlags(cmd)
 	return cmd
@@ -87,7 +91,6 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String(keyStageRoot, "", "parent dir of new staged dirs (default: the data dir's parent)")
 	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
-	f.String(keyLog, "", "append a log of every step to this file (never secrets)")
 	f.Int(keyRenewDays, 120, "renewal window in days")
 	f.Duration(keyRestartTimeout, steps.DefaultRestartTimeout, "how long a restart waits for k3s to serve the new CA on --server before it reports k3s did not come back")
 	a.addDatastoreFlags(cmd)
@@ -129,17 +132,50 @@ func (a *app) flowEnv() (steps.Env, error) {
 	}.WithDefaults(), nil
 }
 
-// openLog opens --log for appending; nil when not set.
-func (a *app) openLog() (*slog.Logger, io.Closer, error) {
+// addAlias adds an older spelling of --flag: hidden, still accepted, and
+// named on stderr when used (never on stdout, which may be JSON).
+func (a *app) addAlias(cmd *cobra.Command, alias, flag string, add func(f *pflag.FlagSet, name string)) {
+	add(cmd.Flags(), alias)
+	_ = cmd.Flags().MarkHidden(alias)
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if c.Flags().Changed(alias) {
+			fmt.Fprintf(a.stderr, "note: --%s is an older spelling of --%s; use --%s\n", alias, flag, flag)
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
+}
+
+// openLog opens --log for appending, once, and records the command: its
+// path and the names of the flags given, never their values (a token can
+// be one). The exit code is recorded by closeLog.
+func (a *app) openLog(cmd *cobra.Command) error {
 	path := a.v.GetString(keyLog)
-	if path == "" {
-		return nil, nil, nil
+	if path == "" || a.log != nil {
+		return nil
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, nil, usagef("--log %s: %v", path, err)
+		return usagef("--log %s: %v", path, err)
 	}
-	return slog.New(slog.NewTextHandler(f, nil)), f, nil
+	a.log, a.logFile = slog.New(slog.NewTextHandler(f, nil)), f
+	var flags []string
+	cmd.Flags().Visit(func(fl *pflag.Flag) { flags = append(flags, fl.Name) })
+	a.log.Info("command", "path", cmd.CommandPath(), "flags", strings.Join(flags, ","))
+	return nil
+}
+
+// closeLog records the exit code and closes --log.
+func (a *app) closeLog(code int) {
+	if a.log == nil {
+		return
+	}
+	a.log.Info("exit", "code", code)
+	_ = a.logFile.Close()
+	a.log, a.logFile = nil, nil
 }
 
 func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) error {
@@ -154,6 +190,14 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	env.DryRun = o.dryRun
 	vals := spec.InitialValues(env)
 	for _, fld := range spec.Fields {
+		for _, alias := range fld.Aliases {
+			if cmd.Flags().Changed(alias) {
+				if cmd.Flags().Changed(fld.Key) {
+					return usagef("--%s and --%s are the same setting; give --%s only", alias, fld.Key, fld.Key)
+				}
+				vals[fld.Key], _ = cmd.Flags().GetString(alias)
+			}
+		}
 		if cmd.Flags().Changed(fld.Key) {
 			vals[fld.Key], _ = cmd.Flags().GetString(fld.Key)
 		}
@@ -161,14 +205,9 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	if err := spec.CheckValues(vals); err != nil {
 		return usageError{err}
 	}
-	logger, closer, err := a.openLog()
-	if err != nil {
-		return err
-	}
-	if closer != nil {
-		defer closer.Close()
-		logger.Info("flow", "id", spec.ID, "dataDir", env.DataDir, "dryRun", o.dryRun)
-		env.Log = logger
+	if a.log != nil {
+		a.log.Info("flow", "id", spec.ID, "dataDir", env.DataDir, "dryRun", o.dryRun)
+		env.Log = a.log
 	}
 	flow, err := spec.Build(cmd.Context(), env, vals)
 	if err != nil {
@@ -187,6 +226,12 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 		a.printSummary(rep)
 	}
 	switch {
+	case runErr == nil && spec.ID == steps.FlowCheck:
+		inv, _ := rep.Steps[len(rep.Steps)-1].Outcome.Data.(*pki.Inventory)
+		if inv != nil {
+			return a.checkAttention(inv)
+		}
+		return nil
 	case runErr == nil:
 		return nil
 	case errors.Is(runErr, steps.ErrNotConfirmed):

@@ -19,7 +19,7 @@ func TestRunFlowHeadless(t *testing.T) {
 	stage := filepath.Join(top, "stage")
 	before := snapshot(t, top)
 
-	dry := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage, "--dry-run")
+	dry := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--path", stage, "--dry-run")
 	if dry.code != exitOK || !strings.Contains(dry.stdout, "dry run, nothing written") || !strings.Contains(dry.stderr, "step 5/7 Load") {
 		t.Fatalf("dry run: %d\n%s\n%s", dry.code, dry.stdout, dry.stderr)
 	}
@@ -30,7 +30,7 @@ func TestRunFlowHeadless(t *testing.T) {
 	// A missing word is a usage error before the first step: nothing ran,
 	// k3s was never stopped.
 	before = snapshot(t, top)
-	stop := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-dir", stage, "--yes")
+	stop := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--path", stage, "--yes")
 	if stop.code != exitUsage || !strings.Contains(stop.stderr, "confirm them all with --yes --confirm load (missing: --confirm load)") ||
 		strings.Contains(stop.stderr, "step 1/7") {
 		t.Fatalf("without --confirm load: %d\n%s\n%s", stop.code, stop.stdout, stop.stderr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/k3sca/k3sca/steps"
 )
@@ -27,7 +28,7 @@ func (a *app) tokenCommand() *cobra.Command {
 		Short: "Show the join-token CA hash and token, now and after a staged rotation",
 		Long: "Computes the CA hash exactly as k3s does (raw file bytes for one cert, the\n" +
 			"verified chain root for a bundle). The token's secret is masked unless\n" +
-			"--show-secret is given.",
+			"--show-token is given.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.output("text", "json")
@@ -61,7 +62,8 @@ func (a *app) tokenCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&path, "path", "", "staged dir holding tls/, to show the token after loading it")
-	cmd.Flags().BoolVar(&show, "show-secret", false, "print the full token including its secret")
+	cmd.Flags().BoolVar(&show, keyShowToken, false, "print the full token (it holds the server password)")
+	a.addAlias(cmd, "show-secret", keyShowToken, func(f *pflag.FlagSet, name string) { f.BoolVar(&show, name, false, "") })
 	addOutputFlag(cmd.Flags(), "text or json")
 	return cmd
 }

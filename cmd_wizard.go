@@ -49,14 +49,9 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	logger, closer, err := a.openLog()
-	if err != nil {
-		return err
-	}
-	if closer != nil {
-		defer closer.Close()
-		logger.Info("wizard", "dataDir", env.DataDir)
-		env.Log = logger
+	if a.log != nil {
+		a.log.Info("wizard", "dataDir", env.DataDir)
+		env.Log = a.log
 	}
 	_, source, err := a.dataDirSource()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,9 @@ type app struct {
 	now     func() time.Time
 	cfgFile string
 	home    func() (string, error)
+	// log is --log, open while a command runs; logFile its file.
+	log     *slog.Logger
+	logFile io.Closer
 }
 
 func newApp(stdout, stderr io.Writer) *app {

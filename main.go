@@ -37,7 +37,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	return a.exitCode(err)
+	code := a.exitCode(err)
+	a.closeLog(code)
+	return code
 }
 
 // usageError marks bad flags or arguments (exit 2).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ func runAt(t *testing.T, args ...string) result {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	code := a.exitCode(root.ExecuteContext(context.Background()))
+	a.closeLog(code)
 	return result{code, out.String(), errb.String()}
 }
 
@@ -210,9 +212,16 @@ func TestTokenMasksSecret(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, sb.Token.Password) || !strings.Contains(r.stdout, "server:********") {
 		t.Fatalf("masked token: exit %d stdout %s", r.code, r.stdout)
 	}
-	r = runAt(t, "token", "-d", sb.DataDir, "--show-secret")
-	if r.code != 0 || !strings.Contains(r.stdout, sb.Token.String()) {
-		t.Fatalf("--show-secret: exit %d stdout %s", r.code, r.stdout)
+	// One spelling everywhere, --show-token; the old --show-secret still
+	// works for scripts, with a deprecation note on stderr.
+	for _, flag := range []string{"--show-token", "--show-secret"} {
+		r = runAt(t, "token", "-d", sb.DataDir, flag)
+		if r.code != 0 || !strings.Contains(r.stdout, sb.Token.String()) {
+			t.Fatalf("%s: exit %d stdout %s", flag, r.code, r.stdout)
+		}
+		if flag == "--show-secret" && !strings.Contains(r.stderr, "older spelling of --show-token") {
+			t.Errorf("--show-secret without a deprecation note: %s", r.stderr)
+		}
 	}
 }
 
@@ -335,5 +344,44 @@ func TestGenerateBadImports(t *testing.T) {
 				t.Errorf("%s was created", out)
 			}
 		})
+	}
+}
+
+// TestRunCheckExitsLikeCheck: `run check` and `check` give the same exit
+// for the same certificates.
+func TestRunCheckExitsLikeCheck(t *testing.T) {
+	sb := newSandbox(t)
+	for _, days := range []string{"120", "400"} {
+		a := runAt(t, "check", "-d", sb.DataDir, "--renew-days", days)
+		b := runAt(t, "run", "check", "-d", sb.DataDir, "--renew-days", days)
+		if a.code != b.code {
+			t.Errorf("--renew-days %s: check exits %d, run check %d\n%s", days, a.code, b.code, b.stderr)
+		}
+	}
+}
+
+// TestLogOnEveryCommand: --log is taken by every command and records the
+// command, the names of the flags given (never their values) and the exit.
+func TestLogOnEveryCommand(t *testing.T) {
+	sb := newSandbox(t)
+	for _, args := range [][]string{
+		{"check", "-d", sb.DataDir},
+		{"run", "check", "-d", sb.DataDir, "--token", sb.Token.String()},
+		{"validate", "-d", sb.DataDir, "--path", t.TempDir()},
+	} {
+		logFile := filepath.Join(t.TempDir(), "log")
+		r := runAt(t, append(args, "--log", logFile)...)
+		b, err := os.ReadFile(logFile)
+		if err != nil {
+			t.Fatalf("%v: no log: %v", args, err)
+		}
+		log := string(b)
+		want := fmt.Sprintf("msg=exit code=%d", r.code)
+		if !strings.Contains(log, "msg=command path=\"k3sca "+args[0]) || !strings.Contains(log, want) {
+			t.Errorf("%v: log lacks the command or %q:\n%s", args, want, log)
+		}
+		if strings.Contains(log, sb.Token.Password) {
+			t.Errorf("%v: the token reached the log", args)
+		}
 	}
 }

@@ -18,7 +18,10 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: "k3sca walks a k3s operator through the CA life cycle of a cluster.\n" +
 			"Run alone in a terminal it opens the wizard; the subcommands are headless.",
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.bindSettings(cmd)
+			if err := a.bindSettings(cmd); err != nil {
+				return err
+			}
+			return a.openLog(cmd)
 		},
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd) },
@@ -29,6 +32,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.cfgFile, keyConfig, "", "config file (default ~/.config/k3sca/config.yaml; env K3SCA_CONFIG)")
 	pf.String(keyProduct, "k3s", "product: k3s or rke2 (env K3SCA_PRODUCT)")
 	pf.StringP(keyDataDir, "d", "", "k3s data dir (default /var/lib/rancher/<product>; env K3SCA_DATA_DIR)")
+	pf.String(keyLog, "", "append a log of the command (and of every step of a flow) to this file; never secrets")
 	root.AddCommand(
 		a.checkCommand(),
 		a.generateCommand(),

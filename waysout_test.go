@@ -85,7 +85,7 @@ func TestRestartFailureWaysOut(t *testing.T) {
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowRotateCustomCA)
 	vals := spec.InitialValues(env)
 	vals["root"], vals["root-cert"], vals["root-key"] = "new", filepath.Join(rootDir, "ca/root-ca.pem"), filepath.Join(rootDir, "ca/root-ca.key")
-	vals["stage-dir"] = filepath.Join(root, "stage")
+	vals["path"] = filepath.Join(root, "stage")
 	f, err := spec.Build(context.Background(), env, vals)
 	if err != nil {
 		t.Fatal(err)

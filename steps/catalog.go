@@ -41,6 +41,9 @@ type Field struct {
 	// When, if set, shows the field only when another field has a value:
 	// "root=new".
 	When string `json:"when,omitempty"`
+	// Aliases are older flag spellings, still accepted and marked
+	// deprecated on the command line.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Default is the initial value of a field for env: the generated staging

@@ -42,7 +42,7 @@ func TestDateIndependence(t *testing.T) {
 			svc := &SandboxServices{DataDir: dd, Product: product.K3s, Now: clock}
 			env := Env{DataDir: dd, Product: product.K3s, Now: clock, StageRoot: root, Services: svc, ClusterName: "sandbox"}
 			oldHash := diskHash(t, sb)
-			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load"}})
+			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load"}})
 			if err != nil || !rep.OK {
 				t.Fatalf("rotate-ca at %s: %v\n%s", now.Format(time.RFC3339), err, out)
 			}

@@ -26,18 +26,18 @@ type declineCase struct {
 var declineCases = []declineCase{
 	{FlowRotateCerts, func(*testing.T, *Sandbox) map[string]string { return map[string]string{"services": "api-server"} }},
 	{FlowRotateCA, func(t *testing.T, _ *Sandbox) map[string]string {
-		return map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}
+		return map[string]string{"path": filepath.Join(t.TempDir(), "s")}
 	}},
 	{FlowRotateServiceKey, func(t *testing.T, _ *Sandbox) map[string]string {
-		return map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}
+		return map[string]string{"path": filepath.Join(t.TempDir(), "s")}
 	}},
 	{FlowRotateCustomCA, func(t *testing.T, _ *Sandbox) map[string]string {
 		root := customRoot(t)
 		return map[string]string{"root": "new", "root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
-			"stage-dir": filepath.Join(t.TempDir(), "s")}
+			"path": filepath.Join(t.TempDir(), "s")}
 	}},
 	{FlowLoad, func(t *testing.T, sb *Sandbox) map[string]string {
-		return map[string]string{"staged-dir": stStage(t, sb)}
+		return map[string]string{"path": stStage(t, sb)}
 	}},
 	{FlowDatastore, func(t *testing.T, sb *Sandbox) map[string]string {
 		// A backup to restore: the one a load of a rotation leaves.
@@ -235,7 +235,7 @@ func TestUnfinishedFlowNamesItsStagedDir(t *testing.T) {
 			env, _ := flowEnv(t, sb, true)
 			stage := filepath.Join(t.TempDir(), "s")
 			a := &offerAsker{scriptedAsker: scriptedAsker{no: 2}, accept: accept}
-			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, Runner{Ask: a})
+			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": stage}, Runner{Ask: a})
 			if !errors.Is(err, ErrDeclined) {
 				t.Fatalf("declined at the stop: %v\n%s", err, out)
 			}
@@ -267,7 +267,7 @@ func TestUnfinishedFlowNamesItsStagedDir(t *testing.T) {
 	}
 	sb := stSandbox(t)
 	env, _ := flowEnv(t, sb, true)
-	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
 	if err != nil || len(rep.Leftovers) > 0 || strings.Contains(out, "left behind") {
 		t.Fatalf("a finished flow names leftovers: %v %+v\n%s", err, rep.Leftovers, out)
 	}

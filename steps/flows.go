@@ -29,8 +29,11 @@ func stageDirDefault(kind string) Default {
 	}
 }
 
-var stageField = Field{Key: "stage-dir", Label: "staging dir", Kind: FieldDir,
-	Help: "a new or empty dir for the new files; never the live server/tls"}
+// The staged dir has one spelling on the command line, --path, as in
+// `k3s certificate rotate-ca --path`: where a flow stages its set, and
+// where the load flow reads one.
+var stageField = Field{Key: "path", Label: "staging dir", Kind: FieldDir, Aliases: []string{"stage-dir"},
+	Help: "a new or empty dir for the new files (the --path of rotate-ca); never the live server/tls"}
 
 // importFields are the custom CA's root and intermediate inputs.
 func importFields(rootRequired bool) []Field {
@@ -101,7 +104,7 @@ func Flows() []FlowSpec {
 		{
 			ID: FlowLoad, Title: "Load a staged dir",
 			Summary: "validate a set staged elsewhere (k3sca generate) and load it",
-			Fields: []Field{{Key: "staged-dir", Label: "staged dir", Kind: FieldDir,
+			Fields: []Field{{Key: stageField.Key, Label: "staged dir", Kind: FieldDir, Aliases: []string{"staged-dir"},
 				Help: "the dir holding tls/ (rotate-ca --path)"}},
 			Build: buildLoad,
 		},
@@ -259,7 +262,7 @@ func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error
 		return nil, err
 	}
 	r := newRun(env)
-	r.staged = vals["staged-dir"]
+	r.staged = vals[stageField.Key]
 	if err := CheckStaged(r.env.DataDir, r.staged); err != nil {
 		return nil, err
 	}

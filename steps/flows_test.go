@@ -113,7 +113,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			top := filepath.Dir(sb.DataDir)
 			switch tc.id {
 			case FlowLoad:
-				tc.vals = map[string]string{"staged-dir": stStage(t, sb)}
+				tc.vals = map[string]string{"path": stStage(t, sb)}
 			case FlowCustomCA:
 				// A cluster that has not started: an empty data dir.
 				env.DataDir = filepath.Join(top, "fresh")
@@ -151,7 +151,7 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 	// Without --yes, and with --yes but not the typed "load", the run is
 	// refused before its first step, naming every flag it needs.
 	for _, r := range []Runner{{}, {Yes: true}} {
-		rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage}, r)
+		rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": stage}, r)
 		var nc *NotConfirmedError
 		if !errors.As(err, &nc) || !strings.Contains(err.Error(), "--yes --confirm load") || rep.Declined == "" {
 			t.Fatalf("yes=%v: want a refusal naming --yes --confirm load: %v\n%s", r.Yes, err, out)
@@ -161,7 +161,7 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 		}
 	}
 	stage2 := filepath.Join(t.TempDir(), "stage2")
-	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": stage2}, Runner{Yes: true, Words: []string{"load"}})
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": stage2}, Runner{Yes: true, Words: []string{"load"}})
 	if err != nil {
 		t.Fatalf("rotate-ca: %v\n%s", err, out)
 	}
@@ -195,7 +195,7 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 	env, _ := flowEnv(t, sb, false)
 	root := customRoot(t)
 	vals := map[string]string{"root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
-		"stage-dir": filepath.Join(t.TempDir(), "same")}
+		"path": filepath.Join(t.TempDir(), "same")}
 	// Same root claimed on self-signed CAs: refused before anything is
 	// staged, saying which choice fits.
 	vals["root"] = "same"
@@ -203,21 +203,21 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 	if !errors.Is(err, ErrWrongRootChoice) || !strings.Contains(err.Error(), `Choose root "new"`) || !strings.Contains(err.Error(), "self-signed") {
 		t.Fatalf("same-root claim on a new root: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(vals["stage-dir"]); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the refused choice staged %s", vals["stage-dir"])
+	if _, err := os.Stat(vals["path"]); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused choice staged %s", vals["path"])
 	}
-	vals["root"], vals["stage-dir"] = "new", filepath.Join(t.TempDir(), "new")
+	vals["root"], vals["path"] = "new", filepath.Join(t.TempDir(), "new")
 	_, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}})
 	if !errors.Is(err, ErrNotConfirmed) || !strings.Contains(err.Error(), "--confirm sandbox") {
 		t.Fatalf("a new root is confirmed by the cluster name, not by load: %v\n%s", err, out)
 	}
-	vals["stage-dir"] = filepath.Join(t.TempDir(), "new2")
+	vals["path"] = filepath.Join(t.TempDir(), "new2")
 	if _, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"sandbox"}}); err != nil {
 		t.Fatalf("forced new root: %v\n%s", err, out)
 	}
 	assertChainsTo(t, sb, filepath.Join(root, "ca/root-ca.pem"))
 	// Now the same root again, with a new intermediate: no force needed.
-	vals["root"], vals["stage-dir"] = "same", filepath.Join(t.TempDir(), "same2")
+	vals["root"], vals["path"] = "same", filepath.Join(t.TempDir(), "same2")
 	if _, out, err = runFlow(t, env, FlowRotateCustomCA, vals, Runner{Yes: true, Words: []string{"load"}}); err != nil {
 		t.Fatalf("same root: %v\n%s", err, out)
 	}
@@ -340,7 +340,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 	svc.FailStart = "nothing"
 	// The load refuses (a wrong token): k3s, stopped for the write, is started again.
 	env.Token = "K10" + strings.Repeat("0", 64) + "::server:wrongpassword"
-	rep, out, err := runFlow(t, env, FlowRotateServiceKey, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
+	rep, out, err := runFlow(t, env, FlowRotateServiceKey, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
 	if err == nil {
 		t.Fatalf("a wrong token must fail the load\n%s", out)
 	}
@@ -355,7 +355,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 func TestDatastoreFlowShowsAndRestores(t *testing.T) {
 	sb := stSandbox(t)
 	env, _ := flowEnv(t, sb, false)
-	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
+	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
 		t.Fatalf("rotate: %v\n%s", err, out)
 	}
 	rotated := diskHash(t, sb)

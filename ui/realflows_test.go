@@ -168,7 +168,7 @@ var realFlowCases = []realFlowCase{
 			d.typ("pki/ca/root-ca.key")
 		},
 		want: map[string]string{"root": "new", "root-cert": "pki/ca/root-ca.pem", "root-key": "pki/ca/root-ca.key",
-			"stage-dir": rfStageDefault("custom-ca")},
+			"path": rfStageDefault("custom-ca")},
 		answers: []string{"y", "sandbox"},
 	},
 	{
@@ -191,7 +191,7 @@ var realFlowCases = []realFlowCase{
 			}
 		},
 		fill:    func(*rfDriver) {},
-		want:    map[string]string{"stage-dir": rfStageDefault("rotation")},
+		want:    map[string]string{"path": rfStageDefault("rotation")},
 		answers: []string{"y", "load"},
 	},
 	{
@@ -213,7 +213,7 @@ var realFlowCases = []realFlowCase{
 			}
 		},
 		fill:    func(*rfDriver) {},
-		want:    map[string]string{"stage-dir": rfStageDefault("service-key")},
+		want:    map[string]string{"path": rfStageDefault("service-key")},
 		answers: []string{"y", "load"},
 	},
 	{
@@ -274,7 +274,7 @@ var realFlowCases = []realFlowCase{
 			}
 		},
 		fill:    func(d *rfDriver) { d.typ("staged") },
-		want:    map[string]string{"staged-dir": "staged"},
+		want:    map[string]string{"path": "staged"},
 		answers: []string{"load", "y"},
 	},
 }
