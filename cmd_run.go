@@ -53,7 +53,7 @@ func (a *app) runCommand() *cobra.Command {
 // flowOptions are the flags every flow command has.
 type flowOptions struct {
 	dryRun, yes, showToken bool
-	confirm                []string
+	confirm, only, skip    []string
 }
 
 func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
@@ -80,6 +80,8 @@ func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
 	f.BoolVar(&o.dryRun, "dry-run", false, "run every step, write nothing, and end on the full plan")
 	f.BoolVarP(&o.yes, "yes", "y", false, "confirm the writing steps")
 	f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmations: load, restore, or the cluster name for a new root")
+	f.StringSliceVar(&o.only, "only", nil, "run only these steps (IDs, comma-separated; the others are skipped)")
+	f.StringSliceVar(&o.skip, "skip", nil, "skip these steps (IDs, comma-separated)")
 	f.BoolVar(&o.showToken, keyShowToken, false, "print the full token (it holds the server password)")
 	addOutputFlag(f, "text, json")
 	a.addFlowFlags(cmd)
@@ -215,6 +217,12 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 			return usageError{err}
 		}
 		return err
+	}
+	if err := flow.Select(o.only, o.skip); err != nil {
+		if flow.Cleanup != nil {
+			flow.Cleanup()
+		}
+		return usageError{err}
 	}
 	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun}
 	rep, runErr := r.Run(cmd.Context(), flow)

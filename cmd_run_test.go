@@ -75,6 +75,8 @@ func TestRunFlowUsageErrors(t *testing.T) {
 		{"bad choice", []string{"run", "rotate-custom-ca", "-d", sb.DataDir, "--root", "maybe", "--root-cert", "x"}, "not one of same, new"},
 		{"missing root cert", []string{"run", "rotate-custom-ca", "-d", sb.DataDir}, "root cert (--root-cert) is required"},
 		{"unknown flow", []string{"run", "rotate-everything"}, "unknown flow \"rotate-everything\"; the flows are: check, "},
+		{"unknown step", []string{"run", "rotate-ca", "-d", sb.DataDir, "--only", "stage"}, "its steps are: generate, validate, token, stop, load, restart, plan"},
+		{"stop without restart", []string{"run", "rotate-ca", "-d", sb.DataDir, "--skip", "restart", "--yes", "--confirm", "load"}, "it runs only together with step \"restart\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

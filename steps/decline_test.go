@@ -154,17 +154,9 @@ func interruptAt(t *testing.T, sb *Sandbox, tc declineCase, running bool, step i
 	env, svc := flowEnv(t, sb, running)
 	vals := tc.vals(t, sb)
 	before := stKV(t, sb)
-	spec, _ := FindFlow(Flows(), tc.id)
-	all := spec.InitialValues(env)
-	for k, v := range vals {
-		all[k] = v
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f, err := spec.Build(ctx, env, all)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := buildFlow(t, env, tc.id, vals)
 	task, fired := f.Tasks[step-1], false
 	run := task.Run
 	task.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {

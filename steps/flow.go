@@ -77,6 +77,9 @@ func (n *NodeState) Line() string {
 
 // Task is one step of a flow.
 type Task struct {
+	// ID names the step on the command line (run <flow> --only ID) and in
+	// JSON; stable across releases.
+	ID string
 	// Title names the step in the step list and the progress lines.
 	Title string
 	// Writes marks a step that changes something: a file, the datastore or
@@ -92,6 +95,12 @@ type Task struct {
 	// operator sees their plans first, and no later question can leave the
 	// node stopped.
 	Disruptive bool
+	// Restores is the ID of the step that puts back what a disruptive step
+	// took (the start after a stop): one is never selected without the
+	// other.
+	Restores string
+	// off says --only/--skip left the step out: it is skipped.
+	off bool
 	// Ahead, when set, previews the step read-only before a disruptive
 	// step runs (the load's diff, read while k3s still runs); Preview runs
 	// again when the step is reached.
@@ -202,7 +211,7 @@ type Confirmations struct {
 func (f *Flow) Needs() Confirmations {
 	var c Confirmations
 	for i, t := range f.Tasks {
-		if !t.Writes {
+		if !t.Writes || t.off {
 			continue
 		}
 		c.Yes = true
@@ -212,6 +221,44 @@ func (f *Flow) Needs() Confirmations {
 		}
 	}
 	return c
+}
+
+// ErrBadSelection is an --only/--skip that names no step of the flow, or
+// that would take a disruptive step without the one that undoes it.
+var ErrBadSelection = errors.New("bad step selection")
+
+// Select keeps the steps named by only (all when empty) minus those named
+// by skip, as kubeadm's phases do; the others are skipped when the flow
+// runs. It refuses an unknown ID, listing the flow's, and a selection that
+// would stop k3s without starting it again.
+func (f *Flow) Select(only, skip []string) error {
+	ids := make([]string, 0, len(f.Tasks))
+	for _, t := range f.Tasks {
+		ids = append(ids, t.ID)
+	}
+	for _, id := range append(slices.Clone(only), skip...) {
+		if !slices.Contains(ids, id) {
+			return fmt.Errorf("%w: %s has no step %q; its steps are: %s", ErrBadSelection, f.ID, id, strings.Join(ids, ", "))
+		}
+	}
+	on := func(t *Task) bool {
+		return (len(only) == 0 || slices.Contains(only, t.ID)) && !slices.Contains(skip, t.ID)
+	}
+	for _, t := range f.Tasks {
+		if !t.Disruptive || t.Restores == "" || !on(t) {
+			continue
+		}
+		for _, r := range f.Tasks {
+			if r.ID == t.Restores && !on(r) {
+				return fmt.Errorf("%w: step %q (%s) stops k3s; it runs only together with step %q (%s), which starts it again",
+					ErrBadSelection, t.ID, t.Title, r.ID, r.Title)
+			}
+		}
+	}
+	for _, t := range f.Tasks {
+		t.off = !on(t)
+	}
+	return nil
 }
 
 // Flags is the command-line spelling of c: "--yes --confirm load".

@@ -138,6 +138,7 @@ func (r *run) generateTask(in GenerateInput) *Task {
 	r.gen = NewGenerate(in)
 	r.staged = in.Out
 	return &Task{
+		ID:      "generate",
 		Title:   fmt.Sprintf("Generate the new %s set into %s", in.Kind, displayOut(in)),
 		Writes:  true,
 		Preview: r.gen.Preview,
@@ -184,6 +185,7 @@ func displayOut(in GenerateInput) string {
 // accepts a refusal whose only cause is a new root of trust (forced).
 func (r *run) validateTask(current func() string, allowNew bool) *Task {
 	return &Task{
+		ID:    "validate",
 		Title: "Validate the staged set as k3s would",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			var (
@@ -234,6 +236,7 @@ func (r *run) validateTask(current func() string, allowNew bool) *Task {
 // tokenTask shows the CA hash before and after, and the full new token.
 func (r *run) tokenTask() *Task {
 	return &Task{
+		ID:    "token",
 		Title: "Show the new join-token CA hash",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			rep, err := Tokens(ctx, r.env.DataDir, r.staged, r.env.Now())
@@ -279,9 +282,11 @@ func tokenOutcome(rep *TokenReport, given string) *Outcome {
 
 // stopTask stops k3s on this server unless it is not running; onlyIf,
 // when set, gives a further reason to skip. Its undo starts k3s again.
-func (r *run) stopTask(title, note string, onlyIf func(ctx context.Context) (string, error)) *Task {
+func (r *run) stopTask(restores, title, note string, onlyIf func(ctx context.Context) (string, error)) *Task {
 	r.service = true
 	return &Task{
+		ID:         "stop",
+		Restores:   restores,
 		Title:      title,
 		Writes:     true,
 		Disruptive: true,
@@ -320,7 +325,7 @@ func (r *run) stopTask(title, note string, onlyIf func(ctx context.Context) (str
 // stopForWriteTask stops k3s only when the datastore can be written only
 // with it stopped (SQLite without a live kine socket).
 func (r *run) stopForWriteTask() *Task {
-	return r.stopTask("Stop k3s for the datastore write",
+	return r.stopTask("restart", "Stop k3s for the datastore write",
 		"k3s runs on SQLite without a kine socket: the datastore file is written directly, so k3s must be stopped; it is started again if a later step fails",
 		func(ctx context.Context) (string, error) {
 			acc, err := ChooseAccess(ctx, r.env.access())
@@ -343,6 +348,7 @@ func (r *run) loadTask(newRoot bool) *Task {
 		word = clusterName(r.env)
 	}
 	return &Task{
+		ID:     "load",
 		Title:  "Load the staged set into the datastore",
 		Writes: true,
 		Word:   word,
@@ -388,9 +394,10 @@ func (r *run) newLoad(readOnly bool) *Load {
 // startTask starts (or restarts) k3s on this server so it takes the new
 // files from the datastore. A sandbox's service manager simulates what k3s
 // does at start.
-func (r *run) startTask(title string) *Task {
+func (r *run) startTask(id, title string) *Task {
 	r.service = true
 	return &Task{
+		ID:     id,
 		Title:  title,
 		Writes: true,
 		Preview: func(ctx context.Context) (*Plan, error) {

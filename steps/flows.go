@@ -113,12 +113,13 @@ func Flows() []FlowSpec {
 
 func buildCheck(_ context.Context, env Env, _ map[string]string) (*Flow, error) {
 	r := newRun(env)
-	return r.flow(FlowCheck, "Check certificates", r.checkTask("Certificate expiry report", nil)), nil
+	return r.flow(FlowCheck, "Check certificates", r.checkTask("check", "Certificate expiry report", nil)), nil
 }
 
 // checkTask reports the certificates (of services, all when nil).
-func (r *run) checkTask(title string, services []string) *Task {
+func (r *run) checkTask(id, title string, services []string) *Task {
 	return &Task{
+		ID:    id,
 		Title: title,
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			inv, err := Check(ctx, CheckInput{DataDir: r.env.DataDir, Product: r.env.Product, Now: r.env.Now(), Window: r.env.Window, Services: services})
@@ -172,8 +173,9 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		return nil, err
 	}
 	var leaf *LeafRotate
-	stop := r.stopTask("Stop k3s", "k3s is started again if a later step fails", nil)
+	stop := r.stopTask("start", "Stop k3s", "k3s is started again if a later step fails", nil)
 	remove := &Task{
+		ID:     "rotate",
 		Title:  "Back up and remove the certificates",
 		Writes: true,
 		Preview: func(ctx context.Context) (*Plan, error) {
@@ -192,7 +194,7 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 			return &Outcome{Summary: sum}, nil
 		},
 	}
-	show := r.checkTask("Show the new expiry dates", services)
+	show := r.checkTask("recheck", "Show the new expiry dates", services)
 	if r.dryRun {
 		show.Title = "Show the expiry dates (dry run: still the current ones)"
 	}
@@ -201,9 +203,9 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		name = "every service"
 	}
 	return r.flow(FlowRotateCerts, "Rotate client and server certificates of "+name,
-		r.checkTask("Certificates of "+name, services),
+		r.checkTask("check", "Certificates of "+name, services),
 		stop, remove,
-		r.startTask("Start k3s so it re-issues them"),
+		r.startTask("start", "Start k3s so it re-issues them"),
 		show), nil
 }
 
@@ -216,7 +218,7 @@ func buildRotateCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateCA, "Rotate the self-signed CAs (cross-signed)",
 		gen, r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
 }
 
 func buildRotateServiceKey(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -228,7 +230,7 @@ func buildRotateServiceKey(_ context.Context, env Env, vals map[string]string) (
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateServiceKey, "Rotate the service-account issuer key",
 		gen, r.validateTask(noCurrent, false), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartServers)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartServers)), nil
 }
 
 func buildRotateCustomCA(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -254,7 +256,7 @@ func buildRotateCustomCA(_ context.Context, env Env, vals map[string]string) (*F
 	}
 	return r.flow(FlowRotateCustomCA, title,
 		gen, r.validateTask(noCurrent, newRoot), r.tokenTask(), r.stopForWriteTask(), r.loadTask(newRoot),
-		r.startTask("Restart k3s on this server"), r.restartPlanTask(mode)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(mode)), nil
 }
 
 func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -268,7 +270,7 @@ func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error
 	}
 	return r.flow(FlowLoad, "Load "+r.staged,
 		r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
 }
 
 // noCurrent validates against the live data dir.

@@ -25,6 +25,7 @@ func buildCustomCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 		RootCert: vals["root-cert"], RootKey: vals["root-key"],
 		IntermediateCert: vals["intermediate-cert"], IntermediateKey: vals["intermediate-key"]}
 	check := &Task{
+		ID:    "preflight",
 		Title: "Check that the cluster has not started yet",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			if err := notInitialised(ctx, r.env); err != nil {
@@ -37,6 +38,7 @@ func buildCustomCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 	validate := r.validateTask(func() string { return r.staged }, false)
 	validate.Title = "Validate the set as k3s would"
 	hash := &Task{
+		ID:    "token",
 		Title: "Show the token hash the cluster will have",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			f, _ := pki.Field("ServerCA")
@@ -64,6 +66,7 @@ func buildCustomCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 		},
 	}
 	keys := &Task{
+		ID:    "keys",
 		Title: "Move the root and intermediate keys off this node",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			return offNodeOutcome(r, in), nil
@@ -120,6 +123,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	backup := strings.TrimSpace(vals["restore"])
 	var restore *Restore
 	show := &Task{
+		ID:    "show",
 		Title: "Bootstrap data in the datastore and on disk",
 		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
 			rep, err := ShowDatastore(ctx, r.env.access(), r.env.Token)
@@ -135,6 +139,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 		},
 	}
 	list := &Task{
+		ID:    "backups",
 		Title: "Backups",
 		Run: func(context.Context, func(string)) (*Outcome, error) {
 			bs, err := ListBackups(r.env.DataDir)
@@ -173,11 +178,11 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	}
 	tasks := []*Task{show, list}
 	if backup != "" {
-		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("Restart k3s on this server"), r.restartPlanTask(restartAll))
+		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll))
 	} else {
 		// Nothing to restore: a step that only says so and writes nothing,
 		// so showing the datastore needs no --yes.
-		tasks = append(tasks, &Task{Title: "Restore a backup", Skip: rs.Skip})
+		tasks = append(tasks, &Task{ID: "restore", Title: "Restore a backup", Skip: rs.Skip})
 	}
 	return r.flow(FlowDatastore, "Datastore", tasks...), nil
 }
@@ -194,6 +199,7 @@ const (
 // restartPlanTask says what to do on the other nodes, in order.
 func (r *run) restartPlanTask(mode restartMode) *Task {
 	return &Task{
+		ID:    "plan",
 		Title: "Restart the other nodes, in order",
 		Run: func(context.Context, func(string)) (*Outcome, error) {
 			return restartPlan(r.env.Product, mode, r.tokens), nil

@@ -37,8 +37,9 @@ func flowEnv(t testing.TB, sb *Sandbox, running bool) (Env, *FakeServices) {
 	}, svc
 }
 
-// runFlow builds spec id with vals and runs it headless.
-func runFlow(t testing.TB, env Env, id string, vals map[string]string, r Runner) (Report, string, error) {
+// buildFlowErr builds flow id with vals over the spec's defaults; values
+// the spec refuses fail the test.
+func buildFlowErr(t testing.TB, env Env, id string, vals map[string]string) (*Flow, error) {
 	t.Helper()
 	spec, ok := FindFlow(Flows(), id)
 	if !ok {
@@ -51,8 +52,24 @@ func runFlow(t testing.TB, env Env, id string, vals map[string]string, r Runner)
 	if err := spec.CheckValues(all); err != nil {
 		t.Fatalf("values of %s: %v", id, err)
 	}
+	return spec.Build(context.Background(), env, all)
+}
+
+// buildFlow is buildFlowErr for a flow that must build.
+func buildFlow(t testing.TB, env Env, id string, vals map[string]string) *Flow {
+	t.Helper()
+	f, err := buildFlowErr(t, env, id, vals)
+	if err != nil {
+		t.Fatalf("build %s: %v", id, err)
+	}
+	return f
+}
+
+// runFlow builds spec id with vals and runs it headless.
+func runFlow(t testing.TB, env Env, id string, vals map[string]string, r Runner) (Report, string, error) {
+	t.Helper()
 	env.DryRun = r.DryRun
-	f, err := spec.Build(context.Background(), env, all)
+	f, err := buildFlowErr(t, env, id, vals)
 	if err != nil {
 		return Report{}, "", err
 	}

@@ -41,8 +41,10 @@ type Session struct {
 
 // StepReport is the state and result of one task in a session.
 type StepReport struct {
-	// N is the 1-based position, Title the task's title.
+	// N is the 1-based position, ID the task's stable name, Title its
+	// title.
 	N     int    `json:"n"`
+	ID    string `json:"id"`
 	Title string `json:"title"`
 	// Writes says whether the task changes something.
 	Writes bool `json:"writes"`
@@ -98,7 +100,7 @@ type AheadStep struct {
 func NewSession(f *Flow, dryRun bool) *Session {
 	s := &Session{Flow: f, DryRun: dryRun || f.DryRun, confirmedBy: map[int]int{}}
 	for i, t := range f.Tasks {
-		s.steps = append(s.steps, StepReport{N: i + 1, Title: t.Title, Writes: t.Writes, Status: StatusPending})
+		s.steps = append(s.steps, StepReport{N: i + 1, ID: t.ID, Title: t.Title, Writes: t.Writes, Status: StatusPending})
 	}
 	return s
 }
@@ -131,6 +133,12 @@ func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
 	s.start(ctx)
 	for !s.Ended() {
 		t := s.Flow.Tasks[s.cur]
+		if t.off {
+			s.steps[s.cur].Status, s.steps[s.cur].Reason = StatusSkipped, "not selected (--only/--skip)"
+			s.log(s.cur, "not selected")
+			s.cur++
+			continue
+		}
 		if t.Skip != nil {
 			reason, err := t.Skip(ctx)
 			if err != nil {
@@ -319,7 +327,7 @@ func (s *Session) ahead(ctx context.Context, p *Prepared) {
 	}
 	for j := p.Index + 1; j < len(s.Flow.Tasks); j++ {
 		t := s.Flow.Tasks[j]
-		if !t.Writes {
+		if !t.Writes || t.off {
 			continue
 		}
 		a := AheadStep{N: j + 1, Title: t.Title, Word: t.Word}

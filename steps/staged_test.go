@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -34,8 +33,7 @@ func TestStagedDirWithoutTLSIsRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, svc := flowEnv(t, sb, true)
-			spec, _ := FindFlow(Flows(), FlowLoad)
-			_, err := spec.Build(context.Background(), env, map[string]string{"path": tt.dir})
+			_, err := buildFlowErr(t, env, FlowLoad, map[string]string{"path": tt.dir})
 			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.says) {
 				t.Fatalf("err %v, want %v saying %q", err, tt.want, tt.says)
 			}
