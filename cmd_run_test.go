@@ -51,6 +51,15 @@ func TestRunFlowHeadless(t *testing.T) {
 	if !rep.OK || rep.Flow != "rotate-ca" || len(rep.Steps) != 7 || rep.Steps[5].Status != steps.StatusDone {
 		t.Fatalf("report: %+v", rep)
 	}
+	// The structured result an automation reads, whatever the wording.
+	res := rep.Result
+	if res == nil || res.StagedDir != stage+"2" || !res.Wrote || res.Key == "" || res.NewRevision <= res.Revision ||
+		res.OldHash == "" || res.NewHash == res.OldHash || !strings.HasSuffix(res.Token, ":********") || !strings.HasPrefix(res.Token, "K10"+res.NewHash) {
+		t.Fatalf("result: %+v", res)
+	}
+	if _, err := os.Stat(res.Backup); err != nil {
+		t.Fatalf("result backup %q: %v", res.Backup, err)
+	}
 	if strings.Contains(full.stdout+full.stderr, sb.Token.Password) {
 		t.Fatal("the token's password was printed without --show-token")
 	}

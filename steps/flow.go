@@ -38,6 +38,35 @@ type Flow struct {
 	// behind and should not (a staged dir holding private keys that were
 	// never loaded), for the report and the offer to remove it.
 	Leftovers func() []Leftover `json:"-"`
+	// Result, when set, gathers the facts an automation reads from the
+	// report when the flow ends (the staged dir, the backup, revisions,
+	// hashes), whatever the wording of the steps.
+	Result func() *FlowResult `json:"-"`
+}
+
+// FlowResult is the structured outcome of a CA flow, for -o json. Empty
+// fields were not reached.
+type FlowResult struct {
+	// StagedDir is where the new set was staged (not a dry run's scratch
+	// dir).
+	StagedDir string `json:"stagedDir,omitempty"`
+	// Backup is the backup file the load wrote.
+	Backup string `json:"backup,omitempty"`
+	// Via is the datastore path; Key the bootstrap key; Revision the one
+	// the load replaced, NewRevision the one it wrote.
+	Via         string `json:"via,omitempty"`
+	Key         string `json:"key,omitempty"`
+	Revision    int64  `json:"revision,omitempty"`
+	NewRevision int64  `json:"newRevision,omitempty"`
+	// Wrote says the datastore holds the new value.
+	Wrote bool `json:"wrote"`
+	// OldHash and NewHash are the join-token CA hashes before and after.
+	OldHash string `json:"oldHash,omitempty"`
+	NewHash string `json:"newHash,omitempty"`
+	// Token is the new full token, masked.
+	Token string `json:"token,omitempty"`
+	// RegenerateTrigger is the listener's trigger the load wrote.
+	RegenerateTrigger string `json:"regenerateTrigger,omitempty"`
 }
 
 // Leftover is something an unfinished flow left on disk.

@@ -61,8 +61,38 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 	if r.service && r.env.Services != nil {
 		f.State = r.nodeState
 	}
-	f.Leftovers = r.leftovers
+	f.Leftovers, f.Result = r.leftovers, r.result
 	return f
+}
+
+// result gathers what the tasks of this run left in r.
+func (r *run) result() *FlowResult {
+	res := &FlowResult{Wrote: r.loaded}
+	if r.gen != nil && r.tmp == "" {
+		res.StagedDir = r.staged
+	}
+	if r.load != nil {
+		if lp := r.load.Plan(); lp != nil {
+			res.Via, res.Key, res.Revision = string(lp.Access.Via), lp.Key, lp.Revision
+		}
+		lr := r.load.Result()
+		res.Backup, res.NewRevision, res.RegenerateTrigger = lr.Backup, lr.NewRevision, lr.RegenerateTrigger
+	}
+	if r.tokens != nil {
+		res.OldHash, res.NewHash = r.tokens.Current.Hash.Hex, r.tokens.Current.Hash.Hex
+		st := r.tokens.Current
+		if r.tokens.New != nil {
+			st = *r.tokens.New
+			res.NewHash = st.Hash.Hex
+		}
+		if st.Token != nil {
+			res.Token = st.Token.Masked()
+		}
+	}
+	if *res == (FlowResult{}) {
+		return nil
+	}
+	return res
 }
 
 // RemoveLeftover removes what an unfinished flow left behind, after

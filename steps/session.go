@@ -413,12 +413,19 @@ type Report struct {
 	Node *NodeState `json:"node,omitempty"`
 	// Leftovers are what a flow that did not finish left on disk.
 	Leftovers []Leftover `json:"leftovers,omitempty"`
+	// Result is the structured outcome (staged dir, backup, revisions,
+	// hashes, masked token).
+	Result *FlowResult `json:"result,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
 
 // Report summarizes the session.
 func (s *Session) Report() Report {
-	return Report{Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
+	var res *FlowResult
+	if s.Flow.Result != nil {
+		res = s.Flow.Result()
+	}
+	return Report{Result: res, Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
 		Declined: s.declined, Node: s.node, Leftovers: s.leftovers, Steps: s.steps}
 }
