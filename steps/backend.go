@@ -73,63 +73,106 @@ type AccessInput struct {
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
-// means etcd; a state.db with k3s stopped means SQLite.
+// means etcd; a state.db with k3s stopped means SQLite. It probes the node
+// (probeDatastore), then decides (decideAccess).
 func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
-	server := product.ServerDir(in.DataDir)
-	dbPath := filepath.Join(server, filepath.FromSlash(pki.DatastoreFile))
-	sockLive := kineSocketLive(server)
-	running := sockLive
-	if in.Services != nil {
-		if active, err := in.Services.IsActive(ctx, in.Product.ServerUnit()); err == nil && active {
-			running = true
-		}
-	}
-	etcdCfg := in.Etcd
-	embedded := dirExists(filepath.Join(server, "db", "etcd"))
-	external, err := readK3sDatastore(in.K3sConfig)
+	facts, err := probeDatastore(ctx, in)
 	if err != nil {
 		return Access{}, err
+	}
+	return decideAccess(in.Via, in.ReadOnly, facts)
+}
+
+// datastoreFacts is what the node shows about its datastore.
+type datastoreFacts struct {
+	// DBPath is server/db/state.db; DBExists whether it is a file.
+	DBPath   string
+	DBExists bool
+	// SockLive says kine.sock answers; Running that k3s runs (the socket
+	// answers, or the service manager says so).
+	SockLive, Running bool
+	// Embedded says server/db/etcd exists.
+	Embedded bool
+	// Etcd is the etcd client config to use: the operator's, the external
+	// one of the k3s config, or the local one (kine.sock or embedded).
+	Etcd datastore.EtcdConfig
+	// Given says the operator gave etcd endpoints; FromConfig that they
+	// come from datastore-endpoint in ConfigFile.
+	Given, FromConfig bool
+	// ExternalSQL says the k3s config names a datastore-endpoint that is
+	// not etcd (an external SQL database behind kine).
+	ExternalSQL bool
+	ConfigFile  string
+}
+
+// probeDatastore reads the node: files, the socket, the service state and
+// the k3s config. It decides nothing.
+func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error) {
+	server := product.ServerDir(in.DataDir)
+	f := datastoreFacts{DBPath: filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), ConfigFile: in.K3sConfig}
+	f.DBExists = fileExists(f.DBPath)
+	f.SockLive = kineSocketLive(server)
+	f.Running = f.SockLive
+	if in.Services != nil {
+		if active, err := in.Services.IsActive(ctx, in.Product.ServerUnit()); err == nil && active {
+			f.Running = true
+		}
+	}
+	f.Embedded = dirExists(filepath.Join(server, "db", "etcd"))
+	external, err := readK3sDatastore(in.K3sConfig)
+	if err != nil {
+		return f, err
 	}
 	if !external.appliesTo(in.DataDir, in.Product) {
 		external = k3sDatastore{}
 	}
-	fromConfig := len(etcdCfg.Endpoints) == 0 && len(external.etcdEndpoints()) > 0
+	f.Given = len(in.Etcd.Endpoints) > 0
+	f.FromConfig = !f.Given && len(external.etcdEndpoints()) > 0
+	f.ExternalSQL = external.Endpoint != "" && len(external.etcdEndpoints()) == 0
 	switch {
-	case fromConfig:
-		etcdCfg = external.etcdConfig()
-	case len(etcdCfg.Endpoints) == 0:
-		etcdCfg = datastore.EtcdConfigForDataDir(server, embedded)
+	case f.Given:
+		f.Etcd = in.Etcd
+	case f.FromConfig:
+		f.Etcd = external.etcdConfig()
+	default:
+		f.Etcd = datastore.EtcdConfigForDataDir(server, f.Embedded)
 	}
-	switch in.Via {
+	return f, nil
+}
+
+// decideAccess is the choice of a datastore path from the node's facts and
+// what the operator asked: no I/O.
+func decideAccess(via Via, readOnly bool, f datastoreFacts) (Access, error) {
+	switch via {
 	case ViaSQLite:
-		if running && !in.ReadOnly {
+		if f.Running && !readOnly {
 			return Access{}, ErrK3sRunning
 		}
-		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "asked for --via sqlite"}, nil
+		return Access{Via: ViaSQLite, SQLitePath: f.DBPath, Reason: "asked for --via sqlite"}, nil
 	case ViaEtcd:
-		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "asked for --via etcd"}, nil
+		return Access{Via: ViaEtcd, Etcd: f.Etcd, Reason: "asked for --via etcd"}, nil
 	case ViaServer:
 		return Access{Via: ViaServer, Reason: "asked for --via server"}, nil
 	}
 	switch {
-	case len(in.Etcd.Endpoints) > 0:
-		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "etcd endpoints were given"}, nil
-	case fromConfig:
-		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "external etcd from datastore-endpoint in " + in.K3sConfig}, nil
-	case external.Endpoint != "" && !sockLive:
-		return Access{}, fmt.Errorf("%w: %s names an external SQL datastore; start k3s so k3sca can write through kine's socket", ErrNoDatastore, in.K3sConfig)
-	case sockLive:
-		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "kine.sock answers: k3s is running on SQLite/kine, writing through kine"}, nil
-	case embedded:
-		return Access{Via: ViaEtcd, Etcd: etcdCfg, Reason: "server/db/etcd exists: embedded etcd at 127.0.0.1:2379"}, nil
-	case fileExists(dbPath) && !running:
-		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "k3s is stopped and server/db/state.db exists: writing SQLite directly"}, nil
-	case fileExists(dbPath) && in.ReadOnly:
-		return Access{Via: ViaSQLite, SQLitePath: dbPath, Reason: "k3s is running: reading server/db/state.db read-only"}, nil
-	case fileExists(dbPath):
+	case f.Given:
+		return Access{Via: ViaEtcd, Etcd: f.Etcd, Reason: "etcd endpoints were given"}, nil
+	case f.FromConfig:
+		return Access{Via: ViaEtcd, Etcd: f.Etcd, Reason: "external etcd from datastore-endpoint in " + f.ConfigFile}, nil
+	case f.ExternalSQL && !f.SockLive:
+		return Access{}, fmt.Errorf("%w: %s names an external SQL datastore; start k3s so k3sca can write through kine's socket", ErrNoDatastore, f.ConfigFile)
+	case f.SockLive:
+		return Access{Via: ViaEtcd, Etcd: f.Etcd, Reason: "kine.sock answers: k3s is running on SQLite/kine, writing through kine"}, nil
+	case f.Embedded:
+		return Access{Via: ViaEtcd, Etcd: f.Etcd, Reason: "server/db/etcd exists: embedded etcd at 127.0.0.1:2379"}, nil
+	case f.DBExists && !f.Running:
+		return Access{Via: ViaSQLite, SQLitePath: f.DBPath, Reason: "k3s is stopped and server/db/state.db exists: writing SQLite directly"}, nil
+	case f.DBExists && readOnly:
+		return Access{Via: ViaSQLite, SQLitePath: f.DBPath, Reason: "k3s is running: reading server/db/state.db read-only"}, nil
+	case f.DBExists:
 		return Access{}, ErrK3sRunning
 	}
-	return Access{}, fmt.Errorf("%w: neither %s nor a kine socket or embedded etcd", ErrNoDatastore, dbPath)
+	return Access{}, fmt.Errorf("%w: neither %s nor a kine socket or embedded etcd", ErrNoDatastore, f.DBPath)
 }
 
 // Open connects to the chosen backend (not for ViaServer). A read-only
