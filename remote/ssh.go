@@ -192,22 +192,21 @@ func dialContext(ctx context.Context, addr string, config *ssh.ClientConfig) (*s
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
-	if !stop() {
-		if err == nil {
-			_ = c.Close()
-		}
-		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
-	}
+	stopped := stop()
 	if err != nil {
 		_ = conn.Close()
+		// Closed by the AfterFunc: the cause is ctx.
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("ssh handshake with %s: %w: %w", addr, ctxErr, err)
+		}
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Time{})
+	if !stopped {
+		_ = c.Close()
+		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
+	}
 	return ssh.NewClient(c, chans, reqs), nil
 }
 

@@ -133,6 +133,10 @@ func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 		"MaxSessions 100",
 		"Subsystem sftp internal-sftp",
 		"LogLevel VERBOSE",
+		// bash sources ~/.bashrc for commands run by sshd (SSH_CLIENT set,
+		// SHLVL below 2): keep the tester's rc files out of every command
+		// (they can take a second and print things).
+		"SetEnv SHLVL=1",
 	}
 	config = append(config, opts.Config...)
 	cfgFile := filepath.Join(dir, "sshd_config")
@@ -234,12 +238,14 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p.
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String is everything written so far.
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
