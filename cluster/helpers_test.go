@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
 )
 
 // Hashes and secrets of the fixtures under testdata/nodes.
@@ -45,10 +46,10 @@ func fixtureNames(t *testing.T) []string {
 	return out
 }
 
-// probeFixture probes testdata/nodes/<name> through DirFiles.
+// probeFixture probes testdata/nodes/<name> through a local node rooted there.
 func probeFixture(t *testing.T, name string) *ProbeResult {
 	t.Helper()
-	r, err := Probe(context.Background(), DirFiles{Root: filepath.Join("testdata/nodes", name)}, fixtureProduct(name))
+	r, err := Probe(context.Background(), dirFiles(t, filepath.Join("testdata/nodes", name)), fixtureProduct(name))
 	if err != nil {
 		t.Fatalf("probe %s: %v", name, err)
 	}
@@ -87,4 +88,18 @@ func apply(t *testing.T, m MemFiles, p *Plan) {
 		}
 		m[e.Path] = string(e.New)
 	}
+}
+
+// dirFiles is a node's files under root on this machine.
+func dirFiles(t testing.TB, root string) Files {
+	t.Helper()
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := remote.NewLocal(abs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

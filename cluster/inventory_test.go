@@ -18,7 +18,7 @@ func nodeLine(n Node) string {
 
 func readInventory(t *testing.T, name string) *Topology {
 	t.Helper()
-	topo, err := ReadInventory(context.Background(), DirFiles{Root: "testdata/inventory"}, "/"+name)
+	topo, err := ReadInventory(context.Background(), dirFiles(t, "testdata/inventory"), "/"+name)
 	if err != nil {
 		t.Fatalf("ReadInventory(%s): %v", name, err)
 	}

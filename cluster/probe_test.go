@@ -185,7 +185,7 @@ func TestProbeMemMatchesDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		if dir.String() != mem.String() || !reflect.DeepEqual(dir.Read, mem.Read) {
-			t.Errorf("%s: DirFiles and MemFiles differ:\n%s\n%s", n, dir, mem)
+			t.Errorf("%s: local and in-memory files differ:\n%s\n%s", n, dir, mem)
 		}
 	}
 }

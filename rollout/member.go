@@ -1,0 +1,111 @@
+package rollout
+
+import (
+	"context"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/remote"
+)
+
+// Host is what the rollout needs of a node's files: read, list and
+// rewrite them. remote.Node satisfies it.
+type Host interface {
+	cluster.Files
+	// WriteFile replaces path atomically after a backup beside it and
+	// returns the backup's path.
+	WriteFile(ctx context.Context, path string, data []byte, opts remote.WriteOptions) (string, error)
+}
+
+// Service is a node's k3s (or k3s-agent) service.
+type Service interface {
+	// Restart restarts it (starts it when stopped); it does not wait for
+	// the node to be ready: Check does.
+	Restart(ctx context.Context) error
+	// IsActive reports whether it runs.
+	IsActive(ctx context.Context) (bool, error)
+}
+
+// Check reports whether a node shows the CA whose hash is want: nil when
+// it does. The rollout polls it after a restart.
+type Check func(ctx context.Context, want string) error
+
+// Member is one node of the rollout: what it is, its files, its service
+// and how to see it took the new CA.
+type Member struct {
+	// Node is the node's facts (name, role, address) with their sources.
+	Node cluster.Node
+	// Host reaches its files; Service its k3s.
+	Host    Host
+	Service Service
+	// Check tells whether it shows the new CA (see ServerCheck, AgentCheck).
+	Check Check
+}
+
+// Rooted is a Host whose node paths live under Root: a sandbox node, or a
+// rehearsal on a copy of a node's files. An empty Root is the node itself.
+type Rooted struct {
+	Host
+	Root string
+}
+
+func (r Rooted) at(p string) string {
+	if r.Root == "" {
+		return p
+	}
+	return path.Join(r.Root, p)
+}
+
+func (r Rooted) from(p string) string {
+	if r.Root == "" {
+		return p
+	}
+	if p == r.Root {
+		return "/"
+	}
+	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(r.Root, "/")+"/")
+	if !ok {
+		return p
+	}
+	return "/" + rel
+}
+
+// ReadFile reads path under Root.
+func (r Rooted) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	return r.Host.ReadFile(ctx, r.at(p))
+}
+
+// Glob lists pattern under Root, as node paths.
+func (r Rooted) Glob(ctx context.Context, pattern string) ([]string, error) {
+	got, err := r.Host.Glob(ctx, r.at(pattern))
+	for i := range got {
+		got[i] = r.from(got[i])
+	}
+	return got, err
+}
+
+// WriteFile writes path under Root and returns the backup's node path.
+func (r Rooted) WriteFile(ctx context.Context, p string, data []byte, opts remote.WriteOptions) (string, error) {
+	b, err := r.Host.WriteFile(ctx, r.at(p), data, opts)
+	if b != "" {
+		b = r.from(b)
+	}
+	return b, err
+}
+
+// Options tune a run.
+type Options struct {
+	// NewHash is the CA hash every token and node must end with.
+	NewHash string
+	// Now is the clock for backup names; Poll and Timeout bound the wait
+	// for a restarted node (defaults 1 s and 5 min).
+	Now     func() time.Time
+	Poll    time.Duration
+	Timeout time.Duration
+	// DryRun probes and plans every node and changes nothing.
+	DryRun bool
+	// Progress, when set, hears each node's state as it changes.
+	Progress func(NodeReport)
+}

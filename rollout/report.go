@@ -1,0 +1,82 @@
+package rollout
+
+import (
+	"fmt"
+	"strings"
+)
+
+// State is where a node stands in a rollout.
+type State string
+
+// Node states.
+const (
+	// StateUntouched: not reached (a node before it failed).
+	StateUntouched State = "untouched"
+	// StatePlanned: a dry run probed and planned it.
+	StatePlanned State = "planned"
+	// StateDone: its tokens hold the new hash and it shows the new CA;
+	// Changed says whether this run edited or restarted it.
+	StateDone State = "done"
+	// StateFailed: the step in Error failed; the node is as Edits and
+	// Restarted say.
+	StateFailed State = "failed"
+)
+
+// Edit is one file the rollout rewrote (or would, in a dry run).
+type Edit struct {
+	// Path is the file on the node; Backup the copy beside it.
+	Path   string `json:"path"`
+	Backup string `json:"backup,omitempty"`
+	// Diff is the change, every secret masked.
+	Diff string `json:"diff"`
+}
+
+// NodeReport is one node's outcome.
+type NodeReport struct {
+	// Name, Role and Address name the node.
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Address string `json:"address"`
+	// State is where it stands; Step the step it is at or failed in.
+	State State  `json:"state"`
+	Step  string `json:"step,omitempty"`
+	// Edits are the token files rewritten (planned, in a dry run).
+	Edits []Edit `json:"edits,omitempty"`
+	// Manual are token places k3sca cannot rewrite: the operator must.
+	Manual []string `json:"manual,omitempty"`
+	// Restarted says this run restarted it; Changed that it edited or
+	// restarted it.
+	Restarted bool `json:"restarted"`
+	Changed   bool `json:"changed"`
+	// Shows is what the last check said ("" when it shows the new CA).
+	Shows string `json:"shows,omitempty"`
+	// Error is the failure.
+	Error string `json:"error,omitempty"`
+}
+
+// Report is a whole rollout.
+type Report struct {
+	// NewHash is the CA hash the cluster moves to; DryRun that nothing
+	// was changed.
+	NewHash string `json:"newHash"`
+	DryRun  bool   `json:"dryRun"`
+	// Nodes are in rollout order.
+	Nodes []NodeReport `json:"nodes"`
+	// OK says every node is done (or planned, in a dry run).
+	OK bool `json:"ok"`
+}
+
+// Summary is one line: "5 nodes: 3 done, 1 failed, 1 untouched".
+func (r *Report) Summary() string {
+	count := map[State]int{}
+	for _, n := range r.Nodes {
+		count[n.State]++
+	}
+	var parts []string
+	for _, s := range []State{StateDone, StatePlanned, StateFailed, StateUntouched} {
+		if count[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
+		}
+	}
+	return fmt.Sprintf("%d nodes: %s", len(r.Nodes), strings.Join(parts, ", "))
+}

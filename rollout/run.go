@@ -1,0 +1,155 @@
+package rollout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+)
+
+// ErrChangedMeanwhile means a token file changed between its probe and its
+// edit: someone else is editing the node; probe again.
+var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
+
+// Run carries opts.NewHash to every member, in the order given (servers
+// first, then agents: cluster.Topology.RolloutOrder), one at a time, and
+// stops at the first failure; the members after it stay untouched. The
+// error is that failure; the report says where every node stands.
+func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
+	opts = opts.withDefaults()
+	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun}
+	for _, m := range members {
+		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
+	}
+	for i, m := range members {
+		nr := &rep.Nodes[i]
+		if err := runNode(ctx, p, m, opts, nr); err != nil {
+			nr.State, nr.Error = StateFailed, err.Error()
+			opts.progress(*nr)
+			return rep, fmt.Errorf("node %s (%s), %s: %w", m.Node.Name, m.Node.Role.Value, nr.Step, err)
+		}
+		opts.progress(*nr)
+	}
+	rep.OK = true
+	return rep, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func (o Options) progress(nr NodeReport) {
+	if o.Progress != nil {
+		o.Progress(nr)
+	}
+}
+
+// runNode probes, plans, edits, restarts and checks one node.
+func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr *NodeReport) error {
+	nr.Step = "probe"
+	opts.progress(*nr)
+	probe, err := cluster.Probe(ctx, m.Host, p)
+	if err != nil {
+		return err
+	}
+	plan, err := cluster.PlanEdits(probe, opts.NewHash)
+	if err != nil {
+		return err
+	}
+	for _, e := range plan.Edits {
+		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff})
+	}
+	for _, pl := range plan.Manual {
+		nr.Manual = append(nr.Manual, pl.String())
+	}
+	if len(plan.Manual) > 0 {
+		nr.Step = "plan"
+		return fmt.Errorf("%d token places cannot be rewritten by k3sca; edit them by hand first: %v", len(plan.Manual), nr.Manual)
+	}
+	shows := m.Check(ctx, opts.NewHash)
+	if shows != nil {
+		nr.Shows = shows.Error()
+	}
+	if opts.DryRun {
+		nr.State, nr.Step = StatePlanned, ""
+		if len(plan.Edits) == 0 && shows == nil {
+			nr.State = StateDone
+		}
+		return nil
+	}
+	if len(plan.Edits) == 0 && shows == nil {
+		// What the node says: its tokens and its CA are the new ones.
+		nr.State, nr.Step = StateDone, ""
+		return nil
+	}
+	nr.Step = "edit"
+	for i, e := range plan.Edits {
+		backup, err := writeEdit(ctx, m.Host, e, opts.Now())
+		nr.Edits[i].Backup = backup
+		if err != nil {
+			return err
+		}
+		nr.Changed = true
+	}
+	nr.Step = "restart"
+	opts.progress(*nr)
+	if err := m.Service.Restart(ctx); err != nil {
+		return err
+	}
+	nr.Restarted, nr.Changed = true, true
+	nr.Step = "check"
+	opts.progress(*nr)
+	if err := waitFor(ctx, m.Check, opts); err != nil {
+		nr.Shows = err.Error()
+		return err
+	}
+	nr.Shows, nr.State, nr.Step = "", StateDone, ""
+	return nil
+}
+
+// writeEdit rewrites one token file if it still holds what was probed.
+func writeEdit(ctx context.Context, h Host, e cluster.FileEdit, now time.Time) (string, error) {
+	cur, err := h.ReadFile(ctx, e.Path)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(cur, e.Old) {
+		return "", fmt.Errorf("%s: %w", e.Path, ErrChangedMeanwhile)
+	}
+	backup, err := h.WriteFile(ctx, e.Path, e.New, remote.WriteOptions{Now: now})
+	if err != nil {
+		return backup, fmt.Errorf("write %s: %w", e.Path, err)
+	}
+	return backup, nil
+}
+
+// waitFor polls check until it passes or opts.Timeout elapses.
+func waitFor(ctx context.Context, check Check, opts Options) error {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	for {
+		err := check(ctx, opts.NewHash)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not showing the new CA within %s: %w", opts.Timeout, err)
+		case <-time.After(opts.Poll):
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+	"github.com/k3sca/k3sca/rollout"
+)
+
+// SandboxClusterInput configures a sandbox cluster.
+type SandboxClusterInput struct {
+	// Root is created; each node's root is Root/nodes/<name>.
+	Root string
+	// Servers (at least 1) and Agents are the node counts.
+	Servers, Agents int
+	// Product and Now are as for a sandbox.
+	Product product.Product
+	Now     time.Time
+}
+
+// SandboxNode is one node of a sandbox cluster.
+type SandboxNode struct {
+	// Name is s1, s2, ... or a1, a2, ...; Role its role.
+	Name string
+	Role cluster.Role
+	// Root stands for the node's "/"; DataDir is its k3s data dir.
+	Root, DataDir string
+}
+
+// SandboxCluster is N server and M agent node roots on this machine that
+// share one datastore: the servers' server/db is the first server's (a
+// symlink), as servers of one cluster share their datastore. Each node
+// keeps the full token where real installs put it.
+type SandboxCluster struct {
+	// Nodes are the servers, then the agents.
+	Nodes []SandboxNode
+	// Inventory is the k3s-ansible inventory describing them.
+	Inventory string
+	// Token is the cluster's full token (secret).
+	Token pki.Token
+}
+
+// CreateSandboxCluster builds a sandbox cluster: the first server is a
+// sandbox (CreateSandbox), the other servers copies of it sharing its
+// datastore, the agents an agent dir with the server CA they trust. Token
+// places: config.yaml on s1 and every third server, k3s.service.env on the
+// others, k3s-agent.service.env on agents, with the units and an inventory.
+func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*SandboxCluster, error) {
+	if in.Servers < 1 || in.Agents < 0 {
+		return nil, fmt.Errorf("a sandbox cluster needs at least one server (got %d servers, %d agents)", in.Servers, in.Agents)
+	}
+	p := in.Product
+	c := &SandboxCluster{}
+	for i := 1; i <= in.Servers; i++ {
+		c.Nodes = append(c.Nodes, c.node(in, fmt.Sprintf("s%d", i), cluster.RoleServer))
+	}
+	for i := 1; i <= in.Agents; i++ {
+		c.Nodes = append(c.Nodes, c.node(in, fmt.Sprintf("a%d", i), cluster.RoleAgent))
+	}
+	first := c.Nodes[0]
+	sb, err := CreateSandbox(ctx, SandboxInput{DataDir: first.DataDir, Product: p, Now: in.Now})
+	if err != nil {
+		return nil, err
+	}
+	c.Token = sb.Token
+	for i, n := range c.Nodes {
+		var err error
+		switch {
+		case i == 0:
+		case n.Role == cluster.RoleServer:
+			err = c.addServer(ctx, first, n)
+		default:
+			err = c.addAgent(first, n, in.Now)
+		}
+		if err == nil {
+			err = c.writeTokenPlaces(p, i, n, in.Now)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sandbox node %s: %w", n.Name, err)
+		}
+	}
+	c.Inventory = filepath.Join(in.Root, "inventory.yml")
+	if err := fsutil.WriteFile(c.Inventory, c.inventoryYAML(), fsutil.ModePublic, in.Now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *SandboxCluster) node(in SandboxClusterInput, name string, role cluster.Role) SandboxNode {
+	root := filepath.Join(in.Root, "nodes", name)
+	return SandboxNode{Name: name, Role: role, Root: root, DataDir: filepath.Join(root, filepath.FromSlash(in.Product.DefaultDataDir()))}
+}
+
+// addServer copies the first server's data dir and shares its datastore.
+func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) error {
+	if err := os.MkdirAll(filepath.Dir(n.DataDir), 0o755); err != nil {
+		return err
+	}
+	if err := fsutil.CopyDir(ctx, first.DataDir, n.DataDir); err != nil {
+		return err
+	}
+	db := filepath.Join(product.ServerDir(n.DataDir), "db")
+	if err := os.RemoveAll(db); err != nil {
+		return err
+	}
+	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
+}
+
+// addAgent gives an agent the server CA it trusts, as a joined agent has.
+func (c *SandboxCluster) addAgent(first, n SandboxNode, now time.Time) error {
+	ca, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(first.DataDir)))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(n.DataDir, "agent"), 0o700); err != nil {
+		return err
+	}
+	if err := fsutil.WriteFile(filepath.Join(n.DataDir, "agent", "server-ca.crt"), ca, fsutil.ModePublic, now); err != nil {
+		return err
+	}
+	return (&sandboxAgent{node: n}).write(true, now)
+}
+
+// writeTokenPlaces writes the unit, and the full token where installs
+// keep it.
+func (c *SandboxCluster) writeTokenPlaces(p product.Product, i int, n SandboxNode, now time.Time) error {
+	unit, sub := p.ServerUnit(), "server"
+	if n.Role == cluster.RoleAgent {
+		unit, sub = p.AgentUnit(), "agent"
+	}
+	etc := filepath.Join(n.Root, "etc")
+	sys := filepath.Join(etc, "systemd", "system")
+	cfg := filepath.Join(n.Root, filepath.FromSlash(p.ConfigFile()))
+	for _, d := range []string{sys, filepath.Dir(cfg)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		filepath.Join(sys, unit+".service"): fmt.Sprintf("[Service]\nType=notify\nEnvironmentFile=-/etc/systemd/system/%s.service.env\nExecStart=/usr/local/bin/%s %s\n", unit, p.Name(), sub),
+	}
+	env := strings.ToUpper(p.Name()) + "_TOKEN"
+	switch {
+	case n.Role == cluster.RoleAgent:
+		files[filepath.Join(sys, unit+".service.env")] = fmt.Sprintf("%s_URL='https://127.0.0.1:6443'\n%s='%s'\n", strings.ToUpper(p.Name()), env, c.Token.String())
+	case i%3 == 0:
+		files[cfg] = "write-kubeconfig-mode: \"0644\"\ntoken: " + c.Token.String() + "\n"
+	default:
+		files[filepath.Join(sys, unit+".service.env")] = env + "=" + c.Token.String() + "\n"
+	}
+	for f, body := range files {
+		if err := fsutil.WriteFile(f, []byte(body), 0o600, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inventoryYAML is the cluster in k3s-ansible's inventory format.
+func (c *SandboxCluster) inventoryYAML() []byte {
+	var b strings.Builder
+	b.WriteString("# k3sca sandbox cluster: every node is a directory on this machine (sandbox_root)\n")
+	b.WriteString("k3s_cluster:\n  children:\n")
+	for _, g := range []struct {
+		name string
+		role cluster.Role
+	}{{"server", cluster.RoleServer}, {"agent", cluster.RoleAgent}} {
+		fmt.Fprintf(&b, "    %s:\n      hosts:\n", g.name)
+		for _, n := range c.Nodes {
+			if n.Role == g.role {
+				fmt.Fprintf(&b, "        %s:\n          ansible_host: 127.0.0.1\n          sandbox_root: %s\n", n.Name, n.Root)
+			}
+		}
+	}
+	return []byte(b.String())
+}
+
+// Members are the rollout's view of the sandbox cluster: local files under
+// each node's root, the simulated services (a server's supervisor serves
+// on 127.0.0.1 in this process), and the checks. Close releases them.
+func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rollout.Member, func(), error) {
+	var (
+		members []rollout.Member
+		servers []*SandboxServices
+	)
+	closeAll := func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}
+	for _, n := range c.Nodes {
+		host, err := remote.NewLocal(n.Root, nil)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		node := cluster.Node{Name: n.Name, Declared: "sandbox cluster", Address: cluster.Fact[string]{Value: "127.0.0.1", Source: "sandbox"},
+			Role: cluster.Fact[cluster.Role]{Value: n.Role, Source: "sandbox"}}
+		m := rollout.Member{Node: node, Host: host}
+		if n.Role == cluster.RoleServer {
+			svc := &SandboxServices{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
+			servers = append(servers, svc)
+			m.Service = unitService{svc, p.ServerUnit()}
+			m.Check = func(ctx context.Context, want string) error {
+				url, ok := svc.SupervisorURL(p.ServerUnit())
+				if !ok {
+					return errors.New("the supervisor does not answer")
+				}
+				return rollout.ServerCheck(url, now)(ctx, want)
+			}
+		} else {
+			agent := &sandboxAgent{node: n, files: host, product: p, now: now, server: func() (string, bool) {
+				for _, s := range servers {
+					if url, ok := s.SupervisorURL(p.ServerUnit()); ok {
+						return url, true
+					}
+				}
+				return "", false
+			}}
+			m.Service = agent
+			m.Check = rollout.AgentCheck(host, agent, "/"+strings.TrimPrefix(filepath.ToSlash(p.DefaultDataDir()), "/"), now)
+		}
+		members = append(members, m)
+	}
+	return members, closeAll, nil
+}
+
+// unitService is one unit of a ServiceManager as a rollout.Service.
+type unitService struct {
+	mgr  ServiceManager
+	unit string
+}
+
+// Restart stops the unit if it runs, then starts it.
+func (u unitService) Restart(ctx context.Context) error {
+	if active, err := u.mgr.IsActive(ctx, u.unit); err == nil && active {
+		if err := u.mgr.Stop(ctx, u.unit); err != nil {
+			return err
+		}
+	}
+	return u.mgr.Start(ctx, u.unit)
+}
+
+// IsActive reports whether the unit runs.
+func (u unitService) IsActive(ctx context.Context) (bool, error) { return u.mgr.IsActive(ctx, u.unit) }
+
+// sandboxAgent is a sandbox agent's service: a start does what a k3s
+// agent does with its token, it fetches /cacerts from a server and refuses
+// a token whose CA hash does not match; then it takes the server CA.
+type sandboxAgent struct {
+	node    SandboxNode
+	files   cluster.Files
+	product product.Product
+	now     func() time.Time
+	server  func() (string, bool)
+}
+
+// Restart simulates an agent start.
+func (a *sandboxAgent) Restart(ctx context.Context) error {
+	probe, err := cluster.Probe(ctx, a.files, a.product)
+	if err != nil {
+		return err
+	}
+	var hash string
+	for _, pl := range probe.Places {
+		if pl.PinsCA() {
+			hash = pl.CAHash
+		}
+	}
+	url, ok := a.server()
+	if !ok {
+		_ = a.write(false, a.now())
+		return errors.New("no server answers: the agent cannot join")
+	}
+	api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: hash}, Now: a.now, Timeout: 5 * time.Second}
+	bundle, err := api.FetchCACerts(ctx)
+	if err != nil {
+		_ = a.write(false, a.now())
+		if errors.Is(err, datastore.ErrCAHashMismatch) {
+			return fmt.Errorf("token CA hash does not match the Cluster CA certificate hash: %w", err)
+		}
+		return err
+	}
+	if err := fsutil.WriteFile(filepath.Join(a.node.DataDir, "agent", "server-ca.crt"), bundle, fsutil.ModePublic, a.now()); err != nil {
+		return err
+	}
+	return a.write(true, a.now())
+}
+
+// IsActive reads the agent's recorded state.
+func (a *sandboxAgent) IsActive(context.Context) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(a.node.DataDir, sandboxServiceFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return strings.TrimSpace(string(b)) == stateActive, err
+}
+
+func (a *sandboxAgent) write(active bool, now time.Time) error {
+	state := stateInactive
+	if active {
+		state = stateActive
+	}
+	return fsutil.WriteFile(filepath.Join(a.node.DataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic, now)
+}

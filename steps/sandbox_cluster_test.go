@@ -1,0 +1,237 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+	"github.com/k3sca/k3sca/rollout"
+)
+
+// rotatedCluster is a 3+2 sandbox cluster whose first server ran
+// rotate-ca: the datastore holds the new CAs, s1 restarted on them, every
+// other node still holds the old token.
+func rotatedCluster(t *testing.T) (*SandboxCluster, string) {
+	t.Helper()
+	root, err := os.MkdirTemp("", "sc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	c, err := CreateSandboxCluster(context.Background(), SandboxClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := c.Nodes[0]
+	env := Env{DataDir: s1.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, StageRoot: root,
+		Services: &SandboxServices{DataDir: s1.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}, ClusterName: "sandbox"}
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load"}})
+	if err != nil || rep.Result == nil || rep.Result.NewHash == rep.Result.OldHash {
+		t.Fatalf("rotate-ca on s1: %v %+v\n%s", err, rep.Result, out)
+	}
+	return c, rep.Result.NewHash
+}
+
+// tokenHashes are the CA hashes of every full token on node n.
+func tokenHashes(t *testing.T, n SandboxNode) []string {
+	t.Helper()
+	host, err := remote.NewLocal(n.Root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, err := cluster.Probe(context.Background(), host, product.K3s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []string
+	for _, pl := range probe.Places {
+		if pl.PinsCA() {
+			hs = append(hs, pl.CAHash)
+		}
+	}
+	return hs
+}
+
+// backups are the rollout backups under a node root.
+func backups(t *testing.T, n SandboxNode) []string {
+	t.Helper()
+	var found []string
+	_ = filepath.WalkDir(filepath.Join(n.Root, "etc"), func(p string, _ os.DirEntry, _ error) error {
+		if strings.Contains(filepath.Base(p), ".k3sca-bak-") {
+			found = append(found, p)
+		}
+		return nil
+	})
+	return found
+}
+
+// TestRolloutOverASandboxCluster carries a rotation to every node of a
+// 3+2 sandbox cluster: servers one at a time, then agents; every token
+// file ends with the new hash, every node verified; a rerun does nothing.
+// An agent restarted with its old token fails as k3s's agent does.
+func TestRolloutOverASandboxCluster(t *testing.T) {
+	c, newHash := rotatedCluster(t)
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	// Before the rollout: an agent restarted on its old token is refused.
+	if err := members[0].Service.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := members[3].Service.Restart(context.Background()); err == nil || !strings.Contains(err.Error(), "token CA hash does not match the Cluster CA certificate hash") {
+		t.Fatalf("an agent on the old token: %v", err)
+	}
+	var order []string
+	opts := rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second,
+		Progress: func(nr rollout.NodeReport) {
+			if nr.Step == "restart" {
+				order = append(order, nr.Name)
+			}
+		}}
+	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)
+	if err != nil || !rep.OK {
+		t.Fatalf("rollout: %v\n%+v", err, rep)
+	}
+	if want := []string{"s1", "s2", "s3", "a1", "a2"}; !slices.Equal(order, want) {
+		t.Errorf("restart order %v, want %v", order, want)
+	}
+	for _, n := range c.Nodes {
+		hs := tokenHashes(t, n)
+		if len(hs) == 0 {
+			t.Errorf("%s: no token place found", n.Name)
+		}
+		for _, h := range hs {
+			if h != newHash {
+				t.Errorf("%s: a token still holds %s", n.Name, h)
+			}
+		}
+		if len(backups(t, n)) != 1 {
+			t.Errorf("%s: backups %v, want one", n.Name, backups(t, n))
+		}
+	}
+	// A rerun finds every node done from what the nodes say.
+	again, err := rollout.Run(context.Background(), product.K3s, members, opts)
+	if err != nil || !again.OK {
+		t.Fatalf("rerun: %v", err)
+	}
+	for _, nr := range again.Nodes {
+		if nr.State != rollout.StateDone || nr.Changed {
+			t.Errorf("rerun touched %s: %+v", nr.Name, nr)
+		}
+	}
+	dry, err := rollout.Run(context.Background(), product.K3s, members, rollout.Options{NewHash: newHash, Now: now, DryRun: true})
+	if err != nil || !dry.OK || dry.Summary() != "5 nodes: 5 done" {
+		t.Errorf("dry run after the rollout: %v %s", err, dry.Summary())
+	}
+}
+
+// TestRolloutStopsAtTheFailedNodeAndResumes: the third node cannot start
+// (a file newer than the datastore, as k3s refuses); the nodes after it
+// stay untouched; once it is fixed a rerun finishes, editing no file twice.
+func TestRolloutStopsAtTheFailedNodeAndResumes(t *testing.T) {
+	c, newHash := rotatedCluster(t)
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	s3 := c.Nodes[2]
+	newer := filepath.Join(product.ServerDir(s3.DataDir), "tls", "client-ca.crt")
+	later := testkit.Now.Add(time.Hour)
+	if err := os.Chtimes(newer, later, later); err != nil {
+		t.Fatal(err)
+	}
+	opts := rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 2 * time.Second}
+	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)
+	if err == nil || !strings.Contains(err.Error(), "node s3") || !strings.Contains(err.Error(), "newer than datastore") {
+		t.Fatalf("the rollout must stop at s3: %v", err)
+	}
+	states := map[string]rollout.State{}
+	for _, nr := range rep.Nodes {
+		states[nr.Name] = nr.State
+	}
+	if states["s1"] != rollout.StateDone || states["s2"] != rollout.StateDone || states["s3"] != rollout.StateFailed ||
+		states["a1"] != rollout.StateUntouched || states["a2"] != rollout.StateUntouched {
+		t.Fatalf("states %v", states)
+	}
+	for _, n := range c.Nodes[3:] {
+		if len(backups(t, n)) > 0 || slices.Contains(tokenHashes(t, n), newHash) {
+			t.Errorf("%s was touched", n.Name)
+		}
+	}
+	// The operator fixes s3 (the file back in line with the datastore).
+	if err := os.Chtimes(newer, testkit.Now.Add(-2*time.Hour), testkit.Now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = rollout.Run(context.Background(), product.K3s, members, opts)
+	if err != nil || !rep.OK {
+		t.Fatalf("resume: %v %+v", err, rep)
+	}
+	for _, nr := range rep.Nodes {
+		if (nr.Name == "s1" || nr.Name == "s2") && nr.Changed {
+			t.Errorf("the resume touched %s again", nr.Name)
+		}
+	}
+	for _, n := range c.Nodes {
+		if len(backups(t, n)) != 1 {
+			t.Errorf("%s: %d backups, want 1 (no file edited twice)", n.Name, len(backups(t, n)))
+		}
+	}
+}
+
+// TestRolloutOverSSH carries the rollout's file work over a real OpenSSH
+// sshd on 127.0.0.1: every node of the sandbox cluster is reached by SSH
+// (its files under its node root), the services are the sandbox's.
+func TestRolloutOverSSH(t *testing.T) {
+	c, newHash := rotatedCluster(t)
+	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{})
+	home := t.TempDir()
+	known := filepath.Join(home, "known_hosts")
+	sshd.WriteKnownHosts(t, known)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	for i := range members {
+		n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
+			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever})
+		if err != nil {
+			t.Fatalf("ssh to %s: %v", members[i].Node.Name, err)
+		}
+		defer n.Close()
+		members[i].Host = rollout.Rooted{Host: n, Root: c.Nodes[i].Root}
+	}
+	rep, err := rollout.Run(ctx, product.K3s, members, rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second})
+	if err != nil || !rep.OK {
+		t.Fatalf("rollout over ssh: %v\n%+v", err, rep)
+	}
+	for i, n := range c.Nodes {
+		for _, h := range tokenHashes(t, n) {
+			if h != newHash {
+				t.Errorf("%s: a token still holds %s", n.Name, h)
+			}
+		}
+		for _, e := range rep.Nodes[i].Edits {
+			if strings.HasPrefix(e.Path, n.Root) || !strings.HasPrefix(e.Backup, e.Path+".k3sca-bak-") {
+				t.Errorf("%s: edit %s backup %s, want node paths", n.Name, e.Path, e.Backup)
+			}
+		}
+	}
+}
