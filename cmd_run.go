@@ -21,6 +21,7 @@ const (
 	keyLog            = "log"
 	keyRestartTimeout = "restart-timeout"
 	keyShowToken      = "show-token"
+	keyInventory      = "inventory"
 )
 
 // runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
@@ -95,6 +96,7 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
 	f.Int(keyRenewDays, 120, "renewal window in days")
 	f.Duration(keyRestartTimeout, steps.DefaultRestartTimeout, "how long a restart waits for k3s to serve the new CA on --server before it reports k3s did not come back")
+	f.String(keyInventory, "", "the cluster's inventory (k3s-ansible format): a CA flow ends by rolling the change out to every node (default: a sandbox cluster's own)")
 	a.addDatastoreFlags(cmd)
 }
 
@@ -130,7 +132,7 @@ func (a *app) flowEnv() (steps.Env, error) {
 	return steps.Env{
 		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
-		ClusterName: name, RestartTimeout: timeout,
+		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
 	}.WithDefaults(), nil
 }
 

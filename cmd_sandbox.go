@@ -20,6 +20,7 @@ import (
 type sandboxOptions struct {
 	dir, from           string
 	noTUI, noTour, tour bool
+	servers, agents     int
 }
 
 func (a *app) sandboxCommand() *cobra.Command {
@@ -49,7 +50,16 @@ func (a *app) sandboxCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sb, root, err := a.buildSandbox(cmd.Context(), p, o)
+			if o.servers < 1 || o.agents < 0 {
+				return usagef("--servers must be at least 1 and --agents at least 0")
+			}
+			var sb *steps.Sandbox
+			var root string
+			if o.servers > 1 || o.agents > 0 {
+				sb, root, err = a.buildSandboxCluster(cmd.Context(), p, o)
+			} else {
+				sb, root, err = a.buildSandbox(cmd.Context(), p, o)
+			}
 			if err != nil {
 				return err
 			}
@@ -74,6 +84,8 @@ func (a *app) sandboxCommand() *cobra.Command {
 	f.StringVar(&o.dir, "dir", "", "where to build the sandbox, or reopen the one built there (default a new temp dir)")
 	f.StringVar(&o.from, "from", "", "copy the server part of this k3s data dir (e.g. /var/lib/rancher/k3s) instead of generating one")
 	f.BoolVar(&o.noTUI, "no-tui", false, "only build the sandbox and print its data dir")
+	f.IntVar(&o.servers, "servers", 1, "servers of a sandbox cluster (they share one datastore)")
+	f.IntVar(&o.agents, "agents", 0, "agents of a sandbox cluster")
 	// --no-tour is the old name of --no-tui: hidden, and noted on stderr
 	// (cobra's MarkDeprecated would print on stdout, where the path goes).
 	f.BoolVar(&o.noTour, "no-tour", false, "deprecated: use --no-tui")
@@ -84,6 +96,37 @@ func (a *app) sandboxCommand() *cobra.Command {
 
 // buildSandbox creates, copies or reopens the sandbox and returns it with
 // its root dir. A sandbox that fails half-way is removed.
+// buildSandboxCluster builds a sandbox cluster in a new dir and returns
+// its first server, where the wizard opens.
+func (a *app) buildSandboxCluster(ctx context.Context, p product.Product, o sandboxOptions) (*steps.Sandbox, string, error) {
+	if o.from != "" {
+		return nil, "", usagef("--from copies one server; it does not build a cluster (--servers, --agents)")
+	}
+	root := o.dir
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "k3sca-cluster-"); err != nil {
+			return nil, "", fmt.Errorf("sandbox dir: %w", err)
+		}
+	} else if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 {
+		return nil, "", usagef("%s is not empty; a sandbox cluster is built in a new or empty dir", root)
+	}
+	c, err := steps.CreateSandboxCluster(ctx, steps.SandboxClusterInput{Root: root, Servers: o.servers, Agents: o.agents, Product: p, Now: a.now()})
+	if err != nil {
+		return nil, "", err
+	}
+	sb, err := steps.OpenSandbox(c.Nodes[0].DataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	a.printf("sandbox cluster in %s: %d servers sharing one datastore, %d agents; inventory %s\n", root, o.servers, o.agents, c.Inventory)
+	for _, n := range c.Nodes {
+		a.printf("  %s (%s): %s\n", n.Name, n.Role, n.Root)
+	}
+	a.printSandbox(sb)
+	return sb, root, nil
+}
+
 func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOptions) (*steps.Sandbox, string, error) {
 	root, reopen := o.dir, false
 	var err error

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,4 +95,41 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSandboxClusterRotation: one command builds a sandbox cluster; a
+// self-signed CA rotation on its first server runs to the end across all
+// its nodes; `run rollout --dry-run -o json` then reports every node done.
+func TestSandboxClusterRotation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cl")
+	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
+	if r.code != exitOK {
+		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
+	}
+	dd := strings.TrimSpace(r.stdout)
+	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load"); r.code != exitUsage || !strings.Contains(r.stderr, "--confirm sandbox") {
+		t.Fatalf("the rollout needs the cluster's name: %d\n%s", r.code, r.stderr)
+	}
+	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load,sandbox"); r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") {
+		t.Fatalf("rotate-ca across the cluster: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
+	var rep struct {
+		OK    bool `json:"ok"`
+		Steps []struct {
+			Outcome struct {
+				Data struct {
+					Nodes []struct{ Name, State string } `json:"nodes"`
+				} `json:"data"`
+			} `json:"outcome"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || !rep.OK || len(rep.Steps) != 1 || len(rep.Steps[0].Outcome.Data.Nodes) != 5 {
+		t.Fatalf("rollout dry run: %v %d\n%s\n%s", err, r.code, r.stdout, r.stderr)
+	}
+	for _, n := range rep.Steps[0].Outcome.Data.Nodes {
+		if n.State != "done" {
+			t.Errorf("%s: %s after the rollout", n.Name, n.State)
+		}
+	}
 }

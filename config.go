@@ -43,7 +43,7 @@ const (
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
 	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
-	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout,
+	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout, keyInventory,
 }
 
 // app holds what every command shares: settings, output streams and the clock.

@@ -82,6 +82,15 @@ func (p Product) ServerUnit() string {
 // AgentUnit is the systemd unit of an agent node.
 func (p Product) AgentUnit() string { return p.Name() + "-agent" }
 
+// SupervisorPort is the port a server's supervisor serves /cacerts on:
+// 6443 for k3s, 9345 for rke2.
+func (p Product) SupervisorPort() int {
+	if p.Name() == "rke2" {
+		return 9345
+	}
+	return 6443
+}
+
 // ConfigFile is the config file the product's server reads at start.
 func (p Product) ConfigFile() string {
 	return filepath.Join("/etc/rancher", p.Name(), "config.yaml")

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path"
@@ -14,10 +15,14 @@ import (
 // /cacerts hashing to the new CA hash, and its serving certificate chains
 // to that bundle (what a joining node checks).
 func ServerCheck(url string, now func() time.Time) Check {
-	return func(ctx context.Context, want string) error {
-		api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want}, Now: now, Timeout: 5 * time.Second}
-		if _, err := api.FetchCACerts(ctx); err != nil {
+	return func(ctx context.Context, want Want) error {
+		api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want.Hash}, Now: now, Timeout: 5 * time.Second}
+		bundle, err := api.FetchCACerts(ctx)
+		if err != nil {
 			return fmt.Errorf("%s/cacerts: %w", url, err)
+		}
+		if want.CA != nil && !bytes.Equal(bundle, want.CA) {
+			return fmt.Errorf("%s/cacerts serves another CA bundle with the same hash: it still runs on the old CA files", url)
 		}
 		return nil
 	}
@@ -27,7 +32,7 @@ func ServerCheck(url string, now func() time.Time) Check {
 // it took at its last start (<data-dir>/agent/server-ca.crt) hashes to the
 // new CA hash.
 func AgentCheck(h Host, svc Service, dataDir string, now func() time.Time) Check {
-	return func(ctx context.Context, want string) error {
+	return func(ctx context.Context, want Want) error {
 		active, err := svc.IsActive(ctx)
 		if err != nil {
 			return err
@@ -44,8 +49,11 @@ func AgentCheck(h Host, svc Service, dataDir string, now func() time.Time) Check
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		if got.Hex != want {
-			return fmt.Errorf("%s hashes to %s, not the new %s", file, got.Hex, want)
+		if got.Hex != want.Hash {
+			return fmt.Errorf("%s hashes to %s, not the new %s", file, got.Hex, want.Hash)
+		}
+		if want.CA != nil && !bytes.Equal(b, want.CA) {
+			return fmt.Errorf("%s is another bundle with the same hash: the agent has not restarted since the rotation", file)
 		}
 		return nil
 	}

@@ -28,9 +28,18 @@ type Service interface {
 	IsActive(ctx context.Context) (bool, error)
 }
 
-// Check reports whether a node shows the CA whose hash is want: nil when
-// it does. The rollout polls it after a restart.
-type Check func(ctx context.Context, want string) error
+// Want is the CA every node must end with: its join-token hash, and the
+// server CA bundle itself (a rotation under the same root keeps the hash,
+// so the bundle tells a restarted node from one that still runs the old
+// intermediate).
+type Want struct {
+	Hash string
+	CA   []byte
+}
+
+// Check reports whether a node shows the CA want: nil when it does. The
+// rollout polls it after a restart.
+type Check func(ctx context.Context, want Want) error
 
 // Member is one node of the rollout: what it is, its files, its service
 // and how to see it took the new CA.
@@ -97,8 +106,10 @@ func (r Rooted) WriteFile(ctx context.Context, p string, data []byte, opts remot
 
 // Options tune a run.
 type Options struct {
-	// NewHash is the CA hash every token and node must end with.
+	// NewHash is the CA hash every token and node must end with; NewCA
+	// the server CA bundle they must show (nil: the hash only).
 	NewHash string
+	NewCA   []byte
 	// Now is the clock for backup names; Poll and Timeout bound the wait
 	// for a restarted node (defaults 1 s and 5 min).
 	Now     func() time.Time

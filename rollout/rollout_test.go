@@ -47,8 +47,8 @@ func TestRunStopsAtTheFirstFailure(t *testing.T) {
 		return Member{Node: cluster.Node{Name: name, Role: cluster.Fact[cluster.Role]{Value: cluster.RoleServer}},
 			Host: memHost{cluster.MemFiles{}}, Service: svc, Check: check}, svc
 	}
-	ok := func(context.Context, string) error { return nil }
-	never := func(context.Context, string) error { return errors.New("serves the old CA") }
+	ok := func(context.Context, Want) error { return nil }
+	never := func(context.Context, Want) error { return errors.New("serves the old CA") }
 	a, sa := mk("s1", ok)
 	b, sb := mk("s2", never)
 	c, sc := mk("s3", ok)

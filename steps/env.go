@@ -44,10 +44,19 @@ type Env struct {
 	// Log receives one record per step of every flow (--log); nil logs
 	// nothing. Secrets never reach it.
 	Log *slog.Logger
+	// Inventory is the cluster's inventory (k3s-ansible format): a CA
+	// flow then ends by rolling the change out to every node. "" for a
+	// sandbox cluster's node: its own inventory (WithDefaults).
+	Inventory string
 }
 
 // WithDefaults fills the clock, the window and the stage root.
 func (e Env) WithDefaults() Env {
+	if e.Inventory == "" && e.DataDir != "" {
+		if sc, err := SandboxClusterOf(e.DataDir); err == nil && sc != nil {
+			e.Inventory = sc.Inventory
+		}
+	}
 	if e.Now == nil {
 		e.Now = time.Now
 	}

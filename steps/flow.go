@@ -120,9 +120,9 @@ type Task struct {
 	// run knows every confirmation it needs before its first step.
 	Word string
 	// Disruptive marks a step that takes the node out of service (stopping
-	// k3s). It is confirmed together with every writing step after it: the
-	// operator sees their plans first, and no later question can leave the
-	// node stopped.
+	// k3s). It is confirmed together with every writing step after it up to
+	// the one named by Restores (the start): the operator sees their plans
+	// first, and no question is asked while the node is down.
 	Disruptive bool
 	// Restores is the ID of the step that puts back what a disruptive step
 	// took (the start after a stop): one is never selected without the

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ const (
 	FlowRotateServiceKey = "rotate-service-key"
 	FlowDatastore        = "datastore"
 	FlowLoad             = "load"
+	FlowRollout          = "rollout"
 )
 
 // stageDirDefault is a fresh staging dir under the stage root.
@@ -108,7 +110,23 @@ func Flows() []FlowSpec {
 				Help: "the dir holding tls/ (rotate-ca --path)"}},
 			Build: buildLoad,
 		},
+		{
+			ID: FlowRollout, Title: "Roll out to every node",
+			Summary: "after a CA change: every node's token gets the new hash, servers restart one at a time, then agents (--inventory)",
+			Build:   buildRollout,
+		},
 	}
+}
+
+func buildRollout(_ context.Context, env Env, _ map[string]string) (*Flow, error) {
+	if err := requireServer(env); err != nil {
+		return nil, err
+	}
+	if env.Inventory == "" {
+		return nil, errors.New("no inventory: give --inventory FILE (k3s-ansible format) naming the cluster's nodes")
+	}
+	r := newRun(env)
+	return r.flow(FlowRollout, "Roll out the CA on this server to every node", r.rolloutTask()), nil
 }
 
 func buildCheck(_ context.Context, env Env, _ map[string]string) (*Flow, error) {
@@ -218,7 +236,7 @@ func buildRotateCA(_ context.Context, env Env, vals map[string]string) (*Flow, e
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateCA, "Rotate the self-signed CAs (cross-signed)",
 		gen, r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartAll)), nil
 }
 
 func buildRotateServiceKey(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -256,7 +274,7 @@ func buildRotateCustomCA(_ context.Context, env Env, vals map[string]string) (*F
 	}
 	return r.flow(FlowRotateCustomCA, title,
 		gen, r.validateTask(noCurrent, newRoot), r.tokenTask(), r.stopForWriteTask(), r.loadTask(newRoot),
-		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(mode)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.lastTask(mode)), nil
 }
 
 func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -270,7 +288,7 @@ func buildLoad(_ context.Context, env Env, vals map[string]string) (*Flow, error
 	}
 	return r.flow(FlowLoad, "Load "+r.staged,
 		r.validateTask(noCurrent, false), r.tokenTask(), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartAll)), nil
 }
 
 // noCurrent validates against the live data dir.

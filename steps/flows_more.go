@@ -178,7 +178,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	}
 	tasks := []*Task{show, list}
 	if backup != "" {
-		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartAll))
+		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartAll))
 	} else {
 		// Nothing to restore: a step that only says so and writes nothing,
 		// so showing the datastore needs no --yes.
@@ -195,6 +195,16 @@ const (
 	restartServers                    // servers only (the service-account key)
 	restartNewRoot                    // servers, then agents with the new token
 )
+
+// lastTask ends a CA flow: the rollout to every node when the cluster's
+// inventory is known (and the change needs more than server restarts),
+// else the text of what to do on the other nodes.
+func (r *run) lastTask(mode restartMode) *Task {
+	if r.env.Inventory != "" && mode != restartServers {
+		return r.rolloutTask()
+	}
+	return r.restartPlanTask(mode)
+}
 
 // restartPlanTask says what to do on the other nodes, in order.
 func (r *run) restartPlanTask(mode restartMode) *Task {

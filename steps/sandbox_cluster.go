@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,10 +33,11 @@ type SandboxClusterInput struct {
 // SandboxNode is one node of a sandbox cluster.
 type SandboxNode struct {
 	// Name is s1, s2, ... or a1, a2, ...; Role its role.
-	Name string
-	Role cluster.Role
+	Name string       `json:"name"`
+	Role cluster.Role `json:"role"`
 	// Root stands for the node's "/"; DataDir is its k3s data dir.
-	Root, DataDir string
+	Root    string `json:"root"`
+	DataDir string `json:"dataDir"`
 }
 
 // SandboxCluster is N server and M agent node roots on this machine that
@@ -94,7 +96,51 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 	if err := fsutil.WriteFile(c.Inventory, c.inventoryYAML(), fsutil.ModePublic, in.Now); err != nil {
 		return nil, err
 	}
+	marker, err := json.MarshalIndent(c.Nodes, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := fsutil.WriteFile(filepath.Join(in.Root, sandboxClusterFile), marker, fsutil.ModePublic, in.Now); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// sandboxClusterFile, beside a sandbox cluster's inventory, lists its node
+// roots: the rollout reaches those nodes locally, with their simulated
+// services, instead of over SSH.
+const sandboxClusterFile = ".k3sca-sandbox-cluster.json"
+
+// OpenSandboxCluster returns the sandbox cluster whose inventory is
+// inventory, or nil when it is not one.
+func OpenSandboxCluster(inventory string) (*SandboxCluster, error) {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(inventory), sandboxClusterFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &SandboxCluster{Inventory: inventory}
+	if err := json.Unmarshal(b, &c.Nodes); err != nil {
+		return nil, fmt.Errorf("sandbox cluster %s: %w", sandboxClusterFile, err)
+	}
+	return c, nil
+}
+
+// SandboxClusterOf returns the sandbox cluster the data dir dataDir is a
+// node of, or nil.
+func SandboxClusterOf(dataDir string) (*SandboxCluster, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	for d := abs; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, sandboxClusterFile)); err == nil {
+			return OpenSandboxCluster(filepath.Join(d, "inventory.yml"))
+		}
+	}
+	return nil, nil
 }
 
 func (c *SandboxCluster) node(in SandboxClusterInput, name string, role cluster.Role) SandboxNode {
@@ -212,7 +258,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 			svc := &SandboxServices{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
 			servers = append(servers, svc)
 			m.Service = unitService{svc, p.ServerUnit()}
-			m.Check = func(ctx context.Context, want string) error {
+			m.Check = func(ctx context.Context, want rollout.Want) error {
 				url, ok := svc.SupervisorURL(p.ServerUnit())
 				if !ok {
 					return errors.New("the supervisor does not answer")

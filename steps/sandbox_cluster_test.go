@@ -17,10 +17,8 @@ import (
 	"github.com/k3sca/k3sca/rollout"
 )
 
-// rotatedCluster is a 3+2 sandbox cluster whose first server ran
-// rotate-ca: the datastore holds the new CAs, s1 restarted on them, every
-// other node still holds the old token.
-func rotatedCluster(t *testing.T) (*SandboxCluster, string) {
+// sandboxCluster is a 3+2 sandbox cluster and the env of a flow on s1.
+func sandboxCluster(t *testing.T) (*SandboxCluster, Env) {
 	t.Helper()
 	root, err := os.MkdirTemp("", "sc")
 	if err != nil {
@@ -32,13 +30,61 @@ func rotatedCluster(t *testing.T) (*SandboxCluster, string) {
 		t.Fatal(err)
 	}
 	s1 := c.Nodes[0]
-	env := Env{DataDir: s1.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, StageRoot: root,
-		Services: &SandboxServices{DataDir: s1.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}, ClusterName: "sandbox"}
-	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load"}})
+	now := func() time.Time { return testkit.Now }
+	env := Env{DataDir: s1.DataDir, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
+		Services: &SandboxServices{DataDir: s1.DataDir, Product: product.K3s, Now: now}}
+	return c, env.WithDefaults()
+}
+
+// rotatedCluster is a sandbox cluster whose first server ran rotate-ca up
+// to its own restart (the rollout step left out): the datastore holds the
+// new CAs, s1 restarted on them, every other node holds the old token.
+func rotatedCluster(t *testing.T) (*SandboxCluster, string) {
+	t.Helper()
+	c, env := sandboxCluster(t)
+	if env.Inventory != c.Inventory {
+		t.Fatalf("a node of a sandbox cluster has inventory %q, want %q", env.Inventory, c.Inventory)
+	}
+	f := buildFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(env.StageRoot, "stage")})
+	if err := f.Select(nil, []string{"rollout"}); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep, err := (&Runner{Out: &out, Yes: true, Words: []string{"load"}}).Run(context.Background(), f)
 	if err != nil || rep.Result == nil || rep.Result.NewHash == rep.Result.OldHash {
-		t.Fatalf("rotate-ca on s1: %v %+v\n%s", err, rep.Result, out)
+		t.Fatalf("rotate-ca on s1: %v %+v\n%s", err, rep.Result, out.String())
 	}
 	return c, rep.Result.NewHash
+}
+
+// TestRotateCAOnASandboxClusterRollsOut: rotate-ca on the first server of
+// a sandbox cluster ends with the rollout to every node, confirmed by the
+// cluster's name; a dry run of the rollout afterwards finds nothing to do.
+func TestRotateCAOnASandboxClusterRollsOut(t *testing.T) {
+	c, env := sandboxCluster(t)
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(env.StageRoot, "stage")}, Runner{Yes: true, Words: []string{"load", "sandbox"}})
+	if err != nil || !rep.OK {
+		t.Fatalf("rotate-ca with the rollout: %v\n%s", err, out)
+	}
+	last := rep.Steps[len(rep.Steps)-1]
+	rr, ok := last.Outcome.Data.(*rollout.Report)
+	if last.ID != "rollout" || !ok || !rr.OK || rr.Summary() != "5 nodes: 5 done" {
+		t.Fatalf("last step %s: %+v", last.ID, last.Outcome)
+	}
+	for _, n := range c.Nodes {
+		for _, h := range tokenHashes(t, n) {
+			if h != rep.Result.NewHash {
+				t.Errorf("%s: a token still holds %s", n.Name, h)
+			}
+		}
+	}
+	dry, out, err := runFlow(t, env, FlowRollout, nil, Runner{DryRun: true})
+	if err != nil || !dry.OK {
+		t.Fatalf("rollout dry run: %v\n%s", err, out)
+	}
+	if rr := dry.Steps[0].Plan; rr == nil || strings.Contains(out, "restart, then wait") {
+		t.Errorf("the dry run after the rollout plans work:\n%s", out)
+	}
 }
 
 // tokenHashes are the CA hashes of every full token on node n.
@@ -87,9 +133,6 @@ func TestRolloutOverASandboxCluster(t *testing.T) {
 	}
 	defer closeAll()
 	// Before the rollout: an agent restarted on its old token is refused.
-	if err := members[0].Service.Restart(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if err := members[3].Service.Restart(context.Background()); err == nil || !strings.Contains(err.Error(), "token CA hash does not match the Cluster CA certificate hash") {
 		t.Fatalf("an agent on the old token: %v", err)
 	}
@@ -104,8 +147,13 @@ func TestRolloutOverASandboxCluster(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("rollout: %v\n%+v", err, rep)
 	}
-	if want := []string{"s1", "s2", "s3", "a1", "a2"}; !slices.Equal(order, want) {
+	// s1 ran the rotation and restarted on the new CA already: its
+	// tokens are edited, it is not restarted again.
+	if want := []string{"s2", "s3", "a1", "a2"}; !slices.Equal(order, want) {
 		t.Errorf("restart order %v, want %v", order, want)
+	}
+	if s1 := rep.Nodes[0]; s1.Restarted || !s1.Changed || len(s1.Edits) == 0 {
+		t.Errorf("s1: %+v", s1)
 	}
 	for _, n := range c.Nodes {
 		hs := tokenHashes(t, n)

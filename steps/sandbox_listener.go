@@ -81,6 +81,20 @@ func loadServingCert(server string, p product.Product, now time.Time) (*servingC
 	return sc, nil
 }
 
+// attachSupervisor serves what a running sandbox server serves: its cached
+// serving certificate and its server CA, as they were at its start.
+func attachSupervisor(server string) (*supervisorListener, error) {
+	sc, err := readServingCache(filepath.Join(server, filepath.FromSlash(pki.DynamicCertCache)))
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := os.ReadFile(pki.ServerCAPath(server))
+	if err != nil {
+		return nil, err
+	}
+	return startSupervisor(sc.tls, bundle)
+}
+
 func readServingCache(path string) (*servingCert, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -87,10 +87,17 @@ func (s *SandboxServices) closeListener() {
 }
 
 // SupervisorURL implements SupervisorLocator: the simulated listener's URL
-// while it serves (Serve), else not probeable.
+// while it serves (Serve), else not probeable. A sandbox server recorded
+// as running but started by another process serves again here, with the
+// certificate and CA it started with (its disk), as a running k3s does.
 func (s *SandboxServices) SupervisorURL(string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.lst == nil && s.Serve {
+		if active, err := s.read(); err == nil && active {
+			s.lst, _ = attachSupervisor(product.ServerDir(s.DataDir))
+		}
+	}
 	if s.lst == nil {
 		return "", false
 	}

@@ -342,6 +342,10 @@ func (s *Session) ahead(ctx context.Context, p *Prepared) {
 			words = append(words, t.Word)
 		}
 		p.Ahead = append(p.Ahead, a)
+		if t.ID == p.Task.Restores {
+			// k3s is back after this one: later steps ask for themselves.
+			break
+		}
 	}
 	p.Word = strings.Join(words, " ")
 }

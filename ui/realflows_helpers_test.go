@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/remote"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -307,4 +309,59 @@ func rfRunHeadless(t *testing.T, env steps.Env, id string, vals map[string]strin
 	if _, err := r.Run(context.Background(), f); err != nil {
 		t.Fatalf("%s: %v\n%s", id, err, out.String())
 	}
+}
+
+// rfRotatedCluster is a 3+2 sandbox cluster in the test's dir whose first
+// server ran rotate-ca up to its own restart; the env is s1's, with the
+// cluster's inventory, and the new CA hash.
+func rfRotatedCluster(t *testing.T) (*steps.SandboxCluster, steps.Env, string) {
+	t.Helper()
+	root := t.TempDir()
+	t.Chdir(root)
+	now := func() time.Time { return testkit.Now }
+	c, err := steps.CreateSandboxCluster(context.Background(), steps.SandboxClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, err := filepath.Rel(root, c.Nodes[0].DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := steps.Env{DataDir: dd, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
+		Services: &steps.SandboxServices{DataDir: dd, Product: product.K3s, Now: now}, Inventory: "inventory.yml"}
+	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowRotateCA)
+	vals := spec.InitialValues(env)
+	vals["path"] = filepath.Join(root, "stage")
+	f, err := spec.Build(context.Background(), env, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Select(nil, []string{"rollout"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := (&steps.Runner{Yes: true, Words: []string{"load"}}).Run(context.Background(), f)
+	if err != nil || rep.Result == nil {
+		t.Fatalf("rotate-ca on s1: %v", err)
+	}
+	return c, env, rep.Result.NewHash
+}
+
+// rfTokenHashes are the CA hashes of the full tokens of the node rooted at root.
+func rfTokenHashes(t *testing.T, root string) []string {
+	t.Helper()
+	host, err := remote.NewLocal(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, err := cluster.Probe(context.Background(), host, product.K3s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []string
+	for _, pl := range probe.Places {
+		if pl.PinsCA() {
+			hs = append(hs, pl.CAHash)
+		}
+	}
+	return hs
 }

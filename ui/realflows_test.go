@@ -277,6 +277,22 @@ var realFlowCases = []realFlowCase{
 		want:    map[string]string{"path": "staged"},
 		answers: []string{"load", "y"},
 	},
+	{
+		id: steps.FlowRollout,
+		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
+			c, env, newHash := rfRotatedCluster(t)
+			return env, func(t *testing.T, end rfState) {
+				for _, n := range c.Nodes {
+					for _, h := range rfTokenHashes(t, n.Root) {
+						if h != newHash {
+							t.Errorf("%s: a token still holds %s after the rollout", n.Name, h)
+						}
+					}
+				}
+			}
+		},
+		answers: []string{"sandbox"},
+	},
 }
 
 // rfRestoreBackup is the backup the rotate-ca run before the datastore flow
