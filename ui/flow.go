@@ -137,6 +137,7 @@ func (f *flowScreen) end() tea.Cmd {
 	f.phase = phEnd
 	f.refresh()
 	f.vp.GotoTop()
+	f.recordKeep()
 	return msgCmd(flowEndedMsg{})
 }
 

@@ -175,7 +175,7 @@ func (f *flowScreen) panelBottom() string {
 	}
 	st, w := f.com.Styles, f.com.Width
 	r := f.reps[f.prep.Index]
-	head := st.Title.Render(truncate(fmt.Sprintf("Step %d/%d writes: %s", r.N, len(f.reps), r.Title), w))
+	head := st.Title.Render(hang("", fmt.Sprintf("Step %d/%d writes: %s", r.N, len(f.reps), r.Title), w))
 	if f.prep.Word != "" {
 		return head + "\n" + f.word.View(st)
 	}

@@ -78,7 +78,7 @@ func (in *lineInput) render(cursor string) string {
 	v := string(in.value)
 	room := in.Width - len([]rune(in.Prompt)) - 1
 	if in.Width > 0 && len(in.value) > room && room > 1 {
-		v = "~" + string(in.value[len(in.value)-room+1:])
+		v = ellipsis + string(in.value[len(in.value)-room+1:])
 	}
 	return in.Prompt + v + cursor
 }

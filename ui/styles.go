@@ -86,6 +86,10 @@ type Common struct {
 	// them again after the screen is restored, on one line each, so they
 	// can be copied whole over SSH.
 	Revealed []string
+	// Keep are the lines of the flows' outcomes an operator may need after
+	// the wizard (backups, undo commands, CA hashes, leftovers); Run prints
+	// them again, whole, after the screen is restored.
+	Keep []string
 	// Closing are lines Run prints after the screen is restored when ctrl+c
 	// ended a flow: what was undone and the state of k3s now.
 	Closing []string

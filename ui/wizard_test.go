@@ -92,7 +92,7 @@ var goldenScreens = []struct {
 		}
 		s.key(tea.KeyPgDown, 4)
 		s.typ("t")
-		s.waitFor(testSecret[:12])
+		s.waitFor("t hide token")
 	}},
 	{"check-table", func(s *session) {
 		openItem(s, menuInventory)
