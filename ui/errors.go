@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
