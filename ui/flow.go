@@ -61,6 +61,9 @@ type flowScreen struct {
 
 	quitting bool // ctrl+c: quit once the running call returns
 	reveal   bool // token lines shown
+	// back opens the flow's form again, filled (nil: the flow has none):
+	// where esc goes after a failure or a No.
+	back func() screen
 
 	spin spinner.Model
 	vp   viewport.Model

@@ -13,6 +13,8 @@ func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
 		return f.answer(k)
 	case phEnd:
 		switch {
+		case key.Matches(k, keys.Back) && f.back != nil && (f.failure() != nil || f.declined()):
+			return msgCmd(openMsg{s: f.back()})
 		case key.Matches(k, keys.Back, keys.Enter):
 			return msgCmd(homeMsg{})
 		case key.Matches(k, keys.Quit):

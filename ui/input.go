@@ -8,8 +8,8 @@ import (
 
 // lineInput is a one-line text field with the cursor at the end: typed
 // runes append, backspace deletes one, ctrl+w deletes back to the previous
-// "/" or space, ctrl+u clears. (bubbles/textinput needs a clipboard module
-// this build does not carry; the wizard needs no more than this.)
+// "/" or space, ctrl+u clears. It is the typed-word confirmation's input;
+// the forms use bubbles/textinput (cursor moves, paste).
 type lineInput struct {
 	// Prompt precedes the value.
 	Prompt string

@@ -94,6 +94,12 @@ type Common struct {
 	// ended a flow: what was undone and the state of k3s now.
 	Closing []string
 
+	// forms are the flows' forms as last left, by flow id: values and
+	// the errors of the fields checked, kept while the wizard runs.
+	forms map[string]*formMemory
+	// MenuCursor is the menu's cursor, kept when a flow is opened.
+	MenuCursor int
+
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)
 }
