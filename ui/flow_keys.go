@@ -22,6 +22,8 @@ func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
 		case key.Matches(k, keys.Reveal) && f.tokensOnScreen():
 			f.toggleReveal()
 			return nil
+		case key.Matches(k, copyKey) && f.com.canCopy() && f.shownToken() != "":
+			return copyCmd(f.com.out, f.id, "token", f.shownToken())
 		case key.Matches(k, keys.Remove) && len(f.left) > 0:
 			return removeCmd(f.id, f.left)
 		}
@@ -119,6 +121,9 @@ func (f *flowScreen) Help() keyHelp {
 		}
 		if len(f.left) > 0 {
 			h.short = append(h.short, with(keys.Remove, "x", "remove staged dir"))
+		}
+		if f.com.canCopy() && f.shownToken() != "" {
+			h.short = append(h.short, copyKey)
 		}
 		h.short = append(h.short, wholeKey)
 		h.short = append(h.short, scroll...)

@@ -130,6 +130,9 @@ func (f *flowScreen) ending() string {
 	for _, p := range f.removed {
 		lines = append(lines, st.Done.Render(hang("✓ ", "removed "+p, w)))
 	}
+	if c := f.copyLine(); c != "" {
+		lines = append(lines, st.Done.Render(hang("", c, w)))
+	}
 	if f.removeErr != nil {
 		lines = append(lines, st.Bad.Render(hang("✗ ", f.removeErr.Error(), w)))
 	}

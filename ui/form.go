@@ -260,6 +260,7 @@ func (f *form) built(msg builtMsg) tea.Cmd {
 		return nil
 	}
 	fs := newFlowScreen(f.com, msg.flow)
+	fs.flowID = f.spec.ID
 	if len(f.visible()) > 0 {
 		// esc from a failed or declined flow comes back here, filled.
 		fs.back = func() screen { return newForm(f.com, f.spec) }

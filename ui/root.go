@@ -120,6 +120,7 @@ type interruptMsg struct{}
 func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	st := DefaultStyles(lipgloss.NewRenderer(out))
 	m := newModel(ctx, cfg, deps{styles: &st})
+	m.com.out = out
 	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithoutSignalHandler())
 	done := make(chan struct{})
 	defer close(done)
@@ -170,7 +171,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, keys.ForceQuit):
 			cmd = m.cur.Interrupt()
 		case key.Matches(msg, keys.Help) && !m.cur.Typing():
-			m.help.ShowAll = !m.help.ShowAll
+			if h := m.flowHelp(); h != nil {
+				m.cur, m.bodyH = h, -1
+			} else {
+				m.help.ShowAll = !m.help.ShowAll
+			}
 		case key.Matches(msg, wholeKey) && (msg.String() == "ctrl+o" || !m.cur.Typing()):
 			cmd = wholeCmd(m.whole())
 		default:
@@ -193,6 +198,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.open(newMenu(m.com, m.cfg.Specs))
 	case openMsg:
 		cmd = m.open(msg.s)
+	case backMsg:
+		m.cur, m.bodyH = msg.s, -1
 	case quitMsg:
 		m.err = msg.err
 		return m, tea.Quit
@@ -209,6 +216,17 @@ func (m *model) setFacts(f facts) {
 		f.Source = m.cfg.DataDirSource
 	}
 	m.facts = &f
+}
+
+// flowHelp is the help of the current screen's flow, nil on the menu.
+func (m *model) flowHelp() screen {
+	switch s := m.cur.(type) {
+	case *form:
+		return helpFor(m.com, s, s.spec.ID)
+	case *flowScreen:
+		return helpFor(m.com, s, s.flowID)
+	}
+	return nil
 }
 
 // open shows s.

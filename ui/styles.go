@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 
 	"github.com/charmbracelet/lipgloss"
 
@@ -99,6 +100,9 @@ type Common struct {
 	forms map[string]*formMemory
 	// MenuCursor is the menu's cursor, kept when a flow is opened.
 	MenuCursor int
+	// out is the terminal the wizard draws on (nil in tests): where an
+	// OSC 52 clipboard write goes.
+	out io.Writer
 
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)

@@ -98,6 +98,11 @@ var goldenScreens = []struct {
 		openItem(s, menuInventory)
 		s.waitFor("✓ done")
 	}},
+	{"flow-help", func(s *session) {
+		toYesNo(s)
+		s.typ("?")
+		s.waitFor("Keys")
+	}},
 	{"full-help", func(s *session) {
 		s.waitFor("What do you want to do?")
 		s.typ("?")
