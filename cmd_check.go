@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -77,24 +77,27 @@ func writeInventory(a *app, inv *pki.Inventory, out, tlsDir string) error {
 	return writeInventoryText(a, inv, tlsDir)
 }
 
-// writeInventoryText prints one line per certificate, fitting 80 columns.
+// writeInventoryText prints one line per certificate, aligned with
+// text/tabwriter like `datastore backups`: nothing is ever cut, so a path
+// or a subject copied from it is whole (wide names widen the column).
 func writeInventoryText(a *app, inv *pki.Inventory, tlsDir string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-2s %-27s %-26s %-13s %s\n", "", "FILE", "SUBJECT", "STATUS", "LEFT")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tFILE\tSUBJECT\tSTATUS\tLEFT")
 	for _, group := range []struct {
 		kind  string
 		certs []pki.CertInfo
 	}{{"CA", inv.CAs}, {"", inv.Leaves}} {
 		for _, c := range group.certs {
-			fmt.Fprintf(&b, "%-2s %-27s %-26s %-13s %s\n", group.kind, clip(relTo(tlsDir, c.Path), 27), clip(c.Subject, 26),
-				c.Status, pki.FormatResidual(c.Residual))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", group.kind, relTo(tlsDir, c.Path), c.Subject, c.Status, pki.FormatResidual(c.Residual))
 		}
 	}
-	for _, f := range inv.Unreadable {
-		fmt.Fprintf(&b, "unreadable: %s\n", f)
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write the report: %w", err)
 	}
-	if _, err := io.WriteString(a.stdout, b.String()); err != nil {
-		return err
+	for _, f := range inv.Unreadable {
+		if _, err := fmt.Fprintf(a.stdout, "unreadable: %s\n", f); err != nil {
+			return err
+		}
 	}
 	if len(inv.Missing) > 0 {
 		a.printf("%d listed files are not present (agent files, legacy certs k3s deletes at start); see -o table\n", len(inv.Missing))
@@ -108,13 +111,4 @@ func relTo(dir, path string) string {
 		return rel
 	}
 	return path
-}
-
-// clip shortens s to n runes, marking the cut with "~".
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "~"
 }

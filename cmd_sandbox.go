@@ -75,6 +75,11 @@ func (a *app) sandboxCommand() *cobra.Command {
 			if err := a.runWizard(cmd); err != nil {
 				return err
 			}
+			// The token printed before the wizard is the one of start-up; a
+			// rotation changed its CA hash: say the current one.
+			if now, err := steps.OpenSandbox(sb.DataDir); err == nil {
+				a.printSandbox(now)
+			}
 			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", root, root)
 			return nil
 		},

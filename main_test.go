@@ -385,3 +385,29 @@ func TestLogOnEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTextNeverTruncates: `k3sca check` in text mode, piped, prints
+// every path and subject whole and aligns the columns (text/tabwriter).
+func TestCheckTextNeverTruncates(t *testing.T) {
+	sb := newSandbox(t)
+	r := runAt(t, "check", "-d", sb.DataDir)
+	inv, err := steps.Check(context.Background(), steps.CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.stdout, "~") {
+		t.Errorf("a cell is cut with ~:\n%s", r.stdout)
+	}
+	for _, c := range append(inv.CAs, inv.Leaves...) {
+		if !strings.Contains(r.stdout, c.Subject) || !strings.Contains(r.stdout, filepath.Base(c.Path)) {
+			t.Errorf("%s (%s) is not whole in:\n%s", c.Path, c.Subject, r.stdout)
+		}
+	}
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	col := strings.Index(lines[0], "SUBJECT")
+	for _, l := range lines[1:] {
+		if len(l) > col && l[col-1] != ' ' {
+			t.Errorf("SUBJECT column not aligned at %d: %q", col, l)
+		}
+	}
+}

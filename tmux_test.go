@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,18 +100,15 @@ func TestWizardInTmux(t *testing.T) {
 	s.waitFor("Step 1/7 writes")
 	s.keys("Enter") // enter alone is No
 	s.waitFor("not confirmed")
-	s.keys("Escape")
-	s.waitFor("What do you want to do?")
 	if staged, _ := filepath.Glob(filepath.Join(sbRoot, "k3sca-custom-ca-*")); len(staged) > 0 {
 		t.Fatalf("a declined step wrote %v", staged)
 	}
-
-	s.keys("Down", "Down", "Down", "Enter")
-	s.waitFor("▸ root of trust")
-	s.keys("Right", "Down")
-	s.typeText(filepath.Join(rootDir, "root.pem"))
-	s.keys("Down")
-	s.typeText(filepath.Join(rootDir, "root.key"))
+	// esc after the No goes back to the form, filled as it was.
+	s.keys("Escape")
+	form := s.waitFor("▸ root of trust")
+	if !strings.Contains(form, "root.pem") || !strings.Contains(form, "[new]") {
+		t.Fatalf("the form forgot its values:\n%s", form)
+	}
 	s.keys("C-s")
 	s.waitFor("Step 1/7 writes")
 	s.keys("y", "Enter")
@@ -132,21 +130,58 @@ func TestWizardInTmux(t *testing.T) {
 	if strings.Contains(done, sb.Token.Password) {
 		t.Error("the token secret is on screen before the operator asked")
 	}
-	s.keys("t") // the operator asks for the token; scroll down to step 3
-	shown := false
-	for i := 0; i < 10 && !shown; i++ {
-		// The token is wider than 80 columns: it wraps onto the next line.
-		shown = strings.Contains(strings.Join(strings.Fields(s.screen()), ""), "::server:"+sb.Token.Password)
-		s.keys("PageDown")
+	s.keys("t") // the operator asks for the token
+	s.waitFor("t hide token")
+	// w prints the screen's whole lines on the normal screen: the token is
+	// wider than 80 columns, the terminal soft-wraps it, -J joins it.
+	s.keys("w")
+	whole := s.waitFor("enter goes back")
+	if joined := s.joined(); !strings.Contains(joined, "::server:"+sb.Token.Password) {
+		t.Errorf("w did not print the whole token:\n%s", whole)
 	}
-	if !shown {
-		t.Errorf("after t the full token never showed:\n%s", s.screen())
-	}
+	s.keys("Enter")
+	s.waitFor("t hide token")
 	s.keys("q")
-	// After the screen is restored, the revealed token is printed whole.
-	after := strings.Join(strings.Fields(s.waitFor("The token you asked to see")), "")
-	if !strings.Contains(after, "::server:"+sb.Token.Password) {
-		t.Errorf("the revealed token is not printed after the wizard:\n%s", s.screen())
+	s.waitFor("The token you asked to see")
+	// After the screen is restored, the token and the backup with its undo
+	// command are printed whole: copy them from capture-pane -J and use them.
+	after := s.joined()
+	tokLine := lineWith(t, after, "new token: K10")
+	_, tokText, _ := strings.Cut(tokLine, "new token: ")
+	tok, err := pki.ParseToken(strings.TrimSpace(tokText))
+	if err != nil {
+		t.Fatalf("the printed token does not parse: %v\n%s", err, after)
+	}
+	if tok.Password != sb.Token.Password {
+		t.Errorf("the printed token holds another password")
+	}
+	caPEM, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(dd)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pki.HashCA(caPEM, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.CAHash != h.Hex {
+		t.Errorf("the printed token pins %s, the new CA hash is %s", tok.CAHash, h.Hex)
+	}
+	for i, line := range strings.Split(s.screen(), "\n") {
+		if strings.Contains(line, "~") {
+			t.Errorf("line %d after exit cuts a value: %q", i, line)
+		}
+	}
+	backupLine := lineWith(t, after, "backup: ")
+	_, backup, _ := strings.Cut(backupLine, "backup: ")
+	backup = strings.TrimSpace(backup)
+	if _, err := os.Stat(backup); err != nil {
+		t.Fatalf("the printed backup path: %v\n%s", err, after)
+	}
+	undoLine := lineWith(t, after, "undo with: ")
+	_, undo, _ := strings.Cut(undoLine, "undo with: ")
+	undoArgs := strings.Fields(undo)
+	if len(undoArgs) < 4 || undoArgs[0] != "k3sca" || !slices.Contains(undoArgs, backup) {
+		t.Fatalf("undo command %q does not restore %s", undo, backup)
 	}
 
 	rep, err := steps.ShowDatastore(context.Background(), steps.AccessInput{DataDir: dd, Via: steps.ViaSQLite}, "")
@@ -162,6 +197,48 @@ func TestWizardInTmux(t *testing.T) {
 		}
 	}
 	assertChainsToRoot(t, dd, filepath.Join(rootDir, "root.pem"))
+
+	// The printed undo command, as copied, puts the backup back. On SQLite
+	// it writes the state.db directly, so k3s is stopped first.
+	if out, err := exec.Command(bin, "sandbox", "stop", "-d", dd).CombinedOutput(); err != nil {
+		t.Fatalf("sandbox stop: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, undoArgs[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", undo, err, out)
+	}
+	after2, err := steps.ShowDatastore(context.Background(), steps.AccessInput{DataDir: dd, Via: steps.ViaSQLite}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after2.Revision <= rep.Revision {
+		t.Errorf("after the undo command the datastore revision is %d, was %d", after2.Revision, rep.Revision)
+	}
+	for _, f := range after2.Fields {
+		if f.Field == "ServerCA" && f.Disk == "equal" {
+			t.Errorf("after the undo command the datastore still holds the new server CA")
+		}
+	}
+}
+
+// joined is the pane with its soft-wrapped lines joined (capture-pane -J),
+// as a triple-click would copy them.
+func (s tmuxSession) joined() string {
+	return s.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "wz")
+}
+
+// lineWith is the last line of text that contains want.
+func lineWith(t *testing.T, text, want string) string {
+	t.Helper()
+	var found string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, want) {
+			found = l
+		}
+	}
+	if found == "" {
+		t.Fatalf("no line with %q in:\n%s", want, text)
+	}
+	return found
 }
 
 // typeText types s literally.

@@ -59,6 +59,26 @@ func buildCmd(c *Common, id int64, spec steps.FlowSpec, values map[string]string
 	}
 }
 
+// fieldCheckedMsg carries the check of one form field, made when it was left.
+type fieldCheckedMsg struct {
+	id         int64
+	key, value string
+	err        error
+}
+
+// checkFieldCmd checks a field's value through the steps package (it
+// reads the file or dir named) off the update loop.
+func checkFieldCmd(c *Common, id int64, spec steps.FlowSpec, key string, values map[string]string) tea.Cmd {
+	env := c.Env
+	vals := make(map[string]string, len(values))
+	for k, v := range values {
+		vals[k] = v
+	}
+	return func() tea.Msg {
+		return fieldCheckedMsg{id: id, key: key, value: vals[key], err: steps.CheckField(env, spec, key, vals)}
+	}
+}
+
 // completedMsg carries the completions of a path field's prefix.
 type completedMsg struct {
 	id     int64

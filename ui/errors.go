@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -43,12 +41,19 @@ func hintFor(err error) string {
 // renderError is a failure in a box: the error and, when its class is
 // known, the next move.
 func renderError(err error, width int, st Styles) string {
+	if width >= wholeWidth {
+		s := "✗ error: " + err.Error()
+		if h := hintFor(err); h != "" {
+			s += "\nNext: " + h
+		}
+		return s
+	}
 	w := max(20, width-4)
 	var b strings.Builder
 	b.WriteString(st.Bad.Render("✗ error") + "\n")
-	b.WriteString(ansi.Wrap(err.Error(), w, "/"))
+	b.WriteString(wrapAtoms("", err.Error(), w))
 	if h := hintFor(err); h != "" {
-		b.WriteString("\n\n" + st.Title.Render("Next: ") + ansi.Wrap(h, w-6, " "))
+		b.WriteString("\n\n" + st.Title.Render("Next: ") + strings.TrimPrefix(wrapAtoms("      ", h, w), "      "))
 	}
 	return st.Box.Width(w + 2).Render(b.String())
 }

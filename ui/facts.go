@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -20,6 +22,9 @@ type facts struct {
 	Service, Init string
 	// CAHash is the current CA hash.
 	CAHash string
+	// Revision is the datastore revision of the bootstrap data (0:
+	// unknown), read after every step.
+	Revision int64
 	// Sandbox marks a data dir made by k3sca sandbox.
 	Sandbox bool
 }
@@ -50,11 +55,26 @@ func (f facts) parts(product string) []string {
 	if f.CAHash != "" {
 		parts = append(parts, "CA hash "+f.CAHash[:min(12, len(f.CAHash))])
 	}
+	if f.Revision > 0 {
+		parts = append(parts, fmt.Sprintf("datastore rev %d", f.Revision))
+	}
+	return parts
+}
+
+// wholeParts are the parts with nothing shortened: the whole CA hash.
+func (f facts) wholeParts(product string) []string {
+	h := f.CAHash
+	f.CAHash = ""
+	parts := f.parts(product)
+	if h != "" {
+		parts = append(parts, "CA hash "+h)
+	}
 	return parts
 }
 
 // joinWrap joins parts with sep into lines of at most width cells,
-// breaking between parts only (a part wider than width is truncated).
+// breaking between parts only (a part wider than width is shortened in
+// the middle; `w` shows it whole).
 func joinWrap(parts []string, sep string, width int) []string {
 	var lines []string
 	cur := ""
@@ -65,24 +85,45 @@ func joinWrap(parts []string, sep string, width int) []string {
 		case lipgloss.Width(cur+sep+p) <= width:
 			cur += sep + p
 		default:
-			lines = append(lines, truncate(cur, width))
+			lines = append(lines, elide(cur, width))
 			cur = p
 		}
 	}
-	return append(lines, truncate(cur, width))
+	return append(lines, elide(cur, width))
 }
 
 // detectNode reads the node's facts through the steps package.
 func detectNode(ctx context.Context, env steps.Env) facts {
 	n := steps.DetectNode(ctx, env)
-	return facts{
+	f := facts{
 		DataDir: n.DataDir, Source: n.DataDirSource, Role: n.Role, Datastore: n.Datastore,
 		Service: n.ServiceState, Init: n.Init, CAHash: n.CAHash, Sandbox: n.Sandbox,
 	}
+	if n.Role == steps.RoleServer && n.Datastore != "none" && !strings.HasPrefix(n.Datastore, "unknown") {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if rev, err := steps.DatastoreRevision(rctx, env); err == nil {
+			f.Revision = rev
+		}
+	}
+	return f
 }
 
 // factsMsg carries the node's facts.
 type factsMsg struct{ facts facts }
+
+// factsThenMsg carries the node's facts read after a step, then the
+// step's message for the screen.
+type factsThenMsg struct {
+	facts facts
+	then  tea.Msg
+}
+
+// detectThen reads the node's facts off the update loop, then hands msg on.
+func detectThen(c *Common, detect func(context.Context, steps.Env) facts, msg tea.Msg) tea.Cmd {
+	ctx, env := c.Ctx, c.Env
+	return func() tea.Msg { return factsThenMsg{facts: detect(ctx, env), then: msg} }
+}
 
 // detectCmd reads the node's facts off the update loop.
 func detectCmd(c *Common, detect func(context.Context, steps.Env) facts) tea.Cmd {

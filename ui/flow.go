@@ -61,6 +61,13 @@ type flowScreen struct {
 
 	quitting bool // ctrl+c: quit once the running call returns
 	reveal   bool // token lines shown
+	// back opens the flow's form again, filled (nil: the flow has none):
+	// where esc goes after a failure or a No.
+	back func() screen
+	// flowID is the flow's id (its help on ?).
+	flowID string
+	// copied is the last OSC 52 clipboard write.
+	copied *copiedMsg
 
 	spin spinner.Model
 	vp   viewport.Model
@@ -137,6 +144,7 @@ func (f *flowScreen) end() tea.Cmd {
 	f.phase = phEnd
 	f.refresh()
 	f.vp.GotoTop()
+	f.recordKeep()
 	return msgCmd(flowEndedMsg{})
 }
 
@@ -168,6 +176,11 @@ func (f *flowScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case executedMsg:
 		if msg.id == f.id {
 			return f, f.executed(msg)
+		}
+	case copiedMsg:
+		if msg.id == f.id {
+			f.copied = &msg
+			f.refresh()
 		}
 	case removedMsg:
 		if msg.id == f.id {

@@ -13,13 +13,17 @@ func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
 		return f.answer(k)
 	case phEnd:
 		switch {
+		case key.Matches(k, keys.Back) && f.back != nil && (f.failure() != nil || f.declined()):
+			return msgCmd(openMsg{s: f.back()})
 		case key.Matches(k, keys.Back, keys.Enter):
 			return msgCmd(homeMsg{})
 		case key.Matches(k, keys.Quit):
 			return msgCmd(quitMsg{})
-		case key.Matches(k, keys.Reveal) && hasSecrets(f.reps):
+		case key.Matches(k, keys.Reveal) && f.tokensOnScreen():
 			f.toggleReveal()
 			return nil
+		case key.Matches(k, copyKey) && f.com.canCopy() && f.shownToken() != "":
+			return copyCmd(f.com.out, f.id, "token", f.shownToken())
 		case key.Matches(k, keys.Remove) && len(f.left) > 0:
 			return removeCmd(f.id, f.left)
 		}
@@ -83,7 +87,7 @@ func (f *flowScreen) answer(k tea.KeyMsg) tea.Cmd {
 		return f.execute()
 	case key.Matches(k, keys.Enter, keys.No):
 		return f.decline()
-	case key.Matches(k, keys.Reveal) && hasSecrets(f.reps):
+	case key.Matches(k, keys.Reveal) && f.tokensOnScreen():
 		f.toggleReveal()
 	}
 	f.refresh()
@@ -92,7 +96,7 @@ func (f *flowScreen) answer(k tea.KeyMsg) tea.Cmd {
 
 // Help implements screen.
 func (f *flowScreen) Help() keyHelp {
-	scroll := []key.Binding{keys.ScrollUp, keys.PageUp}
+	scroll := []key.Binding{with(keys.ScrollUp, "↑↓ pgup/pgdn", "scroll")}
 	reveal := with(keys.Reveal, "t", "show token")
 	if f.reveal {
 		reveal = with(keys.Reveal, "t", "hide token")
@@ -101,29 +105,35 @@ func (f *flowScreen) Help() keyHelp {
 	switch f.phase {
 	case phAsk:
 		if f.prep.Word != "" {
-			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", "no")}
+			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", "no"), with(wholeKey, "ctrl+o", "whole lines")}
 		} else {
 			h.short = []key.Binding{keys.Yes, keys.No}
-			if hasSecrets(f.reps) {
+			if f.tokensOnScreen() {
 				h.short = append(h.short, reveal)
 			}
+			h.short = append(h.short, wholeKey)
 		}
 		h.short = append(h.short, scroll...)
 	case phEnd:
 		h.short = []key.Binding{with(keys.Back, "esc", "menu")}
-		if hasSecrets(f.reps) {
+		if f.tokensOnScreen() {
 			h.short = append(h.short, reveal)
 		}
 		if len(f.left) > 0 {
 			h.short = append(h.short, with(keys.Remove, "x", "remove staged dir"))
 		}
+		if f.com.canCopy() && f.shownToken() != "" {
+			h.short = append(h.short, copyKey)
+		}
+		h.short = append(h.short, wholeKey)
 		h.short = append(h.short, scroll...)
 		h.short = append(h.short, keys.Quit)
 	default:
 		h.short = append(scroll, with(keys.ForceQuit, "ctrl+c", "stop after this step"))
 	}
-	h.short = append(h.short, keys.Help)
-	h.more = []key.Binding{with(keys.ForceQuit, "ctrl+c", "quit (never in the middle of a write)")}
+	h.short = append(h.short, with(keys.Help, "?", "help"))
+	h.more = []key.Binding{with(keys.ForceQuit, "ctrl+c", "quit (never in the middle of a write)"),
+		with(wholeKey, "w/ctrl+o", "print the screen's whole lines (paths, tokens) on the normal screen")}
 	return h
 }
 

@@ -208,8 +208,30 @@ func TestHeaderIsReadAgainAfterAFlow(t *testing.T) {
 	s.key(tea.KeyEsc, 1)
 	s.waitFor("What do you want to do?")
 	s.finalView()
-	if n := calls.Load(); n != 2 {
-		t.Errorf("the node was read %d times, want 2 (start, end of the flow)", n)
+	if n := calls.Load(); n != 3 {
+		t.Errorf("the node was read %d times, want 3 (start, after the step, end of the flow)", n)
+	}
+}
+
+// TestHeaderFactsAfterEveryStep: a step that changes the node (here the
+// stage step, after which the fake node says k3s stopped) shows in the
+// header at the next question, not only at the end of the flow.
+func TestHeaderFactsAfterEveryStep(t *testing.T) {
+	var calls atomic.Int32
+	d := testDeps()
+	d.detect = func(context.Context, steps.Env) facts {
+		f := testFacts
+		f.Service, f.Revision = "running", 1
+		if calls.Add(1) > 1 {
+			f.Service, f.Revision = "stopped", 2
+		}
+		return f
+	}
+	s := startWith(t, newModel(context.Background(), testConfig(&probe{}), d), 120, 40)
+	toWord(s)
+	view := s.finalView()
+	if !strings.Contains(view, "k3s stopped") || strings.Contains(view, "k3s running") {
+		t.Errorf("the header at the load question still has the start-up facts:\n%s", view)
 	}
 }
 

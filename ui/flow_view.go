@@ -130,6 +130,9 @@ func (f *flowScreen) ending() string {
 	for _, p := range f.removed {
 		lines = append(lines, st.Done.Render(hang("✓ ", "removed "+p, w)))
 	}
+	if c := f.copyLine(); c != "" {
+		lines = append(lines, st.Done.Render(hang("", c, w)))
+	}
 	if f.removeErr != nil {
 		lines = append(lines, st.Bad.Render(hang("✗ ", f.removeErr.Error(), w)))
 	}
@@ -175,7 +178,7 @@ func (f *flowScreen) panelBottom() string {
 	}
 	st, w := f.com.Styles, f.com.Width
 	r := f.reps[f.prep.Index]
-	head := st.Title.Render(truncate(fmt.Sprintf("Step %d/%d writes: %s", r.N, len(f.reps), r.Title), w))
+	head := st.Title.Render(hang("", fmt.Sprintf("Step %d/%d writes: %s", r.N, len(f.reps), r.Title), w))
 	if f.prep.Word != "" {
 		return head + "\n" + f.word.View(st)
 	}

@@ -1,15 +1,20 @@
 package ui
 
 import (
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/steps"
 )
 
 // form asks for a flow's inputs: one line per visible field, initial
-// values from the spec's defaults. Path and dir fields complete on tab
+// values from the spec's defaults, then the values it was last left with
+// (kept per flow while the wizard runs). A path or dir field is checked
+// through steps.CheckField as soon as it is left; its error shows under it
+// and keeps the flow from starting. Path and dir fields complete on tab
 // (through the steps package, in a command), choice fields cycle with
 // left and right, list fields take comma-separated text. Enter on the last
 // field or ctrl+s checks the values and builds the flow; an error shows
@@ -19,8 +24,11 @@ type form struct {
 	id     int64
 	spec   steps.FlowSpec
 	values map[string]string
-	inputs []lineInput // one per spec field, for the text kinds
-	focus  int         // index into spec.Fields, always a visible field
+	inputs []textinput.Model // one per spec field, for the text kinds
+	focus  int               // index into spec.Fields, always a visible field
+	// checked are the errors of the fields checked when left (by key),
+	// kept with the values for as long as the wizard runs.
+	checked map[string]error
 
 	cands []string // completions shown under the form
 	note  string   // what the last completion found, when not candidates
@@ -31,16 +39,51 @@ type form struct {
 	spin     spinner.Model
 }
 
+// newForm opens spec's form with the values it had when it was last
+// left (a flow's values live as long as the wizard), else its defaults.
 func newForm(c *Common, spec steps.FlowSpec) *form {
-	f := &form{com: c, id: nextID(), spec: spec, values: spec.InitialValues(c.Env), spin: spinner.New()}
-	f.inputs = make([]lineInput, len(spec.Fields))
+	mem := c.formMemory(spec)
+	f := &form{com: c, id: nextID(), spec: spec, values: mem.values, checked: mem.checked, spin: spinner.New()}
+	f.inputs = make([]textinput.Model, len(spec.Fields))
 	for i, fd := range spec.Fields {
-		f.inputs[i].SetValue(f.values[fd.Key])
+		f.inputs[i] = newTextInput(f.values[fd.Key])
 	}
 	if vis := f.visible(); len(vis) > 0 {
 		f.focus = vis[0]
+		f.inputs[f.focus].Focus()
 	}
 	return f
+}
+
+// newTextInput is a form field's input: no prompt, a cursor that does not
+// blink (screens stay the same from frame to frame).
+func newTextInput(v string) textinput.Model {
+	ti := textinput.New()
+	ti.Prompt = ""
+	ti.Cursor.SetMode(cursor.CursorStatic)
+	ti.SetValue(v)
+	ti.CursorEnd()
+	return ti
+}
+
+// formMemory is what the wizard remembers of one flow's form.
+type formMemory struct {
+	values  map[string]string
+	checked map[string]error
+}
+
+// formMemory returns spec's remembered form, made from its defaults the
+// first time.
+func (c *Common) formMemory(spec steps.FlowSpec) *formMemory {
+	if c.forms == nil {
+		c.forms = map[string]*formMemory{}
+	}
+	m := c.forms[spec.ID]
+	if m == nil {
+		m = &formMemory{values: spec.InitialValues(c.Env), checked: map[string]error{}}
+		c.forms[spec.ID] = m
+	}
+	return m
 }
 
 // Title implements screen.
@@ -62,7 +105,7 @@ func (f *form) Init() tea.Cmd {
 // SetSize implements screen.
 func (f *form) SetSize(w, _ int) {
 	for i := range f.inputs {
-		f.inputs[i].Width = max(10, w-f.labelWidth()-4)
+		f.inputs[i].Width = max(10, w-f.labelWidth()-6)
 	}
 }
 
@@ -86,12 +129,14 @@ func (f *form) visible() []int {
 	return out
 }
 
-// move moves the focus by d visible fields, wrapping.
-func (f *form) move(d int) {
+// move moves the focus by d visible fields, wrapping, and checks the
+// field it leaves.
+func (f *form) move(d int) tea.Cmd {
 	vis := f.visible()
 	if len(vis) == 0 {
-		return
+		return nil
 	}
+	left := f.focus
 	at := 0
 	for i, v := range vis {
 		if v == f.focus {
@@ -100,6 +145,40 @@ func (f *form) move(d int) {
 	}
 	f.focus = vis[(at+d+len(vis))%len(vis)]
 	f.cands, f.note = nil, ""
+	f.inputs[left].Blur()
+	f.inputs[f.focus].Focus()
+	return f.check(left)
+}
+
+// check checks field i's value in a command (it reads files).
+func (f *form) check(i int) tea.Cmd {
+	fd := f.spec.Fields[i]
+	if fd.Kind == steps.FieldChoice || fd.Kind == steps.FieldList || fd.Kind == steps.FieldText {
+		return nil
+	}
+	return checkFieldCmd(f.com, f.id, f.spec, fd.Key, f.values)
+}
+
+// fieldChecked takes a check's result unless the value changed meanwhile.
+func (f *form) fieldChecked(msg fieldCheckedMsg) {
+	if f.values[msg.key] != msg.value {
+		return
+	}
+	if msg.err == nil {
+		delete(f.checked, msg.key)
+		return
+	}
+	f.checked[msg.key] = msg.err
+}
+
+// checkErr is the first error of a visible field checked when left.
+func (f *form) checkErr() error {
+	for _, i := range f.visible() {
+		if err := f.checked[f.spec.Fields[i].Key]; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // last reports whether the focus is on the last visible field.
@@ -127,6 +206,9 @@ func (f *form) cycle(d int) {
 func (f *form) submit() tea.Cmd {
 	f.cands, f.note = nil, ""
 	if f.err = f.spec.CheckValues(f.values); f.err != nil {
+		return nil
+	}
+	if f.err = f.checkErr(); f.err != nil {
 		return nil
 	}
 	if f.spec.Build == nil {
@@ -160,6 +242,10 @@ func (f *form) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.id == f.id {
 			f.completed(msg)
 		}
+	case fieldCheckedMsg:
+		if msg.id == f.id {
+			f.fieldChecked(msg)
+		}
 	}
 	return f, nil
 }
@@ -173,7 +259,13 @@ func (f *form) built(msg builtMsg) tea.Cmd {
 		f.err = msg.err
 		return nil
 	}
-	return msgCmd(openMsg{s: newFlowScreen(f.com, msg.flow)})
+	fs := newFlowScreen(f.com, msg.flow)
+	fs.flowID = f.spec.ID
+	if len(f.visible()) > 0 {
+		// esc from a failed or declined flow comes back here, filled.
+		fs.back = func() screen { return newForm(f.com, f.spec) }
+	}
+	return msgCmd(openMsg{s: fs})
 }
 
 // cleanupThenQuit releases what a built flow holds, then quits.
@@ -202,18 +294,18 @@ func (f *form) key(k tea.KeyMsg) tea.Cmd {
 		return f.submit()
 	case key.Matches(k, keys.Enter):
 		if f.last() {
-			return f.submit()
+			return tea.Batch(f.check(f.focus), f.submit())
 		}
-		f.move(1)
+		return f.move(1)
 	case key.Matches(k, keys.Complete):
 		if isPath(fd.Kind) {
 			return completeCmd(f.com, f.id, f.focus, f.inputs[f.focus].Value(), fd.Kind == steps.FieldDir)
 		}
-		f.move(1)
+		return f.move(1)
 	case key.Matches(k, keys.NextField):
-		f.move(1)
+		return f.move(1)
 	case key.Matches(k, keys.PrevField):
-		f.move(-1)
+		return f.move(-1)
 	case fd.Kind == steps.FieldChoice:
 		switch {
 		case key.Matches(k, keys.Left):
@@ -222,9 +314,14 @@ func (f *form) key(k tea.KeyMsg) tea.Cmd {
 			f.cycle(1)
 		}
 	default:
-		f.inputs[f.focus].Update(k)
-		f.values[fd.Key] = f.inputs[f.focus].Value()
+		var cmd tea.Cmd
+		f.inputs[f.focus], cmd = f.inputs[f.focus].Update(k)
+		if v := f.inputs[f.focus].Value(); v != f.values[fd.Key] {
+			f.values[fd.Key] = v
+			delete(f.checked, fd.Key)
+		}
 		f.cands, f.note = nil, ""
+		return cmd
 	}
 	return nil
 }
@@ -248,9 +345,11 @@ func (f *form) completed(msg completedMsg) {
 		f.note = "no match for " + quoteOr(msg.prefix, "the current dir")
 	case len(msg.cands) == 1:
 		in.SetValue(msg.cands[0])
+		in.CursorEnd()
 	default:
 		if cp := steps.CommonPrefix(msg.cands); len(cp) > len(msg.prefix) {
 			in.SetValue(cp)
+			in.CursorEnd()
 		}
 		f.cands = msg.cands
 	}

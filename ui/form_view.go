@@ -37,7 +37,8 @@ func (f *form) Help() keyHelp {
 	}
 	short = append(short, with(keys.NextField, "↓", "next"), with(keys.PrevField, "↑", "previous"), start, with(keys.Back, "esc", "menu"), keys.Help)
 	more := []key.Binding{with(keys.Complete, "tab", "complete a path, next field otherwise"), keys.PrevField,
-		with(keys.Submit, "ctrl+s", "start from any field"), with(keys.Enter, "ctrl+w/ctrl+u", "delete a word/all")}
+		with(keys.Submit, "ctrl+s", "start from any field"), with(keys.Enter, "ctrl+w/ctrl+u", "delete a word/to the start"),
+		with(wholeKey, "ctrl+o", "whole lines on the normal screen")}
 	return keyHelp{short: short, more: more}
 }
 
@@ -104,16 +105,17 @@ func (f *form) fieldLines(i int) []string {
 	switch {
 	case fd.Kind == steps.FieldChoice:
 		val = f.choiceView(fd)
-	case focused:
-		val = f.inputs[i].View()
 	default:
-		val = f.inputs[i].ViewBlurred()
+		val = f.inputs[i].View()
 	}
 	line := "  " + label + "  " + val
 	if focused {
 		line = st.Selected.Render("▸ "+label) + "  " + val
 	}
 	out := []string{line}
+	if err := f.checked[fd.Key]; err != nil {
+		out = append(out, st.Bad.Render(hang(strings.Repeat(" ", lw+4)+"✗ ", err.Error(), f.com.Width)))
+	}
 	if focused {
 		if h := fieldHelp(fd); h != "" {
 			out = append(out, st.Dim.Render(hang(strings.Repeat(" ", lw+4), h, f.com.Width)))

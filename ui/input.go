@@ -8,8 +8,8 @@ import (
 
 // lineInput is a one-line text field with the cursor at the end: typed
 // runes append, backspace deletes one, ctrl+w deletes back to the previous
-// "/" or space, ctrl+u clears. (bubbles/textinput needs a clipboard module
-// this build does not carry; the wizard needs no more than this.)
+// "/" or space, ctrl+u clears. It is the typed-word confirmation's input;
+// the forms use bubbles/textinput (cursor moves, paste).
 type lineInput struct {
 	// Prompt precedes the value.
 	Prompt string
@@ -78,7 +78,7 @@ func (in *lineInput) render(cursor string) string {
 	v := string(in.value)
 	room := in.Width - len([]rune(in.Prompt)) - 1
 	if in.Width > 0 && len(in.value) > room && room > 1 {
-		v = "~" + string(in.value[len(in.value)-room+1:])
+		v = ellipsis + string(in.value[len(in.value)-room+1:])
 	}
 	return in.Prompt + v + cursor
 }

@@ -17,7 +17,9 @@ type menu struct {
 	cursor int
 }
 
-func newMenu(c *Common, specs []steps.FlowSpec) *menu { return &menu{com: c, specs: specs} }
+func newMenu(c *Common, specs []steps.FlowSpec) *menu {
+	return &menu{com: c, specs: specs, cursor: min(c.MenuCursor, max(0, len(specs)-1))}
+}
 
 // Init implements screen.
 func (m *menu) Init() tea.Cmd { return nil }
@@ -54,8 +56,10 @@ func (m *menu) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch {
 	case key.Matches(k, keys.Up):
 		m.cursor = (m.cursor + len(m.specs) - 1) % len(m.specs)
+		m.com.MenuCursor = m.cursor
 	case key.Matches(k, keys.Down):
 		m.cursor = (m.cursor + 1) % len(m.specs)
+		m.com.MenuCursor = m.cursor
 	case key.Matches(k, keys.DryRun):
 		m.com.DryRun = !m.com.DryRun
 	case key.Matches(k, keys.Quit):

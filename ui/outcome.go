@@ -67,7 +67,7 @@ func (v outcomeView) secrets(o *steps.Outcome) []string {
 	}
 	out := make([]string, 0, len(lines)+1)
 	for _, l := range lines {
-		out = append(out, ansi.Hardwrap(l, v.width, false))
+		out = append(out, wrapAtoms("", l, v.width))
 	}
 	return append(out, v.st.Dim.Render(note))
 }
@@ -120,11 +120,10 @@ func listTail(r steps.StepReport) string {
 // stepLine is one line of the step list: mark, number, title and tail.
 func stepLine(r steps.StepReport, tail string, st Styles, width int) string {
 	head := fmt.Sprintf("%s %d. %s", r.Status.Mark(), r.N, r.Title)
-	line := head
-	if tail != "" {
-		line += " — " + tail
+	line := truncate(head, width)
+	if tail != "" && ansi.StringWidth(line)+3+6 <= width {
+		line += " — " + cutWords(tail, width-ansi.StringWidth(line)-3)
 	}
-	line = truncate(line, width)
 	if r.Status == steps.StatusRunning {
 		return st.Selected.Render(line)
 	}

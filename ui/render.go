@@ -11,19 +11,9 @@ import (
 )
 
 // hang wraps text to width with prefix on the first line and as many
-// spaces on the next ones.
+// spaces on the next ones, keeping atoms whole (wrapAtoms).
 func hang(prefix, text string, width int) string {
-	indent := strings.Repeat(" ", ansi.StringWidth(prefix))
-	body := ansi.Wrap(text, max(10, width-len(indent)), "/")
-	lines := strings.Split(body, "\n")
-	for i, l := range lines {
-		if i == 0 {
-			lines[i] = prefix + l
-		} else {
-			lines[i] = indent + l
-		}
-	}
-	return strings.Join(lines, "\n")
+	return wrapAtoms(prefix, text, width)
 }
 
 // renderPlan renders a step's plan: one entry per item with its target

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,29 +13,6 @@ import (
 	"github.com/k3sca/k3sca/pki"
 )
 
-func TestFitWidths(t *testing.T) {
-	tests := []struct {
-		name  string
-		total int
-		cols  []column
-		want  []int
-	}{
-		{"80 columns share the rest", 80, inventoryColumns, []int{28, 28, 13, 8}},
-		{"odd remainder goes first", 81, inventoryColumns, []int{29, 28, 13, 8}},
-		{"too narrow keeps minimums", 30, inventoryColumns, []int{12, 12, 13, 8}},
-		{"fixed up to max only", 20, []column{{Min: 2, Max: 5}, {Min: 3, Max: 3}}, []int{5, 3}},
-		{"partial max when short", 6, []column{{Min: 2, Max: 5}, {Min: 1, Max: 1}}, []int{4, 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := fitWidths(tt.total, tt.cols)
-			if !slices.Equal(got, tt.want) {
-				t.Fatalf("fitWidths(%d) = %v, want %v", tt.total, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestTruncateAndPad(t *testing.T) {
 	tests := []struct {
 		in       string
@@ -46,9 +22,9 @@ func TestTruncateAndPad(t *testing.T) {
 	}{
 		{"server-ca.crt", 20, "server-ca.crt", "server-ca.crt       "},
 		{"server-ca.crt", 13, "server-ca.crt", "server-ca.crt"},
-		{"server-ca.crt", 8, "server-~", "server-~"},
-		{"k3s-server-ca→x", 14, "k3s-server-ca~", "k3s-server-ca~"},
-		{"abc", 1, "~", "~"},
+		{"server-ca.crt", 8, "server-…", "server-…"},
+		{"k3s-server-ca→x", 14, "k3s-server-ca…", "k3s-server-ca…"},
+		{"abc", 1, "…", "…"},
 		{"abc", 0, "", ""},
 	}
 	for _, tt := range tests {
@@ -80,15 +56,18 @@ func TestRenderInventoryFitsWidth(t *testing.T) {
 				t.Errorf("width %d: line %q is %d wide", width, line, w)
 			}
 		}
-		wants := []string{"request-head", "etcd/client.", "WARNING", "NOT YET VALID", "EXPIRED", "-2d", "1 listed files"}
-		if width >= 80 {
-			wants = append(wants, "request-header-ca.crt", "etcd/client.crt")
+		wants := []string{"WARNING", "NOT YET VALID", "EXPIRED", "-2d", "1 listed files", "w names them"}
+		if width == 50 {
+			wants = append(wants, "reques…ca.crt", "etcd/c…nt.crt")
 		}
-		if width == 80 {
-			wants = append(wants, "k3s-request-header-ca@17957~")
+		if width >= 80 {
+			wants = append(wants, "request-header-ca.crt", "etcd/client.crt", "k3s-request-header-ca@1795780800")
 		}
 		if width == 120 {
-			wants = append(wants, "k3s-request-header-ca@1795780800")
+			wants = append(wants, "EXPIRES", "ISSUER")
+		}
+		if strings.Contains(out, "~") {
+			t.Errorf("width %d: a cell is cut with ~:\n%s", width, out)
 		}
 		for _, want := range wants {
 			if !strings.Contains(out, want) {
@@ -146,7 +125,7 @@ func TestLineInput(t *testing.T) {
 	}
 	in := lineInput{Prompt: "> ", Width: 10}
 	in.SetValue("/a/very/long/path")
-	if got, want := in.View(), "> ~g/path"+cursorMark; got != want {
+	if got, want := in.View(), "> …g/path"+cursorMark; got != want {
 		t.Errorf("View = %q, want %q", got, want)
 	}
 }

@@ -120,6 +120,7 @@ type interruptMsg struct{}
 func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	st := DefaultStyles(lipgloss.NewRenderer(out))
 	m := newModel(ctx, cfg, deps{styles: &st})
+	m.com.out = out
 	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithoutSignalHandler())
 	done := make(chan struct{})
 	defer close(done)
@@ -136,6 +137,12 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	}
 	for _, l := range m.com.Closing {
 		fmt.Fprintln(out, l)
+	}
+	if len(m.com.Keep) > 0 {
+		fmt.Fprintln(out, "From this session (whole, one line each, to copy):")
+		for _, l := range m.com.Keep {
+			fmt.Fprintln(out, "  "+l)
+		}
 	}
 	if len(m.com.Revealed) > 0 {
 		fmt.Fprintln(out, "The token you asked to see in the wizard (it holds the server password):")
@@ -164,23 +171,35 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, keys.ForceQuit):
 			cmd = m.cur.Interrupt()
 		case key.Matches(msg, keys.Help) && !m.cur.Typing():
-			m.help.ShowAll = !m.help.ShowAll
+			if h := m.flowHelp(); h != nil {
+				m.cur, m.bodyH = h, -1
+			} else {
+				m.help.ShowAll = !m.help.ShowAll
+			}
+		case key.Matches(msg, wholeKey) && (msg.String() == "ctrl+o" || !m.cur.Typing()):
+			cmd = wholeCmd(m.whole())
 		default:
 			m.cur, cmd = m.cur.Update(msg)
 		}
 	case interruptMsg:
 		cmd = m.cur.Interrupt()
 	case factsMsg:
-		if msg.facts.Source == "" {
-			msg.facts.Source = m.cfg.DataDirSource
-		}
-		m.facts = &msg.facts
+		m.setFacts(msg.facts)
 	case flowEndedMsg:
 		cmd = detectCmd(m.com, m.detect)
+	case executedMsg:
+		// The header's facts come from the node after every step: read
+		// them before the screen goes on, so the next question shows them.
+		cmd = detectThen(m.com, m.detect, msg)
+	case factsThenMsg:
+		m.setFacts(msg.facts)
+		m.cur, cmd = m.cur.Update(msg.then)
 	case homeMsg:
 		cmd = m.open(newMenu(m.com, m.cfg.Specs))
 	case openMsg:
 		cmd = m.open(msg.s)
+	case backMsg:
+		m.cur, m.bodyH = msg.s, -1
 	case quitMsg:
 		m.err = msg.err
 		return m, tea.Quit
@@ -189,6 +208,25 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	m.layout()
 	return m, cmd
+}
+
+// setFacts takes the node's facts for the header.
+func (m *model) setFacts(f facts) {
+	if f.Source == "" {
+		f.Source = m.cfg.DataDirSource
+	}
+	m.facts = &f
+}
+
+// flowHelp is the help of the current screen's flow, nil on the menu.
+func (m *model) flowHelp() screen {
+	switch s := m.cur.(type) {
+	case *form:
+		return helpFor(m.com, s, s.spec.ID)
+	case *flowScreen:
+		return helpFor(m.com, s, s.flowID)
+	}
+	return nil
 }
 
 // open shows s.

@@ -182,6 +182,10 @@ func slowSpec(p *probe, started, release chan struct{}) steps.FlowSpec {
 	}
 }
 
+func init() {
+	flowHelps["rotate"] = "A test flow: stage, validate and load a cross-signed set.\nThe stage step writes the staging dir; the load writes the datastore.\nNo restart."
+}
+
 // testConfig is the wizard on the test flows.
 func testConfig(p *probe) Config {
 	return Config{Env: testEnv(), Specs: []steps.FlowSpec{inventorySpec(), rotateSpec(p), brokenSpec(p)}}

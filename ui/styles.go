@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 
 	"github.com/charmbracelet/lipgloss"
 
@@ -86,9 +87,22 @@ type Common struct {
 	// them again after the screen is restored, on one line each, so they
 	// can be copied whole over SSH.
 	Revealed []string
+	// Keep are the lines of the flows' outcomes an operator may need after
+	// the wizard (backups, undo commands, CA hashes, leftovers); Run prints
+	// them again, whole, after the screen is restored.
+	Keep []string
 	// Closing are lines Run prints after the screen is restored when ctrl+c
 	// ended a flow: what was undone and the state of k3s now.
 	Closing []string
+
+	// forms are the flows' forms as last left, by flow id: values and
+	// the errors of the fields checked, kept while the wizard runs.
+	forms map[string]*formMemory
+	// MenuCursor is the menu's cursor, kept when a flow is opened.
+	MenuCursor int
+	// out is the terminal the wizard draws on (nil in tests): where an
+	// OSC 52 clipboard write goes.
+	out io.Writer
 
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)

@@ -3,58 +3,17 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/k3sca/k3sca/pki"
 )
 
-// column describes one table column for fitWidths: a fixed column has
-// Min == Max; Max 0 means it takes a share of the remaining width.
-type column struct {
-	Title    string
-	Min, Max int
-}
-
-// colGap is the space between two columns.
-const colGap = 1
-
-// fitWidths gives each column a width so that the row fits in total: every
-// column gets its Min, fixed ones their Max, and flexible ones share what
-// is left evenly (the first ones get the remainder). Widths never go below Min.
-func fitWidths(total int, cols []column) []int {
-	w := make([]int, len(cols))
-	used := colGap * (len(cols) - 1)
-	var flex []int
-	for i, c := range cols {
-		w[i] = c.Min
-		used += c.Min
-		if c.Max == 0 {
-			flex = append(flex, i)
-		}
-	}
-	for i, c := range cols {
-		if c.Max > c.Min && used < total {
-			add := min(c.Max-c.Min, total-used)
-			w[i] += add
-			used += add
-		}
-	}
-	if len(flex) == 0 || used >= total {
-		return w
-	}
-	spare := total - used
-	for k, i := range flex {
-		w[i] += spare / len(flex)
-		if k < spare%len(flex) {
-			w[i]++
-		}
-	}
-	return w
-}
-
-// truncate shortens s to n display cells, marking the cut with "~".
+// truncate shortens s to n display cells, marking the cut with "…" (for
+// prose; atoms are shortened in the middle by elide).
 func truncate(s string, n int) string {
 	if n <= 0 {
 		return ""
@@ -66,7 +25,7 @@ func truncate(s string, n int) string {
 	for len(r) > 0 && lipgloss.Width(string(r))+1 > n {
 		r = r[:len(r)-1]
 	}
-	return string(r) + "~"
+	return string(r) + ellipsis
 }
 
 // pad truncates s to n cells and pads it with spaces to exactly n.
@@ -75,30 +34,109 @@ func pad(s string, n int) string {
 	return s + strings.Repeat(" ", max(0, n-lipgloss.Width(s)))
 }
 
-// inventoryColumns are the columns of the check table.
-var inventoryColumns = []column{
-	{Title: "FILE", Min: 12}, {Title: "SUBJECT", Min: 12}, {Title: "STATUS", Min: 13, Max: 13}, {Title: "LEFT", Min: 8, Max: 8},
+// invColumn is a column of the certificate table: its title, its cell, and
+// whether it is always shown (the others show when they fit, in order).
+type invColumn struct {
+	title string
+	cell  func(c pki.CertInfo, tlsDir string) string
+	must  bool
+	// elide marks the columns that give up width when the table is too
+	// wide (FILE and SUBJECT), shortened in the middle.
+	elide bool
 }
 
-// renderInventory renders the check table: a CA section and a leaf section
-// with FILE / SUBJECT / STATUS / LEFT fitting width. Paths show relative to
-// tlsDir; statuses are coloured through st.
-func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) string {
-	w := fitWidths(width, inventoryColumns)
-	var b strings.Builder
-	row := func(cells [4]string, status pki.Status) {
-		stat := pad(cells[2], w[2])
-		if status != "" {
-			stat = st.Status(status).Render(stat)
+// inventoryColumns are the columns of `k3sca check -o table`, in the
+// order they are dropped from the right when the screen is narrow.
+var inventoryColumns = []invColumn{
+	{title: "FILE", cell: func(c pki.CertInfo, tls string) string { return relTo(tls, c.Path) }, must: true, elide: true},
+	{title: "SUBJECT", cell: func(c pki.CertInfo, _ string) string { return c.Subject }, must: true, elide: true},
+	{title: "STATUS", cell: func(c pki.CertInfo, _ string) string { return string(c.Status) }, must: true},
+	{title: "LEFT", cell: func(c pki.CertInfo, _ string) string { return pki.FormatResidual(c.Residual) }, must: true},
+	{title: "EXPIRES", cell: func(c pki.CertInfo, _ string) string { return c.Expiry().UTC().Format("2006-01-02") }},
+	{title: "ISSUER", cell: func(c pki.CertInfo, _ string) string { return c.Issuer }},
+	{title: "USAGES", cell: func(c pki.CertInfo, _ string) string { return strings.Join(c.Usages, ",") }},
+	{title: "SERVICE", cell: func(c pki.CertInfo, _ string) string { return c.Service }},
+}
+
+// tableGap is the space between two columns of the certificate table.
+const tableGap = 2
+
+// layoutInventory picks the columns of inventoryColumns that fit width
+// and their widths, each from its widest cell; when even the columns that
+// must show are too wide, FILE and SUBJECT shrink (to 12 cells at least).
+func layoutInventory(certs []pki.CertInfo, tlsDir string, width int) ([]invColumn, []int) {
+	widths := make([]int, len(inventoryColumns))
+	for i, col := range inventoryColumns {
+		widths[i] = ansi.StringWidth(col.title)
+		for _, c := range certs {
+			widths[i] = max(widths[i], ansi.StringWidth(col.cell(c, tlsDir)))
 		}
-		line := strings.Join([]string{pad(cells[0], w[0]), pad(cells[1], w[1]), stat, truncate(cells[3], w[3])}, strings.Repeat(" ", colGap))
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	var cols []invColumn
+	var ws []int
+	used := -tableGap
+	for i, col := range inventoryColumns {
+		if col.must {
+			cols, ws = append(cols, col), append(ws, widths[i])
+			used += widths[i] + tableGap
+		}
+	}
+	for i, col := range inventoryColumns {
+		if !col.must && used+tableGap+widths[i] <= width {
+			cols, ws = append(cols, col), append(ws, widths[i])
+			used += widths[i] + tableGap
+		}
+	}
+	for over := used - width; over > 0; over = used - width {
+		// Shrink the wider of the shrinkable columns, one cell at a time.
+		at := -1
+		for i, col := range cols {
+			if col.elide && ws[i] > 12 && (at < 0 || ws[i] > ws[at]) {
+				at = i
+			}
+		}
+		if at < 0 {
+			break
+		}
+		ws[at]--
+		used--
+	}
+	return cols, ws
+}
+
+// renderInventory renders the check table: a CA section and a leaf
+// section with the columns of `k3sca check -o table` that fit width, the
+// widths from the content. A cell that does not fit is shortened in the
+// middle; the whole table (w) shows it whole, with the absent files named.
+// Paths show relative to tlsDir; statuses are coloured through st.
+func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) string {
+	cols, ws := layoutInventory(append(slices.Clone(inv.CAs), inv.Leaves...), tlsDir, width)
+	var b strings.Builder
+	row := func(cells []string, status pki.Status) {
+		var parts []string
+		for i, cell := range cells {
+			cell = elide(cell, ws[i])
+			cell += strings.Repeat(" ", max(0, ws[i]-ansi.StringWidth(cell)))
+			if cols[i].title == "STATUS" && status != "" {
+				cell = st.Status(status).Render(cell)
+			}
+			parts = append(parts, cell)
+		}
+		b.WriteString(strings.TrimRight(strings.Join(parts, strings.Repeat(" ", tableGap)), " ") + "\n")
+	}
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c.title
 	}
 	section := func(title string, certs []pki.CertInfo) {
 		b.WriteString(st.Title.Render(fmt.Sprintf("%s (%d)", title, len(certs))) + "\n")
-		row([4]string{"FILE", "SUBJECT", "STATUS", "LEFT"}, "")
+		row(titles, "")
 		for _, c := range certs {
-			row([4]string{relTo(tlsDir, c.Path), c.Subject, string(c.Status), pki.FormatResidual(c.Residual)}, c.Status)
+			cells := make([]string, len(cols))
+			for i, col := range cols {
+				cells[i] = col.cell(c, tlsDir)
+			}
+			row(cells, c.Status)
 		}
 	}
 	section("Certificate authorities", inv.CAs)
@@ -108,7 +146,16 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 		b.WriteString(st.Bad.Render("unreadable: ") + relTo(tlsDir, f) + "\n")
 	}
 	if n := len(inv.Missing); n > 0 {
-		b.WriteString("\n" + st.Dim.Render(hang("", fmt.Sprintf("%d listed files are not present (agent files, legacy certs k3s deletes at start).", n), width)) + "\n")
+		note := fmt.Sprintf("%d listed files are not present (agent files, legacy certs k3s deletes at start); w names them.", n)
+		if width >= wholeWidth {
+			note = fmt.Sprintf("%d listed files are not present (agent files, legacy certs k3s deletes at start):", n)
+		}
+		b.WriteString("\n" + st.Dim.Render(hang("", note, width)) + "\n")
+		if width >= wholeWidth {
+			for _, f := range inv.Missing {
+				b.WriteString("  " + f + "\n")
+			}
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -92,11 +92,16 @@ var goldenScreens = []struct {
 		}
 		s.key(tea.KeyPgDown, 4)
 		s.typ("t")
-		s.waitFor(testSecret[:12])
+		s.waitFor("t hide token")
 	}},
 	{"check-table", func(s *session) {
 		openItem(s, menuInventory)
 		s.waitFor("✓ done")
+	}},
+	{"flow-help", func(s *session) {
+		toYesNo(s)
+		s.typ("?")
+		s.waitFor("Keys")
 	}},
 	{"full-help", func(s *session) {
 		s.waitFor("What do you want to do?")
