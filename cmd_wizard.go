@@ -49,6 +49,7 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	env.Holder = "k3sca wizard"
 	logger, closer, err := a.openLog()
 	if err != nil {
 		return err

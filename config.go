@@ -53,6 +53,9 @@ type app struct {
 	now     func() time.Time
 	cfgFile string
 	home    func() (string, error)
+	// loadHook is passed to every load as LoadInput.Hook (tests pause a
+	// load at a named point); nil in the program.
+	loadHook func(point string)
 }
 
 func newApp(stdout, stderr io.Writer) *app {

@@ -33,6 +33,11 @@ type LoadInput struct {
 	Now time.Time
 	// Product names paths and units.
 	Product product.Product
+	// Revision, when not 0, is the revision the operator saw in the plan
+	// (a dry run, the preview before stopping k3s): Prepare refuses when
+	// the bootstrap value has moved since, even to a value the load would
+	// accept.
+	Revision int64
 	// Hook, when set, is called at each named point of Run (tests use it to
 	// kill the process between backup and verify).
 	Hook func(point string)
@@ -83,13 +88,17 @@ type LoadResult struct {
 	Backup string
 	// NewRevision is the revision of the written value.
 	NewRevision int64
-	// Wrote says the new value is in the datastore (written and read back,
-	// or saved by the server's rotate-ca handler).
-	Wrote bool
+	// State says what the datastore holds after Run: the new value (read
+	// back, or saved by the server's rotate-ca handler), not, or unknown
+	// (the reply was lost and the key could not be read back).
+	State WriteState
 	// RegenerateTrigger is the listener's regenerate trigger written on
 	// this server ("" when the server CA did not change).
 	RegenerateTrigger string
 }
+
+// Wrote reports whether the new value is in the datastore.
+func (r LoadResult) Wrote() bool { return r.State == WriteDone }
 
 // NewLoad returns the load step.
 func NewLoad(in LoadInput) *Load { return &Load{in: in} }
@@ -160,6 +169,11 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	if plan.nextPlain, err = next.Encode(); err != nil {
 		_ = b.Close()
 		return err
+	}
+	if l.in.Revision != 0 && cur.KV.ModRevision != l.in.Revision {
+		_ = b.Close()
+		return fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; look at the new plan (--dry-run) and load again",
+			ErrConcurrent, cur.KV.Key, cur.KV.ModRevision, l.in.Revision)
 	}
 	l.backend = b
 	plan.current, plan.next = cur, next
