@@ -27,6 +27,7 @@ type loadJSON struct {
 	Unstaged    []string     `json:"unstagedChanges"`
 	NewerOnDisk []string     `json:"newerOnDisk"`
 	Validation  validateJSON `json:"validation"`
+	Warnings    []string     `json:"warnings"`
 	Error       string       `json:"error,omitempty"`
 }
 
@@ -89,6 +90,7 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 	f.String(keyEtcdCA, "", "etcd CA file")
 	f.String(keyEtcdCert, "", "etcd client certificate file")
 	f.String(keyEtcdKey, "", "etcd client key file")
+	f.Duration(keyTimeout, 0, "bound on every datastore call: etcd's dial and each request, SQLite's wait for a lock another process holds, each server API request (default: 5s etcd, 30s SQLite, 10s server API)")
 }
 
 func (a *app) accessInput() (steps.AccessInput, error) {
@@ -100,12 +102,16 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	if err != nil {
 		return steps.AccessInput{}, usageError{err}
 	}
+	timeout := a.v.GetDuration(keyTimeout)
+	if timeout < 0 {
+		return steps.AccessInput{}, usagef("--%s must not be negative", keyTimeout)
+	}
 	k3sConfig := a.v.GetString(keyK3sConfig)
 	if k3sConfig == "" {
 		k3sConfig = p.ConfigFile()
 	}
 	return steps.AccessInput{
-		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig,
+		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig, Timeout: timeout,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
 			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),
@@ -126,7 +132,7 @@ func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
 
 func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool, dataDir string) error {
 	ctx := cmd.Context()
-	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}}
+	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}, Warnings: []string{}}
 	plan, err := l.Preview(ctx)
 	if err == nil && !dryRun {
 		// One writer per data dir, from the plan to the end; the write is a
@@ -146,6 +152,10 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 			j.Unstaged = append(j.Unstaged, c.Field)
 		}
 		j.NewerOnDisk = append(j.NewerOnDisk, lp.NewerOnDisk...)
+		j.Warnings = append(j.Warnings, lp.Warnings...)
+		for _, w := range lp.Warnings {
+			a.printf("warning: %s\n", w)
+		}
 	}
 	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {
 		a.printf("datastore: %s\n", lp.Access.Reason)

@@ -36,12 +36,13 @@ const (
 	keyEtcdKey       = "etcd-keyfile"
 	keyKeyType       = "key-type"
 	keyK3sConfig     = "k3s-config"
+	keyTimeout       = "timeout"
 )
 
 // settingKeys lists every key viper knows about.
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
-	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
+	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig, keyTimeout,
 	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout,
 }
 

@@ -53,7 +53,7 @@ func stageRotation(t *testing.T, dataDir string) string {
 func liveValue(t *testing.T, sb *steps.Sandbox) datastore.KV {
 	t.Helper()
 	ctx := context.Background()
-	db, err := datastore.OpenSQLite(ctx, filepath.Join(sb.ServerDir, "db", "state.db"))
+	db, err := datastore.OpenSQLite(ctx, filepath.Join(sb.ServerDir, "db", "state.db"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +183,75 @@ func TestConcurrentLoads(t *testing.T) {
 	// Released at its end: a third load takes the lock.
 	if r := runAt(t, "load", "-d", sb.DataDir, "--path", stageB, "--yes"); r.code != exitOK {
 		t.Errorf("load after the first ended: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestDatastoreBadInput: each bad input gets a clear, specific error and
+// the exit code of its kind, and changes nothing in the datastore.
+func TestDatastoreBadInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     func(t *testing.T, sb, other *steps.Sandbox) []string
+		wantCode int
+		want     []string
+	}{
+		{"state.db is a directory", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+			db := filepath.Join(sb.ServerDir, "db", "state.db")
+			for _, p := range []string{db, db + "-wal", db + "-shm"} {
+				_ = os.Remove(p)
+			}
+			if err := os.Mkdir(db, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--dry-run"}
+		}, exitFailure, []string{"state.db", "not a regular file"}},
+		{"state.db is a directory, --via sqlite", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+			db := filepath.Join(sb.ServerDir, "db", "state.db")
+			for _, p := range []string{db, db + "-wal", db + "-shm"} {
+				_ = os.Remove(p)
+			}
+			if err := os.Mkdir(db, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"load", "-d", sb.DataDir, "--via", "sqlite", "--path", stageRotation(t, sb.DataDir), "--dry-run"}
+		}, exitFailure, []string{"state.db", "not a regular file"}},
+		{"staged file unreadable", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+			stage := stageRotation(t, sb.DataDir)
+			bad := filepath.Join(stage, "tls", "client-ca.crt")
+			if err := os.Remove(bad); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(bad, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"validate", "-d", sb.DataDir, "--path", stage}
+		}, exitFailure, []string{"client-ca.crt", "not a regular file"}},
+		{"token with another CA hash", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+			tok := sb.Token.WithCAHash(strings.Repeat("ab", 32))
+			return []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--dry-run", "--token", tok.String()}
+		}, exitOK, []string{"warning: the token's CA hash abab", "is not this cluster's"}},
+		{"backup of another cluster", func(t *testing.T, sb, other *steps.Sandbox) []string {
+			r := runAt(t, "load", "-d", other.DataDir, "--path", stageRotation(t, other.DataDir), "--yes", "-o", "json")
+			var j loadJSON
+			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Backup == "" {
+				t.Fatalf("load on the other cluster: %s %v", r.stderr, err)
+			}
+			return []string{"datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes"}
+		}, exitFailure, []string{"this backup belongs to another cluster (bootstrap key /bootstrap/", "this cluster's is /bootstrap/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, other := newSandbox(t), newSandbox(t)
+			args := tt.args(t, sb, other)
+			r := runAt(t, args...)
+			if r.code != tt.wantCode {
+				t.Errorf("exit %d, want %d: %s", r.code, tt.wantCode, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q lacks %q", r.stderr, w)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -50,6 +51,10 @@ type Access struct {
 	Etcd datastore.EtcdConfig
 	// SQLitePath is the state.db for ViaSQLite.
 	SQLitePath string
+	// Timeout is AccessInput.Timeout.
+	Timeout time.Duration
+	// DataDir is the data dir, for the hints of a busy state.db.
+	DataDir string
 }
 
 // AccessInput is what ChooseAccess looks at.
@@ -70,6 +75,10 @@ type AccessInput struct {
 	// ReadOnly asks only to read (a report, a dry run): a state.db may then
 	// be opened while k3s runs.
 	ReadOnly bool
+	// Timeout bounds every datastore call (--timeout): the etcd dial and
+	// each request, SQLite's wait for a lock another process holds, each
+	// server API request. 0 keeps each backend's default.
+	Timeout time.Duration
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
@@ -100,6 +109,15 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	case len(etcdCfg.Endpoints) == 0:
 		etcdCfg = datastore.EtcdConfigForDataDir(server, embedded)
 	}
+	if in.Timeout > 0 {
+		etcdCfg.DialTimeout = in.Timeout
+	}
+	acc, err := chooseAccess(in, etcdCfg, fromConfig, external, sockLive, running, embedded, dbPath)
+	acc.Timeout, acc.DataDir = in.Timeout, in.DataDir
+	return acc, err
+}
+
+func chooseAccess(in AccessInput, etcdCfg datastore.EtcdConfig, fromConfig bool, external k3sDatastore, sockLive, running, embedded bool, dbPath string) (Access, error) {
 	switch in.Via {
 	case ViaSQLite:
 		if running && !in.ReadOnly {
@@ -129,6 +147,9 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	case fileExists(dbPath):
 		return Access{}, ErrK3sRunning
 	}
+	if fi, err := os.Lstat(dbPath); err == nil {
+		return Access{}, fmt.Errorf("%w: %s is not a regular file (%s)", ErrNoDatastore, dbPath, fi.Mode().Type())
+	}
 	return Access{}, fmt.Errorf("%w: neither %s nor a kine socket or embedded etcd", ErrNoDatastore, dbPath)
 }
 
@@ -137,9 +158,11 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 func (a Access) Open(ctx context.Context, readOnly bool) (datastore.Backend, error) {
 	switch {
 	case a.Via == ViaSQLite && readOnly:
-		return datastore.OpenSQLiteReadOnly(ctx, a.SQLitePath)
+		b, err := datastore.OpenSQLiteReadOnly(ctx, a.SQLitePath, a.Timeout)
+		return b, a.hint(err)
 	case a.Via == ViaSQLite:
-		return datastore.OpenSQLite(ctx, a.SQLitePath)
+		b, err := datastore.OpenSQLite(ctx, a.SQLitePath, a.Timeout)
+		return b, a.hint(err)
 	case a.Via == ViaEtcd:
 		return datastore.OpenEtcd(ctx, a.Etcd)
 	}

@@ -347,7 +347,7 @@ func (r *run) loadTask(newRoot bool) *Task {
 				return nil, err
 			}
 			r.loaded = r.load.Result().Wrote()
-			out := &Outcome{Summary: sum}
+			out := &Outcome{Summary: sum, Warnings: r.load.Plan().Warnings}
 			if res := r.load.Result(); res.Backup != "" {
 				r.backup = res.Backup
 				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: "+restoreCommand(r.env, res.Backup))

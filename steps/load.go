@@ -64,6 +64,9 @@ type LoadPlan struct {
 	NewerOnDisk []string
 	// Tokens is the CA hash and token before and after.
 	Tokens *TokenReport
+	// Warnings are facts the operator must read before the load (a token
+	// whose CA hash is not this cluster's).
+	Warnings []string
 
 	passphrase string
 	current    *Bootstrap
@@ -136,6 +139,11 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 		return nil, err
 	}
 	plan.passphrase = pass
+	if tok, err := pki.ParseToken(raw); err == nil && tok.CAHash != "" && tok.CAHash != plan.Tokens.Current.Hash.Hex {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("the token's CA hash %s is not this cluster's (%s): its password opens the datastore, "+
+			"but k3s agents and servers joining with this token would refuse the server (token CA hash does not match the Cluster CA certificate hash)",
+			tok.CAHash, plan.Tokens.Current.Hash.Hex))
+	}
 	access := l.in.Access
 	access.ReadOnly = l.in.DryRun
 	if plan.Access, err = ChooseAccess(ctx, access); err != nil {
@@ -159,7 +167,7 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	cur, err := ReadBootstrap(ctx, b, plan.passphrase)
 	if err != nil {
 		_ = b.Close()
-		return err
+		return plan.Access.hint(err)
 	}
 	next, staged, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now})
 	if err != nil {
@@ -167,6 +175,10 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 		return fmt.Errorf("build bootstrap data: %w", err)
 	}
 	if plan.nextPlain, err = next.Encode(); err != nil {
+		_ = b.Close()
+		return err
+	}
+	if err := checkValueSize(len(plan.nextPlain)); err != nil {
 		_ = b.Close()
 		return err
 	}
@@ -190,6 +202,16 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 		if st.Outcome == datastore.OutcomeConflict {
 			plan.NewerOnDisk = append(plan.NewerOnDisk, st.Path)
 		}
+	}
+	return nil
+}
+
+// checkValueSize refuses a bootstrap value (plaintext of n bytes) whose
+// encrypted form is over datastore.MaxValueSize.
+func checkValueSize(n int) error {
+	if size := datastore.EncryptedSize(n); size > datastore.MaxValueSize {
+		return fmt.Errorf("%w: %d bytes encrypted (%d of plaintext), the limit is %d; nothing was written",
+			datastore.ErrValueTooLarge, size, n, datastore.MaxValueSize)
 	}
 	return nil
 }

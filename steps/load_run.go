@@ -29,6 +29,9 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	plan := &Plan{Title: l.Title()}
 	plan.Add(ActCheck, "validation", "class %s; %d errors, %d warnings", lp.Validation.Class, len(lp.Validation.Errors), len(lp.Validation.Warnings))
 	plan.Notes = append(plan.Notes, "datastore: "+lp.Access.Reason)
+	for _, w := range lp.Warnings {
+		plan.Notes = append(plan.Notes, "warning: "+w)
+	}
 	if lp.Access.Via == ViaServer {
 		plan.Add(ActDatastore, l.in.ServerURL+l.in.Product.CACertsPath(), "PUT %d staged fields, force=%t", len(lp.next), l.in.Force)
 		return plan, nil
@@ -106,7 +109,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 			l.result.State = WriteUnknown
 			return "", &UnknownOutcomeError{Key: lp.Key, Write: err, Read: rerr, Check: l.checkCommand()}
 		case WriteNone:
-			return "", fmt.Errorf("write %s: %w; read back: the datastore holds %s: nothing was written", lp.Key, err, l.describe(kv))
+			return "", fmt.Errorf("write %s: %w; read back: the datastore holds %s: nothing was written", lp.Key, lp.Access.hint(err), l.describe(kv))
 		}
 		rev = kv.ModRevision
 	}

@@ -41,9 +41,12 @@ func (l *Load) prepareServer(ctx context.Context, plan *LoadPlan, raw string) (*
 	if plan.nextPlain, err = body.Encode(); err != nil {
 		return nil, err
 	}
+	if err := checkValueSize(len(plan.nextPlain)); err != nil {
+		return nil, err
+	}
 	plan.next = body
 	now := l.in.Now
-	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product, Now: func() time.Time { return now }}
+	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product, Timeout: l.in.Access.Timeout, Now: func() time.Time { return now }}
 	if _, err := l.api.FetchCACerts(ctx); err != nil {
 		return nil, fmt.Errorf("reach %s: %w", l.in.ServerURL, err)
 	}

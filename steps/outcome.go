@@ -75,7 +75,3 @@ func readBack(ctx context.Context, b datastore.Backend, reopen func(context.Cont
 	}
 	return WriteNone, kv, nil
 }
-
-// datastoreHint adds to a datastore error what the operator can do about
-// it (a busy SQLite file); other errors are returned as they are.
-func datastoreHint(err error) error { return err }

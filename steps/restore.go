@@ -113,12 +113,12 @@ func (r *Restore) prepare(ctx context.Context) error {
 func liveKey(ctx context.Context, acc Access, b *Backup) (datastore.KV, error) {
 	ro, err := acc.Open(ctx, true)
 	if err != nil {
-		return datastore.KV{}, fmt.Errorf("open datastore (%s): %w", acc.Via, datastoreHint(err))
+		return datastore.KV{}, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
 	}
 	defer ro.Close()
 	keys, err := ro.List(ctx, datastore.BootstrapPrefix)
 	if err != nil {
-		return datastore.KV{}, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, datastoreHint(err))
+		return datastore.KV{}, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, acc.hint(err))
 	}
 	var names []string
 	for _, kv := range keys {
@@ -169,13 +169,13 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 	}
 	b, err := r.access.Open(ctx, false)
 	if err != nil {
-		return "", fmt.Errorf("open datastore (%s): %w", r.access.Via, datastoreHint(err))
+		return "", fmt.Errorf("open datastore (%s): %w", r.access.Via, err)
 	}
 	defer b.Close()
 	key := r.backup.Key
 	cur, err := b.Get(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", key, datastoreHint(err))
+		return "", fmt.Errorf("read %s: %w", key, r.access.hint(err))
 	}
 	if cur.ModRevision != r.cur.ModRevision {
 		return "", fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; run the restore again to see the new plan",
@@ -202,7 +202,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 				Check: fmt.Sprintf("k3sca datastore restore %s -d %s%s --dry-run (\"already holds the backup value\" means it was written)",
 					r.in.BackupPath, r.in.DataDir, accessFlags(r.in.Access))}
 		case WriteNone:
-			return "", fmt.Errorf("restore %s: %w; read back: revision %d, not the backup: nothing was written", key, err, kv.ModRevision)
+			return "", fmt.Errorf("restore %s: %w; read back: revision %d, not the backup: nothing was written", key, r.access.hint(err), kv.ModRevision)
 		}
 		rev = kv.ModRevision
 	default:
