@@ -36,14 +36,23 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			incomplete, err := steps.IncompleteBackups(dd)
+			if err != nil {
+				return err
+			}
 			if out == "json" {
 				type row struct {
 					*steps.Backup
 					File string `json:"file"`
+					// Incomplete marks what a killed run left: not a backup.
+					Incomplete bool `json:"incomplete"`
 				}
 				rows := []row{}
 				for _, b := range list {
-					rows = append(rows, row{b, b.Path})
+					rows = append(rows, row{Backup: b, File: b.Path})
+				}
+				for _, p := range incomplete {
+					rows = append(rows, row{File: p, Incomplete: true})
 				}
 				return writeJSON(a.stdout, rows)
 			}
@@ -52,7 +61,16 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 			for _, b := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, b.Path)
 			}
-			return tw.Flush()
+			for _, p := range incomplete {
+				fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t%s\n", p)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, p := range incomplete {
+				a.printf("%s\n", steps.IncompleteNote(p))
+			}
+			return nil
 		},
 	}
 	addOutputFlag(cmd.Flags(), "text or json")
@@ -81,7 +99,7 @@ func (a *app) datastoreRestoreCommand() *cobra.Command {
 			r := steps.NewRestore(steps.RestoreInput{
 				DataDir: acc.DataDir, BackupPath: args[0], Access: acc, Token: a.v.GetString(keyToken), Now: a.now(),
 			})
-			return a.runSteps(cmd, dryRun, r)
+			return a.runSteps(cmd, dryRun, "k3sca datastore restore", r)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")

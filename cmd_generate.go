@@ -61,7 +61,7 @@ func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 					return usageError{err}
 				}
 			}
-			return a.runSteps(cmd, dryRun, steps.NewGenerate(in))
+			return a.runSteps(cmd, dryRun, "", steps.NewGenerate(in))
 		},
 	}
 	f := cmd.Flags()
@@ -85,12 +85,27 @@ func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 // runSteps previews every step; with dryRun it prints the plans and stops,
 // otherwise it runs each step and prints its summary. Plans go to stdout,
 // progress to stderr.
-func (a *app) runSteps(cmd *cobra.Command, dryRun bool, all ...steps.Step) error {
+//
+// lockAs, when not "", names the command in the data dir's write lock,
+// taken after the first plan and held to the end (see steps.Lock).
+func (a *app) runSteps(cmd *cobra.Command, dryRun bool, lockAs string, all ...steps.Step) error {
 	ctx := cmd.Context()
 	for _, s := range all {
 		plan, err := s.Preview(ctx)
 		if err != nil {
 			return err
+		}
+		if lockAs != "" && !dryRun {
+			dd, err := a.dataDir()
+			if err != nil {
+				return err
+			}
+			release, err := steps.Lock(dd, lockAs, a.now())
+			if err != nil {
+				return err
+			}
+			defer release()
+			lockAs = ""
 		}
 		if dryRun {
 			if err := plan.Render(a.stdout); err != nil {

@@ -11,8 +11,12 @@ import (
 )
 
 type loadJSON struct {
-	OK          bool         `json:"ok"`
-	DryRun      bool         `json:"dryRun"`
+	OK     bool `json:"ok"`
+	DryRun bool `json:"dryRun"`
+	// Outcome is what the datastore holds: written, not-written or unknown.
+	Outcome string `json:"outcome"`
+	// Check is the command that finds out, when Outcome is unknown.
+	Check       string       `json:"check,omitempty"`
 	Via         string       `json:"via,omitempty"`
 	Reason      string       `json:"reason,omitempty"`
 	Key         string       `json:"key,omitempty"`
@@ -23,21 +27,25 @@ type loadJSON struct {
 	Unstaged    []string     `json:"unstagedChanges"`
 	NewerOnDisk []string     `json:"newerOnDisk"`
 	Validation  validateJSON `json:"validation"`
+	Warnings    []string     `json:"warnings"`
 	Error       string       `json:"error,omitempty"`
 }
 
 func (a *app) loadCommand() *cobra.Command {
 	var path string
 	var force, dryRun, yes bool
+	var revision int64
 	cmd := &cobra.Command{
 		Use:   "load",
 		Short: "Validate a staged CA set and load it into the k3s datastore, with backup and verification",
 		Long: "Validates --path with k3s's rules, backs up the current bootstrap value and\n" +
 			"server/tls to server/k3sca-backups/, writes the new value with one\n" +
 			"compare-and-swap and reads it back. --via auto picks SQLite when k3s is\n" +
-			"stopped, kine's socket or embedded etcd when it runs. Exit 0: written and\n" +
-			"verified; 3: refused by validation (nothing written); 1: other failure\n" +
-			"(nothing written, or the backup restored).",
+			"stopped, kine's socket or embedded etcd when it runs. A write whose reply\n" +
+			"is lost is read back. Exit 0: written and read back; 3: refused by k3s's\n" +
+			"validation (nothing written); 1: not written (or the backup restored);\n" +
+			"4: unknown (the reply was lost and the key unreadable; the error names the\n" +
+			"command that finds out).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.output("text", "json")
@@ -54,10 +62,10 @@ func (a *app) loadCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in.DryRun = dryRun
+			in.DryRun, in.Revision = dryRun, revision
 			l := steps.NewLoad(in)
 			defer l.Close()
-			return a.runLoad(cmd, l, out, dryRun)
+			return a.runLoad(cmd, l, out, dryRun, in.DataDir)
 		},
 	}
 	f := cmd.Flags()
@@ -65,6 +73,7 @@ func (a *app) loadCommand() *cobra.Command {
 	f.BoolVar(&force, "force", false, "load what k3s would only accept with --force (new root)")
 	f.BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
 	f.BoolVar(&yes, "yes", false, "write without asking")
+	f.Int64Var(&revision, "revision", 0, "the revision the dry run's plan showed: refuse if the bootstrap value moved since")
 	a.addDatastoreFlags(cmd)
 	addOutputFlag(f, "text or json")
 	return cmd
@@ -81,6 +90,7 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 	f.String(keyEtcdCA, "", "etcd CA file")
 	f.String(keyEtcdCert, "", "etcd client certificate file")
 	f.String(keyEtcdKey, "", "etcd client key file")
+	f.Duration(keyTimeout, 0, "bound on every datastore call: etcd's dial and each request, SQLite's wait for a lock another process holds, each server API request (default: 5s etcd, 30s SQLite, 10s server API)")
 }
 
 func (a *app) accessInput() (steps.AccessInput, error) {
@@ -92,12 +102,16 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	if err != nil {
 		return steps.AccessInput{}, usageError{err}
 	}
+	timeout := a.v.GetDuration(keyTimeout)
+	if timeout < 0 {
+		return steps.AccessInput{}, usagef("--%s must not be negative", keyTimeout)
+	}
 	k3sConfig := a.v.GetString(keyK3sConfig)
 	if k3sConfig == "" {
 		k3sConfig = p.ConfigFile()
 	}
 	return steps.AccessInput{
-		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig,
+		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig, Timeout: timeout,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
 			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),
@@ -112,14 +126,22 @@ func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
 	}
 	return steps.LoadInput{
 		DataDir: acc.DataDir, Staged: path, Access: acc, Token: a.v.GetString(keyToken),
-		ServerURL: a.v.GetString(keyServer), Force: force, Now: a.now(), Product: acc.Product,
+		ServerURL: a.v.GetString(keyServer), Force: force, Now: a.now(), Product: acc.Product, Hook: a.loadHook,
 	}, nil
 }
 
-func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool) error {
+func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool, dataDir string) error {
 	ctx := cmd.Context()
-	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}}
+	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}, Warnings: []string{}}
 	plan, err := l.Preview(ctx)
+	if err == nil && !dryRun {
+		// One writer per data dir, from the plan to the end; the write is a
+		// compare-and-swap at the plan's revision.
+		var release func()
+		if release, err = steps.Lock(dataDir, "k3sca load", a.now()); err == nil {
+			defer release()
+		}
+	}
 	if lp := l.Plan(); lp != nil {
 		j.Validation = toValidateJSON(lp.Validation)
 		j.Via, j.Reason, j.Key, j.Revision = string(lp.Access.Via), lp.Access.Reason, lp.Key, lp.Revision
@@ -130,6 +152,10 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 			j.Unstaged = append(j.Unstaged, c.Field)
 		}
 		j.NewerOnDisk = append(j.NewerOnDisk, lp.NewerOnDisk...)
+		j.Warnings = append(j.Warnings, lp.Warnings...)
+		for _, w := range lp.Warnings {
+			a.printf("warning: %s\n", w)
+		}
 	}
 	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {
 		a.printf("datastore: %s\n", lp.Access.Reason)
@@ -141,19 +167,33 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 		}
 		j.Backup, j.NewRevision = l.Result().Backup, l.Result().NewRevision
 	}
+	j.Outcome = string(steps.WriteNone)
+	if !dryRun && l.Result().State != "" {
+		j.Outcome = string(l.Result().State)
+	}
+	var unknown *steps.UnknownOutcomeError
+	if errors.As(err, &unknown) {
+		j.Check = unknown.Check
+	}
 	j.OK = err == nil
 	if err != nil {
 		j.Error = err.Error()
 	}
+	var werr error
 	if out == "json" {
-		if werr := writeJSON(a.stdout, j); werr != nil {
-			return werr
-		}
+		werr = writeJSON(a.stdout, j)
 	} else if plan != nil && dryRun {
-		if werr := plan.Render(a.stdout); werr != nil {
+		if werr = plan.Render(a.stdout); werr == nil {
+			a.printf("dry run: nothing was written\n")
+		}
+	}
+	if werr != nil {
+		// The exit code says what the datastore holds; a result that
+		// cannot be printed does not change it.
+		a.printf("could not print the result (%v); the datastore outcome is: %s\n", werr, j.Outcome)
+		if err == nil && j.Outcome == string(steps.WriteNone) {
 			return werr
 		}
-		a.printf("dry run: nothing was written\n")
 	}
 	if errors.Is(err, steps.ErrRefused) {
 		if out != "json" && l.Plan() != nil {

@@ -34,7 +34,7 @@ func (a *app) rotateCommand() *cobra.Command {
 			if active, err := steps.DetectServices(dd).IsActive(cmd.Context(), p.ServerUnit()); err == nil && active {
 				a.printf("warning: %s is running; the removed certificates are re-issued only when it restarts\n", p.ServerUnit())
 			}
-			return a.runSteps(cmd, dryRun, step)
+			return a.runSteps(cmd, dryRun, "k3sca rotate", step)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to rotate, comma-separated (default all)")

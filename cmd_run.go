@@ -191,7 +191,7 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	if err != nil {
 		return err
 	}
-	env.DryRun = o.dryRun
+	env.DryRun, env.Holder = o.dryRun, "k3sca run "+spec.ID
 	vals := spec.InitialValues(env)
 	for _, fld := range spec.Fields {
 		for _, alias := range fld.Aliases {

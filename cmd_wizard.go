@@ -49,6 +49,7 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	env.Holder = "k3sca wizard"
 	if a.log != nil {
 		a.log.Info("wizard", "dataDir", env.DataDir)
 		env.Log = a.log

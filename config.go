@@ -37,12 +37,13 @@ const (
 	keyEtcdKey       = "etcd-keyfile"
 	keyKeyType       = "key-type"
 	keyK3sConfig     = "k3s-config"
+	keyTimeout       = "timeout"
 )
 
 // settingKeys lists every key viper knows about.
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
-	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig,
+	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig, keyTimeout,
 	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout, keyInventory,
 }
 
@@ -57,6 +58,9 @@ type app struct {
 	// log is --log, open while a command runs; logFile its file.
 	log     *slog.Logger
 	logFile io.Closer
+	// loadHook is passed to every load as LoadInput.Hook (tests pause a
+	// load at a named point); nil in the program.
+	loadHook func(point string)
 }
 
 func newApp(stdout, stderr io.Writer) *app {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/k3sca/k3sca/steps"
 )
 
 // Exit codes shared by every subcommand.
@@ -20,6 +22,9 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 	exitRefused = 3
+	// exitUnknown: a datastore write whose reply was lost and whose key
+	// could not be read back; the error names the command that finds out.
+	exitUnknown = 4
 )
 
 func main() {
@@ -70,6 +75,9 @@ func (a *app) exitCode(err error) int {
 	var re refusedError
 	var ae attentionError
 	switch {
+	case errors.Is(err, steps.ErrOutcomeUnknown):
+		fmt.Fprintln(a.stderr, "outcome unknown:", err)
+		return exitUnknown
 	case errors.As(err, &re):
 		fmt.Fprintln(a.stderr, "refused:", re.msg)
 		return exitRefused

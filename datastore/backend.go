@@ -23,6 +23,16 @@ var (
 	ErrUnreachable = errors.New("datastore unreachable")
 )
 
+// MaxValueSize is the largest bootstrap value k3sca writes: every backend
+// must accept it. etcd refuses a request over its default
+// --max-request-bytes (1.5 MiB, which k3s's embedded etcd keeps), and kine's
+// gRPC server receives at most the same 1.5 MiB plus framing; SQLite has no
+// such limit. 1 MiB leaves room for the key and the transaction around it.
+const MaxValueSize = 1 << 20
+
+// ErrValueTooLarge refuses a value over MaxValueSize before it is written.
+var ErrValueTooLarge = errors.New("the bootstrap value is larger than every datastore accepts")
+
 // KV is one key's live value with its revisions.
 type KV struct {
 	// Key is the key, e.g. "/bootstrap/652c7dc687d9".

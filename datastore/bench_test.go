@@ -163,7 +163,7 @@ func BenchmarkSQLiteUpdateLarge(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := OpenSQLite(ctx, path)
+		s, err := OpenSQLite(ctx, path, 0)
 		if err != nil {
 			b.Fatal(err)
 		}

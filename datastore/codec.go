@@ -111,6 +111,11 @@ func Encrypt(passphrase string, plaintext []byte) ([]byte, error) {
 	return encryptWith(passphrase, hex.EncodeToString(raw[:]), nonce, plaintext)
 }
 
+// EncryptedSize is the length of Encrypt's output for a plaintext of n bytes.
+func EncryptedSize(n int) int {
+	return 2*SaltBytes + 1 + base64.StdEncoding.EncodedLen(NonceSize+n+16)
+}
+
 // encryptWith is Encrypt with a given salt text and nonce, for known-answer tests.
 func encryptWith(passphrase, salt string, nonce, plaintext []byte) ([]byte, error) {
 	if len(nonce) != NonceSize {

@@ -45,7 +45,7 @@ func contractBackends() []contractBackend {
 				stop()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				s, err := OpenSQLite(ctx, db)
+				s, err := OpenSQLite(ctx, db, 0)
 				if err != nil {
 					t.Fatalf("OpenSQLite: %v", err)
 				}
@@ -258,7 +258,7 @@ func TestKineSQLiteInterop(t *testing.T) {
 	_ = e.Close()
 	stop()
 
-	s, err := OpenSQLite(ctx, db)
+	s, err := OpenSQLite(ctx, db, 0)
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}

@@ -91,7 +91,7 @@ func TestSQLiteKineRoundTrip(t *testing.T) {
 	t.Logf("kine delete row %d: %+v", ro+1, readRow(t, dbPath, ro+1))
 
 	// Phase 2: direct access with kine stopped.
-	s, err := OpenSQLite(ctx, dbPath)
+	s, err := OpenSQLite(ctx, dbPath, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

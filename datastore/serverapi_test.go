@@ -131,7 +131,7 @@ func (s *tpK3sServer) validateAndSave(ctx context.Context, body []byte, force bo
 	if err != nil {
 		return err
 	}
-	db, err := OpenSQLite(ctx, s.dbPath)
+	db, err := OpenSQLite(ctx, s.dbPath, 0)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func TestServerAPIPutCACerts(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), tpPassword) {
 				t.Errorf("error leaks the password: %q", err)
 			}
-			db, err := OpenSQLite(ctx, srv.dbPath)
+			db, err := OpenSQLite(ctx, srv.dbPath, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

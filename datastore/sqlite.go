@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -17,6 +18,9 @@ import (
 // ErrKineTableMissing: the SQLite file has no kine table, so it is not (or
 // not yet) a k3s datastore.
 var ErrKineTableMissing = errors.New("the database has no kine table; is this k3s's server/db/state.db?")
+
+// ErrNotRegular: the SQLite path is a directory or another non-regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
 // kineInsertSQL appends one row the way kine v0.16.x (k3s v1.36) writes it,
 // so kine v0.16.x and v0.17.x both read it. Arguments: prev_revision, name,
@@ -42,6 +46,22 @@ const kineInsertSQL = `
 const latestRowSQL = `SELECT id, created, deleted, create_revision, value FROM kine
 	WHERE id = (SELECT MAX(id) FROM kine WHERE name = ?)`
 
+// DefaultBusyTimeout is how long a SQLite call waits for a lock another
+// process holds on state.db before it fails with ErrBusy.
+const DefaultBusyTimeout = 30 * time.Second
+
+// ErrBusy: another process holds a lock on the SQLite file (SQLITE_BUSY)
+// for longer than the busy timeout.
+var ErrBusy = errors.New("the database file is locked by another process (SQLITE_BUSY)")
+
+// busy marks SQLITE_BUSY errors with ErrBusy.
+func busy(err error) error {
+	if err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}
+
 // SQLite is a Backend on kine's SQLite file, opened in place. It must only
 // be written while k3s (and so kine) is stopped.
 type SQLite struct {
@@ -52,26 +72,30 @@ type SQLite struct {
 var _ Backend = (*SQLite)(nil)
 
 // OpenSQLite opens kine's state.db in place (never a copy: committed data
-// may still live in the -wal file) with modernc.org/sqlite, a 30 s busy
-// timeout and the file's own journal mode (WAL is kept). It never creates a
+// may still live in the -wal file) with modernc.org/sqlite, busy (a wait
+// for another process's lock; DefaultBusyTimeout when 0) and the file's own
+// journal mode (WAL is kept). It never creates a
 // file, and refuses one without a kine table with ErrKineTableMissing.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	return openSQLite(ctx, path, "mode=rw")
+func OpenSQLite(ctx context.Context, path string, busy time.Duration) (*SQLite, error) {
+	return openSQLite(ctx, path, "mode=rw", busy)
 }
 
 // OpenSQLiteReadOnly opens state.db for reading only, for dry runs: it
 // creates, checkpoints and deletes nothing. Without a -wal file the database
 // is opened immutable (no -wal or -shm is created); with one, read-only so
-// the committed pages in the WAL are still read.
-func OpenSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
+// the committed pages in the WAL are still read. busy is as for OpenSQLite.
+func OpenSQLiteReadOnly(ctx context.Context, path string, busy time.Duration) (*SQLite, error) {
 	mode := "mode=ro&immutable=1"
 	if _, err := os.Stat(path + "-wal"); err == nil {
 		mode = "mode=ro"
 	}
-	return openSQLite(ctx, path, mode)
+	return openSQLite(ctx, path, mode, busy)
 }
 
-func openSQLite(ctx context.Context, path, mode string) (*SQLite, error) {
+func openSQLite(ctx context.Context, path, mode string, busyTimeout time.Duration) (*SQLite, error) {
+	if busyTimeout <= 0 {
+		busyTimeout = DefaultBusyTimeout
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -81,9 +105,9 @@ func openSQLite(ctx context.Context, path, mode string) (*SQLite, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("open sqlite %s: not a regular file: %w", abs, fs.ErrInvalid)
+		return nil, fmt.Errorf("open sqlite %s: %w", abs, ErrNotRegular)
 	}
-	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + mode + "&_pragma=busy_timeout(30000)&_txlock=immediate"
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + mode + "&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", abs, err)
@@ -97,7 +121,7 @@ func openSQLite(ctx context.Context, path, mode string) (*SQLite, error) {
 	}
 	if err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", abs, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", abs, busy(err))
 	}
 	return &SQLite{db: db, path: abs}, nil
 }
@@ -150,7 +174,7 @@ func createRevision(id int64, created bool, stored sql.NullInt64) int64 {
 func (s *SQLite) Get(ctx context.Context, key string) (KV, error) {
 	kv, deleted, ok, err := latest(ctx, s.db, key)
 	if err != nil {
-		return KV{}, fmt.Errorf("sqlite get %s: %w", key, err)
+		return KV{}, fmt.Errorf("sqlite get %s: %w", key, busy(err))
 	}
 	if !ok || deleted {
 		return KV{}, fmt.Errorf("sqlite get %s: %w", key, ErrKeyNotFound)
@@ -182,7 +206,7 @@ func (s *SQLite) List(ctx context.Context, prefix string) ([]KV, error) {
 		FROM kine AS k INNER JOIN (SELECT MAX(id) AS id FROM kine WHERE `+cond+` GROUP BY name) AS m USING (id)
 		WHERE k.deleted = 0 ORDER BY k.name ASC`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite list %s: %w", prefix, err)
+		return nil, fmt.Errorf("sqlite list %s: %w", prefix, busy(err))
 	}
 	defer rows.Close()
 	var out []KV
@@ -247,7 +271,7 @@ func (s *SQLite) write(ctx context.Context, op, key string, decide decideFunc, v
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return 0, fmt.Errorf("sqlite %s %s: begin: %w", op, key, err)
+		return 0, fmt.Errorf("sqlite %s %s: begin: %w", op, key, busy(err))
 	}
 	committed := false
 	defer func() {
@@ -277,7 +301,7 @@ func (s *SQLite) write(ctx context.Context, op, key string, decide decideFunc, v
 		return 0, fmt.Errorf("sqlite %s %s: %w", op, key, err)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return 0, fmt.Errorf("sqlite %s %s: commit: %w", op, key, err)
+		return 0, fmt.Errorf("sqlite %s %s: commit: %w", op, key, busy(err))
 	}
 	committed = true
 	return id, nil

@@ -78,11 +78,11 @@ func TestOpenSQLiteRefuses(t *testing.T) {
 		{"missing file", missing, fs.ErrNotExist},
 		{"no kine table", noKine, ErrKineTableMissing},
 		{"not a database", garbage, nil},
-		{"directory", dir, fs.ErrInvalid},
+		{"directory", dir, ErrNotRegular},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := OpenSQLite(ctx, tc.path)
+			s, err := OpenSQLite(ctx, tc.path, 0)
 			if err == nil {
 				_ = s.Close()
 				t.Fatal("opened")
@@ -188,7 +188,7 @@ func TestSQLiteConcurrentCAS(t *testing.T) {
 	}
 	var handles [4]*SQLite
 	for i := range handles {
-		s, err := OpenSQLite(ctx, dbPath)
+		s, err := OpenSQLite(ctx, dbPath, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func TestSQLiteIntegrityCheckCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = f.Close()
-	s, err = OpenSQLite(ctx, dbPath)
+	s, err = OpenSQLite(ctx, dbPath, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func newKineFile(t *testing.T, dbPath string) *SQLite {
 	if err := InitKineDB(context.Background(), dbPath); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenSQLite(context.Background(), dbPath)
+	s, err := OpenSQLite(context.Background(), dbPath, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

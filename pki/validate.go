@@ -85,6 +85,9 @@ func Validate(ctx context.Context, in ValidateInput) (*Report, error) {
 		return nil, err
 	}
 	res := k3sValidateBootstrap(paths, in.Now)
+	if err := res.readError(); err != nil {
+		return nil, err
+	}
 	r := newReport(paths, res, in.Force)
 	r.Hash.Old = oldHash
 	r.Hash.New, _ = hashFile(paths.next["ServerCA"], in.Now)

@@ -105,6 +105,20 @@ type k3sResult struct {
 	serviceKeys []crypto.PublicKey
 }
 
+// readError is the first error that is a failed read of a file (an I/O
+// error, a permission, a directory in place of a file) rather than a
+// verdict on its content: the set cannot be judged. A missing file stays
+// a refusal, as in k3s.
+func (r k3sResult) readError() error {
+	for _, e := range r.errs {
+		var pe *fs.PathError
+		if errors.As(e.Err, &pe) && !errors.Is(e.Err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: read %s: %w", e.Field, pe.Path, pe.Err)
+		}
+	}
+	return nil
+}
+
 // k3sValidateBootstrap replicates validateBootstrap: rotatable fields in
 // struct order; validateCA and validateCAKey for the five CAs and
 // validateServiceKey for ServiceKey. now replaces k3s's wall clock.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -442,5 +443,27 @@ func TestValidateCanceled(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Validate(ctx, ValidateInput{CurrentDir: dir, StagedDir: dir, Now: vNow}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Validate with a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+// TestValidateReadErrorIsNotARefusal: a staged file that cannot be read
+// (here a directory in its place: EISDIR, as EIO would be) makes
+// validation fail with an error naming it, never a k3s refusal.
+func TestValidateReadErrorIsNotARefusal(t *testing.T) {
+	cur, staged := t.TempDir(), t.TempDir()
+	set, err := GenerateDefaultCAs(GenOptions{Product: product.K3s, Now: vNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Write(context.Background(), cur, vNow); err != nil {
+		t.Fatal(err)
+	}
+	bad := ServerCAPath(staged)
+	if err := os.MkdirAll(bad, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Validate(context.Background(), ValidateInput{CurrentDir: cur, StagedDir: staged, Now: vNow, Product: product.K3s})
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("validate: report %+v, err %v; want an error naming %s", rep, err, bad)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -50,6 +51,10 @@ type Access struct {
 	Etcd datastore.EtcdConfig
 	// SQLitePath is the state.db for ViaSQLite.
 	SQLitePath string
+	// Timeout is AccessInput.Timeout.
+	Timeout time.Duration
+	// DataDir is the data dir, for the hints of a busy state.db.
+	DataDir string
 }
 
 // AccessInput is what ChooseAccess looks at.
@@ -70,6 +75,10 @@ type AccessInput struct {
 	// ReadOnly asks only to read (a report, a dry run): a state.db may then
 	// be opened while k3s runs.
 	ReadOnly bool
+	// Timeout bounds every datastore call (--timeout): the etcd dial and
+	// each request, SQLite's wait for a lock another process holds, each
+	// server API request. 0 keeps each backend's default.
+	Timeout time.Duration
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
@@ -80,14 +89,18 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 	if err != nil {
 		return Access{}, err
 	}
-	return decideAccess(in.Via, in.ReadOnly, facts)
+	acc, err := decideAccess(in.Via, in.ReadOnly, facts)
+	acc.Timeout, acc.DataDir = in.Timeout, in.DataDir
+	return acc, err
 }
 
 // datastoreFacts is what the node shows about its datastore.
 type datastoreFacts struct {
-	// DBPath is server/db/state.db; DBExists whether it is a file.
+	// DBPath is server/db/state.db; DBExists whether it is a file;
+	// DBOther is the type of something else at that path ("" for none).
 	DBPath   string
 	DBExists bool
+	DBOther  string
 	// SockLive says kine.sock answers; Running that k3s runs (the socket
 	// answers, or the service manager says so).
 	SockLive, Running bool
@@ -111,6 +124,9 @@ func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error)
 	server := product.ServerDir(in.DataDir)
 	f := datastoreFacts{DBPath: filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), ConfigFile: in.K3sConfig}
 	f.DBExists = fileExists(f.DBPath)
+	if fi, err := os.Lstat(f.DBPath); err == nil && !f.DBExists {
+		f.DBOther = fi.Mode().Type().String()
+	}
 	f.SockLive = kineSocketLive(server)
 	f.Running = f.SockLive
 	if in.Services != nil {
@@ -136,6 +152,9 @@ func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error)
 		f.Etcd = external.etcdConfig()
 	default:
 		f.Etcd = datastore.EtcdConfigForDataDir(server, f.Embedded)
+	}
+	if in.Timeout > 0 {
+		f.Etcd.DialTimeout = in.Timeout
 	}
 	return f, nil
 }
@@ -171,6 +190,8 @@ func decideAccess(via Via, readOnly bool, f datastoreFacts) (Access, error) {
 		return Access{Via: ViaSQLite, SQLitePath: f.DBPath, Reason: "k3s is running: reading server/db/state.db read-only"}, nil
 	case f.DBExists:
 		return Access{}, ErrK3sRunning
+	case f.DBOther != "":
+		return Access{}, fmt.Errorf("%w: %s is not a regular file (%s)", ErrNoDatastore, f.DBPath, f.DBOther)
 	}
 	return Access{}, fmt.Errorf("%w: neither %s nor a kine socket or embedded etcd", ErrNoDatastore, f.DBPath)
 }
@@ -180,9 +201,11 @@ func decideAccess(via Via, readOnly bool, f datastoreFacts) (Access, error) {
 func (a Access) Open(ctx context.Context, readOnly bool) (datastore.Backend, error) {
 	switch {
 	case a.Via == ViaSQLite && readOnly:
-		return datastore.OpenSQLiteReadOnly(ctx, a.SQLitePath)
+		b, err := datastore.OpenSQLiteReadOnly(ctx, a.SQLitePath, a.Timeout)
+		return b, a.hint(err)
 	case a.Via == ViaSQLite:
-		return datastore.OpenSQLite(ctx, a.SQLitePath)
+		b, err := datastore.OpenSQLite(ctx, a.SQLitePath, a.Timeout)
+		return b, a.hint(err)
 	case a.Via == ViaEtcd:
 		return datastore.OpenEtcd(ctx, a.Etcd)
 	}

@@ -3,11 +3,14 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -30,10 +33,14 @@ type Backup struct {
 	Created time.Time `json:"created"`
 	// Via is the backend it was read from.
 	Via string `json:"via"`
-	// TLSCopy is the copy of server/tls made with it.
+	// TLSCopy is the copy of server/tls made with it: relative to the
+	// backup's folder as stored ("tls"), absolute once read.
 	TLSCopy string `json:"tlsCopy"`
 	// Path is the backup file itself (not stored).
 	Path string `json:"-"`
+	// Removed are the incomplete backups removed before it was written
+	// (not stored).
+	Removed []string `json:"-"`
 }
 
 // BackupDir is where backups of a data dir live.
@@ -41,46 +48,106 @@ func BackupDir(dataDir string) string {
 	return filepath.Join(product.ServerDir(dataDir), BackupDirName)
 }
 
-// writeBackup saves kv and a copy of server/tls, both private.
+// BackupFile is the file inside a backup's folder that holds the value;
+// it is written last, so a folder with it is complete.
+const BackupFile = "backup.json"
+
+// incompletePrefix names a backup being written (or one a killed run left).
+const incompletePrefix = ".incomplete-"
+
+// writeBackup removes the pieces of backups a killed run left (see
+// IncompleteBackups), then saves kv and a copy of server/tls. The caller
+// holds the data dir's lock, so no other run is writing a backup.
 func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time) (*Backup, error) {
-	dir := BackupDir(dataDir)
-	base := freeBackupName(dir, fmt.Sprintf("%d-%d", now.Unix(), kv.ModRevision))
-	b := &Backup{
-		Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via),
-		TLSCopy: filepath.Join(dir, base+"-tls"), Path: filepath.Join(dir, base+".json"),
+	removed, err := RemoveIncompleteBackups(dataDir)
+	if err != nil {
+		return nil, err
 	}
+	b, err := saveBackup(ctx, dataDir, kv, via, now)
+	if err != nil {
+		return nil, err
+	}
+	b.Removed = removed
+	return b, nil
+}
+
+// saveBackup writes one backup, private, as a folder <unix>-<revision>
+// (then -2, -3... for a name taken) holding the value in backup.json and a
+// copy of server/tls in tls/. The folder is filled under a temporary name
+// and renamed complete: a kill leaves either a complete backup or a
+// ".incomplete-" folder, never a tls copy that looks like a backup. The
+// rename is the create-exclusive step: it fails on a name another backup
+// holds, and the next name is tried.
+func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time) (*Backup, error) {
+	dir := BackupDir(dataDir)
 	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("create backup dir: %w", err)
 	}
-	if err := fsutil.CopyDir(ctx, filepath.Join(product.ServerDir(dataDir), pki.TLSDir), b.TLSCopy); err != nil {
+	base := fmt.Sprintf("%d-%d", now.Unix(), kv.ModRevision)
+	tmp, err := os.MkdirTemp(dir, incompletePrefix+base+"-")
+	if err != nil {
+		return nil, fmt.Errorf("create backup: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := fsutil.CopyDir(ctx, filepath.Join(product.ServerDir(dataDir), pki.TLSDir), filepath.Join(tmp, pki.TLSDir)); err != nil {
 		return nil, fmt.Errorf("back up tls dir: %w", err)
 	}
+	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir}
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode backup: %w", err)
 	}
-	if err := fsutil.WriteFile(b.Path, append(data, '\n'), fsutil.ModeSecret, now); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(tmp, BackupFile), append(data, '\n'), fsutil.ModeSecret, now); err != nil {
 		return nil, fmt.Errorf("write backup: %w", err)
 	}
-	return b, nil
-}
-
-// freeBackupName returns base, or base-2, base-3... when a backup of the
-// same second and revision exists (a load re-run after a crash).
-func freeBackupName(dir, base string) string {
-	name := base
-	for i := 2; ; i++ {
-		_, errJSON := os.Lstat(filepath.Join(dir, name+".json"))
-		_, errTLS := os.Lstat(filepath.Join(dir, name+"-tls"))
-		if errJSON != nil && errTLS != nil {
-			return name
+	for i := 1; ; i++ {
+		name := base
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", base, i)
 		}
-		name = fmt.Sprintf("%s-%d", base, i)
+		if _, err := os.Lstat(filepath.Join(dir, name+".json")); err == nil {
+			continue // a backup of the earlier layout holds the name
+		}
+		final := filepath.Join(dir, name)
+		err := os.Rename(tmp, final)
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("complete backup %s: %w", final, err)
+		}
+		done = true
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+		return ReadBackup(filepath.Join(final, BackupFile))
 	}
 }
 
-// ReadBackup loads a backup file.
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadBackup loads a backup: its backup.json, or its folder, or a .json
+// file of the earlier layout (<unix>-<rev>.json beside <unix>-<rev>-tls).
 func ReadBackup(path string) (*Backup, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, BackupFile)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read backup: %w", err)
@@ -93,17 +160,29 @@ func ReadBackup(path string) (*Backup, error) {
 		return nil, fmt.Errorf("backup %s has no bootstrap key or value", path)
 	}
 	b.Path = path
+	if b.TLSCopy != "" && !filepath.IsAbs(b.TLSCopy) {
+		b.TLSCopy = filepath.Join(filepath.Dir(path), b.TLSCopy)
+	}
 	return &b, nil
 }
 
-// ListBackups returns the backups of a data dir, newest first.
+// ListBackups returns the complete backups of a data dir, newest first
+// (IncompleteBackups lists the rest).
 func ListBackups(dataDir string) ([]*Backup, error) {
-	matches, err := filepath.Glob(filepath.Join(BackupDir(dataDir), "*.json"))
+	dir := BackupDir(dataDir)
+	current, err := filepath.Glob(filepath.Join(dir, "*", BackupFile))
+	if err != nil {
+		return nil, err
+	}
+	earlier, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var out []*Backup
-	for _, m := range matches {
+	for _, m := range append(current, earlier...) {
+		if strings.HasPrefix(filepath.Base(filepath.Dir(m)), ".") {
+			continue
+		}
 		b, err := ReadBackup(m)
 		if err != nil {
 			return nil, err
@@ -112,4 +191,65 @@ func ListBackups(dataDir string) ([]*Backup, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
+}
+
+// IncompleteBackups lists what killed runs left in the backup dir: backups
+// never completed (".incomplete-" folders, a folder without backup.json,
+// a tls copy of the earlier layout without its .json) and temporary files.
+// Each may hold copies of private keys.
+func IncompleteBackups(dataDir string) ([]string, error) {
+	dir := BackupDir(dataDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list backups: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		name, p := e.Name(), filepath.Join(dir, e.Name())
+		switch {
+		case strings.HasPrefix(name, "."):
+			out = append(out, p) // an .incomplete- folder, a temporary file
+		case e.IsDir() && strings.HasSuffix(name, "-tls"):
+			if _, err := os.Lstat(filepath.Join(dir, strings.TrimSuffix(name, "-tls")+".json")); err != nil {
+				out = append(out, p)
+			}
+		case e.IsDir():
+			if _, err := os.Lstat(filepath.Join(p, BackupFile)); err != nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// IncompleteNote says what an incomplete backup is and what removes it.
+func IncompleteNote(path string) string {
+	return fmt.Sprintf("incomplete backup %s: a killed run left it, it may hold copies of private keys and cannot be restored; the next load or restore removes it (or: rm -r %s)", path, path)
+}
+
+// removedNote is the summary's word on the incomplete backups removed.
+func removedNote(removed []string) string {
+	if len(removed) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; removed %s a killed run left: %s", plural(len(removed), "incomplete backup"), strings.Join(removed, ", "))
+}
+
+// RemoveIncompleteBackups deletes what IncompleteBackups lists and returns
+// it. The caller holds the data dir's lock: nothing it lists is being
+// written.
+func RemoveIncompleteBackups(dataDir string) ([]string, error) {
+	list, err := IncompleteBackups(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range list {
+		if err := os.RemoveAll(p); err != nil {
+			return nil, fmt.Errorf("remove the incomplete backup %s: %w", p, err)
+		}
+	}
+	return list, nil
 }

@@ -41,6 +41,9 @@ type Env struct {
 	// RestartTimeout bounds the wait for k3s to serve the expected CA after
 	// a start (0: DefaultRestartTimeout).
 	RestartTimeout time.Duration
+	// Holder names the command running the flows ("k3sca run", "k3sca
+	// wizard") in the data dir's lock, for an operator it refuses.
+	Holder string
 	// Log receives one record per step of every flow (--log); nil logs
 	// nothing. Secrets never reach it.
 	Log *slog.Logger

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,7 @@ const (
 	stEnvStage   = "K3SCA_ST_FAULT_STAGE"
 	stEnvPoint   = "K3SCA_ST_FAULT_POINT"
 	stEnvNow     = "K3SCA_ST_FAULT_NOW"
+	stEnvRestore = "K3SCA_ST_FAULT_RESTORE" // a backup: restore it instead of loading
 	stReadyLine  = "k3sca-st-ready"
 )
 
@@ -57,6 +59,13 @@ func TestFaultHelperProcess(t *testing.T) {
 		},
 	}
 	fmt.Println(stReadyLine)
+	if backup := os.Getenv(stEnvRestore); backup != "" {
+		r := NewRestore(RestoreInput{DataDir: dataDir, BackupPath: backup, Access: in.Access, Now: in.Now, Hook: in.Hook})
+		if _, err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if _, err := NewLoad(in).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +76,16 @@ func TestFaultHelperProcess(t *testing.T) {
 // child was killed and when, after ready, it passed each hook point.
 func stRunChild(t *testing.T, sb *Sandbox, stage, point string, now time.Time, delay time.Duration) (killed bool, at map[string]time.Duration) {
 	t.Helper()
+	return stRunChildEnv(t, sb, point, now, delay, stEnvStage+"="+stage)
+}
+
+// stRunChildEnv is stRunChild with the child's own environment (a stage,
+// or a backup to restore).
+func stRunChildEnv(t *testing.T, sb *Sandbox, point string, now time.Time, delay time.Duration, env ...string) (killed bool, at map[string]time.Duration) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), stEnvDataDir+"="+sb.DataDir, stEnvStage+"="+stage,
-		stEnvPoint+"="+point, stEnvNow+"="+strconv.FormatInt(now.Unix(), 10))
+	cmd.Env = append(append(os.Environ(), stEnvDataDir+"="+sb.DataDir,
+		stEnvPoint+"="+point, stEnvNow+"="+strconv.FormatInt(now.Unix(), 10)), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -146,24 +162,33 @@ func TestLoadKilled(t *testing.T) {
 	}
 	t.Logf("an unkilled load passes its hook points at %v after ready", at)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 24 {
+	for i := range 36 {
+		// A third over the whole run, a third inside the backup, a third
+		// between the backup and the write (the SQLite transaction).
 		lo, hi := time.Duration(0), at["exit"]
-		if i%3 != 0 {
+		switch i % 3 {
+		case 1:
+			hi = at["after-backup"]
+		case 2:
 			lo, hi = at["after-backup"], at["after-write"]
 		}
 		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 		cases = append(cases, tc{name: fmt.Sprintf("random-%02d-%v", i, d.Round(time.Microsecond)), delay: d})
 	}
-	var sawOld, sawNew int
+	var sawOld, sawNew, killedN int
 	for _, c := range cases {
 		now = now.Add(time.Minute) // each load stamps, and so encrypts, a different plaintext
 		stage := stPickStage(t, sb, stages)
 		oldPlain := stDecrypt(t, sb, stKV(t, sb).Value)
 		newPlain := stExpectedPlain(t, sb, stage, now)
 		killed, _ := stRunChild(t, sb, stage, c.point, now, c.delay)
+		if killed {
+			killedN++
+		}
 		if c.hook && !killed {
 			t.Fatalf("%s: the child was not killed", c.name)
 		}
+		stCheckAfterKill(t, sb, c.name)
 		plain, err := datastore.Decrypt(stPass(sb), stKV(t, sb).Value) // stKV runs integrity_check
 		if err != nil {
 			t.Fatalf("%s (killed %t): the datastore holds a third value: %v", c.name, killed, err)
@@ -181,7 +206,8 @@ func TestLoadKilled(t *testing.T) {
 		}
 		t.Logf("%s: killed %t, holds the %s value", c.name, killed, map[bool]string{true: "new", false: "old"}[isNew])
 	}
-	t.Logf("kills left the old value %d times, the new one %d times", sawOld, sawNew)
+	t.Logf("kill points of a load: %d runs, %d killed, old value %d, new value %d, broken 0; an unkilled load takes %v",
+		len(cases), killedN, sawOld, sawNew, at["exit"].Round(time.Millisecond))
 
 	now = now.Add(time.Minute)
 	stage = stPickStage(t, sb, stages)
@@ -191,6 +217,11 @@ func TestLoadKilled(t *testing.T) {
 	if got := stDecrypt(t, sb, stKV(t, sb).Value); !bytes.Equal(got, stExpectedPlain(t, sb, stage, now)) {
 		t.Error("a load after the crashes did not store its value")
 	}
+	// The final load removed what the kills left of backups.
+	if inc, err := IncompleteBackups(sb.DataDir); err != nil || len(inc) != 0 {
+		t.Errorf("incomplete backups after a completed load: %v, %v", inc, err)
+	}
+	stCheckAfterKill(t, sb, "final load")
 	// Backups are written atomically: a kill leaves none torn.
 	bks, err := ListBackups(sb.DataDir)
 	if err != nil || len(bks) == 0 {
@@ -267,4 +298,175 @@ func stPickStage(t *testing.T, sb *Sandbox, stages []string) string {
 	}
 	t.Fatal("every staged set is already in the datastore")
 	return ""
+}
+
+// stCheckAfterKill asserts what must hold after any kill: state.db passes
+// its integrity check and holds exactly one live bootstrap key; the backup
+// dir reads (nothing torn is taken for a backup); and every private key
+// under the server dir outside tls/ and cred/ lies in a complete backup or
+// in a piece `datastore backups` lists as incomplete.
+func stCheckAfterKill(t *testing.T, sb *Sandbox, name string) {
+	t.Helper()
+	stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
+		if err := db.IntegrityCheck(ctx); err != nil {
+			return err
+		}
+		keys, err := db.List(ctx, datastore.BootstrapPrefix)
+		if err != nil {
+			return err
+		}
+		if len(keys) != 1 {
+			t.Errorf("%s: %d live bootstrap keys, want 1", name, len(keys))
+		}
+		return nil
+	})
+	bks, err := ListBackups(sb.DataDir)
+	if err != nil {
+		t.Fatalf("%s: datastore backups fails: %v", name, err)
+	}
+	inc, err := IncompleteBackups(sb.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounted []string
+	for _, b := range bks {
+		accounted = append(accounted, filepath.Dir(b.Path))
+	}
+	accounted = append(accounted, inc...)
+	for _, d := range []string{pki.TLSDir, "cred"} {
+		accounted = append(accounted, filepath.Join(sb.ServerDir, d))
+	}
+	err = filepath.WalkDir(sb.ServerDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, a := range accounted {
+			if strings.HasPrefix(p, a+string(filepath.Separator)) {
+				return nil
+			}
+		}
+		data, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(data, []byte("PRIVATE KEY")) {
+			t.Errorf("%s: %s holds a private key outside a complete or listed backup", name, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRestoreKilled: a restore killed at each point and at random moments
+// leaves state.db intact with one key, the value it replaced or the
+// backup's never a mix, and no private key outside a complete or listed
+// backup; a later restore still succeeds.
+func TestRestoreKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	ctx := context.Background()
+	sb := stSandbox(t)
+	l := NewLoad(stInput(sb, stStage(t, sb), ViaSQLite))
+	if _, err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Two backups of different content: the value before the load (the
+	// load's backup) and the loaded one (a backup of it).
+	loaded, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), ViaSQLite, testkit.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backups := []string{l.Result().Backup, loaded.Path}
+	// pick is the backup whose content the datastore does not hold.
+	pick := func() string {
+		live, err := datastore.DecodeBootstrap(stDecrypt(t, sb, stKV(t, sb).Value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range backups {
+			b, err := ReadBackup(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, err := datastore.DecodeBootstrap(stDecrypt(t, sb, []byte(b.Value)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(live.Diff(held)) > 0 {
+				return p
+			}
+		}
+		t.Fatal("the datastore holds both backups")
+		return ""
+	}
+	// restored is the plaintext a restore of path at now stores.
+	restored := func(path string, now time.Time) []byte {
+		b, err := ReadBackup(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := restamp(stDecrypt(t, sb, []byte(b.Value)), stPass(sb), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stDecrypt(t, sb, enc)
+	}
+	now := testkit.Now.Add(time.Hour)
+	killed, at := stRunChildEnv(t, sb, "", now, -1, stEnvRestore+"="+pick())
+	if killed {
+		t.Fatal("unkilled restore was killed")
+	}
+	type tc struct {
+		name, point string
+		delay       time.Duration
+	}
+	cases := []tc{{"after-backup", "after-backup", -1}, {"before-write", "before-write", -1}, {"after-write", "after-write", -1}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 24 {
+		lo, hi := time.Duration(0), at["exit"]
+		if i%2 == 1 {
+			hi = at["after-backup"]
+		}
+		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+		cases = append(cases, tc{name: fmt.Sprintf("random-%02d-%v", i, d.Round(time.Microsecond)), delay: d})
+	}
+	var sawOld, sawNew, killedN int
+	for _, c := range cases {
+		now = now.Add(time.Minute)
+		backup := pick()
+		oldValue := stKV(t, sb).Value
+		want := restored(backup, now)
+		killed, _ := stRunChildEnv(t, sb, c.point, now, c.delay, stEnvRestore+"="+backup)
+		if killed {
+			killedN++
+		}
+		stCheckAfterKill(t, sb, c.name)
+		got := stKV(t, sb).Value
+		isOld := bytes.Equal(got, oldValue)
+		isNew := bytes.Equal(stDecrypt(t, sb, got), want)
+		switch {
+		case !isOld && !isNew:
+			t.Fatalf("%s (killed %t): the datastore holds a third value", c.name, killed)
+		case c.point == "after-write" && !isNew, (c.point == "after-backup" || c.point == "before-write") && !isOld:
+			t.Errorf("%s: holds the new value %t", c.name, isNew)
+		case isNew:
+			sawNew++
+		default:
+			sawOld++
+		}
+	}
+	t.Logf("kill points of a restore: %d runs, %d killed, old value %d, new value %d, broken 0; an unkilled restore takes %v",
+		len(cases), killedN, sawOld, sawNew, at["exit"].Round(time.Millisecond))
+	now = now.Add(time.Minute)
+	backup := pick()
+	if killed, _ := stRunChildEnv(t, sb, "", now, -1, stEnvRestore+"="+backup); killed {
+		t.Fatal("final restore was killed")
+	}
+	if got := stDecrypt(t, sb, stKV(t, sb).Value); !bytes.Equal(got, restored(backup, now)) {
+		t.Error("a restore after the kills did not store the backup")
+	}
+	if inc, err := IncompleteBackups(sb.DataDir); err != nil || len(inc) != 0 {
+		t.Errorf("incomplete backups after a completed restore: %v, %v", inc, err)
+	}
+	stCheckAfterKill(t, sb, "final restore")
 }

@@ -30,6 +30,11 @@ type Flow struct {
 	Cleanup func() `json:"-"`
 	// Log receives one record per step (Env.Log); nil logs nothing.
 	Log *slog.Logger `json:"-"`
+	// Lock, when set, takes the data dir's write lock (one writer per
+	// cluster node); the session calls it before its first writing step
+	// outside a dry run and calls release when the flow ends. A refusal
+	// fails that step: nothing was done.
+	Lock func(ctx context.Context) (release func(), err error) `json:"-"`
 	// State, when set, reads the node's service state when the flow ends,
 	// for the report's last line: k3s running, or stopped and how to start
 	// it.

@@ -26,8 +26,11 @@ type run struct {
 	force  bool // a new root of trust is accepted (rotate-custom-ca --root new)
 	tokens *TokenReport
 	load   *Load
-	backup string // the backup the load wrote, for the ways out of a failed restart
-	loaded bool   // the load step wrote the datastore (any path)
+	// aheadRev is the revision the load's plan showed before k3s was
+	// stopped; the load refuses a datastore that moved since (0: none shown).
+	aheadRev int64
+	backup   string // the backup the load wrote, for the ways out of a failed restart
+	loaded   bool   // the load step wrote the datastore (any path)
 	// service says a task stops or starts k3s: the flow's report ends
 	// with the state k3s is left in.
 	service bool
@@ -58,6 +61,13 @@ func (r *run) cleanup() {
 // flow assembles a flow over r.
 func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 	f := &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup, Log: r.env.Log}
+	f.Lock = func(context.Context) (func(), error) {
+		holder := r.env.Holder
+		if holder == "" {
+			holder = "k3sca"
+		}
+		return Lock(r.env.DataDir, holder+", flow "+id, r.env.Now())
+	}
 	if r.service && r.env.Services != nil {
 		f.State = r.nodeState
 	}
@@ -393,7 +403,11 @@ func (r *run) loadTask(newRoot bool) *Task {
 			// Read-only, while k3s still runs: what the load will change.
 			l := r.newLoad(true)
 			defer l.Close()
-			return l.Preview(ctx)
+			plan, err := l.Preview(ctx)
+			if lp := l.Plan(); err == nil && lp != nil {
+				r.aheadRev = lp.Revision
+			}
+			return plan, err
 		},
 		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
 			progress("backing up, writing and reading back the bootstrap data")
@@ -401,8 +415,8 @@ func (r *run) loadTask(newRoot bool) *Task {
 			if err != nil {
 				return nil, err
 			}
-			r.loaded = r.load.Result().Wrote
-			out := &Outcome{Summary: sum}
+			r.loaded = r.load.Result().Wrote()
+			out := &Outcome{Summary: sum, Warnings: r.load.Plan().Warnings}
 			if res := r.load.Result(); res.Backup != "" {
 				r.backup = res.Backup
 				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: "+restoreCommand(r.env, res.Backup))
@@ -417,7 +431,7 @@ func (r *run) loadTask(newRoot bool) *Task {
 func (r *run) newLoad(readOnly bool) *Load {
 	return NewLoad(LoadInput{
 		DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
-		Force: r.force, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL,
+		Force: r.force, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL, Revision: r.aheadRev,
 	})
 }
 

@@ -150,6 +150,13 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 			for _, b := range bs {
 				out.Details = append(out.Details, fmt.Sprintf("%s  rev %d via %s  %s", b.Created.UTC().Format("2006-01-02 15:04:05"), b.Revision, b.Via, b.Path))
 			}
+			incomplete, err := IncompleteBackups(r.env.DataDir)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range incomplete {
+				out.Warnings = append(out.Warnings, IncompleteNote(p))
+			}
 			return out, nil
 		},
 	}

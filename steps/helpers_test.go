@@ -78,7 +78,7 @@ func stPass(sb *Sandbox) string { return sb.Token.Password }
 func stKV(t testing.TB, sb *Sandbox) datastore.KV {
 	t.Helper()
 	ctx := context.Background()
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb))
+	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func stKV(t testing.TB, sb *Sandbox) datastore.KV {
 func stWrite(t testing.TB, sb *Sandbox, fn func(ctx context.Context, db *datastore.SQLite) error) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb))
+	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

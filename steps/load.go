@@ -33,6 +33,11 @@ type LoadInput struct {
 	Now time.Time
 	// Product names paths and units.
 	Product product.Product
+	// Revision, when not 0, is the revision the operator saw in the plan
+	// (a dry run, the preview before stopping k3s): Prepare refuses when
+	// the bootstrap value has moved since, even to a value the load would
+	// accept.
+	Revision int64
 	// Hook, when set, is called at each named point of Run (tests use it to
 	// kill the process between backup and verify).
 	Hook func(point string)
@@ -59,6 +64,9 @@ type LoadPlan struct {
 	NewerOnDisk []string
 	// Tokens is the CA hash and token before and after.
 	Tokens *TokenReport
+	// Warnings are facts the operator must read before the load (a token
+	// whose CA hash is not this cluster's).
+	Warnings []string
 
 	passphrase string
 	current    *Bootstrap
@@ -83,13 +91,17 @@ type LoadResult struct {
 	Backup string
 	// NewRevision is the revision of the written value.
 	NewRevision int64
-	// Wrote says the new value is in the datastore (written and read back,
-	// or saved by the server's rotate-ca handler).
-	Wrote bool
+	// State says what the datastore holds after Run: the new value (read
+	// back, or saved by the server's rotate-ca handler), not, or unknown
+	// (the reply was lost and the key could not be read back).
+	State WriteState
 	// RegenerateTrigger is the listener's regenerate trigger written on
 	// this server ("" when the server CA did not change).
 	RegenerateTrigger string
 }
+
+// Wrote reports whether the new value is in the datastore.
+func (r LoadResult) Wrote() bool { return r.State == WriteDone }
 
 // NewLoad returns the load step.
 func NewLoad(in LoadInput) *Load { return &Load{in: in} }
@@ -127,6 +139,11 @@ func (l *Load) Prepare(ctx context.Context) (*LoadPlan, error) {
 		return nil, err
 	}
 	plan.passphrase = pass
+	if tok, err := pki.ParseToken(raw); err == nil && tok.CAHash != "" && tok.CAHash != plan.Tokens.Current.Hash.Hex {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("the token's CA hash %s is not this cluster's (%s): its password opens the datastore, "+
+			"but k3s agents and servers joining with this token would refuse the server (token CA hash does not match the Cluster CA certificate hash)",
+			tok.CAHash, plan.Tokens.Current.Hash.Hex))
+	}
 	access := l.in.Access
 	access.ReadOnly = l.in.DryRun
 	if plan.Access, err = ChooseAccess(ctx, access); err != nil {
@@ -150,7 +167,7 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	cur, err := ReadBootstrap(ctx, b, plan.passphrase)
 	if err != nil {
 		_ = b.Close()
-		return err
+		return plan.Access.hint(err)
 	}
 	next, staged, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: server, StagedDir: l.in.Staged, Now: l.in.Now})
 	if err != nil {
@@ -160,6 +177,15 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	if plan.nextPlain, err = next.Encode(); err != nil {
 		_ = b.Close()
 		return err
+	}
+	if err := checkValueSize(len(plan.nextPlain)); err != nil {
+		_ = b.Close()
+		return err
+	}
+	if l.in.Revision != 0 && cur.KV.ModRevision != l.in.Revision {
+		_ = b.Close()
+		return fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; look at the new plan (--dry-run) and load again",
+			ErrConcurrent, cur.KV.Key, cur.KV.ModRevision, l.in.Revision)
 	}
 	l.backend = b
 	plan.current, plan.next = cur, next
@@ -176,6 +202,16 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 		if st.Outcome == datastore.OutcomeConflict {
 			plan.NewerOnDisk = append(plan.NewerOnDisk, st.Path)
 		}
+	}
+	return nil
+}
+
+// checkValueSize refuses a bootstrap value (plaintext of n bytes) whose
+// encrypted form is over datastore.MaxValueSize.
+func checkValueSize(n int) error {
+	if size := datastore.EncryptedSize(n); size > datastore.MaxValueSize {
+		return fmt.Errorf("%w: %d bytes encrypted (%d of plaintext), the limit is %d; nothing was written",
+			datastore.ErrValueTooLarge, size, n, datastore.MaxValueSize)
 	}
 	return nil
 }

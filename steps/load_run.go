@@ -15,7 +15,7 @@ import (
 // Errors of the write phase.
 var (
 	ErrVerifyFailed = errors.New("the value read back differs from what was written; the backup was restored")
-	ErrConcurrent   = errors.New("the bootstrap value changed since it was read; nothing was written")
+	ErrConcurrent   = errors.New("the bootstrap value changed since the plan was read; nothing was written")
 )
 
 // Preview implements Step: it prepares (validation, datastore read, new
@@ -29,6 +29,9 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	plan := &Plan{Title: l.Title()}
 	plan.Add(ActCheck, "validation", "class %s; %d errors, %d warnings", lp.Validation.Class, len(lp.Validation.Errors), len(lp.Validation.Warnings))
 	plan.Notes = append(plan.Notes, "datastore: "+lp.Access.Reason)
+	for _, w := range lp.Warnings {
+		plan.Notes = append(plan.Notes, "warning: "+w)
+	}
 	if lp.Access.Via == ViaServer {
 		plan.Add(ActDatastore, l.in.ServerURL+l.in.Product.CACertsPath(), "PUT %d staged fields, force=%t", len(lp.next), l.in.Force)
 		return plan, nil
@@ -63,6 +66,8 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 }
 
 // Run implements Step: backup, compare-and-swap, read-back verification.
+// Result().State says what is in place afterwards, whatever the error: a
+// write whose reply is lost is read back before anything is reported.
 func (l *Load) Run(ctx context.Context) (string, error) {
 	if l.in.DryRun {
 		return "", errors.New("dry run: refusing to write")
@@ -71,6 +76,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	l.result.State = WriteNone
 	if lp.Access.Via == ViaServer {
 		return l.runServer(ctx)
 	}
@@ -88,21 +94,41 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	l.hook("before-write")
 	rev, err := l.backend.Update(ctx, lp.Key, lp.Revision, value)
-	if errors.Is(err, datastore.ErrRevisionMismatch) {
+	lost := err != nil
+	switch {
+	case errors.Is(err, datastore.ErrRevisionMismatch):
 		return "", fmt.Errorf("%w: %w", ErrConcurrent, err)
-	}
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", lp.Key, err)
+	case err != nil:
+		// No reply (a reset connection, a failed commit): the datastore
+		// may have applied the write. Only the value read back tells.
+		state, kv, rerr := readBack(ctx, l.backend, l.reopen, lp.Key, l.holdsNew)
+		switch state {
+		case WriteUnknown:
+			l.result.State = WriteUnknown
+			return "", &UnknownOutcomeError{Key: lp.Key, Write: err, Read: rerr, Check: l.checkCommand()}
+		case WriteNone:
+			return "", fmt.Errorf("write %s: %w; read back: the datastore holds %s: nothing was written", lp.Key, lp.Access.hint(err), l.describe(kv))
+		}
+		rev = kv.ModRevision
 	}
 	l.hook("after-write")
-	if err := l.verify(ctx, rev); err != nil {
-		return "", err
+	if !lost {
+		// A lost reply was already read back: the value is the new one.
+		if err := l.verify(ctx, rev); err != nil {
+			return "", err
+		}
 	}
 	l.hook("after-verify")
-	l.result.NewRevision, l.result.Wrote = rev, true
+	l.result.NewRevision, l.result.State = rev, WriteDone
 	sum := fmt.Sprintf("wrote %s at revision %d (was %d), verified; backup %s; restart the servers one at a time to pick it up",
 		lp.Key, rev, lp.Revision, backup.Path)
+	if lost {
+		sum = fmt.Sprintf("wrote %s at revision %d (was %d): the reply was lost, the value read back is the new one; backup %s; restart the servers one at a time to pick it up",
+			lp.Key, rev, lp.Revision, backup.Path)
+	}
+	sum += removedNote(backup.Removed)
 	if lp.ServerCAChanges() {
 		trigger, err := leaveRegenerateTrigger(l.in.DataDir, l.in.Now, sum)
 		if err != nil {
@@ -114,16 +140,69 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	return sum, nil
 }
 
+// holdsNew reports whether kv is the value this load writes: it opens with
+// the token to exactly the new plaintext (every encryption has its own salt).
+func (l *Load) holdsNew(kv datastore.KV) bool {
+	plain, err := datastore.Decrypt(l.plan.passphrase, kv.Value)
+	return err == nil && bytes.Equal(plain, l.plan.nextPlain)
+}
+
+// describe names what a read back found instead of the new value.
+func (l *Load) describe(kv datastore.KV) string {
+	lp := l.plan
+	switch {
+	case kv.Key == "":
+		return "no such key"
+	case kv.ModRevision == lp.Revision && bytes.Equal(kv.Value, lp.current.KV.Value):
+		return fmt.Sprintf("the old value at revision %d", kv.ModRevision)
+	}
+	return fmt.Sprintf("another value at revision %d (another writer)", kv.ModRevision)
+}
+
+// reopen opens a fresh connection to the datastore, for a read back after
+// the connection of the write broke.
+func (l *Load) reopen(ctx context.Context) (datastore.Backend, error) {
+	return l.plan.Access.Open(ctx, false)
+}
+
+// checkCommand is the command that tells whether this load's value is in
+// place: a dry run of the same load says the datastore already holds it.
+func (l *Load) checkCommand() string {
+	return fmt.Sprintf("k3sca load --path %s -d %s%s --dry-run (\"the datastore already holds this set\" means it was written)",
+		l.in.Staged, l.in.DataDir, accessFlags(l.in.Access))
+}
+
+// accessFlags spells the datastore flags of in for a printed command.
+func accessFlags(in AccessInput) string {
+	var b strings.Builder
+	if in.Product.Name() != product.K3s.Name() {
+		b.WriteString(" --product " + in.Product.Name())
+	}
+	if in.Via != "" && in.Via != ViaAuto {
+		b.WriteString(" --via " + string(in.Via))
+	}
+	if len(in.Etcd.Endpoints) > 0 {
+		b.WriteString(" --etcd-endpoints " + strings.Join(in.Etcd.Endpoints, ","))
+	}
+	return b.String()
+}
+
 // verify reads the key back and compares it with what was written; on a
 // mismatch it puts the backup value back with a compare-and-swap.
 func (l *Load) verify(ctx context.Context, rev int64) error {
 	lp := l.plan
 	got, err := l.backend.Get(ctx, lp.Key)
-	if err == nil && got.ModRevision == rev {
-		var plain []byte
-		if plain, err = datastore.Decrypt(lp.passphrase, got.Value); err == nil && bytes.Equal(plain, lp.nextPlain) {
-			return nil
+	if err != nil && !errors.Is(err, datastore.ErrKeyNotFound) {
+		// Acknowledged, but the read failed: try a fresh connection.
+		state, kv, rerr := readBack(ctx, l.backend, l.reopen, lp.Key, l.holdsNew)
+		if state == WriteUnknown {
+			l.result.State = WriteUnknown
+			return &UnknownOutcomeError{Key: lp.Key, Write: fmt.Errorf("acknowledged at revision %d, then not readable: %w", rev, err), Read: rerr, Check: l.checkCommand()}
 		}
+		got, err = kv, nil
+	}
+	if err == nil && got.ModRevision == rev && l.holdsNew(got) {
+		return nil
 	}
 	cause := err
 	if cause == nil {

@@ -2,7 +2,11 @@ package steps
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -37,9 +41,12 @@ func (l *Load) prepareServer(ctx context.Context, plan *LoadPlan, raw string) (*
 	if plan.nextPlain, err = body.Encode(); err != nil {
 		return nil, err
 	}
+	if err := checkValueSize(len(plan.nextPlain)); err != nil {
+		return nil, err
+	}
 	plan.next = body
 	now := l.in.Now
-	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product, Now: func() time.Time { return now }}
+	l.api = &datastore.ServerAPI{URL: l.in.ServerURL, Token: tok, Product: l.in.Product, Timeout: l.in.Access.Timeout, Now: func() time.Time { return now }}
 	if _, err := l.api.FetchCACerts(ctx); err != nil {
 		return nil, fmt.Errorf("reach %s: %w", l.in.ServerURL, err)
 	}
@@ -50,8 +57,23 @@ func (l *Load) prepareServer(ctx context.Context, plan *LoadPlan, raw string) (*
 func (l *Load) runServer(ctx context.Context) (string, error) {
 	l.hook("before-put")
 	if err := l.api.PutCACerts(ctx, l.plan.nextPlain, l.in.Force); err != nil {
+		var op *net.OpError
+		if errors.Is(err, datastore.ErrUnreachable) && !(errors.As(err, &op) && op.Op == "dial") {
+			// The request may have reached the server, which saves before it answers.
+			l.result.State = WriteUnknown
+			return "", &UnknownOutcomeError{Key: l.in.ServerURL + l.in.Product.CACertsPath(), Write: err,
+				Read: errors.New("the server API has no read back"), Check: l.serverCheckCommand()}
+		}
 		return "", err
 	}
-	l.result.Wrote = true
+	l.result.State = WriteDone
 	return fmt.Sprintf("certificates saved to datastore through %s; restart the servers one at a time", l.in.ServerURL), nil
+}
+
+// serverCheckCommand tells whether a PUT whose reply was lost was saved:
+// the datastore's ServerCA then hashes like the staged one.
+func (l *Load) serverCheckCommand() string {
+	sum := sha256.Sum256(l.plan.next["ServerCA"].Content)
+	return fmt.Sprintf("k3sca datastore show -d %s on a server of the cluster (the ServerCA field's SHA256 starts with %s when it was saved)",
+		l.in.DataDir, hex.EncodeToString(sum[:8]))
 }

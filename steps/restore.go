@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -22,7 +23,14 @@ type RestoreInput struct {
 	Token string
 	// Now stamps the safety backup of the value being replaced.
 	Now time.Time
+	// Hook, when set, is called at each named point of Run (tests kill the
+	// process there, or lose the reply of the write).
+	Hook func(point string)
 }
+
+// ErrOtherCluster refuses a backup whose bootstrap key is not live in this
+// datastore: it was made on another cluster (or with another token).
+var ErrOtherCluster = errors.New("this backup belongs to another cluster")
 
 // Restore puts a backed-up bootstrap value back with a compare-and-swap,
 // after saving the value it replaces, and reads it back.
@@ -30,12 +38,18 @@ type Restore struct {
 	in     RestoreInput
 	backup *Backup
 	access Access
+	// cur is the live value the plan replaces; the compare-and-swap is at
+	// its revision, so a datastore that moved since the plan is refused.
+	cur datastore.KV
 	// value is what is written: the backup re-stamped with the restore
 	// time when the token opens it, so the datastore wins over the newer
 	// files on every server at its next start (as after a load); the
 	// backup as it is otherwise.
 	value     []byte
 	restamped bool
+	// holds says the datastore already holds the backup.
+	holds bool
+	state WriteState
 }
 
 // NewRestore returns the restore step.
@@ -44,11 +58,26 @@ func NewRestore(in RestoreInput) *Restore { return &Restore{in: in} }
 // Title implements Step.
 func (r *Restore) Title() string { return "Restore a bootstrap backup" }
 
+// State says what the datastore holds after Run: the backup (written), not,
+// or unknown.
+func (r *Restore) State() WriteState { return r.state }
+
 func (r *Restore) prepare(ctx context.Context) error {
 	if r.backup != nil {
 		return nil
 	}
 	b, err := ReadBackup(r.in.BackupPath)
+	if err != nil {
+		return err
+	}
+	acc, err := ChooseAccess(ctx, r.in.Access)
+	if err != nil {
+		return err
+	}
+	if acc.Via == ViaServer {
+		return errors.New("restore needs direct datastore access (--via sqlite or etcd)")
+	}
+	cur, err := liveKey(ctx, acc, b)
 	if err != nil {
 		return err
 	}
@@ -60,7 +89,7 @@ func (r *Restore) prepare(ctx context.Context) error {
 		return err
 	default:
 		if datastore.StorageKey(pass) != b.Key {
-			return fmt.Errorf("%w: the backup holds %s", ErrWrongToken, b.Key)
+			return fmt.Errorf("%w: the backup holds %s, the token names %s", ErrWrongToken, b.Key, datastore.StorageKey(pass))
 		}
 		plain, err := datastore.Decrypt(pass, []byte(b.Value))
 		if err != nil {
@@ -74,15 +103,35 @@ func (r *Restore) prepare(ctx context.Context) error {
 	if r.value == nil {
 		r.value = []byte(b.Value)
 	}
-	acc, err := ChooseAccess(ctx, r.in.Access)
-	if err != nil {
-		return err
-	}
-	if acc.Via == ViaServer {
-		return errors.New("restore needs direct datastore access (--via sqlite or etcd)")
-	}
-	r.backup, r.access = b, acc
+	r.backup, r.access, r.cur = b, acc, cur
+	r.holds = r.holdsBackup(cur.Value)
 	return nil
+}
+
+// liveKey reads the live value of the backup's key, read-only, and refuses
+// a backup of another cluster.
+func liveKey(ctx context.Context, acc Access, b *Backup) (datastore.KV, error) {
+	ro, err := acc.Open(ctx, true)
+	if err != nil {
+		return datastore.KV{}, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
+	}
+	defer ro.Close()
+	keys, err := ro.List(ctx, datastore.BootstrapPrefix)
+	if err != nil {
+		return datastore.KV{}, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, acc.hint(err))
+	}
+	var names []string
+	for _, kv := range keys {
+		if kv.Key == b.Key {
+			return kv, nil
+		}
+		names = append(names, kv.Key)
+	}
+	if len(names) == 0 {
+		return datastore.KV{}, fmt.Errorf("%w; nothing to restore over", ErrNoBootstrapData)
+	}
+	return datastore.KV{}, fmt.Errorf("%w (bootstrap key %s, this cluster's is %s); nothing was written",
+		ErrOtherCluster, b.Key, strings.Join(names, ", "))
 }
 
 // Preview implements Step.
@@ -91,9 +140,13 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	plan := &Plan{Title: r.Title(), Notes: []string{"datastore: " + r.access.Reason}}
-	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced")
-	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap back to the value of revision %d from %s",
-		r.backup.Revision, r.backup.Created.Format(time.RFC3339))
+	if r.holds {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("the datastore already holds the backup value at revision %d: nothing will be written", r.cur.ModRevision))
+		return plan, nil
+	}
+	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced (revision %d)", r.cur.ModRevision)
+	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap at revision %d back to the value of revision %d from %s",
+		r.cur.ModRevision, r.backup.Revision, r.backup.Created.Format(time.RFC3339))
 	plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)), "empty trigger, 0600: the listener on 6443 issues its serving certificate again from the restored server CA at the next start")
 	plan.Notes = append(plan.Notes, "every other server needs the same empty file "+pki.DynamicCertRegenerate+" (0600) in its server dir before its restart")
 	if r.restamped {
@@ -104,42 +157,74 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	return plan, nil
 }
 
-// Run implements Step.
+// Run implements Step: the compare-and-swap is at the revision the plan
+// showed; a write whose reply is lost is read back.
 func (r *Restore) Run(ctx context.Context) (string, error) {
 	if err := r.prepare(ctx); err != nil {
 		return "", err
+	}
+	r.state = WriteNone
+	if r.holds {
+		return "the datastore already holds the backup value; nothing written", nil
 	}
 	b, err := r.access.Open(ctx, false)
 	if err != nil {
 		return "", fmt.Errorf("open datastore (%s): %w", r.access.Via, err)
 	}
 	defer b.Close()
-	cur, err := b.Get(ctx, r.backup.Key)
+	key := r.backup.Key
+	cur, err := b.Get(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", r.backup.Key, err)
+		return "", fmt.Errorf("read %s: %w", key, r.access.hint(err))
 	}
-	want := r.value
-	if r.holdsBackup(cur.Value) {
-		return "the datastore already holds the backup value; nothing written", nil
+	if cur.ModRevision != r.cur.ModRevision {
+		return "", fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; run the restore again to see the new plan",
+			ErrConcurrent, key, cur.ModRevision, r.cur.ModRevision)
 	}
 	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now)
 	if err != nil {
 		return "", err
 	}
-	rev, err := b.Update(ctx, r.backup.Key, cur.ModRevision, want)
-	if err != nil {
-		return "", fmt.Errorf("restore %s: %w", r.backup.Key, err)
+	r.hook("after-backup")
+	want := r.value
+	r.hook("before-write")
+	rev, err := b.Update(ctx, key, cur.ModRevision, want)
+	holdsWant := func(kv datastore.KV) bool { return bytes.Equal(kv.Value, want) }
+	switch {
+	case errors.Is(err, datastore.ErrRevisionMismatch):
+		return "", fmt.Errorf("%w: %w", ErrConcurrent, err)
+	case err != nil:
+		state, kv, rerr := readBack(ctx, b, func(ctx context.Context) (datastore.Backend, error) { return r.access.Open(ctx, false) }, key, holdsWant)
+		switch state {
+		case WriteUnknown:
+			r.state = WriteUnknown
+			return "", &UnknownOutcomeError{Key: key, Write: err, Read: rerr,
+				Check: fmt.Sprintf("k3sca datastore restore %s -d %s%s --dry-run (\"already holds the backup value\" means it was written)",
+					r.in.BackupPath, r.in.DataDir, accessFlags(r.in.Access))}
+		case WriteNone:
+			return "", fmt.Errorf("restore %s: %w; read back: revision %d, not the backup: nothing was written", key, r.access.hint(err), kv.ModRevision)
+		}
+		rev = kv.ModRevision
+	default:
+		got, err := b.Get(ctx, key)
+		if err != nil || !holdsWant(got) {
+			return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
+		}
 	}
-	got, err := b.Get(ctx, r.backup.Key)
-	if err != nil || !bytes.Equal(got.Value, want) {
-		return "", fmt.Errorf("restored value does not read back (revision %d): %v", rev, err)
-	}
-	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", r.backup.Key, rev, safety.Path)
+	r.hook("after-write")
+	r.state = WriteDone
+	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", key, rev, safety.Path) + removedNote(safety.Removed)
 	trigger, err := leaveRegenerateTrigger(r.in.DataDir, r.in.Now, sum)
 	if err != nil {
 		return "", err
 	}
 	return sum + "; wrote " + trigger, nil
+}
+
+func (r *Restore) hook(point string) {
+	if r.in.Hook != nil {
+		r.in.Hook(point)
+	}
 }
 
 // restamp sets every entry of a decrypted bootstrap value to now and

@@ -228,7 +228,7 @@ func (sb *Sandbox) seedDatastore(ctx context.Context, pass string) error {
 	if err != nil {
 		return err
 	}
-	b, err := datastore.OpenSQLite(ctx, db)
+	b, err := datastore.OpenSQLite(ctx, db, 0)
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	if err != nil {
 		return nil, err
 	}
-	db, err := datastore.OpenSQLite(ctx, filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)))
+	db, err := datastore.OpenSQLite(ctx, filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), 0)
 	if err != nil {
 		return nil, err
 	}

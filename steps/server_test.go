@@ -108,7 +108,7 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 	if err != nil {
 		return err
 	}
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb))
+	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,8 @@ type Session struct {
 	wasActive *bool
 	// leftovers are what the flow left behind when it did not finish.
 	leftovers []Leftover
+	// release drops the lock Flow.Lock took; nil while none is held.
+	release func()
 }
 
 // StepReport is the state and result of one task in a session.
@@ -162,6 +164,9 @@ func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
 			}
 			p.Plan = plan
 			s.steps[s.cur].Plan = plan
+		}
+		if err := s.lock(ctx, t); err != nil {
+			return nil, s.fail(ctx, err)
 		}
 		if t.Disruptive && p.Ask {
 			s.ahead(ctx, p)
@@ -380,8 +385,30 @@ func (s *Session) log(i int, msg string) {
 	s.Flow.Log.Info("step", "flow", s.Flow.ID, "dryRun", s.DryRun, "n", st.N, "title", st.Title, "status", string(st.Status), "msg", msg)
 }
 
-// finish reads the service state and calls the flow's Cleanup once.
+// lock takes the flow's lock at its first writing step outside a dry run,
+// after that step's preview (bad input touches nothing) and before it is
+// asked or run.
+func (s *Session) lock(ctx context.Context, t *Task) error {
+	if !t.Writes || s.DryRun || s.Flow.Lock == nil || s.release != nil {
+		return nil
+	}
+	release, err := s.Flow.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	s.release = release
+	return nil
+}
+
+// finish reads the service state, calls the flow's Cleanup once and
+// releases the lock.
 func (s *Session) finish() {
+	defer func() {
+		if s.release != nil {
+			s.release()
+			s.release = nil
+		}
+	}()
 	if s.Flow.State != nil && s.node == nil {
 		s.node = s.Flow.State(context.Background())
 		if s.node != nil && s.wasActive != nil {

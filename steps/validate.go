@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,10 +49,72 @@ func CheckStaged(dataDir, staged string) error {
 	return fmt.Errorf("%w: %s has no tls/ subdir; a staged dir holds tls/server-ca.crt and the rest (k3sca generate --out DIR writes one)", ErrNoStagedTLS, staged)
 }
 
+// MaxStagedFileSize is the largest staged file k3sca reads. A CA bundle,
+// a CA key and a service.key holding many old keys are a few KiB; together
+// the staged files must fit the bootstrap value's datastore.MaxValueSize
+// after base64 twice (the JSON, then the encryption), which the load checks.
+const MaxStagedFileSize = 256 << 10
+
+// ErrStagedFile refuses a staged file k3sca cannot take as it is: not a
+// regular file, empty, over MaxStagedFileSize, or unreadable. It is bad
+// input (exit 1), not k3s's verdict on the set.
+var ErrStagedFile = errors.New("bad staged file")
+
+// CheckStagedFiles reads every staged rotatable file: a missing one is not
+// staged; one that is not a regular file (a FIFO, a directory), empty (k3s
+// would silently keep the current file), larger than MaxStagedFileSize or
+// unreadable (an I/O error) fails, naming the file.
+func CheckStagedFiles(staged string) error {
+	for _, f := range pki.BootstrapFields {
+		if !f.Rotate {
+			continue
+		}
+		p := f.Abs(staged)
+		fi, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return fmt.Errorf("%w %s: %w", ErrStagedFile, p, err)
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%w %s: not a regular file (%s); stage the file itself", ErrStagedFile, p, fi.Mode().Type())
+		case fi.Size() == 0:
+			return fmt.Errorf("%w %s: empty; k3s would take it as not staged and keep the current %s: remove it, or stage its content", ErrStagedFile, p, f.Name)
+		case fi.Size() > MaxStagedFileSize:
+			return fmt.Errorf("%w %s: %d bytes, the limit is %d (every datastore must accept the bootstrap value)", ErrStagedFile, p, fi.Size(), MaxStagedFileSize)
+		}
+		if err := readBounded(p); err != nil {
+			return fmt.Errorf("%w %s: %w", ErrStagedFile, p, err)
+		}
+	}
+	return nil
+}
+
+// readBounded reads a file whole, at most MaxStagedFileSize+1 bytes.
+func readBounded(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(f, MaxStagedFileSize+1))
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if n > MaxStagedFileSize {
+		return fmt.Errorf("grew to more than %d bytes while read", MaxStagedFileSize)
+	}
+	return nil
+}
+
 // Validate checks a staged dir against the live data dir with the engine's
-// k3s-exact rules, after refusing the live dir itself as staged dir.
+// k3s-exact rules, after refusing the live dir itself as staged dir and
+// any staged file CheckStagedFiles refuses.
 func Validate(ctx context.Context, p product.Product, dataDir, staged string, force bool, now time.Time) (*pki.Report, error) {
 	if err := CheckStaged(dataDir, staged); err != nil {
+		return nil, err
+	}
+	if err := CheckStagedFiles(staged); err != nil {
 		return nil, err
 	}
 	return pki.Validate(ctx, pki.ValidateInput{

@@ -297,7 +297,7 @@ var realFlowCases = []realFlowCase{
 
 // rfRestoreBackup is the backup the rotate-ca run before the datastore flow
 // leaves: named after the pinned clock and the revision it replaced.
-var rfRestoreBackup = filepath.Join("data", "server", steps.BackupDirName, fmt.Sprintf("%d-1.json", testkit.Now.Unix()))
+var rfRestoreBackup = filepath.Join("data", "server", steps.BackupDirName, fmt.Sprintf("%d-1", testkit.Now.Unix()), steps.BackupFile)
 
 // TestRealFlows drives each of the real flows of steps.Flows() through the
 // wizard on a real node (a sandbox, or an empty data dir for the custom-CA

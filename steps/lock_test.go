@@ -1,0 +1,93 @@
+package steps
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
+)
+
+// TestLock: a second lock on a data dir is refused, naming the holder's
+// pid, command and time; once released, the lock can be taken again.
+func TestLock(t *testing.T) {
+	dd := t.TempDir()
+	release, err := Lock(dd, "k3sca load", testkit.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Lock(dd, "k3sca wizard", testkit.Now.Add(time.Minute))
+	var le *LockedError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v, want a LockedError", err)
+	}
+	if le.Holder.PID != os.Getpid() || le.Holder.Command != "k3sca load" || !le.Holder.Since.Equal(testkit.Now) {
+		t.Errorf("holder %+v, want this process, k3sca load, %s", le.Holder, testkit.Now)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "k3sca load") || !strings.Contains(msg, "2026-11-27T12:00:00Z") || !strings.Contains(msg, LockPath(dd)) {
+		t.Errorf("message %q does not name the holder and the file", msg)
+	}
+	release()
+	again, err := Lock(dd, "k3sca wizard", testkit.Now)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again()
+}
+
+// TestFlowRefusedWhileLocked runs every writing flow while another k3sca
+// holds the data dir's lock: the first writing step is refused, naming the
+// holder, and nothing is done (no step wrote, k3s as it was, the datastore
+// unchanged).
+func TestFlowRefusedWhileLocked(t *testing.T) {
+	tmpl := stSandbox(t)
+	for _, tc := range declineCases {
+		for _, running := range []bool{true, false} {
+			t.Run(tc.id+map[bool]string{true: "/running", false: "/stopped"}[running], func(t *testing.T) {
+				sb := copySandbox(t, tmpl)
+				env, svc := flowEnv(t, sb, running)
+				vals := tc.vals(t, sb)
+				before := stKV(t, sb)
+				release, err := Lock(sb.DataDir, "k3sca wizard, flow rotate-ca", testkit.Now.Add(-time.Minute))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer release()
+				spec, _ := FindFlow(Flows(), tc.id)
+				f, err := spec.Build(t.Context(), env, withInitial(spec, env, vals))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, out, err := runFlow(t, env, tc.id, vals, Runner{Yes: true, Words: f.Needs().Words})
+				if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "k3sca wizard, flow rotate-ca") {
+					t.Fatalf("run while locked: %v, want ErrLocked naming the holder\n%s", err, out)
+				}
+				for _, st := range rep.Steps {
+					if st.Writes && st.Status == StatusDone {
+						t.Errorf("step %d (%s) ran while locked", st.N, st.Title)
+					}
+				}
+				if rep.OK || rep.RolledBack {
+					t.Errorf("report: ok %t, rolled back %t", rep.OK, rep.RolledBack)
+				}
+				checkLeftAsItWas(t, sb, svc, running, before, rep, out)
+				if sd := vals["stage-dir"]; sd != "" {
+					if _, err := os.Stat(sd); !errors.Is(err, os.ErrNotExist) {
+						t.Errorf("the staged dir %s was created", sd)
+					}
+				}
+			})
+		}
+	}
+}
+
+// withInitial is spec's initial values with vals over them.
+func withInitial(spec FlowSpec, env Env, vals map[string]string) map[string]string {
+	all := spec.InitialValues(env)
+	for k, v := range vals {
+		all[k] = v
+	}
+	return all
+}
