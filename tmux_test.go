@@ -198,11 +198,8 @@ func TestWizardInTmux(t *testing.T) {
 	}
 	assertChainsToRoot(t, dd, filepath.Join(rootDir, "root.pem"))
 
-	// The printed undo command, as copied, puts the backup back. On SQLite
-	// it writes the state.db directly, so k3s is stopped first.
-	if out, err := exec.Command(bin, "sandbox", "stop", "-d", dd).CombinedOutput(); err != nil {
-		t.Fatalf("sandbox stop: %v\n%s", err, out)
-	}
+	// The printed undo command, as copied, puts the backup back: the
+	// datastore flow stops k3s for the SQLite write and starts it again.
 	if out, err := exec.Command(bin, undoArgs[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", undo, err, out)
 	}
@@ -213,10 +210,19 @@ func TestWizardInTmux(t *testing.T) {
 	if after2.Revision <= rep.Revision {
 		t.Errorf("after the undo command the datastore revision is %d, was %d", after2.Revision, rep.Revision)
 	}
+	// k3s was started again on the restored value: the server CA on disk
+	// is the datastore's, and no longer the rotated one.
 	for _, f := range after2.Fields {
-		if f.Field == "ServerCA" && f.Disk == "equal" {
-			t.Errorf("after the undo command the datastore still holds the new server CA")
+		if f.Field == "ServerCA" && f.Disk != "equal" {
+			t.Errorf("after the undo command the server CA on disk is not the datastore's: %s", f.Disk)
 		}
+	}
+	restoredPEM, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(dd)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rh, err := pki.HashCA(restoredPEM, time.Now()); err != nil || rh.Hex == h.Hex {
+		t.Errorf("after the undo command the server still has the rotated CA (%v)", err)
 	}
 }
 

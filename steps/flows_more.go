@@ -180,6 +180,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 			if err != nil {
 				return nil, err
 			}
+			r.restoredHash, r.restored = restore.CAHash(), true
 			return &Outcome{Summary: sum}, nil
 		},
 	}

@@ -411,3 +411,30 @@ func TestFlowSpecsAreComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreThenRestartWaitsForTheRestoredCA: after a restore the restart
+// waits for the backup's CA (not the one on disk before it): the sandbox's
+// listener serves it, so the flow ends at once instead of timing out.
+func TestRestoreThenRestartWaitsForTheRestoredCA(t *testing.T) {
+	sb := stSandbox(t)
+	now := func() time.Time { return testkit.Now }
+	svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: now, Serve: true}
+	t.Cleanup(func() { _ = svc.Close() })
+	env := Env{DataDir: sb.DataDir, Product: product.K3s, Now: now, StageRoot: filepath.Dir(sb.DataDir), Services: svc,
+		ClusterName: "sandbox", RestartTimeout: 3 * time.Second}
+	oldHash := diskHash(t, sb)
+	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	bs, err := ListBackups(sb.DataDir)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("backups %v %v", bs, err)
+	}
+	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path}, Runner{Yes: true, Words: []string{"restore"}})
+	if err != nil || !rep.OK {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "serves CA hash "+oldHash) || diskHash(t, sb) != oldHash {
+		t.Fatalf("the restart did not wait for the restored CA %s:\n%s", oldHash, out)
+	}
+}

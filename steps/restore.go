@@ -49,7 +49,10 @@ type Restore struct {
 	restamped bool
 	// holds says the datastore already holds the backup.
 	holds bool
-	state WriteState
+	// caHash is the CA hash of the backup's server CA ("" when the token
+	// does not open it): what servers serve after the restore.
+	caHash string
+	state  WriteState
 }
 
 // NewRestore returns the restore step.
@@ -99,6 +102,13 @@ func (r *Restore) prepare(ctx context.Context) error {
 			return fmt.Errorf("backup %s: %w", r.in.BackupPath, err)
 		}
 		r.restamped = true
+		if bs, err := datastore.DecodeBootstrap(plain); err == nil {
+			if e, ok := bs["ServerCA"]; ok {
+				if h, err := pki.HashCA(e.Content, r.in.Now); err == nil {
+					r.caHash = h.Hex
+				}
+			}
+		}
 	}
 	if r.value == nil {
 		r.value = []byte(b.Value)
@@ -133,6 +143,10 @@ func liveKey(ctx context.Context, acc Access, b *Backup) (datastore.KV, error) {
 	return datastore.KV{}, fmt.Errorf("%w (bootstrap key %s, this cluster's is %s); nothing was written",
 		ErrOtherCluster, b.Key, strings.Join(names, ", "))
 }
+
+// CAHash is the join-token CA hash servers have after the restore, ""
+// when it cannot be known (no token opens the backup).
+func (r *Restore) CAHash() string { return r.caHash }
 
 // Preview implements Step.
 func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
