@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/product"
@@ -72,7 +72,7 @@ func TestRotateCAOnASandboxClusterRollsOut(t *testing.T) {
 		t.Fatalf("last step %s: %+v", last.ID, last.Outcome)
 	}
 	for _, n := range c.Nodes {
-		for _, h := range tokenHashes(t, n) {
+		for _, h := range clustertest.TokenHashes(t, n.Root) {
 			if h != rep.Result.NewHash {
 				t.Errorf("%s: a token still holds %s", n.Name, h)
 			}
@@ -85,26 +85,6 @@ func TestRotateCAOnASandboxClusterRollsOut(t *testing.T) {
 	if rr := dry.Steps[0].Plan; rr == nil || strings.Contains(out, "restart, then wait") {
 		t.Errorf("the dry run after the rollout plans work:\n%s", out)
 	}
-}
-
-// tokenHashes are the CA hashes of every full token on node n.
-func tokenHashes(t *testing.T, n SandboxNode) []string {
-	t.Helper()
-	host, err := remote.NewLocal(n.Root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe, err := cluster.Probe(context.Background(), host, product.K3s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hs []string
-	for _, pl := range probe.Places {
-		if pl.PinsCA() {
-			hs = append(hs, pl.CAHash)
-		}
-	}
-	return hs
 }
 
 // backups are the rollout backups under a node root.
@@ -156,7 +136,7 @@ func TestRolloutOverASandboxCluster(t *testing.T) {
 		t.Errorf("s1: %+v", s1)
 	}
 	for _, n := range c.Nodes {
-		hs := tokenHashes(t, n)
+		hs := clustertest.TokenHashes(t, n.Root)
 		if len(hs) == 0 {
 			t.Errorf("%s: no token place found", n.Name)
 		}
@@ -216,7 +196,7 @@ func TestRolloutStopsAtTheFailedNodeAndResumes(t *testing.T) {
 		t.Fatalf("states %v", states)
 	}
 	for _, n := range c.Nodes[3:] {
-		if len(backups(t, n)) > 0 || slices.Contains(tokenHashes(t, n), newHash) {
+		if len(backups(t, n)) > 0 || slices.Contains(clustertest.TokenHashes(t, n.Root), newHash) {
 			t.Errorf("%s was touched", n.Name)
 		}
 	}
@@ -271,7 +251,7 @@ func TestRolloutOverSSH(t *testing.T) {
 		t.Fatalf("rollout over ssh: %v\n%+v", err, rep)
 	}
 	for i, n := range c.Nodes {
-		for _, h := range tokenHashes(t, n) {
+		for _, h := range clustertest.TokenHashes(t, n.Root) {
 			if h != newHash {
 				t.Errorf("%s: a token still holds %s", n.Name, h)
 			}

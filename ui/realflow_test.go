@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,26 +30,9 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 		return err
 	}
 	env.Services, env.ClusterName = svc, "sandbox"
-	specs := steps.Flows()
-	at := -1
-	for i, sp := range specs {
-		if sp.ID == steps.FlowRotateCA {
-			at = i
-		}
-	}
-	if at < 0 {
-		t.Fatal("no rotate-ca flow")
-	}
-	s := startWith(t, newModel(context.Background(), Config{Env: env, Specs: specs, Sandbox: true}, deps{}), 120, 40)
-	openItem(s, at)
-	s.waitFor("▸ staging dir")
-	s.key(tea.KeyCtrlS, 1)
-	s.waitFor("writes: Generate")
-	s.typ("y")
-	s.key(tea.KeyEnter, 1)
+	s := toTheStopQuestion(t, env)
 	// The stop is confirmed with the load's word, after the load's diff:
 	// the load and the restart then run without asking again.
-	s.waitFor(`Type "load" and press enter to run steps 4-6`)
 	s.typ("load")
 	s.key(tea.KeyEnter, 1)
 	s.waitFor("✓ done")
@@ -93,21 +77,7 @@ func TestRealRotateCANoAtTheStop(t *testing.T) {
 	_, env := sandbox(t)
 	svc := steps.NewFakeServices(product.K3s.ServerUnit())
 	env.Services, env.ClusterName = svc, "sandbox"
-	specs := steps.Flows()
-	at := -1
-	for i, sp := range specs {
-		if sp.ID == steps.FlowRotateCA {
-			at = i
-		}
-	}
-	s := startWith(t, newModel(context.Background(), Config{Env: env, Specs: specs, Sandbox: true}, deps{}), 120, 40)
-	openItem(s, at)
-	s.waitFor("▸ staging dir")
-	s.key(tea.KeyCtrlS, 1)
-	s.waitFor("writes: Generate")
-	s.typ("y")
-	s.key(tea.KeyEnter, 1)
-	s.waitFor(`Type "load" and press enter to run steps 4-6`)
+	s := toTheStopQuestion(t, env)
 	s.key(tea.KeyEsc, 1)
 	// The staged set was never loaded: the end names it, x removes it.
 	stage := "k3sca-rotation-1795780800"
@@ -129,4 +99,24 @@ func TestRealRotateCANoAtTheStop(t *testing.T) {
 	if _, err := os.Stat(stage); !os.IsNotExist(err) {
 		t.Errorf("x did not remove %s: %v", stage, err)
 	}
+}
+
+// toTheStopQuestion opens rotate-ca from the menu on env's sandbox, starts
+// it, confirms the generate step and waits at the question that stops k3s.
+func toTheStopQuestion(t *testing.T, env steps.Env) *session {
+	t.Helper()
+	specs := steps.Flows()
+	at := slices.IndexFunc(specs, func(sp steps.FlowSpec) bool { return sp.ID == steps.FlowRotateCA })
+	if at < 0 {
+		t.Fatal("no rotate-ca flow")
+	}
+	s := startWith(t, newModel(context.Background(), Config{Env: env, Specs: specs, Sandbox: true}, deps{}), 120, 40)
+	openItem(s, at)
+	s.waitFor("▸ staging dir")
+	s.key(tea.KeyCtrlS, 1)
+	s.waitFor("writes: Generate")
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	s.waitFor(`Type "load" and press enter to run steps 4-6`)
+	return s
 }

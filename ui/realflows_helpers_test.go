@@ -16,9 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/remote"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -344,24 +342,4 @@ func rfRotatedCluster(t *testing.T) (*steps.SandboxCluster, steps.Env, string) {
 		t.Fatalf("rotate-ca on s1: %v", err)
 	}
 	return c, env, rep.Result.NewHash
-}
-
-// rfTokenHashes are the CA hashes of the full tokens of the node rooted at root.
-func rfTokenHashes(t *testing.T, root string) []string {
-	t.Helper()
-	host, err := remote.NewLocal(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe, err := cluster.Probe(context.Background(), host, product.K3s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hs []string
-	for _, pl := range probe.Places {
-		if pl.PinsCA() {
-			hs = append(hs, pl.CAHash)
-		}
-	}
-	return hs
 }

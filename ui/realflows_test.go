@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -283,7 +284,7 @@ var realFlowCases = []realFlowCase{
 			c, env, newHash := rfRotatedCluster(t)
 			return env, func(t *testing.T, end rfState) {
 				for _, n := range c.Nodes {
-					for _, h := range rfTokenHashes(t, n.Root) {
+					for _, h := range clustertest.TokenHashes(t, n.Root) {
 						if h != newHash {
 							t.Errorf("%s: a token still holds %s after the rollout", n.Name, h)
 						}
