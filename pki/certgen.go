@@ -1,6 +1,8 @@
 package pki
 
 import (
+	"cmp"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha1"
@@ -12,8 +14,12 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"runtime"
+	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/k3sca/k3sca/product"
 )
@@ -48,6 +54,9 @@ type GenOptions struct {
 	// Now is the clock for every validity period and the "@<unix>" CN suffix; required.
 	Now time.Time
 	// Rand supplies serial numbers and signatures; nil means crypto/rand.
+	// The CA and service keys always come from crypto/rand (they are
+	// generated concurrently, and since Go 1.26 the standard library
+	// ignores a custom reader for RSA and ECDSA keys anyway).
 	Rand io.Reader
 	// KeyType is the key type of the five CAs; empty means ecdsa-p256.
 	KeyType KeyType
@@ -109,6 +118,62 @@ func (g *genCtx) ts() string { return "@" + strconv.FormatInt(g.now.Unix(), 10) 
 
 // newKey generates a key of type k.
 func (g *genCtx) newKey(k KeyType) (crypto.Signer, error) { return k.Generate(g.rand) }
+
+// keyReq is one key a set needs: its type and what it is for, which
+// prefixes its generation error ("root CA", "server CA").
+type keyReq struct {
+	label string
+	typ   KeyType
+}
+
+// genKeys generates the keys of reqs concurrently from crypto/rand, at most
+// GOMAXPROCS at a time and the most expensive first (the wall time of a set
+// is then about that of its biggest key), and returns them in the order of
+// reqs. The first error stops the keys not yet started. A cancelled ctx
+// returns ctx.Err() at once: keys still being generated are discarded when
+// they finish, and none is returned.
+func genKeys(ctx context.Context, reqs []keyReq) ([]crypto.Signer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys := make([]crypto.Signer, len(reqs))
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[b].typ.genCost(), reqs[a].typ.genCost()) })
+	eg, egCtx := errgroup.WithContext(ctx)
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	done := make(chan error, 1)
+	go func() {
+		for _, i := range order {
+			eg.Go(func() error {
+				if err := egCtx.Err(); err != nil {
+					return err
+				}
+				k, err := reqs[i].typ.Generate(nil)
+				if err != nil {
+					return fmt.Errorf("%s: %w", reqs[i].label, err)
+				}
+				keys[i] = k
+				return nil
+			})
+		}
+		done <- eg.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		return keys, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // serial is a random serial in [1, 2^63), like openssl's `rand -hex 8` and k3s's leaf serials.
 func (g *genCtx) serial() (*big.Int, error) {
@@ -230,6 +295,11 @@ func (g *genCtx) newPair(k KeyType, s certSpec, parent *caPair) (caPair, error) 
 	if err != nil {
 		return caPair{}, err
 	}
+	return g.pairFor(key, s, parent)
+}
+
+// pairFor issues spec for an already generated key; a nil parent makes it self-signed.
+func (g *genCtx) pairFor(key crypto.Signer, s certSpec, parent *caPair) (caPair, error) {
 	var pc *x509.Certificate
 	var pk crypto.Signer
 	if parent != nil {

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -56,7 +57,10 @@ type CustomCAInput struct {
 // GenerateCustomCA stages what generate-custom-ca-certs.sh makes (spec 9.1):
 // the root and intermediate (imported or generated), the five CAs signed by
 // the intermediate with bundles CA + intermediate + root, and service.key.
-// Generated root and intermediate files go under ca/, never tls/.
+// Generated root and intermediate files go under ca/, never tls/. The
+// imports are checked first; then every new key is generated concurrently
+// and the certificates are signed in order. A cancelled ctx returns its
+// error and no set.
 func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*StagedSet, error) {
 	g, err := opts.resolve()
 	if err != nil {
@@ -66,13 +70,51 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 		return nil, err
 	}
 	set := &StagedSet{Kind: "custom-ca"}
-	root, err := g.customRoot(set, in)
+	var root, inter caPair
+	genRoot, genInter := len(in.RootCert) == 0, len(in.IntermediateCert) == 0
+	if !genRoot {
+		if root, err = g.importRoot(set, in); err != nil {
+			return nil, err
+		}
+	}
+	if !genInter {
+		if inter, err = g.importIntermediate(in, root); err != nil {
+			return nil, err
+		}
+	} else if !genRoot && root.key == nil {
+		return nil, importErr(InputRootKey, ErrNoRootKey)
+	}
+	if err := checkCurrentServiceKey(in.CurrentServiceKey); err != nil {
+		return nil, err
+	}
+	var reqs []keyReq
+	if genRoot {
+		reqs = append(reqs, keyReq{label: "root CA", typ: g.rootKey})
+	}
+	if genInter {
+		reqs = append(reqs, keyReq{label: "intermediate CA", typ: g.rootKey})
+	}
+	for _, ca := range CATypes {
+		reqs = append(reqs, keyReq{label: ca.Type + " CA", typ: g.caKey})
+	}
+	keys, err := genKeys(ctx, append(reqs, g.serviceKeyReq()))
 	if err != nil {
 		return nil, err
 	}
-	inter, err := g.customIntermediate(set, in, root)
-	if err != nil {
-		return nil, err
+	next := func() crypto.Signer {
+		k := keys[0]
+		keys = keys[1:]
+		return k
+	}
+	if genRoot {
+		if root, err = g.generatedRoot(set, next()); err != nil {
+			return nil, err
+		}
+	}
+	if genInter {
+		if inter, err = g.generatedIntermediate(set, next(), root); err != nil {
+			return nil, err
+		}
 	}
 	validity := ScriptCAValidity
 	if end := inter.cert.NotAfter; end.Before(g.now.Add(validity)) {
@@ -87,7 +129,7 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 			return nil, err
 		}
 		spec := g.scriptCA(ca.ScriptCN(g.p, "-ca")+g.ts(), validity)
-		pair, err := g.newPair(g.caKey, spec, &inter)
+		pair, err := g.pairFor(next(), spec, &inter)
 		if err != nil {
 			return nil, fmt.Errorf("%s CA: %w", ca.Type, err)
 		}
@@ -96,7 +138,7 @@ func GenerateCustomCA(ctx context.Context, opts GenOptions, in CustomCAInput) (*
 			return nil, err
 		}
 	}
-	if err := g.stageServiceKey(set, in.CurrentServiceKey); err != nil {
+	if err := g.stageServiceKey(set, next(), in.CurrentServiceKey); err != nil {
 		return nil, err
 	}
 	set.noteServerCAHash(g.now)
@@ -118,17 +160,19 @@ func checkCustomInput(in CustomCAInput) error {
 	return nil
 }
 
-// customRoot imports the root (the key may stay nil) or generates one.
-func (g *genCtx) customRoot(set *StagedSet, in CustomCAInput) (caPair, error) {
-	if len(in.RootCert) > 0 {
-		root, err := g.importPair("root", in.RootCert, in.RootKey)
-		if err == nil && len(root.cert.SubjectKeyId) == 0 {
-			set.Notes = append(set.Notes, "The root has no Subject Key Identifier, so certificates it signs carry no AKI and k3s's CA hash may not reach the root.")
-		}
-		return root, err
+// importRoot imports the operator's root; its key may stay nil.
+func (g *genCtx) importRoot(set *StagedSet, in CustomCAInput) (caPair, error) {
+	root, err := g.importPair("root", in.RootCert, in.RootKey)
+	if err == nil && len(root.cert.SubjectKeyId) == 0 {
+		set.Notes = append(set.Notes, "The root has no Subject Key Identifier, so certificates it signs carry no AKI and k3s's CA hash may not reach the root.")
 	}
+	return root, err
+}
+
+// generatedRoot issues the self-signed root for key and stages it under ca/.
+func (g *genCtx) generatedRoot(set *StagedSet, key crypto.Signer) (caPair, error) {
 	spec := g.scriptCA(g.p.CAPrefix()+"root-ca"+g.ts(), ScriptRootValidity)
-	root, err := g.newPair(g.rootKey, spec, nil)
+	root, err := g.pairFor(key, spec, nil)
 	if err != nil {
 		return caPair{}, fmt.Errorf("root CA: %w", err)
 	}
@@ -140,25 +184,25 @@ func (g *genCtx) customRoot(set *StagedSet, in CustomCAInput) (caPair, error) {
 	return root, nil
 }
 
-// customIntermediate imports the intermediate (checked against the root) or
-// generates one, which needs the root key.
-func (g *genCtx) customIntermediate(set *StagedSet, in CustomCAInput, root caPair) (caPair, error) {
-	if len(in.IntermediateCert) > 0 {
-		inter, err := g.importPair("intermediate", in.IntermediateCert, in.IntermediateKey)
-		if err != nil {
-			return caPair{}, err
-		}
-		if err := inter.cert.CheckSignatureFrom(root.cert); err != nil {
-			return caPair{}, importErr(InputIntermediateCert, fmt.Errorf("intermediate %q, root %q: %w: %v",
-				inter.cert.Subject.CommonName, root.cert.Subject.CommonName, ErrNotSignedByRoot, err))
-		}
-		return inter, nil
+// importIntermediate imports the operator's intermediate and checks that
+// root signed it.
+func (g *genCtx) importIntermediate(in CustomCAInput, root caPair) (caPair, error) {
+	inter, err := g.importPair("intermediate", in.IntermediateCert, in.IntermediateKey)
+	if err != nil {
+		return caPair{}, err
 	}
-	if root.key == nil {
-		return caPair{}, importErr(InputRootKey, ErrNoRootKey)
+	if err := inter.cert.CheckSignatureFrom(root.cert); err != nil {
+		return caPair{}, importErr(InputIntermediateCert, fmt.Errorf("intermediate %q, root %q: %w: %v",
+			inter.cert.Subject.CommonName, root.cert.Subject.CommonName, ErrNotSignedByRoot, err))
 	}
+	return inter, nil
+}
+
+// generatedIntermediate issues the intermediate for key, signed by root
+// (whose key the caller checked), and stages it under ca/.
+func (g *genCtx) generatedIntermediate(set *StagedSet, key crypto.Signer, root caPair) (caPair, error) {
 	spec := g.scriptCA(g.p.CAPrefix()+"intermediate-ca"+g.ts(), ScriptCAValidity)
-	inter, err := g.newPair(g.rootKey, spec, &root)
+	inter, err := g.pairFor(key, spec, &root)
 	if err != nil {
 		return caPair{}, fmt.Errorf("intermediate CA: %w", err)
 	}

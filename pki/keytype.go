@@ -99,6 +99,18 @@ func (k KeyType) rsaBits() int {
 	return 2048
 }
 
+// genCost orders key types by the time Generate takes: RSA by size, far
+// above the elliptic-curve types.
+func (k KeyType) genCost() int {
+	switch k {
+	case KeyRSA2048, KeyRSA3072, KeyRSA4096:
+		return k.rsaBits()
+	case KeyECDSAP384:
+		return 2
+	}
+	return 1
+}
+
 // KeyTypeOf names the type of an existing key, or "" when it is not one of KeyTypes.
 func KeyTypeOf(k crypto.PublicKey) KeyType {
 	switch key := k.(type) {

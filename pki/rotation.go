@@ -31,14 +31,19 @@ type currentCA struct {
 // root-xsigned, old root; key file = CA key only, the new root key goes to
 // ca/<type>-root.key outside tls/ (the script appends it to the key file,
 // which would store it in the datastore). service.key gets a new first key.
-// The result passes rotate-ca validation without --force.
+// The result passes rotate-ca validation without --force. The current
+// files are read and checked first; then the eleven new keys are generated
+// concurrently and the certificates are signed in CATypes order. A
+// cancelled ctx returns its error and no set.
 func GenerateRotation(ctx context.Context, opts GenOptions, currentServerDir string) (*StagedSet, error) {
 	g, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
-	set := &StagedSet{Kind: "rotation"}
-	for _, ca := range CATypes {
+	olds := make([]caPair, len(CATypes))
+	pickNotes := make([]string, len(CATypes))
+	var reqs []keyReq
+	for i, ca := range CATypes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -46,13 +51,10 @@ func GenerateRotation(ctx context.Context, opts GenOptions, currentServerDir str
 		if err != nil {
 			return nil, err
 		}
-		old, err := pickOldRoot(set, ca, cur)
-		if err != nil {
+		if olds[i], pickNotes[i], err = pickOldRoot(ca, cur); err != nil {
 			return nil, err
 		}
-		if err := g.rotateCA(set, ca, old); err != nil {
-			return nil, err
-		}
+		reqs = append(reqs, keyReq{label: ca.Type + " root", typ: g.rootKey}, keyReq{label: ca.Type + " CA", typ: g.caKey})
 	}
 	svc, err := os.ReadFile(filepath.Join(currentServerDir, filepath.FromSlash(ServiceKeyPath)))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -64,7 +66,23 @@ func GenerateRotation(ctx context.Context, opts GenOptions, currentServerDir str
 	if _, err := ParsePrivateKeys(svc); err != nil {
 		return nil, fmt.Errorf("current service key: %w", err)
 	}
-	if err := g.stageServiceKey(set, svc); err != nil {
+	keys, err := genKeys(ctx, append(reqs, g.serviceKeyReq()))
+	if err != nil {
+		return nil, err
+	}
+	set := &StagedSet{Kind: "rotation"}
+	for i, ca := range CATypes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if pickNotes[i] != "" {
+			set.Notes = append(set.Notes, pickNotes[i])
+		}
+		if err := g.rotateCA(set, ca, olds[i], keys[2*i], keys[2*i+1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.stageServiceKey(set, keys[2*len(CATypes)], svc); err != nil {
 		return nil, err
 	}
 	set.noteServerCAHash(g.now)
@@ -101,34 +119,33 @@ func kindWord(k FileKind) string {
 
 // pickOldRoot chooses the cert that cross-signs the new root, as the script
 // does: the 2nd cert and 2nd key after an earlier rotation, else the first.
-func pickOldRoot(set *StagedSet, ca CAType, cur currentCA) (caPair, error) {
+// The note, when not empty, tells the operator which cert was chosen.
+func pickOldRoot(ca CAType, cur currentCA) (caPair, string, error) {
 	i := 0
+	var note string
 	if len(cur.certs) > 1 {
 		if len(cur.keys) > 1 {
 			i = 1
 		} else {
-			set.Notes = append(set.Notes, fmt.Sprintf(
+			note = fmt.Sprintf(
 				"%s CA: the root key is not in the key file (k3sca keeps root keys out of the datastore); the new root is cross-signed by the current CA %q, which chains to the current root.",
-				ca.Type, cur.certs[0].Subject.CommonName))
+				ca.Type, cur.certs[0].Subject.CommonName)
 		}
 	}
 	old := caPair{cert: cur.certs[i], key: cur.keys[i]}
 	if !PublicKeyEqual(old.key.Public(), old.cert.PublicKey) {
-		return caPair{}, fmt.Errorf("current %s CA: key %d of %s does not sign cert %d %q: %w",
+		return caPair{}, "", fmt.Errorf("current %s CA: key %d of %s does not sign cert %d %q: %w",
 			ca.Type, i+1, ca.KeyFieldInfo().Path, i+1, old.cert.Subject.CommonName, ErrKeyDoesNotMatchCert)
 	}
 	if !old.cert.IsCA {
-		return caPair{}, fmt.Errorf("current %s CA %q: %w", ca.Type, old.cert.Subject.CommonName, ErrImportNotCA)
+		return caPair{}, "", fmt.Errorf("current %s CA %q: %w", ca.Type, old.cert.Subject.CommonName, ErrImportNotCA)
 	}
-	return old, nil
+	return old, note, nil
 }
 
-// rotateCA issues the new root pair and CA for one CA type and stages its files.
-func (g *genCtx) rotateCA(set *StagedSet, ca CAType, old caPair) error {
-	rootKey, err := g.newKey(g.rootKey)
-	if err != nil {
-		return fmt.Errorf("%s root: %w", ca.Type, err)
-	}
+// rotateCA issues the new root (for rootKey) and CA (for caKey) of one CA
+// type and stages its files.
+func (g *genCtx) rotateCA(set *StagedSet, ca CAType, old caPair, rootKey, caKey crypto.Signer) error {
 	rootSpec := g.scriptCA(ca.ScriptCN(g.p, "-root")+g.ts(), ScriptRootValidity)
 	ssigned, err := g.issue(rootSpec, rootKey, nil, nil)
 	if err != nil {
@@ -139,7 +156,7 @@ func (g *genCtx) rotateCA(set *StagedSet, ca CAType, old caPair) error {
 		return fmt.Errorf("%s cross-signed root: %w", ca.Type, err)
 	}
 	spec := g.scriptCA(ca.ScriptCN(g.p, "-ca")+g.ts(), ScriptRootValidity)
-	inter, err := g.newPair(g.caKey, spec, &caPair{cert: ssigned, key: rootKey})
+	inter, err := g.pairFor(caKey, spec, &caPair{cert: ssigned, key: rootKey})
 	if err != nil {
 		return fmt.Errorf("%s CA: %w", ca.Type, err)
 	}

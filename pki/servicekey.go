@@ -3,6 +3,7 @@ package pki
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"fmt"
 )
 
@@ -24,25 +25,38 @@ func GenerateServiceKeyRotation(ctx context.Context, opts GenOptions, currentSer
 	if _, err := ParsePrivateKeys(currentServiceKey); err != nil {
 		return nil, fmt.Errorf("current service key: %w", err)
 	}
+	keys, err := genKeys(ctx, []keyReq{g.serviceKeyReq()})
+	if err != nil {
+		return nil, err
+	}
 	set := &StagedSet{Kind: "service-key"}
-	if err := g.stageServiceKey(set, currentServiceKey); err != nil {
+	if err := g.stageServiceKey(set, keys[0], currentServiceKey); err != nil {
 		return nil, err
 	}
 	set.Notes = append(set.Notes, "The new key signs service-account tokens after the restart; tokens signed by the old keys stay valid while those keys remain in service.key.")
 	return set, nil
 }
 
-// stageServiceKey adds tls/service.key: a new key, then current appended the
-// way the contrib scripts do (a newline is added when current lacks one).
-func (g *genCtx) stageServiceKey(set *StagedSet, current []byte) error {
-	if len(current) > 0 {
-		if _, err := ParsePrivateKeys(current); err != nil {
-			return fmt.Errorf("current service key: %w", err)
-		}
+// serviceKeyReq is the new service-account key of a set.
+func (g *genCtx) serviceKeyReq() keyReq { return keyReq{label: "service key", typ: g.svcKey} }
+
+// checkCurrentServiceKey refuses a current service.key that does not
+// parse, before any key is generated; empty is no current key.
+func checkCurrentServiceKey(current []byte) error {
+	if len(current) == 0 {
+		return nil
 	}
-	key, err := g.newKey(g.svcKey)
-	if err != nil {
-		return fmt.Errorf("service key: %w", err)
+	if _, err := ParsePrivateKeys(current); err != nil {
+		return fmt.Errorf("current service key: %w", err)
+	}
+	return nil
+}
+
+// stageServiceKey adds tls/service.key: the new key, then current appended
+// the way the contrib scripts do (a newline is added when current lacks one).
+func (g *genCtx) stageServiceKey(set *StagedSet, key crypto.Signer, current []byte) error {
+	if err := checkCurrentServiceKey(current); err != nil {
+		return err
 	}
 	data, err := EncodeKey(key)
 	if err != nil {
