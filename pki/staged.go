@@ -113,15 +113,14 @@ func (s *StagedSet) Preview() []PlannedFile {
 	return out
 }
 
-// Write writes every file under root through fsutil.WriteFile (atomic, with
-// its mode; keys are always 0600; mtime from the caller's clock). It refuses
-// paths that leave root and symlinks below root, and checks ctx between
-// files.
+// Write writes every file under root through fsutil.WriteFiles (each
+// atomic, with its mode; keys are always 0600; mtime from the caller's
+// clock; synced concurrently, renamed in order). It refuses paths that leave
+// root and symlinks below root before writing anything, and writes nothing
+// when ctx is cancelled before the files are renamed into place.
 func (s *StagedSet) Write(ctx context.Context, root string, mtime time.Time) error {
+	files := make([]fsutil.File, 0, len(s.Files))
 	for _, f := range s.Files {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("write %s: %w", f.Path, err)
-		}
 		if !stagedPathOK(f.Path) {
 			return fmt.Errorf("write %q: %w", f.Path, ErrUnsafePath)
 		}
@@ -132,9 +131,10 @@ func (s *StagedSet) Write(ctx context.Context, root string, mtime time.Time) err
 		if f.Secret {
 			mode = fsutil.ModeSecret
 		}
-		if err := fsutil.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, mode, mtime); err != nil {
-			return fmt.Errorf("write staged file: %w", err)
-		}
+		files = append(files, fsutil.File{Path: filepath.Join(root, filepath.FromSlash(f.Path)), Data: f.Data, Mode: mode, Mtime: mtime})
+	}
+	if err := fsutil.WriteFiles(ctx, files); err != nil {
+		return fmt.Errorf("write staged files: %w", err)
 	}
 	return nil
 }
