@@ -23,8 +23,8 @@ var (
 )
 
 // builtBinary builds k3sca once per test run, for tests that run the
-// commands k3sca prints for the operator.
-func builtBinary(t *testing.T) string {
+// commands k3sca prints for the operator and for whole-process benchmarks.
+func builtBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "k3sca-bin")
