@@ -50,7 +50,7 @@ func WriteFile(path string, data []byte, mode fs.FileMode, mtime time.Time) erro
 		_ = os.Remove(tmp)
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
 // File is one file for WriteFiles.
@@ -129,7 +129,7 @@ func WriteFiles(ctx context.Context, files []File) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			derrs[i] = syncDir(d)
+			derrs[i] = SyncDir(d)
 		}()
 	}
 	wg.Wait()
@@ -182,7 +182,8 @@ func writeTemp(f File) (string, error) {
 	return name, nil
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a rename in dir durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)

@@ -122,24 +122,11 @@ func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, n
 			return nil, fmt.Errorf("complete backup %s: %w", final, err)
 		}
 		done = true
-		if err := syncDir(dir); err != nil {
+		if err := fsutil.SyncDir(dir); err != nil {
 			return nil, err
 		}
 		return ReadBackup(filepath.Join(final, BackupFile))
 	}
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // ReadBackup loads a backup: its backup.json, or its folder, or a .json
