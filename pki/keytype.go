@@ -99,6 +99,9 @@ func (k KeyType) rsaBits() int {
 	return 2048
 }
 
+// isRSA reports whether k is one of the RSA sizes.
+func (k KeyType) isRSA() bool { return k == KeyRSA2048 || k == KeyRSA3072 || k == KeyRSA4096 }
+
 // genCost orders key types by the time Generate takes: RSA by size, far
 // above the elliptic-curve types.
 func (k KeyType) genCost() int {
