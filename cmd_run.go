@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -22,6 +23,9 @@ const (
 	keyRestartTimeout = "restart-timeout"
 	keyShowToken      = "show-token"
 	keyInventory      = "inventory"
+	keyKubeconfig     = "kubeconfig"
+	keyNode           = "node"
+	keyParallel       = "parallel"
 )
 
 // runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
@@ -97,6 +101,9 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f.Int(keyRenewDays, 120, "renewal window in days")
 	f.Duration(keyRestartTimeout, steps.DefaultRestartTimeout, "how long a restart waits for k3s to serve the new CA on --server before it reports k3s did not come back")
 	f.String(keyInventory, "", "the cluster's inventory (k3s-ansible format): a CA flow ends by rolling the change out to every node (default: a sandbox cluster's own)")
+	f.String(keyKubeconfig, "", "without --inventory: the cluster's nodes and roles from its Kubernetes API, through this admin kubeconfig (a server's /etc/rancher/k3s/k3s.yaml)")
+	f.StringArrayVar(&a.nodes, keyNode, nil, "without --inventory or --kubeconfig: a node of the cluster, "+cluster.NodeFlagUsage+" (repeat for each node)")
+	f.Int(keyParallel, 1, "how many agents the rollout restarts at once (servers always one at a time)")
 	a.addDatastoreFlags(cmd)
 }
 
@@ -125,6 +132,16 @@ func (a *app) flowEnv() (steps.Env, error) {
 		return steps.Env{}, usagef("--%s must be positive", keyRestartTimeout)
 	}
 	access.Services = services
+	parallel := a.v.GetInt(keyParallel)
+	if parallel < 1 {
+		return steps.Env{}, usagef("--%s must be at least 1 (got %d)", keyParallel, parallel)
+	}
+	nodes := a.nodes
+	for _, n := range nodes {
+		if _, err := cluster.ParseNodeFlag(n); err != nil {
+			return steps.Env{}, usagef("%v", err)
+		}
+	}
 	name := a.v.GetString(keyClusterName)
 	if name == "" && steps.IsSandbox(dd) {
 		name = "sandbox"
@@ -133,6 +150,7 @@ func (a *app) flowEnv() (steps.Env, error) {
 		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
 		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
+		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel,
 	}.WithDefaults(), nil
 }
 

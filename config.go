@@ -45,6 +45,7 @@ var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
 	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig, keyTimeout,
 	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout, keyInventory,
+	keyKubeconfig, keyParallel,
 }
 
 // app holds what every command shares: settings, output streams and the clock.
@@ -55,6 +56,9 @@ type app struct {
 	now     func() time.Time
 	cfgFile string
 	home    func() (string, error)
+	// nodes are the --node values (not a viper setting: viper would split
+	// each value at its commas).
+	nodes []string
 	// log is --log, open while a command runs; logFile its file.
 	log     *slog.Logger
 	logFile io.Closer

@@ -95,3 +95,9 @@ func (p Product) SupervisorPort() int {
 func (p Product) ConfigFile() string {
 	return filepath.Join("/etc/rancher", p.Name(), "config.yaml")
 }
+
+// AdminKubeconfig is the admin kubeconfig a server writes at each start:
+// /etc/rancher/k3s/k3s.yaml, /etc/rancher/rke2/rke2.yaml.
+func (p Product) AdminKubeconfig() string {
+	return filepath.Join("/etc/rancher", p.Name(), p.Name()+".yaml")
+}

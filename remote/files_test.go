@@ -334,7 +334,7 @@ func ptr[T any](v T) *T { return &v }
 // spyFS records the file operations of writeAtomic and checks, at the
 // rename that replaces the file, that the backup is already complete.
 type spyFS struct {
-	osFS
+	fileSystem
 	t       *testing.T
 	ops     []string
 	target  string
@@ -355,7 +355,7 @@ func (s *spyFS) createExcl(p string) (fileWriter, error) {
 	if err := s.record("create", p); err != nil {
 		return nil, err
 	}
-	w, err := s.osFS.createExcl(p)
+	w, err := s.fileSystem.createExcl(p)
 	return spyWriter{w, s}, err
 }
 
@@ -375,7 +375,7 @@ func (s *spyFS) link(o, n string) error {
 	if err := s.record("link", n); err != nil {
 		return err
 	}
-	return s.osFS.link(o, n)
+	return s.fileSystem.link(o, n)
 }
 
 func (s *spyFS) rename(o, n string) error {
@@ -383,13 +383,13 @@ func (s *spyFS) rename(o, n string) error {
 		return err
 	}
 	if n == s.target {
-		b, err := os.ReadFile(s.host(BackupName(s.target, testkit.Now.Unix())))
+		b, err := s.fileSystem.readFile(BackupName(s.target, testkit.Now.Unix()))
 		if err != nil || string(b) != s.old {
 			s.t.Errorf("at the rename the backup holds %q, %v; want the old file complete", b, err)
 		}
 		s.renamed = true
 	}
-	return s.osFS.rename(o, n)
+	return s.fileSystem.rename(o, n)
 }
 
 // TestWriteAtomicOrder pins the order of the atomic write: backup written,
@@ -401,7 +401,7 @@ func TestWriteAtomicOrder(t *testing.T) {
 		t.Run("fail on "+failOn, func(t *testing.T) {
 			root := t.TempDir()
 			mustWrite(t, filepath.Join(root, "etc/token"), "old-secret\n", 0o600)
-			s := &spyFS{osFS: osFS{root: root}, t: t, target: "/etc/token", old: "old-secret\n", failOn: failOn}
+			s := &spyFS{fileSystem: underRoot(osFS{}, root), t: t, target: "/etc/token", old: "old-secret\n", failOn: failOn}
 			backup, err := writeAtomic(context.Background(), s, "/etc/token", []byte("new-secret\n"), WriteOptions{Now: testkit.Now})
 			got, _ := os.ReadFile(filepath.Join(root, "etc/token"))
 			noTemps(t, filepath.Join(root, "etc"))
@@ -434,4 +434,43 @@ func TestWriteAtomicOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteAfterAStoppedWrite: a writer stopped between its backup and
+// its rename leaves a backup of the unchanged file; the next write keeps
+// that backup instead of making a second one, and a file changed since
+// gets a backup of its own.
+func TestWriteAfterAStoppedWrite(t *testing.T) {
+	root := t.TempDir()
+	mustWrite(t, filepath.Join(root, "etc/token"), "old-secret\n", 0o600)
+	f := underRoot(osFS{}, root)
+	cur, err := f.lstat("/etc/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the stopped writer did: the backup, and nothing after it.
+	left, err := makeBackup(context.Background(), f, "/etc/token", []byte("old-secret\n"), cur, testkit.Now.Add(-time.Minute).Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := NewLocal(root, nil)
+	backup, err := l.WriteFile(context.Background(), "/etc/token", []byte("new-secret\n"), WriteOptions{Now: testkit.Now})
+	if err != nil || backup != left {
+		t.Fatalf("backup %q, %v; want the one left, %q", backup, err, left)
+	}
+	again, err := l.WriteFile(context.Background(), "/etc/token", []byte("newer-secret\n"), WriteOptions{Now: testkit.Now})
+	if err != nil || again == left || again == "" {
+		t.Fatalf("a changed file: backup %q, %v", again, err)
+	}
+	names, _ := f.readDirNames("/etc")
+	var bs []string
+	for _, n := range names {
+		if strings.Contains(n, backupSuffix) {
+			bs = append(bs, n)
+		}
+	}
+	if len(bs) != 2 {
+		t.Errorf("backups %v, want the one left and the changed file's", bs)
+	}
+	noTemps(t, filepath.Join(root, "etc"))
 }

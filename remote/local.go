@@ -129,7 +129,7 @@ func (l *Local) call(ctx context.Context, p string, fn func(fileSystem) (any, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return fn(osFS{root: l.Root})
+	return fn(underRoot(osFS{}, l.Root))
 }
 
 // debug logs msg at debug level when a logger is set.

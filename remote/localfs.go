@@ -9,17 +9,12 @@ import (
 	"time"
 )
 
-// osFS is the local file system with node paths taken under root.
-type osFS struct{ root string }
+// osFS is the local file system (under a root: underRoot).
+type osFS struct{}
 
 var _ fileSystem = osFS{}
 
-func (o osFS) host(p string) string {
-	if o.root == "" {
-		return p
-	}
-	return filepath.Join(o.root, p)
-}
+func (o osFS) host(p string) string { return filepath.FromSlash(p) }
 
 func (o osFS) lstat(p string) (FileInfo, error) {
 	fi, err := os.Lstat(o.host(p))

@@ -41,7 +41,7 @@ type Node interface {
 type Endpoint struct {
 	// Local is true for the machine k3sca runs on.
 	Local bool
-	// Root is the sandbox root of a Local node ("" for the real root).
+	// Root is the sandbox root of the node's files ("" for the real root).
 	Root string
 	// Alias is the name the node was asked for (inventory or ssh config
 	// alias); Host is the host name or address actually dialled.
@@ -70,6 +70,9 @@ func (e Endpoint) String() string {
 	}
 	if e.Sudo {
 		s += " via sudo"
+	}
+	if e.Root != "" {
+		s += " (root " + e.Root + ")"
 	}
 	return s
 }

@@ -70,6 +70,9 @@ type SSHOptions struct {
 	// SFTPServer is the node's sftp-server binary, for files over sudo
 	// (default: the first of the usual places that exists).
 	SFTPServer string
+	// Root, when set, is a sandbox root on the node: every file path is
+	// taken under it (as Local.Root); commands are not rewritten.
+	Root string
 	// Logger, if set, gets debug lines with node names, paths and commands.
 	Logger *slog.Logger
 }
@@ -135,7 +138,7 @@ func DialSSH(ctx context.Context, opts SSHOptions) (*SSH, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: %w", opts.Host, err)
 	}
-	ep := Endpoint{Alias: t.alias, Host: t.host, Port: t.port, User: t.user}
+	ep := Endpoint{Alias: t.alias, Host: t.host, Port: t.port, User: t.user, Root: opts.Root}
 	ep.Sudo = useSudo(opts.Sudo, t.user)
 	knownFiles := opts.KnownHosts
 	if len(knownFiles) == 0 {

@@ -46,7 +46,7 @@ func (s *SSH) files(ctx context.Context, p string, fn func(fileSystem) error) er
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- fn(sftpFS{c}) }()
+	go func() { done <- fn(underRoot(sftpFS{c}, s.opts.Root)) }()
 	select {
 	case err := <-done:
 		return err

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
+	"strings"
 )
 
 // backupSuffix is put between a file's name and the Unix time of the
@@ -140,7 +142,13 @@ func ensureDir(f fileSystem, dir string, mode fs.FileMode) error {
 
 // makeBackup writes old (the contents of p, described by cur) to the first
 // free backup name beside p, complete and durable before it gets that name.
+// A backup beside p that already holds old with p's mode is kept instead
+// of a second one: a writer stopped between the backup and the rename
+// (killed, say) left it, and the file was not changed since.
 func makeBackup(ctx context.Context, f fileSystem, p string, old []byte, cur FileInfo, unix int64) (string, error) {
+	if name, err := sameBackup(f, p, old, cur); err != nil || name != "" {
+		return name, err
+	}
 	tmp, err := writeTemp(f, p, old, cur.Mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), &Owner{cur.UID, cur.GID})
 	if err != nil {
 		return "", err
@@ -175,6 +183,30 @@ func makeBackup(ctx context.Context, f fileSystem, p string, old []byte, cur Fil
 		return name, nil
 	}
 	return "", fmt.Errorf("no free backup name for %s", base)
+}
+
+// sameBackup returns a backup of p holding old with cur's mode, if one
+// exists.
+func sameBackup(f fileSystem, p string, old []byte, cur FileInfo) (string, error) {
+	names, err := f.readDirNames(path.Dir(p))
+	if err != nil {
+		return "", err
+	}
+	prefix := path.Base(p) + backupSuffix
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		name := path.Join(path.Dir(p), n)
+		fi, err := f.lstat(name)
+		if err != nil || !fi.Exists || !fi.Mode.IsRegular() || fi.Mode != cur.Mode || fi.Size != int64(len(old)) {
+			continue
+		}
+		if b, err := f.readFile(name); err == nil && bytes.Equal(b, old) {
+			return name, nil
+		}
+	}
+	return "", nil
 }
 
 // writeTemp writes data to a new temp file beside p with mode and owner

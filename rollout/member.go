@@ -2,8 +2,6 @@ package rollout
 
 import (
 	"context"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/cluster"
@@ -51,57 +49,9 @@ type Member struct {
 	Service Service
 	// Check tells whether it shows the new CA (see ServerCheck, AgentCheck).
 	Check Check
-}
-
-// Rooted is a Host whose node paths live under Root: a sandbox node, or a
-// rehearsal on a copy of a node's files. An empty Root is the node itself.
-type Rooted struct {
-	Host
-	Root string
-}
-
-func (r Rooted) at(p string) string {
-	if r.Root == "" {
-		return p
-	}
-	return path.Join(r.Root, p)
-}
-
-func (r Rooted) from(p string) string {
-	if r.Root == "" {
-		return p
-	}
-	if p == r.Root {
-		return "/"
-	}
-	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(r.Root, "/")+"/")
-	if !ok {
-		return p
-	}
-	return "/" + rel
-}
-
-// ReadFile reads path under Root.
-func (r Rooted) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	return r.Host.ReadFile(ctx, r.at(p))
-}
-
-// Glob lists pattern under Root, as node paths.
-func (r Rooted) Glob(ctx context.Context, pattern string) ([]string, error) {
-	got, err := r.Host.Glob(ctx, r.at(pattern))
-	for i := range got {
-		got[i] = r.from(got[i])
-	}
-	return got, err
-}
-
-// WriteFile writes path under Root and returns the backup's node path.
-func (r Rooted) WriteFile(ctx context.Context, p string, data []byte, opts remote.WriteOptions) (string, error) {
-	b, err := r.Host.WriteFile(ctx, r.at(p), data, opts)
-	if b != "" {
-		b = r.from(b)
-	}
-	return b, err
+	// Verify are the health checks once it shows the new CA, in order
+	// (KubeReady, EtcdHealth).
+	Verify []Verifier
 }
 
 // Options tune a run.
@@ -115,8 +65,15 @@ type Options struct {
 	Now     func() time.Time
 	Poll    time.Duration
 	Timeout time.Duration
+	// ReachWait is how long a verifier whose service does not answer is
+	// retried before it is reported not checked (default 15 s).
+	ReachWait time.Duration
+	// Parallel is how many agents restart at once (default 1); servers
+	// always go one at a time.
+	Parallel int
 	// DryRun probes and plans every node and changes nothing.
 	DryRun bool
-	// Progress, when set, hears each node's state as it changes.
+	// Progress, when set, hears each node's state as it changes; calls
+	// never overlap, even with Parallel agents.
 	Progress func(NodeReport)
 }

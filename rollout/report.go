@@ -50,6 +50,9 @@ type NodeReport struct {
 	Changed   bool `json:"changed"`
 	// Shows is what the last check said ("" when it shows the new CA).
 	Shows string `json:"shows,omitempty"`
+	// Verified are the health checks after it showed the new CA (in a
+	// dry run: what they say now).
+	Verified []Verification `json:"verified,omitempty"`
 	// Error is the failure.
 	Error string `json:"error,omitempty"`
 }

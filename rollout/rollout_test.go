@@ -12,26 +12,6 @@ import (
 	"github.com/k3sca/k3sca/remote"
 )
 
-func TestRootedPaths(t *testing.T) {
-	tests := []struct{ root, node, at string }{
-		{"", "/etc/rancher/k3s/config.yaml", "/etc/rancher/k3s/config.yaml"},
-		{"/tmp/n1", "/etc/rancher/k3s/config.yaml", "/tmp/n1/etc/rancher/k3s/config.yaml"},
-		{"/tmp/n1", "/", "/tmp/n1"},
-	}
-	for _, tt := range tests {
-		r := Rooted{Root: tt.root}
-		if got := r.at(tt.node); got != tt.at {
-			t.Errorf("at(%q) under %q = %q, want %q", tt.node, tt.root, got, tt.at)
-		}
-		if back := r.from(r.at(tt.node)); back != tt.node {
-			t.Errorf("from(at(%q)) under %q = %q", tt.node, tt.root, back)
-		}
-	}
-	if got := (Rooted{Root: "/tmp/n1"}).from("/tmp/n10/x"); got != "/tmp/n10/x" {
-		t.Errorf("a path beside the root is not under it: %q", got)
-	}
-}
-
 // fakeService counts restarts.
 type fakeService struct{ restarts int }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/k3sca/k3sca/cluster"
@@ -17,26 +18,78 @@ import (
 var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
 
 // Run carries opts.NewHash to every member, in the order given (servers
-// first, then agents: cluster.Topology.RolloutOrder), one at a time, and
-// stops at the first failure; the members after it stay untouched. The
-// error is that failure; the report says where every node stands.
+// first, then agents: cluster.Topology.RolloutOrder): every server one at
+// a time, then the agents, opts.Parallel at once. It stops at the first
+// failure: no member after it is started (agents already under way
+// finish), and those stay untouched. The error is that failure; the
+// report says where every node stands.
 func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun}
 	for _, m := range members {
 		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
 	}
-	for i, m := range members {
-		nr := &rep.Nodes[i]
+	one := func(i int) error {
+		m, nr := members[i], &rep.Nodes[i]
 		if err := runNode(ctx, p, m, opts, nr); err != nil {
 			nr.State, nr.Error = StateFailed, err.Error()
 			opts.progress(*nr)
-			return rep, fmt.Errorf("node %s (%s), %s: %w", m.Node.Name, m.Node.Role.Value, nr.Step, err)
+			return fmt.Errorf("node %s (%s), %s: %w", m.Node.Name, m.Node.Role.Value, nr.Step, err)
 		}
 		opts.progress(*nr)
+		return nil
+	}
+	for i := 0; i < len(members); {
+		if members[i].Node.Role.Value != cluster.RoleAgent {
+			if err := one(i); err != nil {
+				return rep, err
+			}
+			i++
+			continue
+		}
+		j := i
+		for j < len(members) && members[j].Node.Role.Value == cluster.RoleAgent {
+			j++
+		}
+		if err := inParallel(i, j, opts.Parallel, one); err != nil {
+			return rep, err
+		}
+		i = j
 	}
 	rep.OK = true
 	return rep, nil
+}
+
+// inParallel runs one(i) for i in [from, to), at most n at once, in
+// order; after the first error it starts no more and returns that error
+// once the started ones are done.
+func inParallel(from, to, n int, one func(int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
+	slots := make(chan struct{}, n)
+	for i := from; i < to; i++ {
+		slots <- struct{}{}
+		if failed() {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-slots; wg.Done() }()
+			if err := one(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	return first
 }
 
 func (o Options) withDefaults() Options {
@@ -46,8 +99,19 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
+	if o.ReachWait <= 0 {
+		o.ReachWait = 15 * time.Second
+	}
+	if o.Parallel < 1 {
+		o.Parallel = 1
+	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Progress != nil {
+		var mu sync.Mutex
+		f := o.Progress
+		o.Progress = func(nr NodeReport) { mu.Lock(); defer mu.Unlock(); f(nr) }
 	}
 	return o
 }
@@ -91,41 +155,47 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		if len(plan.Edits) == 0 && shows == nil {
 			nr.State = StateDone
 		}
+		if shows == nil {
+			nr.Verified, _ = verify(ctx, m, probe, opts, false)
+		}
 		return nil
 	}
-	if len(plan.Edits) == 0 && shows == nil {
-		// What the node says: its tokens and its CA are the new ones.
-		nr.State, nr.Step = StateDone, ""
-		return nil
+	if len(plan.Edits) > 0 {
+		nr.Step = "edit"
+		opts.progress(*nr)
+		for i, e := range plan.Edits {
+			backup, err := writeEdit(ctx, m.Host, e, opts.Now())
+			nr.Edits[i].Backup = backup
+			if err != nil {
+				return err
+			}
+			nr.Changed = true
+		}
 	}
-	nr.Step = "edit"
-	for i, e := range plan.Edits {
-		backup, err := writeEdit(ctx, m.Host, e, opts.Now())
-		nr.Edits[i].Backup = backup
-		if err != nil {
+	// A node on the new CA already (done before, or the server the load
+	// ran on) is not restarted: its tokens matter at its next start,
+	// which they now allow.
+	if shows != nil {
+		nr.Step = "restart"
+		opts.progress(*nr)
+		if err := m.Service.Restart(ctx); err != nil {
 			return err
 		}
-		nr.Changed = true
+		nr.Restarted, nr.Changed = true, true
+		nr.Step = "check"
+		opts.progress(*nr)
+		if err := waitFor(ctx, m.Check, opts); err != nil {
+			nr.Shows = err.Error()
+			return err
+		}
+		nr.Shows = ""
 	}
-	if shows == nil {
-		// It runs on the new CA already (the server the load ran on):
-		// the tokens matter at its next start, which they now allow.
-		nr.State, nr.Step = StateDone, ""
-		return nil
-	}
-	nr.Step = "restart"
+	nr.Step = "verify"
 	opts.progress(*nr)
-	if err := m.Service.Restart(ctx); err != nil {
+	if nr.Verified, err = verify(ctx, m, probe, opts, true); err != nil {
 		return err
 	}
-	nr.Restarted, nr.Changed = true, true
-	nr.Step = "check"
-	opts.progress(*nr)
-	if err := waitFor(ctx, m.Check, opts); err != nil {
-		nr.Shows = err.Error()
-		return err
-	}
-	nr.Shows, nr.State, nr.Step = "", StateDone, ""
+	nr.State, nr.Step = StateDone, ""
 	return nil
 }
 

@@ -3,6 +3,7 @@ package steps
 import (
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
@@ -51,6 +52,51 @@ type Env struct {
 	// flow then ends by rolling the change out to every node. "" for a
 	// sandbox cluster's node: its own inventory (WithDefaults).
 	Inventory string
+	// Kubeconfig is an admin kubeconfig on this machine (a server's
+	// /etc/rancher/<product>/k3s.yaml): without an inventory, the
+	// cluster's nodes and roles come from its Kubernetes API.
+	Kubeconfig string
+	// Nodes are --node values: without an inventory or a kubeconfig, they
+	// are the cluster's nodes (cluster.NodeFlagUsage).
+	Nodes []string
+	// Parallel is how many agents the rollout restarts at once (0: 1);
+	// servers always go one at a time.
+	Parallel int
+}
+
+// ClusterKnown says the cluster's nodes are given (an inventory, a
+// kubeconfig or --node flags): a CA flow then ends with the rollout.
+func (e Env) ClusterKnown() bool {
+	return e.Inventory != "" || e.Kubeconfig != "" || len(e.Nodes) > 0
+}
+
+// clusterSource names where the nodes come from, for a title.
+func (e Env) clusterSource() string {
+	switch {
+	case e.Inventory != "":
+		return e.Inventory
+	case e.Kubeconfig != "":
+		return "the Kubernetes API (kubeconfig " + e.Kubeconfig + ")"
+	}
+	return "the --node flags"
+}
+
+// clusterFlags names where the nodes come from, as the flags that say so.
+func (e Env) clusterFlags() string {
+	switch {
+	case e.Inventory != "":
+		return "--inventory " + e.Inventory
+	case e.Kubeconfig != "":
+		return "--kubeconfig " + e.Kubeconfig
+	}
+	var b strings.Builder
+	for i, n := range e.Nodes {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString("--node " + n)
+	}
+	return b.String()
 }
 
 // WithDefaults fills the clock, the window and the stage root.

@@ -583,7 +583,10 @@ func startCommand(env Env) string {
 // inventory is known, confirmed by the cluster's name).
 func restoreCommand(env Env, backup string) string {
 	cmd := fmt.Sprintf("k3sca run datastore --restore %s -d %s --yes --confirm restore", backup, env.DataDir)
-	if env.Inventory != "" {
+	if env.Inventory == "" && env.ClusterKnown() {
+		cmd += " " + env.clusterFlags()
+	}
+	if env.ClusterKnown() {
 		cmd += " --confirm " + clusterName(env)
 	}
 	return cmd

@@ -122,8 +122,8 @@ func buildRollout(_ context.Context, env Env, _ map[string]string) (*Flow, error
 	if err := requireServer(env); err != nil {
 		return nil, err
 	}
-	if env.Inventory == "" {
-		return nil, errors.New("no inventory: give --inventory FILE (k3s-ansible format) naming the cluster's nodes")
+	if !env.ClusterKnown() {
+		return nil, errors.New("no nodes: give --inventory FILE (k3s-ansible format), --kubeconfig FILE (a server's admin kubeconfig) or --node flags")
 	}
 	r := newRun(env)
 	return r.flow(FlowRollout, "Roll out the CA on this server to every node", r.rolloutTask()), nil

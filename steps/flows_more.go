@@ -208,7 +208,7 @@ const (
 // inventory is known (and the change needs more than server restarts),
 // else the text of what to do on the other nodes.
 func (r *run) lastTask(mode restartMode) *Task {
-	if r.env.Inventory != "" && mode != restartServers {
+	if r.env.ClusterKnown() && mode != restartServers {
 		return r.rolloutTask()
 	}
 	return r.restartPlanTask(mode)

@@ -2,20 +2,24 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/user"
+	"strconv"
 	"strings"
 
 	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/kube"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
 )
 
-// rolloutTask carries the new CA to every node of the cluster described by
-// the inventory (env.Inventory): the last step of a CA flow as work, not
-// as text. Confirmed by the cluster's name; its preview is every node's
+// rolloutTask carries the new CA to every node of the cluster (from
+// env.Inventory, env.Kubeconfig or env.Nodes): the last step of a CA flow
+// as work, not as text. Confirmed by the cluster's name; its preview is every node's
 // plan, probed read-only.
 func (r *run) rolloutTask() *Task {
 	t := &Task{
@@ -31,7 +35,7 @@ func (r *run) rolloutTask() *Task {
 			return nil, err
 		}
 		planned = rep
-		return rolloutPlan(rep, r.env.Inventory), nil
+		return rolloutPlan(rep, r.env.clusterSource()), nil
 	}
 	t.DryRun = func(context.Context, func(string)) (*Outcome, error) {
 		// The plan, node by node, in the report and the JSON.
@@ -73,28 +77,26 @@ func (r *run) rollout(ctx context.Context, dry bool, progress ...func(rollout.No
 		return nil, err
 	}
 	defer closeAll()
-	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun}
+	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun, Parallel: r.env.Parallel}
 	if len(progress) > 0 {
 		opts.Progress = progress[0]
 	}
 	return rollout.Run(ctx, r.env.Product, members, opts)
 }
 
-// members are the nodes of env.Inventory: a sandbox cluster's locally,
-// others over SSH with systemd.
+// members are the cluster's nodes: a sandbox cluster's locally, others
+// over SSH with systemd, in rollout order.
 func (r *run) members(ctx context.Context) ([]rollout.Member, func(), error) {
-	sc, err := OpenSandboxCluster(r.env.Inventory)
-	if err != nil {
-		return nil, nil, err
+	if r.env.Inventory != "" {
+		sc, err := OpenSandboxCluster(r.env.Inventory)
+		if err != nil {
+			return nil, nil, err
+		}
+		if sc != nil {
+			return sc.Members(r.env.Product, r.env.Now)
+		}
 	}
-	if sc != nil {
-		return sc.Members(r.env.Product, r.env.Now)
-	}
-	local, err := remote.NewLocal("", nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	topo, err := cluster.ReadInventory(ctx, local, r.env.Inventory)
+	topo, err := r.topology(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,53 +110,106 @@ func (r *run) members(ctx context.Context) ([]rollout.Member, func(), error) {
 		}
 	}
 	for _, n := range topo.RolloutOrder() {
-		m, err := r.sshMember(ctx, n)
+		host, err := r.dial(ctx, n)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		conns = append(conns, m.Host.(remote.Node))
-		members = append(members, m)
+		conns = append(conns, host)
+		members = append(members, r.systemdMember(n, host, members))
 	}
 	return members, closeAll, nil
 }
 
-// sshMember reaches n over SSH (known_hosts checked, sudo -n when the
-// login is not root); its service is systemd's unit.
-func (r *run) sshMember(ctx context.Context, n cluster.Node) (rollout.Member, error) {
+// topology is the cluster's nodes from, in order, the inventory, the
+// Kubernetes API through the admin kubeconfig, or the --node flags; every
+// fact says where it came from.
+func (r *run) topology(ctx context.Context) (*cluster.Topology, error) {
+	local, err := remote.NewLocal("", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.env.Inventory != "":
+		return cluster.ReadInventory(ctx, local, r.env.Inventory)
+	case r.env.Kubeconfig != "":
+		b, err := local.ReadFile(ctx, r.env.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		kc, err := kube.ParseKubeconfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.env.Kubeconfig, err)
+		}
+		c, err := kube.NewClient(kc, 0, r.env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.env.Kubeconfig, err)
+		}
+		nodes, err := c.Nodes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the cluster's nodes through %s: %w", r.env.Kubeconfig, err)
+		}
+		return cluster.TopologyFromAPI(nodes, "Kubernetes API at "+c.Server()+" (kubeconfig "+r.env.Kubeconfig+")")
+	case len(r.env.Nodes) > 0:
+		return cluster.ParseNodeFlags(r.env.Nodes)
+	}
+	return nil, errors.New("no nodes: give --inventory, --kubeconfig or --node")
+}
+
+// dial reaches n over SSH (known_hosts checked, sudo -n when the login is
+// not root).
+func (r *run) dial(ctx context.Context, n cluster.Node) (remote.Node, error) {
 	opts := remote.SSHOptions{Host: n.Name, HostName: n.Address.Value, User: n.User.Value, Port: n.Port.Value}
 	if opts.User == "" {
 		if u, err := user.Current(); err == nil {
 			opts.User = u.Username
 		}
 	}
-	host, err := remote.DialSSH(ctx, opts)
-	if err != nil {
-		return rollout.Member{}, err
-	}
-	unit := r.env.Product.ServerUnit()
+	return remote.DialSSH(ctx, opts)
+}
+
+// systemdMember is n reached by host with systemd's unit, checked by its
+// supervisor (a server) or its CA file (an agent), then verified: etcd
+// member health on an etcd server, node Ready in the API through the
+// first server's admin kubeconfig. before are the members before it.
+func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.Member) rollout.Member {
+	p := r.env.Product
+	unit := p.ServerUnit()
 	if n.Role.Value == cluster.RoleAgent {
-		unit = r.env.Product.AgentUnit()
+		unit = p.AgentUnit()
 	}
 	svc := rollout.SystemdService{Node: host, Unit: unit}
 	m := rollout.Member{Node: n, Host: host, Service: svc}
 	if n.Role.Value == cluster.RoleServer {
-		m.Check = rollout.ServerCheck(fmt.Sprintf("https://%s:%d", n.Address.Value, r.env.Product.SupervisorPort()), r.env.Now)
+		m.Check = rollout.ServerCheck(fmt.Sprintf("https://%s", net.JoinHostPort(n.Address.Value, strconv.Itoa(p.SupervisorPort()))), r.env.Now)
+		m.Verify = append(m.Verify, rollout.EtcdHealth{Host: host, Endpoint: "https://" + net.JoinHostPort(n.Address.Value, "2379"), Now: r.env.Now})
 	} else {
-		m.Check = rollout.AgentCheck(host, svc, r.env.Product.DefaultDataDir(), r.env.Now)
+		m.Check = rollout.AgentCheck(host, svc, p.DefaultDataDir(), r.env.Now)
 	}
-	return m, nil
+	// The API is asked through the first server's kubeconfig; a server
+	// asks through its own (the first server is not restarted before it).
+	api := m
+	if len(before) > 0 {
+		api = before[0]
+	}
+	m.Verify = append(m.Verify, rollout.KubeReady{Node: n.Name, Server: api.Host, ServerName: api.Node.Name,
+		Kubeconfig: p.AdminKubeconfig(), Address: api.Node.Address.Value, Now: r.env.Now})
+	return m
 }
 
 // resumeCommand runs the rollout again: it does only what is left.
 func (r *run) resumeCommand() string {
-	return fmt.Sprintf("k3sca run rollout -d %s --inventory %s --yes --confirm %s", r.env.DataDir, r.env.Inventory, clusterName(r.env))
+	cmd := fmt.Sprintf("k3sca run rollout -d %s %s", r.env.DataDir, r.env.clusterFlags())
+	if r.env.Parallel > 1 {
+		cmd += fmt.Sprintf(" --parallel %d", r.env.Parallel)
+	}
+	return cmd + " --yes --confirm " + clusterName(r.env)
 }
 
 // rolloutPlan is the preview: per node, the token files it edits and
 // what it restarts.
-func rolloutPlan(rep *rollout.Report, inventory string) *Plan {
-	p := &Plan{Title: "Roll out to the nodes of " + inventory}
+func rolloutPlan(rep *rollout.Report, source string) *Plan {
+	p := &Plan{Title: "Roll out to the nodes of " + source}
 	for _, n := range rep.Nodes {
 		switch {
 		case n.State == rollout.StateDone:
@@ -200,6 +255,9 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 		}
 		if n.Restarted {
 			line += "; restarted"
+		}
+		for _, v := range n.Verified {
+			line += "; " + v.String()
 		}
 		if n.Error != "" {
 			line += "; " + n.Error

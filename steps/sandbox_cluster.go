@@ -254,6 +254,15 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 		node := cluster.Node{Name: n.Name, Declared: "sandbox cluster", Address: cluster.Fact[string]{Value: "127.0.0.1", Source: "sandbox"},
 			Role: cluster.Fact[cluster.Role]{Value: n.Role, Source: "sandbox"}}
 		m := rollout.Member{Node: node, Host: host}
+		// As on a real cluster: etcd member health (a sandbox server is
+		// on SQLite: it does not apply) and node Ready through the first
+		// server's admin kubeconfig (a sandbox has no Kubernetes API: not
+		// checked, and said so).
+		first := host
+		if len(members) > 0 {
+			first = members[0].Host.(*remote.Local)
+		}
+		kubeReady := rollout.KubeReady{Node: n.Name, Server: first, ServerName: c.Nodes[0].Name, Kubeconfig: p.AdminKubeconfig(), Now: now}
 		if n.Role == cluster.RoleServer {
 			svc := &SandboxServices{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
 			servers = append(servers, svc)
@@ -265,6 +274,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 				}
 				return rollout.ServerCheck(url, now)(ctx, want)
 			}
+			m.Verify = []rollout.Verifier{rollout.EtcdHealth{Host: host, Endpoint: "https://127.0.0.1:2379", Now: now}, kubeReady}
 		} else {
 			agent := &sandboxAgent{node: n, files: host, product: p, now: now, server: func() (string, bool) {
 				for _, s := range servers {
@@ -276,6 +286,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 			}}
 			m.Service = agent
 			m.Check = rollout.AgentCheck(host, agent, "/"+strings.TrimPrefix(filepath.ToSlash(p.DefaultDataDir()), "/"), now)
+			m.Verify = []rollout.Verifier{kubeReady}
 		}
 		members = append(members, m)
 	}

@@ -239,12 +239,13 @@ func TestRolloutOverSSH(t *testing.T) {
 	defer closeAll()
 	for i := range members {
 		n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
-			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever})
+			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,
+			Root: c.Nodes[i].Root})
 		if err != nil {
 			t.Fatalf("ssh to %s: %v", members[i].Node.Name, err)
 		}
 		defer n.Close()
-		members[i].Host = rollout.Rooted{Host: n, Root: c.Nodes[i].Root}
+		members[i].Host = n
 	}
 	rep, err := rollout.Run(ctx, product.K3s, members, rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second})
 	if err != nil || !rep.OK {

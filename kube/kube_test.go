@@ -1,0 +1,100 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
+)
+
+func now() time.Time { return testkit.Now }
+
+// TestNodesThroughTheAdminKubeconfig reads nodes from a k3s-shaped API
+// server with the kubeconfig's client certificate, verifying the server
+// against its CA.
+func TestNodesThroughTheAdminKubeconfig(t *testing.T) {
+	api := testservers.StartKubeAPI(t, testkit.Now,
+		testservers.KubeNode{Name: "s1", InternalIP: "10.0.0.1", Roles: []string{"control-plane", "etcd", "master"}, Ready: "True"},
+		testservers.KubeNode{Name: "a1", InternalIP: "10.0.0.4", Ready: "False"})
+	kc, err := ParseKubeconfig(api.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(kc, 3*time.Second, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nodes, err := c.Nodes(ctx)
+	if err != nil || len(nodes) != 2 {
+		t.Fatalf("nodes: %v %d", err, len(nodes))
+	}
+	s1 := nodes[0]
+	if s1.Name() != "s1" || s1.InternalIP() != "10.0.0.1" || s1.Metadata.Labels["node-role.kubernetes.io/etcd"] != "true" {
+		t.Errorf("s1: %+v", s1)
+	}
+	a1, err := c.Node(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cond, ok := a1.Ready(); !ok || cond.Status != "False" || cond.Reason != "KubeletNotReady" {
+		t.Errorf("a1 Ready: %+v %v", cond, ok)
+	}
+	if _, err := c.Node(ctx, "nope"); !errors.Is(err, ErrNoSuchNode) || !strings.Contains(err.Error(), `nodes "nope" not found`) {
+		t.Errorf("unknown node: %v", err)
+	}
+
+	// A client certificate of another CA is refused by the server.
+	stranger, err := ParseKubeconfig(api.Stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := NewClient(stranger, 3*time.Second, now)
+	if _, err := sc.Nodes(ctx); err == nil {
+		t.Error("a stranger's certificate was accepted")
+	}
+	// A server the CA did not sign is refused by the client.
+	other, _ := ParseKubeconfig(api.Stranger)
+	other.CA = []byte(strings.Replace(string(api.Kubeconfig), "x", "y", 0)) // not PEM
+	if _, err := NewClient(other, time.Second, now); !errors.Is(err, ErrKubeconfig) {
+		t.Errorf("a CA that is not PEM: %v", err)
+	}
+}
+
+func TestParseKubeconfigRefuses(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"not yaml", "{", "not YAML"},
+		{"no cluster", "current-context: x\n", "not exactly one cluster"},
+		{"http server", "clusters:\n- name: d\n  cluster:\n    server: http://127.0.0.1:6443\nusers:\n- name: d\n  user: {}\n", "not an https URL"},
+		{"no CA", "clusters:\n- name: d\n  cluster:\n    server: https://127.0.0.1:6443\nusers:\n- name: d\n  user: {}\n", "no certificate-authority-data"},
+		{"no client cert", "clusters:\n- name: d\n  cluster:\n    server: https://127.0.0.1:6443\n    certificate-authority-data: eA==\nusers:\n- name: d\n  user:\n    client-certificate: /x.crt\n", "no client-certificate-data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseKubeconfig([]byte(tt.yaml))
+			if !errors.Is(err, ErrKubeconfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOnHost(t *testing.T) {
+	api := testservers.StartKubeAPI(t, testkit.Now)
+	kc, err := ParseKubeconfig(api.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := kc.Server.Port()
+	moved := kc.OnHost("192.0.2.7")
+	if moved.Server.Host != "192.0.2.7:"+port || moved.serverName != "127.0.0.1" || kc.Server.Host != "127.0.0.1:"+port {
+		t.Errorf("moved %s (verified as %q), original %s", moved.Server, moved.serverName, kc.Server)
+	}
+	if v6 := kc.OnHost("2001:db8::1"); v6.Server.Host != "[2001:db8::1]:"+port {
+		t.Errorf("IPv6: %s", v6.Server)
+	}
+}

@@ -1,0 +1,209 @@
+package steps
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/internal/clustertest"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+	"github.com/k3sca/k3sca/rollout"
+)
+
+// Environment of the child process of TestRolloutKilled.
+const (
+	rkEnvInventory = "K3SCA_RK_INVENTORY"
+	rkEnvHash      = "K3SCA_RK_HASH"
+	rkEnvPoint     = "K3SCA_RK_POINT"
+	rkReadyLine    = "k3sca-rk-ready"
+)
+
+// hookHost calls hit after each file write on the node: "<node> written".
+type hookHost struct {
+	rollout.Host
+	name string
+	hit  func(string)
+}
+
+func (h hookHost) WriteFile(ctx context.Context, p string, data []byte, opts remote.WriteOptions) (string, error) {
+	b, err := h.Host.WriteFile(ctx, p, data, opts)
+	h.hit(h.name + " written")
+	return b, err
+}
+
+// TestRolloutHelperProcess is the child of TestRolloutKilled: it runs the
+// rollout on the sandbox cluster of the inventory in its environment,
+// printing every point it passes ("s2 restart", "s2 written", "s2 done"),
+// and SIGKILLs itself at the point named there. It does nothing in a
+// normal test run.
+func TestRolloutHelperProcess(t *testing.T) {
+	inv := os.Getenv(rkEnvInventory)
+	if inv == "" {
+		t.Skip("child process of TestRolloutKilled only")
+	}
+	point := os.Getenv(rkEnvPoint)
+	hit := func(p string) {
+		fmt.Println(p)
+		if p == point {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
+	c, err := OpenSandboxCluster(inv)
+	if err != nil || c == nil {
+		t.Fatalf("sandbox cluster %s: %v", inv, err)
+	}
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	for i := range members {
+		members[i].Host = hookHost{Host: members[i].Host, name: members[i].Node.Name, hit: hit}
+	}
+	fmt.Println(rkReadyLine)
+	opts := rollout.Options{NewHash: os.Getenv(rkEnvHash), Now: now, Poll: 10 * time.Millisecond, Timeout: 10 * time.Second,
+		Progress: func(nr rollout.NodeReport) {
+			if nr.Step != "" {
+				hit(nr.Name + " " + nr.Step)
+			} else {
+				hit(nr.Name + " " + string(nr.State))
+			}
+		}}
+	if _, err := rollout.Run(context.Background(), product.K3s, members, opts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rkRunChild runs the rollout in a child process killed at point (or,
+// with delay >= 0, delay after it reported ready); it returns whether the
+// child was killed and the points it passed.
+func rkRunChild(t *testing.T, c *SandboxCluster, hash, point string, delay time.Duration) (bool, []string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRolloutHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), rkEnvInventory+"="+c.Inventory, rkEnvHash+"="+hash, rkEnvPoint+"="+point)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); err != nil || line != rkReadyLine+"\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child did not report ready: %q %v; stderr %s", line, err, stderr.String())
+	}
+	if delay >= 0 {
+		timer := time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+		defer timer.Stop()
+	}
+	var passed []string
+	for sc := bufio.NewScanner(r); sc.Scan(); {
+		passed = append(passed, sc.Text())
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return true, passed
+		}
+	}
+	if err != nil {
+		t.Fatalf("child failed: %v\npassed %v\nstderr %s", err, passed, stderr.String())
+	}
+	return false, passed
+}
+
+// TestRolloutKilled: k3sca killed mid-rollout, at every kind of point
+// (before an edit, after it, before a restart, before the check of a
+// restarted node, on servers and agents) and at random moments, then run
+// again, finishes with every node done and no file edited twice: one
+// backup per edited file, holding the file as it was before the rollout.
+func TestRolloutKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	t.Run("at each point", func(t *testing.T) {
+		c, newHash := rotatedCluster(t)
+		for _, point := range []string{"s1 edit", "s1 written", "s2 restart", "s2 check", "s3 edit", "s3 written",
+			"a1 restart", "a1 check", "a2 written"} {
+			killed, passed := rkRunChild(t, c, newHash, point, -1)
+			if !killed {
+				t.Fatalf("the child finished without passing %q: %v", point, passed)
+			}
+		}
+		rkFinish(t, c, newHash)
+	})
+	t.Run("at random moments", func(t *testing.T) {
+		c, newHash := rotatedCluster(t)
+		seed := rand.Uint64()
+		rnd := rand.New(rand.NewPCG(seed, 0))
+		t.Logf("seed %d", seed)
+		kills := 0
+		for range 8 {
+			delay := time.Duration(rnd.Int64N(int64(400 * time.Millisecond)))
+			killed, passed := rkRunChild(t, c, newHash, "", delay)
+			if !killed {
+				break
+			}
+			kills++
+			t.Logf("killed after %s, past %v", delay, passed)
+		}
+		t.Logf("%d kills", kills)
+		rkFinish(t, c, newHash)
+	})
+}
+
+// rkFinish runs the rollout again in this process and checks it finished
+// the job: every node done, every token on the new hash, one backup per
+// edited file holding the old token.
+func rkFinish(t *testing.T, c *SandboxCluster, newHash string) {
+	t.Helper()
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	opts := rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 10 * time.Second}
+	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)
+	if err != nil || !rep.OK {
+		t.Fatalf("the rerun: %v\n%+v", err, rep)
+	}
+	dry, err := rollout.Run(context.Background(), product.K3s, members, rollout.Options{NewHash: newHash, Now: now, DryRun: true})
+	if err != nil || dry.Summary() != "5 nodes: 5 done" {
+		t.Errorf("after the rerun: %v %s", err, dry.Summary())
+	}
+	for _, n := range c.Nodes {
+		for _, h := range clustertest.TokenHashes(t, n.Root) {
+			if h != newHash {
+				t.Errorf("%s: a token still holds %s", n.Name, h)
+			}
+		}
+		bs := backups(t, n)
+		if len(bs) != 1 {
+			t.Errorf("%s: backups %v, want one (its one token file, edited once)", n.Name, bs)
+			continue
+		}
+		b, err := os.ReadFile(bs[0])
+		if err != nil || !strings.Contains(string(b), c.Token.CAHash) || strings.Contains(string(b), newHash) {
+			t.Errorf("%s: the backup %s is not the file before the rollout: %q %v", n.Name, bs[0], b, err)
+		}
+	}
+}
