@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/k3sca/k3sca/cluster"
@@ -38,8 +39,11 @@ func (k KubeReady) Name() string { return "node Ready" }
 // Verify implements Verifier.
 func (k KubeReady) Verify(ctx context.Context, _ *cluster.ProbeResult) error {
 	b, err := k.Server.ReadFile(ctx, k.Kubeconfig)
+	if errors.Is(err, fs.ErrNotExist) {
+		return notChecked("no %s on %s", k.Kubeconfig, k.ServerName)
+	}
 	if err != nil {
-		return notChecked("no admin kubeconfig on %s: %v", k.ServerName, err)
+		return notChecked("the admin kubeconfig: %v", err)
 	}
 	kc, err := kube.ParseKubeconfig(b)
 	if err != nil {

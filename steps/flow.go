@@ -145,7 +145,10 @@ type Task struct {
 	// Preview describes what Run will do, without side effects. Nil: the
 	// step has nothing to preview.
 	Preview func(ctx context.Context) (*Plan, error)
-	// Run performs the step. progress reports what it is doing now.
+	// Run performs the step. progress reports what it is doing now: its
+	// first line is the news (the one line headless runs print); lines
+	// after it, if any, are a live view of the whole step (the rollout's
+	// nodes, each with its mark) that the wizard shows under it.
 	Run func(ctx context.Context, progress func(string)) (*Outcome, error)
 	// DryRun replaces Run for a writing step in a dry run, when later steps
 	// need its result (the generated set, read from a private temp dir).

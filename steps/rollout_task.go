@@ -42,9 +42,11 @@ func (r *run) rolloutTask() *Task {
 		return rolloutOutcome(planned), nil
 	}
 	t.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
+		live := newNodeList(planned)
 		rep, err := r.rollout(ctx, false, func(nr rollout.NodeReport) {
+			live.set(nr)
 			if nr.Step != "" {
-				progress(fmt.Sprintf("%s: %s", nr.Name, nr.Step))
+				progress(fmt.Sprintf("%s: %s", nr.Name, nr.Step) + "\n" + live.String())
 			}
 		})
 		out := rolloutOutcome(rep)
@@ -265,6 +267,51 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 		out.Details = append(out.Details, line)
 	}
 	return out
+}
+
+// nodeList is the rollout's nodes as they stand, for the live view: one
+// line per node, in rollout order, with a mark (✓ done, ✗ failed, ▸ at
+// work, · not reached).
+type nodeList struct {
+	nodes []rollout.NodeReport
+}
+
+func newNodeList(planned *rollout.Report) *nodeList {
+	l := &nodeList{}
+	if planned != nil {
+		for _, n := range planned.Nodes {
+			l.nodes = append(l.nodes, rollout.NodeReport{Name: n.Name, Role: n.Role, State: rollout.StateUntouched})
+		}
+	}
+	return l
+}
+
+func (l *nodeList) set(nr rollout.NodeReport) {
+	for i := range l.nodes {
+		if l.nodes[i].Name == nr.Name {
+			l.nodes[i] = nr
+			return
+		}
+	}
+	l.nodes = append(l.nodes, nr)
+}
+
+// String is the list, one node a line.
+func (l *nodeList) String() string {
+	lines := make([]string, 0, len(l.nodes))
+	for _, n := range l.nodes {
+		mark, what := "·", "not reached"
+		switch {
+		case n.State == rollout.StateFailed:
+			mark, what = "✗", "failed at "+n.Step
+		case n.State == rollout.StateDone:
+			mark, what = "✓", "done"
+		case n.Step != "":
+			mark, what = "▸", n.Step
+		}
+		lines = append(lines, fmt.Sprintf("%s %s (%s) %s", mark, n.Name, n.Role, what))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // RolloutError is a rollout stopped at a node: the report says where each

@@ -12,6 +12,7 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/rollout"
 )
 
 // TestRolloutTopologySources: the nodes come from the inventory, else
@@ -60,5 +61,18 @@ func TestRolloutTopologySources(t *testing.T) {
 				t.Errorf("role from %q, want %q in it", first.Role.Source, tt.src)
 			}
 		})
+	}
+}
+
+// TestNodeListMarks: the live view of a rollout, one node a line with its
+// mark, in rollout order from the plan.
+func TestNodeListMarks(t *testing.T) {
+	l := newNodeList(&rollout.Report{Nodes: []rollout.NodeReport{{Name: "s1", Role: "server"}, {Name: "s2", Role: "server"}, {Name: "a1", Role: "agent"}, {Name: "a2", Role: "agent"}}})
+	l.set(rollout.NodeReport{Name: "s1", Role: "server", State: rollout.StateDone})
+	l.set(rollout.NodeReport{Name: "s2", Role: "server", State: rollout.StateFailed, Step: "check"})
+	l.set(rollout.NodeReport{Name: "a1", Role: "agent", State: rollout.StateUntouched, Step: "restart"})
+	want := "✓ s1 (server) done\n✗ s2 (server) failed at check\n▸ a1 (agent) restart\n· a2 (agent) not reached"
+	if got := l.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

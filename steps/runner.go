@@ -117,7 +117,10 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 				return errors.Join(&StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}, rerr)
 			}
 		}
-		out, err := s.Execute(ctx, func(msg string) { r.printf("  … %s\n", msg) })
+		out, err := s.Execute(ctx, func(msg string) {
+			news, _, _ := strings.Cut(msg, "\n")
+			r.printf("  … %s\n", news)
+		})
 		if err != nil && out != nil {
 			// The step ran; the flow was interrupted after it.
 			r.printOutcome(i, n, s.Steps()[p.Index].Status, out)

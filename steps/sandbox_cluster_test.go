@@ -123,10 +123,12 @@ func TestRolloutOverASandboxCluster(t *testing.T) {
 				order = append(order, nr.Name)
 			}
 		}}
+	start := time.Now()
 	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)
 	if err != nil || !rep.OK {
 		t.Fatalf("rollout: %v\n%+v", err, rep)
 	}
+	t.Logf("the 3+2 rollout in the sandbox took %s", time.Since(start).Round(time.Millisecond))
 	// s1 ran the rotation and restarted on the new CA already: its
 	// tokens are edited, it is not restarted again.
 	if want := []string{"s2", "s3", "a1", "a2"}; !slices.Equal(order, want) {
@@ -247,10 +249,12 @@ func TestRolloutOverSSH(t *testing.T) {
 		defer n.Close()
 		members[i].Host = n
 	}
+	start := time.Now()
 	rep, err := rollout.Run(ctx, product.K3s, members, rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second})
 	if err != nil || !rep.OK {
 		t.Fatalf("rollout over ssh: %v\n%+v", err, rep)
 	}
+	t.Logf("the 3+2 rollout over sshd took %s", time.Since(start).Round(time.Millisecond))
 	for i, n := range c.Nodes {
 		for _, h := range clustertest.TokenHashes(t, n.Root) {
 			if h != newHash {

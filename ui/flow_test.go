@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -273,4 +274,43 @@ func TestCompletionFromTheFileSystem(t *testing.T) {
 	if !strings.Contains(view, "Staging dir       stage-b/") || strings.Contains(view, "stage.pem") {
 		t.Errorf("dir completion went wrong:\n%s", view)
 	}
+}
+
+// TestLiveViewUnderTheNews: a step's progress with lines after its first
+// (the rollout's nodes with their marks) shows them all under the news,
+// each on its own line, while the step runs.
+func TestLiveViewUnderTheNews(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	spec := steps.FlowSpec{
+		ID: "live", Title: "A rollout", Summary: "Nodes one after the other (test flow).",
+		Build: func(context.Context, steps.Env, map[string]string) (*steps.Flow, error) {
+			return &steps.Flow{ID: "live", Title: "A rollout", Tasks: []*steps.Task{
+				{Title: "Roll out", Writes: true, Run: func(ctx context.Context, progress func(string)) (*steps.Outcome, error) {
+					close(started)
+					progress("s2: restart\n✓ s1 (server) done\n▸ s2 (server) restart\n· a1 (agent) not reached")
+					<-release
+					return &steps.Outcome{Summary: "3 nodes: 3 done"}, nil
+				}},
+			}}, nil
+		},
+	}
+	cfg := testConfig(&probe{})
+	cfg.Specs = []steps.FlowSpec{spec}
+	s := start(t, cfg, 80, 24)
+	openItem(s, 0)
+	s.waitFor("Run it? [y/N]")
+	s.typ("y")
+	s.key(tea.KeyEnter, 1)
+	<-started
+	lines := []string{"… s2: restart", "    ✓ s1 (server) done", "    ▸ s2 (server) restart", "    · a1 (agent) not reached"}
+	s.waitUntil(func(b []byte) bool {
+		for _, l := range lines {
+			if !bytes.Contains(b, []byte(l)) {
+				return false
+			}
+		}
+		return true
+	})
+	close(release)
+	s.waitFor("3 nodes: 3 done")
 }

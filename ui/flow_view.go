@@ -85,7 +85,14 @@ func (f *flowScreen) panelTop() string {
 	case phRunning:
 		lines = append(lines, fmt.Sprintf("%s running step %d/%d: %s", f.spin.View(), n, total, f.reps[f.current()].Title))
 		if f.progress != "" {
-			lines = append(lines, st.Dim.Render(truncate("  … "+f.progress, f.com.Width)))
+			// The news, then the step's live view (the rollout's nodes).
+			news, view, _ := strings.Cut(f.progress, "\n")
+			lines = append(lines, st.Dim.Render(truncate("  … "+news, f.com.Width)))
+			if view != "" {
+				for _, l := range strings.Split(view, "\n") {
+					lines = append(lines, truncate("    "+l, f.com.Width))
+				}
+			}
 		}
 	case phClosing:
 		lines = append(lines, f.spin.View()+" stopping…")
