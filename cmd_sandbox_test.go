@@ -110,7 +110,7 @@ func TestSandboxClusterRotation(t *testing.T) {
 	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load"); r.code != exitUsage || !strings.Contains(r.stderr, "--confirm sandbox") {
 		t.Fatalf("the rollout needs the cluster's name: %d\n%s", r.code, r.stderr)
 	}
-	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load,sandbox"); r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") {
+	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load,sandbox", "--parallel", "2"); r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") {
 		t.Fatalf("rotate-ca across the cluster: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
@@ -130,6 +130,26 @@ func TestSandboxClusterRotation(t *testing.T) {
 	for _, n := range rep.Steps[0].Outcome.Data.Nodes {
 		if n.State != "done" {
 			t.Errorf("%s: %s after the rollout", n.Name, n.State)
+		}
+	}
+}
+
+// TestRolloutFlagsRefused: a bad --parallel or --node is a usage error
+// that names it, before any step.
+func TestRolloutFlagsRefused(t *testing.T) {
+	sb := newSandbox(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--parallel", "0"}, "--parallel must be at least 1 (got 0)"},
+		{[]string{"--node", "s1=10.0.0.1"}, "role= is required"},
+		{[]string{"--node", "s1=10.0.0.1,role=boss"}, `bad role "boss"`},
+	}
+	for _, tt := range tests {
+		r := runAt(t, append([]string{"run", "rollout", "-d", sb.DataDir, "--dry-run"}, tt.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "step 1/") {
+			t.Errorf("%v: exit %d, want %d and %q\n%s", tt.args, r.code, exitUsage, tt.want, r.stderr)
 		}
 	}
 }
