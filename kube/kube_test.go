@@ -57,11 +57,20 @@ func TestNodesThroughTheAdminKubeconfig(t *testing.T) {
 	if _, err := sc.Nodes(ctx); err == nil {
 		t.Error("a stranger's certificate was accepted")
 	}
-	// A server the CA did not sign is refused by the client.
+	// A CA that is not PEM is refused before any request.
 	other, _ := ParseKubeconfig(api.Stranger)
-	other.CA = []byte(strings.Replace(string(api.Kubeconfig), "x", "y", 0)) // not PEM
+	other.CA = []byte("not a certificate")
 	if _, err := NewClient(other, time.Second, now); !errors.Is(err, ErrKubeconfig) {
 		t.Errorf("a CA that is not PEM: %v", err)
+	}
+	// A server another CA signed is refused by the client.
+	foreign := testservers.StartKubeAPI(t, testkit.Now)
+	fk, _ := ParseKubeconfig(foreign.Kubeconfig)
+	kc2 := *kc
+	kc2.CA = fk.CA
+	fc, _ := NewClient(&kc2, 3*time.Second, now)
+	if _, err := fc.Nodes(ctx); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an API server the kubeconfig's CA did not sign: %v", err)
 	}
 }
 

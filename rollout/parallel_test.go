@@ -20,7 +20,6 @@ type restartLog struct {
 	inFlight map[cluster.Role]int
 	max      map[cluster.Role]int
 	events   []string
-	agentsAt int // events index of the first agent restart
 }
 
 // slowService is a node's service whose restart takes a while; the node

@@ -188,8 +188,8 @@ func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.M
 	} else {
 		m.Check = rollout.AgentCheck(host, svc, p.DefaultDataDir(), r.env.Now)
 	}
-	// The API is asked through the first server's kubeconfig; a server
-	// asks through its own (the first server is not restarted before it).
+	// The API is asked through the first server's kubeconfig (the first
+	// server through its own, rewritten at its restart).
 	api := m
 	if len(before) > 0 {
 		api = before[0]
