@@ -21,7 +21,10 @@ import (
 // (<data-dir>/server/tls/etcd/client.{crt,key}, verified against
 // server-ca.crt): the member answers its status with no errors and knows a
 // leader, a linearizable read through it succeeds, and no alarm is raised
-// on it. It applies to servers whose probe shows embedded etcd.
+// on it. It applies to servers whose probe shows embedded etcd. A member
+// that does not answer fails the check (retried until the restart's
+// timeout) rather than being "not checked": restarting the next etcd
+// server while this member is not back risks the quorum (rke2#7629).
 type EtcdHealth struct {
 	// Host reads the server's certificates.
 	Host Host
@@ -58,12 +61,12 @@ func (e EtcdHealth) Verify(ctx context.Context, probe *cluster.ProbeResult) erro
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, TLS: tc, DialTimeout: timeout,
 		Context: ctx, Logger: zap.NewNop(), RejectOldCluster: false})
 	if err != nil {
-		return fmt.Errorf("etcd %s: %w: %v", e.Endpoint, ErrUnreachable, err)
+		return fmt.Errorf("etcd %s does not answer: %v", e.Endpoint, err)
 	}
 	defer cli.Close()
 	st, err := cli.Status(ctx, e.Endpoint)
 	if err != nil {
-		return fmt.Errorf("etcd %s: %w: %v", e.Endpoint, ErrUnreachable, err)
+		return fmt.Errorf("etcd %s does not answer: %v", e.Endpoint, err)
 	}
 	if len(st.Errors) > 0 {
 		return fmt.Errorf("etcd member %x reports %v", st.Header.MemberId, st.Errors)

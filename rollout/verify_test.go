@@ -53,7 +53,7 @@ func etcdServer(t *testing.T) (host *remote.Local, ep string, stop func(), probe
 
 // TestEtcdHealth checks a real embedded etcd over mTLS with the client
 // certificate read from the server's files: healthy; with an alarm raised
-// on the member, failed; stopped, not checked; on a server without etcd,
+// on the member, failed; stopped, failed; on a server without etcd,
 // not applicable.
 func TestEtcdHealth(t *testing.T) {
 	host, ep, stop, probe := etcdServer(t)
@@ -100,14 +100,15 @@ func TestEtcdHealth(t *testing.T) {
 	}
 	_ = cli.Close()
 
-	// Stopped: it does not answer, and is reported not checked, never ok.
+	// Stopped: it does not answer, which fails the check (the next etcd
+	// server must not restart while this member is not back), never ok.
 	stop()
-	if err := v.Verify(ctx, probe); !errors.Is(err, ErrUnreachable) {
+	if err := v.Verify(ctx, probe); err == nil || errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "does not answer") {
 		t.Errorf("a stopped member: %v", err)
 	}
-	opts := Options{Poll: 10 * time.Millisecond, ReachWait: 200 * time.Millisecond}.withDefaults()
+	opts := Options{Poll: 10 * time.Millisecond, ReachWait: 200 * time.Millisecond, Timeout: 300 * time.Millisecond}.withDefaults()
 	res, _ = verifyOne(ctx, v, probe, opts, true)
-	if res.Result != ResultNotChecked || !strings.HasPrefix(res.String(), "etcd member health: not checked (") {
+	if res.Result != ResultFailed || !strings.HasPrefix(res.String(), "etcd member health: failed (") {
 		t.Errorf("reported %s", res)
 	}
 }
