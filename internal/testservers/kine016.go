@@ -116,17 +116,28 @@ func buildKine016() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build kine v0.16.4 test program: %w", err)
 	}
-	cmd := exec.Command(goTool, "run", "-buildvcs=false", "-exec", echo, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build kine v0.16.4 test program in %s: %w\n%s", dir, err, stderr.String())
-	}
-	bin := strings.TrimSpace(stdout.String())
-	if fi, err := os.Stat(bin); err != nil || !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("build kine v0.16.4 test program: go run -exec printed %q, not an executable (%v)", bin, err)
+	// A cold build links into the go command's temp dir, prints that path
+	// and removes it when go run exits; the executable is in the cache
+	// then, so the next go run prints the cached path. Test processes
+	// building it at the same time see this, hence the retries.
+	var bin string
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command(goTool, "run", "-buildvcs=false", "-exec", echo, ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("build kine v0.16.4 test program in %s: %w\n%s", dir, err, stderr.String())
+		}
+		bin = strings.TrimSpace(stdout.String())
+		fi, err := os.Stat(bin)
+		if err == nil && fi.Mode().IsRegular() {
+			break
+		}
+		if attempt == 3 {
+			return "", fmt.Errorf("build kine v0.16.4 test program: go run -exec printed %q, not an executable (%v)", bin, err)
+		}
 	}
 	return bin, nil
 }
