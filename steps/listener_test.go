@@ -1,8 +1,10 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,50 +36,182 @@ func stServiceKeyStage(t *testing.T, sb *Sandbox) string {
 	return dir
 }
 
+// stCustomSandbox is a sandbox bootstrapped from a custom root (the
+// custom CA flow before the first start) and the dir holding that root's
+// ca/root-ca.pem and ca/root-ca.key.
+func stCustomSandbox(t *testing.T) (*Sandbox, string) {
+	t.Helper()
+	// The root predates the sandbox's first start.
+	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now.Add(-48 * time.Hour)}, pki.CustomCAInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "pki")
+	if err := set.Write(context.Background(), root, testkit.Now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := os.ReadFile(filepath.Join(root, "ca/root-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := os.ReadFile(filepath.Join(root, "ca/root-ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	sb, err := CreateSandbox(context.Background(), SandboxInput{DataDir: filepath.Join(dir, "data"), Product: product.K3s,
+		Now: testkit.Now.Add(-24 * time.Hour), CustomCA: &pki.CustomCAInput{RootCert: rc, RootKey: rk}})
+	if err != nil {
+		t.Fatalf("custom-root sandbox: %v", err)
+	}
+	return sb, root
+}
+
+// stSameRootStage stages new CAs under the sandbox's own custom root (a new
+// intermediate), keeping the current service key.
+func stSameRootStage(t *testing.T, sb *Sandbox, root string) string {
+	t.Helper()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now}, pki.CustomCAInput{
+		RootCert: read(filepath.Join(root, "ca/root-ca.pem")), RootKey: read(filepath.Join(root, "ca/root-ca.key")),
+		CurrentServiceKey: read(filepath.Join(sb.ServerDir, filepath.FromSlash(pki.ServiceKeyPath)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "same-root")
+	if err := set.Write(context.Background(), dir, testkit.Now); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// stSeedEtcd starts a real embedded etcd holding the sandbox's bootstrap
+// value under k3s's key (/bootstrap/<hash of the token's password>), as
+// a k3s server on embedded etcd keeps it.
+func stSeedEtcd(t *testing.T, sb *Sandbox) datastore.EtcdConfig {
+	t.Helper()
+	ctx := context.Background()
+	cfg := stStartEtcd(t)
+	e, err := datastore.OpenEtcd(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.Create(ctx, sb.Key, stKV(t, sb).Value); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// stCheckModes fails unless every certificate under the server's tls dir
+// is 0644 and every key 0600, as k3s leaves them after its start (its
+// reconciliation keeps the mode of a file that exists: os.WriteFile).
+func stCheckModes(t *testing.T, sb *Sandbox) {
+	t.Helper()
+	tlsDir := filepath.Join(sb.ServerDir, pki.TLSDir)
+	var certs int
+	err := filepath.WalkDir(tlsDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		want := fs.FileMode(0)
+		switch filepath.Ext(p) {
+		case ".crt":
+			want, certs = 0o644, certs+1
+		case ".key":
+			want = 0o600
+		default:
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != want {
+			rel, _ := filepath.Rel(sb.ServerDir, p)
+			t.Errorf("%s: mode %o after the start, want %o", rel, fi.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil || certs == 0 {
+		t.Fatalf("walk %s: %v (%d certificates)", tlsDir, err, certs)
+	}
+}
+
 // TestLoadThenRestartServesNewCA loads each class of set through each
-// direct path, starts the sandbox (which keeps, or on the regenerate
-// trigger re-issues, its listener's serving certificate and runs k3s's own
-// /cacerts check), then dials the listener as a joining node does: /cacerts
-// must hash to the CA hash of the new server CA and the serving certificate
-// must chain to that bundle. Without the trigger a new root never comes up,
-// with k3s's message, as on the real server.
+// path (SQLite with k3s stopped, kine's socket and a real embedded etcd
+// while it runs, the rotate-ca API stand-in), starts the sandbox on that
+// datastore (it keeps, or on the regenerate trigger re-issues, its
+// listener's serving certificate and runs k3s's own /cacerts check), then
+// dials the listener as a joining node does: /cacerts must hash to the CA
+// hash of the new server CA and the serving certificate must chain to that
+// bundle. Without the trigger a new root never comes up, with k3s's
+// message, as on the real server: on every path.
 func TestLoadThenRestartServesNewCA(t *testing.T) {
 	ctx := context.Background()
+	plain := func(t *testing.T) (*Sandbox, string) { return stSandbox(t), "" }
 	classes := []struct {
 		name        string
-		stage       func(t *testing.T, sb *Sandbox) string
+		sandbox     func(t *testing.T) (*Sandbox, string) // the sandbox and its custom root dir, if any
+		stage       func(t *testing.T, sb *Sandbox, root string) string
+		class       pki.Class
 		force       bool
 		caChanges   bool
 		dropTrigger bool // remove the trigger the load wrote: the outage k3s showed
 	}{
-		{name: "cross-signed", stage: func(t *testing.T, sb *Sandbox) string { return stStage(t, sb) }, caChanges: true},
-		{name: "new-root", stage: func(t *testing.T, _ *Sandbox) string { return stFreshCAs(t) }, force: true, caChanges: true},
-		{name: "service-key-only", stage: stServiceKeyStage},
-		{name: "new-root without the trigger", stage: func(t *testing.T, _ *Sandbox) string { return stFreshCAs(t) }, force: true, caChanges: true, dropTrigger: true},
+		{name: "cross-signed", sandbox: plain, stage: func(t *testing.T, sb *Sandbox, _ string) string { return stStage(t, sb) },
+			class: pki.ClassCrossSigned, caChanges: true},
+		{name: "same-root", sandbox: stCustomSandbox, stage: stSameRootStage, class: pki.ClassSameRoot, caChanges: true},
+		{name: "new-root", sandbox: plain, stage: func(t *testing.T, _ *Sandbox, _ string) string { return stFreshCAs(t) },
+			class: pki.ClassNewRoot, force: true, caChanges: true},
+		{name: "service-key-only", sandbox: plain, stage: func(t *testing.T, sb *Sandbox, _ string) string { return stServiceKeyStage(t, sb) },
+			class: pki.ClassServiceKeyOnly},
+		{name: "new-root without the trigger", sandbox: plain, stage: func(t *testing.T, _ *Sandbox, _ string) string { return stFreshCAs(t) },
+			class: pki.ClassNewRoot, force: true, caChanges: true, dropTrigger: true},
 	}
 	paths := []struct {
 		name string
 		via  Via
-	}{{"sqlite", ViaSQLite}, {"kine-socket", ViaEtcd}, {"server-api", ViaServer}}
+	}{{"sqlite", ViaSQLite}, {"kine-socket", ViaEtcd}, {"embedded-etcd", ViaEtcd}, {"server-api", ViaServer}}
 	for _, path := range paths {
 		via := path.via
 		for _, c := range classes {
 			t.Run(path.name+"/"+c.name, func(t *testing.T) {
-				sb := stSandbox(t)
-				stage := c.stage(t, sb)
+				sb, root := c.sandbox(t)
+				stage := c.stage(t, sb, root)
 				in := stInput(sb, stage, via)
 				in.Force = c.force
+				svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Serve: true}
+				t.Cleanup(func() { _ = svc.Close() })
 				var stopKine func()
-				switch via {
-				case ViaEtcd: // kine's socket while k3s runs
+				switch path.name {
+				case "kine-socket": // kine's socket while k3s runs
 					stopKine = stStartKine(t, sb)
 					in.Access.Services = stServices{active: true}
-				case ViaServer:
+				case "embedded-etcd": // k3s's etcd while k3s runs; the start reads it back
+					cfg := stSeedEtcd(t, sb)
+					in.Access.Etcd = cfg
+					in.Access.Services = stServices{active: true}
+					svc.Etcd = &cfg
+				case "server-api":
 					in.ServerURL = stSupervisor(t, sb)
 				}
 				l := NewLoad(in)
 				if _, err := l.Run(ctx); err != nil {
 					t.Fatalf("load: %v", err)
+				}
+				if got := l.Plan().Validation.Class; got != c.class {
+					t.Fatalf("the staged set is %s, want %s", got, c.class)
 				}
 				if stopKine != nil {
 					stopKine()
@@ -97,8 +231,6 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Serve: true}
-				t.Cleanup(func() { _ = svc.Close() })
 				err = svc.Start(ctx, product.K3s.ServerUnit())
 				if c.dropTrigger {
 					if !errors.Is(err, ErrCACertValidation) || !strings.Contains(err.Error(), "Failed to validate connection to cluster at https://127.0.0.1:") ||
@@ -117,16 +249,20 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				if _, err := os.Stat(trigger); !errors.Is(err, os.ErrNotExist) {
 					t.Fatalf("the start did not consume the trigger: %v", err)
 				}
-				url, ok := svc.SupervisorURL(product.K3s.ServerUnit())
-				if !ok {
-					t.Fatal("the sandbox does not serve")
-				}
 				bundle, err := os.ReadFile(pki.ServerCAPath(stage))
 				if !c.caChanges {
 					bundle, err = os.ReadFile(pki.ServerCAPath(sb.ServerDir))
 				}
 				if err != nil {
 					t.Fatal(err)
+				}
+				if disk, _ := os.ReadFile(pki.ServerCAPath(sb.ServerDir)); !bytes.Equal(disk, bundle) {
+					t.Fatal("the start did not take the loaded server CA from the datastore")
+				}
+				stCheckModes(t, sb)
+				url, ok := svc.SupervisorURL(product.K3s.ServerUnit())
+				if !ok {
+					t.Fatal("the sandbox does not serve")
 				}
 				want, err := pki.HashCA(bundle, testkit.Now)
 				if err != nil {
@@ -137,8 +273,12 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 					t.Fatalf("server token hash %s (%v), want %s", tok.CAHash, err, want.Hex)
 				}
 				api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want.Hex}, Now: func() time.Time { return testkit.Now }}
-				if _, err := api.FetchCACerts(ctx); err != nil {
+				got, err := api.FetchCACerts(ctx)
+				if err != nil {
 					t.Fatalf("the listener after the start: %v", err)
+				}
+				if !bytes.Equal(got, bundle) {
+					t.Fatal("the listener serves another /cacerts bundle than the loaded server CA")
 				}
 			})
 		}

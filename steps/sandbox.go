@@ -34,6 +34,13 @@ type SandboxInput struct {
 	// and the check report has something to say, as on a cluster that has
 	// run for a while.
 	NearExpiry bool
+	// CustomCA, when set, bootstraps the sandbox from a custom root: its
+	// CAs are the set generate-custom-ca-certs.sh makes from this input
+	// (pki.GenerateCustomCA; an imported root keeps its key with the
+	// caller, so a same-root rotation can be staged later), written into
+	// the server dir before the first start, as the custom CA flow does,
+	// instead of k3s's self-signed CAs.
+	CustomCA *pki.CustomCAInput
 }
 
 // nearExpiryAge is the age of a NearExpiry sandbox's CAs and old leaf.
@@ -67,7 +74,15 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 		// were renewed since, all but one.
 		caOpts.Now = in.Now.Add(-nearExpiryAge)
 	}
-	cas, err := pki.GenerateDefaultCAs(caOpts)
+	var (
+		cas *pki.StagedSet
+		err error
+	)
+	if in.CustomCA != nil {
+		cas, err = pki.GenerateCustomCA(ctx, caOpts, *in.CustomCA)
+	} else {
+		cas, err = pki.GenerateDefaultCAs(caOpts)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -58,15 +58,34 @@ type RestartReport struct {
 // when the certificate is signed by a CA the bundle does not hold. Every
 // outcome is logged to the sandbox's k3s log (SandboxServices.Logs).
 func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
-	rep, lst, err := simulateStart(ctx, dataDir, p, now)
+	rep, lst, err := simulateStart(ctx, dataDir, p, now, nil)
 	_ = lst.Close()
 	return rep, err
 }
 
-// simulateStart is SimulateRestart leaving the sandbox's supervisor
-// listener running on 127.0.0.1 for the caller to close.
-func simulateStart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, *supervisorListener, error) {
-	rep, lst, err := reconcileAndListen(ctx, dataDir, p, now)
+// sandboxStore opens the datastore a sandbox server starts on; nil is
+// kine over server/db/state.db.
+type sandboxStore func(ctx context.Context, server string) (datastore.Backend, error)
+
+// sqliteStore opens server/db/state.db, as kine does for k3s.
+func sqliteStore(ctx context.Context, server string) (datastore.Backend, error) {
+	return datastore.OpenSQLite(ctx, filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), 0)
+}
+
+// etcdStore is an etcd the sandbox server runs on, as a k3s server on
+// embedded etcd reads its bootstrap data from etcd at start.
+func etcdStore(cfg datastore.EtcdConfig) sandboxStore {
+	return func(ctx context.Context, _ string) (datastore.Backend, error) { return datastore.OpenEtcd(ctx, cfg) }
+}
+
+// simulateStart is SimulateRestart on the datastore store (nil: state.db),
+// leaving the sandbox's supervisor listener running on 127.0.0.1 for the
+// caller to close.
+func simulateStart(ctx context.Context, dataDir string, p product.Product, now time.Time, store sandboxStore) (*RestartReport, *supervisorListener, error) {
+	if store == nil {
+		store = sqliteStore
+	}
+	rep, lst, err := reconcileAndListen(ctx, dataDir, p, now, store)
 	if IsSandbox(dataDir) {
 		if err != nil {
 			appendSandboxLog(dataDir, now, "fatal", err.Error())
@@ -77,8 +96,8 @@ func simulateStart(ctx context.Context, dataDir string, p product.Product, now t
 	return rep, lst, err
 }
 
-func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, *supervisorListener, error) {
-	rep, err := reconcile(ctx, dataDir, p, now)
+func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, now time.Time, store sandboxStore) (*RestartReport, *supervisorListener, error) {
+	rep, err := reconcile(ctx, dataDir, p, now, store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,7 +128,7 @@ func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, 
 }
 
 // reconcile is the datastore side of a start: files, leaves, token.
-func reconcile(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
+func reconcile(ctx context.Context, dataDir string, p product.Product, now time.Time, store sandboxStore) (*RestartReport, error) {
 	server := product.ServerDir(dataDir)
 	if !IsSandbox(dataDir) {
 		return nil, fmt.Errorf("%s: %w", dataDir, ErrNotSandbox)
@@ -118,7 +137,7 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	if err != nil {
 		return nil, err
 	}
-	db, err := datastore.OpenSQLite(ctx, filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), 0)
+	db, err := store(ctx, server)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/product"
 )
@@ -44,6 +45,10 @@ type SandboxServices struct {
 	// after a start, in this process, until Stop or Close, so the restart
 	// step can probe it as it probes a real server's 6443 (SupervisorURL).
 	Serve bool
+	// Etcd, when set, is the datastore the sandbox server runs on, as a
+	// k3s server on embedded etcd (a real etcd a test starts, holding the
+	// bootstrap key), instead of kine over server/db/state.db.
+	Etcd *datastore.EtcdConfig
 
 	mu  sync.Mutex
 	lst *supervisorListener
@@ -119,7 +124,11 @@ func (s *SandboxServices) Start(ctx context.Context, unit string) error {
 		return err
 	}
 	s.closeListener()
-	_, lst, err := simulateStart(ctx, s.DataDir, p, s.now())
+	var store sandboxStore
+	if s.Etcd != nil {
+		store = etcdStore(*s.Etcd)
+	}
+	_, lst, err := simulateStart(ctx, s.DataDir, p, s.now(), store)
 	if err != nil {
 		return fmt.Errorf("start %s (simulated): %w", unit, err)
 	}
