@@ -44,6 +44,10 @@ type NodeReport struct {
 	Edits []Edit `json:"edits,omitempty"`
 	// Manual are token places k3sca cannot rewrite: the operator must.
 	Manual []string `json:"manual,omitempty"`
+	// Regenerate is the listener's regenerate trigger a server gets
+	// before its restart (planned, in a dry run): its serving certificate
+	// is then issued again from the new server CA.
+	Regenerate string `json:"regenerate,omitempty"`
 	// Restarted says this run restarted it; Changed that it edited or
 	// restarted it.
 	Restarted bool `json:"restarted"`

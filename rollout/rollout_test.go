@@ -12,20 +12,34 @@ import (
 	"github.com/k3sca/k3sca/remote"
 )
 
-// fakeService counts restarts.
-type fakeService struct{ restarts int }
+// fakeService counts restarts, and those that found before() true.
+type fakeService struct {
+	restarts, withTrigger int
+	before                func() bool
+}
 
-func (f *fakeService) Restart(context.Context) error          { f.restarts++; return nil }
+func (f *fakeService) Restart(context.Context) error {
+	f.restarts++
+	if f.before != nil && f.before() {
+		f.withTrigger++
+	}
+	return nil
+}
+
 func (f *fakeService) IsActive(context.Context) (bool, error) { return true, nil }
 
 // TestRunStopsAtTheFirstFailure: a node that never shows the new CA fails
 // the run; the nodes after it are not probed, edited or restarted.
 func TestRunStopsAtTheFirstFailure(t *testing.T) {
 	hash := strings.Repeat("ab", 32)
+	trigger := "/var/lib/rancher/k3s/server/tls/dynamic-cert-regenerate"
 	mk := func(name string, check Check) (Member, *fakeService) {
 		svc := &fakeService{}
+		host := memHost{cluster.MemFiles{}}
+		// The trigger must be on the server when its restart comes.
+		svc.before = func() bool { _, ok := host.MemFiles[trigger]; return ok }
 		return Member{Node: cluster.Node{Name: name, Role: cluster.Fact[cluster.Role]{Value: cluster.RoleServer}},
-			Host: memHost{cluster.MemFiles{}}, Service: svc, Check: check}, svc
+			Host: host, Service: svc, Check: check}, svc
 	}
 	ok := func(context.Context, Want) error { return nil }
 	never := func(context.Context, Want) error { return errors.New("serves the old CA") }
@@ -42,11 +56,25 @@ func TestRunStopsAtTheFirstFailure(t *testing.T) {
 	if sa.restarts != 0 || sb.restarts != 1 || sc.restarts != 0 {
 		t.Errorf("restarts %d %d %d: want a done node left alone, the failed one restarted once, the last untouched", sa.restarts, sb.restarts, sc.restarts)
 	}
+	if sb.withTrigger != 1 || rep.Nodes[1].Regenerate != trigger || rep.Nodes[0].Regenerate != "" || rep.Nodes[2].Regenerate != "" {
+		t.Errorf("regenerate trigger: s2 restarted %d times with it, report %q %q %q; want it written on s2 only, before its restart",
+			sb.withTrigger, rep.Nodes[0].Regenerate, rep.Nodes[1].Regenerate, rep.Nodes[2].Regenerate)
+	}
+	for i, m := range []Member{a, c} {
+		if _, ok := m.Host.(memHost).MemFiles[trigger]; ok {
+			t.Errorf("node %d got a trigger without a restart", i)
+		}
+	}
 }
 
-// memHost is cluster.MemFiles with a WriteFile that is never reached.
+// memHost is cluster.MemFiles with a WriteFile that creates new files
+// only (no backup to make).
 type memHost struct{ cluster.MemFiles }
 
-func (memHost) WriteFile(context.Context, string, []byte, remote.WriteOptions) (string, error) {
-	return "", errors.New("not expected")
+func (h memHost) WriteFile(_ context.Context, p string, data []byte, _ remote.WriteOptions) (string, error) {
+	if _, ok := h.MemFiles[p]; ok {
+		return "", errors.New("not expected: " + p + " exists")
+	}
+	h.MemFiles[p] = string(data)
+	return "", nil
 }

@@ -150,6 +150,7 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	if shows != nil {
 		nr.Shows = shows.Error()
 	}
+	nr.Regenerate = regenerateTrigger(m, probe, shows)
 	if opts.DryRun {
 		nr.State, nr.Step = StatePlanned, ""
 		if len(plan.Edits) == 0 && shows == nil {
@@ -176,6 +177,13 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	// ran on) is not restarted: its tokens matter at its next start,
 	// which they now allow.
 	if shows != nil {
+		if nr.Regenerate != "" {
+			nr.Step = "regenerate"
+			if err := writeRegenerateTrigger(ctx, m.Host, nr.Regenerate, opts.Now()); err != nil {
+				return err
+			}
+			nr.Changed = true
+		}
 		nr.Step = "restart"
 		opts.progress(*nr)
 		if err := m.Service.Restart(ctx); err != nil {

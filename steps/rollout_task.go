@@ -228,6 +228,9 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			p.Add(ActCheck, n.Name, "%s: runs on the new CA already: no restart", n.Role)
 			continue
 		}
+		if n.Regenerate != "" {
+			p.Add(ActWrite, n.Name+":"+n.Regenerate, "empty trigger, 0600: at the restart its listener on 6443 issues its serving certificate again from the new server CA")
+		}
 		p.Add(ActService, n.Name, "%s: restart, then wait until it shows the new CA (now: %s)", n.Role, n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
@@ -254,6 +257,13 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 				files = append(files, e.Path)
 			}
 			line += "; edited " + strings.Join(files, ", ")
+		}
+		switch {
+		case n.Regenerate == "":
+		case rep.DryRun:
+			line += "; writes " + n.Regenerate
+		case n.Restarted:
+			line += "; wrote " + n.Regenerate
 		}
 		if n.Restarted {
 			line += "; restarted"
