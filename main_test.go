@@ -227,8 +227,15 @@ func TestTokenMasksSecret(t *testing.T) {
 
 func TestCheckExitCode(t *testing.T) {
 	sb := newSandbox(t)
-	if r := runAt(t, "check", "-d", sb.DataDir); r.code != 0 {
+	r := runAt(t, "check", "-d", sb.DataDir)
+	if r.code != 0 {
 		t.Errorf("fresh sandbox: exit %d, stderr %s", r.code, r.stderr)
+	}
+	// A server runs an agent: check lists the agent's files beside the server's.
+	for _, f := range []string{"client-ca.crt", "server-ca.crt", "client-k3s-controller.crt", "client-kube-proxy.crt", "client-kubelet.crt", "serving-kubelet.crt"} {
+		if !strings.Contains(r.stdout, filepath.Join(sb.DataDir, "agent", f)) {
+			t.Errorf("check does not list agent/%s:\n%s", f, r.stdout)
+		}
 	}
 	if r := runAt(t, "check", "-d", sb.DataDir, "--renew-days", "400", "-o", "json"); r.code != 1 || !json.Valid([]byte(r.stdout)) {
 		t.Errorf("400-day window: exit %d, want 1 with JSON stdout", r.code)

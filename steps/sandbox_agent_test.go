@@ -352,6 +352,31 @@ func TestSandboxAgentRotateRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// A name both have is kept twice, each where it came from; every
+	// private key in the backup stays 0600.
+	var both, keys int
+	for rel := range backup {
+		if _, ok := agentBefore[rel]; ok && filepath.Ext(rel) == ".key" {
+			both++
+			if backup[rel] == backup["agent/"+rel] {
+				t.Errorf("%s: the server's and the agent's copies in the backup are the same file", rel)
+			}
+		}
+		if filepath.Ext(rel) != ".key" {
+			continue
+		}
+		keys++
+		fi, err := os.Stat(filepath.Join(lr.plan.BackupDir, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("backup %s: mode %o, want 600", rel, fi.Mode().Perm())
+		}
+	}
+	if both == 0 || keys == 0 {
+		t.Fatalf("the backup holds %d keys, %d of a name the server and the agent both have; want some of each", keys, both)
+	}
 	n, err := reissueMissingAgentCerts(context.Background(), saOpts(now), sb.DataDir, sandboxAgentNode)
 	if err != nil || n != 8 {
 		t.Fatalf("agent start wrote %d files (%v), want the 4 removed pairs", n, err)
