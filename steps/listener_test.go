@@ -207,6 +207,15 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 					in.ServerURL = stSupervisor(t, sb)
 				}
 				l := NewLoad(in)
+				plan, err := l.Preview(ctx)
+				if err != nil {
+					t.Fatalf("preview: %v", err)
+				}
+				// A direct load's plan names the trigger when the server
+				// CA changes; through the API k3s writes it itself.
+				if planned := stPlans(plan, ActWrite, pki.RegenerateTriggerPath(sb.ServerDir)); planned != (c.caChanges && via != ViaServer) {
+					t.Errorf("the plan lists the trigger: %v, want %v\n%+v", planned, c.caChanges && via != ViaServer, plan.Items)
+				}
 				if _, err := l.Run(ctx); err != nil {
 					t.Fatalf("load: %v", err)
 				}
@@ -282,6 +291,93 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// stPlans reports whether plan holds an item act on target.
+func stPlans(plan *Plan, act Action, target string) bool {
+	for _, it := range plan.Items {
+		if it.Action == act && it.Target == target {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRestoreThenRestartServesOldCA puts back the backup of a forced
+// new-root load after the server came up on the new root: the restore's
+// plan names the trigger, the restore leaves it (empty, 0600), and the
+// start then serves a certificate from the restored CA; without the
+// trigger the start fails with k3s's message, as after the load.
+func TestRestoreThenRestartServesOldCA(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		t.Run(map[bool]string{false: "with the trigger", true: "without the trigger"}[drop], func(t *testing.T) {
+			ctx := context.Background()
+			sb := stSandbox(t)
+			oldCA, err := os.ReadFile(pki.ServerCAPath(sb.ServerDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := stInput(sb, stFreshCAs(t), ViaSQLite)
+			in.Force = true
+			l := NewLoad(in)
+			if _, err := l.Run(ctx); err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now.Add(time.Minute) }, Serve: true}
+			t.Cleanup(func() { _ = svc.Close() })
+			if err := svc.Start(ctx, product.K3s.ServerUnit()); err != nil {
+				t.Fatalf("start on the new root: %v", err)
+			}
+			if err := svc.Stop(ctx, product.K3s.ServerUnit()); err != nil {
+				t.Fatal(err)
+			}
+			r := NewRestore(RestoreInput{DataDir: sb.DataDir, BackupPath: l.Result().Backup, Now: testkit.Now.Add(time.Hour),
+				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}}})
+			trigger := pki.RegenerateTriggerPath(sb.ServerDir)
+			plan, err := r.Preview(ctx)
+			if err != nil || !stPlans(plan, ActWrite, trigger) {
+				t.Fatalf("restore plan (%v) does not list %s: %+v", err, trigger, plan)
+			}
+			if _, err := r.Run(ctx); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			fi, err := os.Stat(trigger)
+			if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("the restore left no empty 0600 trigger: %v %v", fi, err)
+			}
+			if drop {
+				if err := os.Remove(trigger); err != nil {
+					t.Fatal(err)
+				}
+			}
+			svc.Now = func() time.Time { return testkit.Now.Add(2 * time.Hour) }
+			err = svc.Start(ctx, product.K3s.ServerUnit())
+			if drop {
+				if !errors.Is(err, ErrCACertValidation) || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+					t.Fatalf("start after the restore without the trigger: %v, want k3s's CA cert validation failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("start after the restore: %v", err)
+			}
+			if disk, _ := os.ReadFile(pki.ServerCAPath(sb.ServerDir)); !bytes.Equal(disk, oldCA) {
+				t.Fatal("the start did not take the restored server CA")
+			}
+			want, err := pki.HashCA(oldCA, testkit.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			url, ok := svc.SupervisorURL(product.K3s.ServerUnit())
+			if !ok {
+				t.Fatal("the sandbox does not serve")
+			}
+			api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want.Hex}, Now: func() time.Time { return testkit.Now.Add(2 * time.Hour) }}
+			if _, err := api.FetchCACerts(ctx); err != nil {
+				t.Fatalf("the listener after the restore: %v", err)
+			}
+		})
 	}
 }
 
