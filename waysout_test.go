@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -91,10 +92,31 @@ func TestRestartFailureWaysOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	_, err = (&steps.Runner{Out: &out, Ask: askDropping{server: product.ServerDir(dd)}}).Run(context.Background(), f)
+	rep, err := (&steps.Runner{Out: &out, Ask: askDropping{server: product.ServerDir(dd)}}).Run(context.Background(), f)
 	var nr *steps.NotReadyError
 	if !errors.As(err, &nr) {
 		t.Fatalf("the restart must fail as on the real server: %v\n%s", err, out.String())
+	}
+	// The JSON report carries the same: k3s's log line, the state, both
+	// ways out as commands.
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back steps.Report
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	var details string
+	for _, st := range back.Steps {
+		if st.ID == "restart" && st.Outcome != nil {
+			details = strings.Join(st.Outcome.Details, "\n")
+		}
+	}
+	for _, want := range []string{"level=fatal", "certificate signed by unknown authority", "the datastore holds the new CA set", nr.FixForward, nr.PutBack} {
+		if want == "" || !strings.Contains(details, want) {
+			t.Errorf("the JSON report's restart step lacks %q:\n%s", want, details)
+		}
 	}
 	for _, want := range []string{"level=fatal", "certificate signed by unknown authority", "the datastore holds the new CA set", "fix forward", "put the backup back"} {
 		if !strings.Contains(out.String(), want) {

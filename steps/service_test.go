@@ -243,3 +243,43 @@ func stRemove(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSystemdStartNeverWaitsForReady: k3s's unit is Type=notify with
+// TimeoutStartSec=0, so a blocking `systemctl start` of a k3s that never
+// becomes ready waits for ever. The fake systemctl does just that unless
+// given --no-block; Start must return at once. The error lines k3s logged
+// come from journalctl, and the printed command shows the same lines.
+func TestSystemdStartNeverWaitsForReady(t *testing.T) {
+	bin := t.TempDir()
+	calls := filepath.Join(bin, "calls")
+	journal := "level=info msg=\"Starting k3s\"\n" +
+		"level=error msg=\"Failed to validate connection to cluster at https://127.0.0.1:6443: CA cert validation failed\"\n" +
+		"level=info msg=\"Waiting\"\n" +
+		"level=fatal msg=\"the last one\"\n"
+	for name, body := range map[string]string{
+		"systemctl":  "#!/bin/sh\necho \"$@\" >> \"" + calls + "\"\ncase \" $* \" in *\" --no-block \"*) exit 0;; esac\nexec sleep 3600\n",
+		"journalctl": "#!/bin/sh\necho \"$@\" >> \"" + calls + "\"\nprintf '%s' '" + journal + "'\n",
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := (Systemd{}).Start(ctx, "k3s"); err != nil {
+		t.Fatalf("start: %v (a blocking start would hang until the context ends)", err)
+	}
+	lines, err := (Systemd{}).ErrorLog(ctx, "k3s", 10)
+	if err != nil || len(lines) != 2 || !strings.Contains(lines[0], "CA cert validation failed") || !strings.Contains(lines[1], "level=fatal") {
+		t.Errorf("ErrorLog = %q, %v; want the error and the fatal line, oldest first", lines, err)
+	}
+	got, _ := os.ReadFile(calls)
+	if want := "start --no-block k3s\n-u k3s --no-pager -o cat -n 2000\n"; string(got) != want {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
+	}
+	out, err := exec.Command("sh", "-c", (Systemd{}).ErrorLogCommand("k3s")).CombinedOutput()
+	if err != nil || strings.Join(lines, "\n")+"\n" != string(out) {
+		t.Errorf("%s: %v\n%s\nwant the lines ErrorLog returned", (Systemd{}).ErrorLogCommand("k3s"), err, out)
+	}
+}
