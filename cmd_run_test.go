@@ -112,3 +112,26 @@ func TestWizardRefusesWithoutTerminal(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestRestartTimeoutMustBePositive: the restart's bound comes from the
+// flag or the setting, and no bound at all is refused before anything runs.
+func TestRestartTimeoutMustBePositive(t *testing.T) {
+	sb := newSandbox(t)
+	for _, tt := range []struct {
+		name, env string
+		args      []string
+	}{
+		{name: "flag", args: []string{"--restart-timeout", "0s"}},
+		{name: "setting", env: "-1s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("K3SCA_RESTART_TIMEOUT", tt.env)
+			}
+			r := runAt(t, append([]string{"run", "rotate-ca", "-d", sb.DataDir}, tt.args...)...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, "--restart-timeout must be positive") {
+				t.Fatalf("exit %d, want %d with the bound refused:\n%s", r.code, exitUsage, r.stderr)
+			}
+		})
+	}
+}

@@ -407,3 +407,23 @@ func TestRestartPlanTriggerCommandRuns(t *testing.T) {
 		t.Fatalf("after %q: %v %v", cmd, fi, err)
 	}
 }
+
+// TestWaitReadyIsBounded: a server that keeps serving the old CA is
+// reported not ready once the bound is over, naming the bound and what it
+// served; the CA it serves is ready at once.
+func TestWaitReadyIsBounded(t *testing.T) {
+	sb := stSandbox(t)
+	url := stSupervisor(t, sb)
+	now := func() time.Time { return testkit.Now }
+	if err := waitReady(context.Background(), url, sb.Token.CAHash, time.Second, now); err != nil {
+		t.Fatalf("the CA it serves: %v", err)
+	}
+	start := time.Now()
+	err := waitReady(context.Background(), url, strings.Repeat("ab", 32), 300*time.Millisecond, now)
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "within 300ms") || !strings.Contains(err.Error(), url+"/cacerts") {
+		t.Fatalf("another CA hash: %v, want ErrNotReady within the bound", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("waited %s with a 300ms bound", d)
+	}
+}
