@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,9 +32,13 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			window, err := a.renewWindow()
+			k3s := steps.DetectK3sVersion(cmd.Context(), steps.Env{DataDir: dd, Product: p, Services: steps.DetectServices(dd), ServerURL: a.v.GetString(keyServer), Now: a.now})
+			window, why, err := a.renewWindow(cmd, k3s)
 			if err != nil {
 				return err
+			}
+			if why != "" {
+				a.printf("%s\n", why)
 			}
 			inv, err := steps.Check(cmd.Context(), steps.CheckInput{
 				DataDir: dd, Services: services, Now: a.now(), Window: window, Product: p,
@@ -44,20 +49,20 @@ func (a *app) checkCommand() *cobra.Command {
 			if err := writeInventory(a, inv, out, filepath.Join(product.ServerDir(dd), pki.TLSDir)); err != nil {
 				return err
 			}
-			return a.checkAttention(inv)
+			return a.checkAttention(inv, window)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to check, comma-separated (default all)")
 	addOutputFlag(cmd.Flags(), "text, table or json")
-	cmd.Flags().Int(keyRenewDays, 120, "renewal window in days (k3s renews leaf certs within 120 days of expiry)")
+	cmd.Flags().Int(keyRenewDays, defaultRenewDays, "renewal window in days (default: the window of the k3s version found; k3s renews leaf certs within 120 days of expiry, 90 before the 2025-05 releases)")
 	return cmd
 }
 
 // checkAttention is the exit of a check: 1 when a certificate needs the
 // operator (check and run check exit alike).
-func (a *app) checkAttention(inv *pki.Inventory) error {
+func (a *app) checkAttention(inv *pki.Inventory, window time.Duration) error {
 	if inv.NeedsAttention() {
-		return attentionError{fmt.Sprintf("some certificates are expired, not yet valid or expire within %d days", a.v.GetInt(keyRenewDays))}
+		return attentionError{fmt.Sprintf("some certificates are expired, not yet valid or expire within %d days", int(window/(24*time.Hour)))}
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String(keyStageRoot, "", "parent dir of new staged dirs (default: the data dir's parent)")
 	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
-	f.Int(keyRenewDays, 120, "renewal window in days")
+	f.Int(keyRenewDays, defaultRenewDays, "renewal window in days (default: the window of the k3s version found)")
 	f.Duration(keyRestartTimeout, steps.DefaultRestartTimeout, "how long a restart waits for k3s to serve the new CA on --server before it reports k3s did not come back")
 	f.String(keyInventory, "", "the cluster's inventory (k3s-ansible format): a CA flow ends by rolling the change out to every node (default: a sandbox cluster's own)")
 	f.String(keyKubeconfig, "", "without --inventory: the cluster's nodes and roles from its Kubernetes API, through this admin kubeconfig (a server's /etc/rancher/k3s/k3s.yaml)")
@@ -107,13 +107,10 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	a.addDatastoreFlags(cmd)
 }
 
-// flowEnv builds the environment of a flow from the settings.
-func (a *app) flowEnv() (steps.Env, error) {
+// flowEnv builds the environment of a flow from the settings, with the
+// node's k3s version, found once.
+func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 	p, dd, err := a.target()
-	if err != nil {
-		return steps.Env{}, err
-	}
-	window, err := a.renewWindow()
 	if err != nil {
 		return steps.Env{}, err
 	}
@@ -146,12 +143,22 @@ func (a *app) flowEnv() (steps.Env, error) {
 	if name == "" && steps.IsSandbox(dd) {
 		name = "sandbox"
 	}
-	return steps.Env{
-		DataDir: dd, Product: p, Now: a.now, Window: window, StageRoot: a.v.GetString(keyStageRoot),
+	env := steps.Env{
+		DataDir: dd, Product: p, Now: a.now, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
 		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
 		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel,
-	}.WithDefaults(), nil
+	}
+	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
+	window, why, err := a.renewWindow(cmd, env.K3s)
+	if err != nil {
+		return steps.Env{}, err
+	}
+	if why != "" {
+		a.printf("%s\n", why)
+	}
+	env.Window = window
+	return env.WithDefaults(), nil
 }
 
 // addAlias adds an older spelling of --flag: hidden, still accepted, and
@@ -205,7 +212,7 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	if err != nil {
 		return err
 	}
-	env, err := a.flowEnv()
+	env, err := a.flowEnv(cmd)
 	if err != nil {
 		return err
 	}
@@ -257,14 +264,14 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	case runErr == nil && spec.ID == steps.FlowCheck:
 		inv, _ := rep.Steps[len(rep.Steps)-1].Outcome.Data.(*pki.Inventory)
 		if inv != nil {
-			return a.checkAttention(inv)
+			return a.checkAttention(inv, env.Window)
 		}
 		return nil
 	case runErr == nil:
 		return nil
 	case errors.Is(runErr, steps.ErrNotConfirmed):
 		return usageError{runErr}
-	case errors.Is(runErr, steps.ErrRefused):
+	case errors.Is(runErr, steps.ErrRefused), errors.Is(runErr, steps.ErrVersionRefused):
 		return refusedError{runErr.Error()}
 	}
 	return runErr

@@ -45,7 +45,7 @@ func (a *app) addWizardFlags(cmd *cobra.Command) {
 
 // runWizard starts the TUI (or the plain prompts) on the configured data dir.
 func (a *app) runWizard(cmd *cobra.Command) error {
-	env, err := a.flowEnv()
+	env, err := a.flowEnv(cmd)
 	if err != nil {
 		return err
 	}

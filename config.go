@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -81,7 +83,7 @@ func envName(key string) string {
 func (a *app) bindSettings(cmd *cobra.Command) error {
 	a.v.SetDefault(keyProduct, "k3s")
 	a.v.SetDefault(keyOutput, "text")
-	a.v.SetDefault(keyRenewDays, 120)
+	a.v.SetDefault(keyRenewDays, defaultRenewDays)
 	a.v.SetDefault(keyServer, "https://127.0.0.1:6443")
 	a.v.SetDefault(keyVia, "auto")
 	a.v.SetDefault(keyRestartTimeout, steps.DefaultRestartTimeout)
@@ -168,12 +170,28 @@ func (a *app) target() (product.Product, string, error) {
 	return p, dd, nil
 }
 
-func (a *app) renewWindow() (time.Duration, error) {
-	days := a.v.GetInt(keyRenewDays)
-	if days < 0 {
-		return 0, usagef("--renew-days must not be negative")
+// defaultRenewDays is pki.DefaultRenewWindow in days: the window when
+// neither --renew-days nor the k3s version found says another.
+var defaultRenewDays = int(pki.DefaultRenewWindow / (24 * time.Hour))
+
+// renewWindow is the leaf renewal window: --renew-days when given (flag,
+// K3SCA_RENEW_DAYS or the config file), else the window of the k3s version
+// found (k3sver's table: 90 days before the 2025-05 releases), else
+// pki.DefaultRenewWindow. why says which, for the operator ("" for the
+// setting and the default).
+func (a *app) renewWindow(cmd *cobra.Command, k *steps.K3sVersion) (window time.Duration, why string, err error) {
+	_, inEnv := os.LookupEnv(envName(keyRenewDays))
+	if cmd.Flags().Changed(keyRenewDays) || inEnv || a.v.InConfig(keyRenewDays) {
+		days := a.v.GetInt(keyRenewDays)
+		if days < 0 {
+			return 0, "", usagef("--renew-days must not be negative")
+		}
+		return time.Duration(days) * 24 * time.Hour, "", nil
 	}
-	return time.Duration(days) * 24 * time.Hour, nil
+	if days, source, ok := k3sver.RenewDays(k.Parsed()); ok {
+		return time.Duration(days) * 24 * time.Hour, fmt.Sprintf("%s renews leaf certificates within %d days (%s); --renew-days overrides", k.Version, days, source), nil
+	}
+	return pki.DefaultRenewWindow, "", nil
 }
 
 // output returns the -o value checked against the formats a command accepts.

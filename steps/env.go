@@ -62,6 +62,12 @@ type Env struct {
 	// Parallel is how many agents the rollout restarts at once (0: 1);
 	// servers always go one at a time.
 	Parallel int
+	// K3s is the k3s version found on the node (DetectK3sVersion); nil:
+	// each flow looks for it before its first step.
+	K3s *K3sVersion
+	// Versions is how the version is looked for (nil: the real commands
+	// and endpoint).
+	Versions *VersionProbe
 }
 
 // ClusterKnown says the cluster's nodes are given (an inventory, a

@@ -47,6 +47,10 @@ type Flow struct {
 	// report when the flow ends (the staged dir, the backup, revisions,
 	// hashes), whatever the wording of the steps.
 	Result func() *FlowResult `json:"-"`
+	// Preflight, when set, runs once before the first step: it finds the
+	// node's k3s version and what k3sca does about it for this flow. A
+	// refusal ends the session before step 1; nothing runs.
+	Preflight func(ctx context.Context) *Preflight `json:"-"`
 }
 
 // FlowResult is the structured outcome of a CA flow, for -o json. Empty

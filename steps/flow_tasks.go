@@ -76,6 +76,9 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 		f.State = r.nodeState
 	}
 	f.Leftovers, f.Result = r.leftovers, r.result
+	if _, ok := flowOps[id]; ok {
+		f.Preflight = r.preflight(id)
+	}
 	return f
 }
 

@@ -46,6 +46,9 @@ type NodeFacts struct {
 	CAHash string
 	// Sandbox is true for a data dir made by `k3sca sandbox`.
 	Sandbox bool
+	// K3sVersion is the k3s version found (DetectK3sVersion):
+	// "v1.36.3+k3s1", or "unknown: <what was tried>".
+	K3sVersion string
 }
 
 // DetectNode describes the node of env.DataDir. It never fails: what it
@@ -76,6 +79,14 @@ func DetectNode(ctx context.Context, env Env) NodeFacts {
 			unit = env.Product.AgentUnit()
 		}
 		f.ServiceState = describeService(ctx, env.Services, unit)
+	}
+	k := env.K3s
+	if k == nil {
+		k = DetectK3sVersion(ctx, env)
+	}
+	f.K3sVersion = k.Version
+	if k.Version == "" {
+		f.K3sVersion = "unknown: " + k.Unknown
 	}
 	return f
 }

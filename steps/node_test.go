@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
 
 	"github.com/k3sca/k3sca/product"
@@ -150,7 +151,8 @@ func TestDetectNode(t *testing.T) {
 			if tc.services != nil {
 				services = tc.services(dd)
 			}
-			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return testkit.Now }}
+			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return testkit.Now },
+				Versions: &VersionProbe{Files: cluster.MemFiles{}}}
 			if tc.config != "" {
 				env.Access.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")
 				if err := os.WriteFile(env.Access.K3sConfig, []byte("data-dir: "+dd+"\n"+tc.config), 0o600); err != nil {
@@ -162,6 +164,15 @@ func TestDetectNode(t *testing.T) {
 			want.DataDir = dd
 			if tc.hash {
 				want.CAHash = sb.Token.CAHash
+			}
+			switch {
+			case services == nil || services.Name() != "sandbox":
+				if !strings.HasPrefix(got.K3sVersion, "unknown: ") {
+					t.Errorf("K3sVersion = %q, want unknown: no unit, no PATH, no server", got.K3sVersion)
+				}
+				got.K3sVersion = ""
+			default:
+				want.K3sVersion = SandboxVersion(product.K3s)
 			}
 			if got != want {
 				t.Errorf("facts\n %+v\nwant\n %+v", got, want)

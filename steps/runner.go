@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/k3sca/k3sca/k3sver"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -48,6 +49,11 @@ type Runner struct {
 // the context's error.
 func (r *Runner) Run(ctx context.Context, f *Flow) (Report, error) {
 	s := NewSession(f, r.DryRun)
+	pf, perr := s.Preflight(ctx)
+	r.showPreflight(pf)
+	if perr != nil {
+		return s.Report(), perr
+	}
 	if !s.DryRun && r.Ask == nil {
 		// Every confirmation is checked before the first step: a missing
 		// flag must never stop a flow after it stopped k3s.
@@ -73,6 +79,39 @@ func (r *Runner) Run(ctx context.Context, f *Flow) (Report, error) {
 		r.printf("\ndry run of %q: nothing was written, no service was stopped, the datastore was not touched.\n", f.Title)
 	}
 	return rep, err
+}
+
+// showPreflight prints the node's k3s version and what k3sca does about
+// it, before any plan.
+func (r *Runner) showPreflight(pf *Preflight) {
+	if pf == nil || pf.K3s == nil {
+		return
+	}
+	name := "k3s"
+	if v := pf.K3s.Parsed(); v != nil {
+		name = v.Product
+	}
+	if pf.K3s.Version != "" {
+		r.printf("%s %s (from %s)\n", name, pf.K3s.Version, pf.K3s.Source)
+	}
+	for _, fd := range pf.Findings {
+		switch fd.Action {
+		case k3sver.Refuse:
+			// Said once, by the error that ends the run.
+		case k3sver.Warn:
+			r.printf("  warning: %s [%s]\n", fd.Text, fd.Source)
+		default:
+			if fd.ID == "unknown" && pf.K3s.Unknown != "" {
+				r.printf("%s version unknown (%s): the version checks are skipped\n", name, pf.K3s.Unknown)
+				continue
+			}
+			src := ""
+			if fd.Source != "" {
+				src = " [" + fd.Source + "]"
+			}
+			r.printf("  note: %s%s\n", fd.Text, src)
+		}
+	}
 }
 
 func (r *Runner) drive(ctx context.Context, s *Session) error {

@@ -138,6 +138,9 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	if err := sb.seedDatastore(ctx, pass); err != nil {
 		return nil, err
 	}
+	if err := SetSandboxVersion(in.DataDir, in.Product, SandboxVersion(in.Product), in.Now); err != nil {
+		return nil, err
+	}
 	if err := markSandbox(in.DataDir, in.Now); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/k3sca/k3sca/k3sver"
 )
 
 // Session drives one run of a flow, one task at a time: Prepare the current
@@ -39,6 +41,8 @@ type Session struct {
 	leftovers []Leftover
 	// release drops the lock Flow.Lock took; nil while none is held.
 	release func()
+	// preflight is Flow.Preflight's answer, once it ran.
+	preflight *Preflight
 }
 
 // StepReport is the state and result of one task in a session.
@@ -132,6 +136,9 @@ func (s *Session) OK() bool {
 // Prepare readies the current task. Tasks whose Skip gives a reason are
 // marked skipped and passed over; the result is nil when none is left.
 func (s *Session) Prepare(ctx context.Context) (*Prepared, error) {
+	if _, err := s.Preflight(ctx); err != nil {
+		return nil, err
+	}
 	s.start(ctx)
 	for !s.Ended() {
 		t := s.Flow.Tasks[s.cur]
@@ -312,6 +319,36 @@ func (s *Session) fail(ctx context.Context, err error) error {
 	return serr
 }
 
+// Preflight runs the flow's preflight once, before the first step, and
+// returns it (nil when the flow has none). A refusal ends the session:
+// the error wraps ErrVersionRefused and no step runs.
+func (s *Session) Preflight(ctx context.Context) (*Preflight, error) {
+	if s.Flow.Preflight == nil {
+		return nil, nil
+	}
+	if s.preflight == nil {
+		s.preflight = s.Flow.Preflight(ctx)
+		if s.preflight == nil {
+			s.preflight = &Preflight{}
+		}
+	}
+	line := "this k3s"
+	if s.preflight.K3s != nil && s.preflight.K3s.Version != "" {
+		line = s.preflight.K3s.Version
+	}
+	if err := s.preflight.refusal(s.Flow.ID, line); err != nil {
+		if !s.ended {
+			s.ended, s.declined = true, err.Error()
+			if s.Flow.Log != nil {
+				s.Flow.Log.Info("preflight", "flow", s.Flow.ID, "refused", err.Error())
+			}
+			s.finish()
+		}
+		return s.preflight, err
+	}
+	return s.preflight, nil
+}
+
 // start reads the service state once, before the first step, so the end
 // can say whether the flow left it as it found it.
 func (s *Session) start(ctx context.Context) {
@@ -447,6 +484,10 @@ type Report struct {
 	// Result is the structured outcome (staged dir, backup, revisions,
 	// hashes, masked token).
 	Result *FlowResult `json:"result,omitempty"`
+	// K3sVersion is the node's k3s version as the preflight found it;
+	// Preflight what k3sca does about it for this flow.
+	K3sVersion *K3sVersion      `json:"k3sVersion,omitempty"`
+	Preflight  []k3sver.Finding `json:"preflight,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
@@ -457,6 +498,11 @@ func (s *Session) Report() Report {
 	if s.Flow.Result != nil {
 		res = s.Flow.Result()
 	}
-	return Report{Result: res, Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
+	var k3s *K3sVersion
+	var findings []k3sver.Finding
+	if s.preflight != nil {
+		k3s, findings = s.preflight.K3s, s.preflight.Findings
+	}
+	return Report{Result: res, K3sVersion: k3s, Preflight: findings, Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
 		Declined: s.declined, Node: s.node, Leftovers: s.leftovers, Steps: s.steps}
 }

@@ -27,6 +27,9 @@ type facts struct {
 	Revision int64
 	// Sandbox marks a data dir made by k3sca sandbox.
 	Sandbox bool
+	// K3s is the k3s version ("v1.36.3+k3s1"), "unknown: <why>", or ""
+	// when not looked for.
+	K3s string
 }
 
 // line renders the facts in one line, product naming the service.
@@ -47,8 +50,18 @@ func (f facts) parts(product string) []string {
 	}
 	if f.Service != "" {
 		svc := product + " " + f.Service
+		if f.K3s != "" && !strings.HasPrefix(f.K3s, "unknown") {
+			svc = product + " " + f.K3s + " " + f.Service
+		}
+		var in []string
 		if f.Init != "" {
-			svc += " (" + f.Init + ")"
+			in = append(in, f.Init)
+		}
+		if strings.HasPrefix(f.K3s, "unknown") {
+			in = append(in, "version unknown")
+		}
+		if len(in) > 0 {
+			svc += " (" + strings.Join(in, ", ") + ")"
 		}
 		parts = append(parts, svc)
 	}
@@ -97,7 +110,7 @@ func detectNode(ctx context.Context, env steps.Env) facts {
 	n := steps.DetectNode(ctx, env)
 	f := facts{
 		DataDir: n.DataDir, Source: n.DataDirSource, Role: n.Role, Datastore: n.Datastore,
-		Service: n.ServiceState, Init: n.Init, CAHash: n.CAHash, Sandbox: n.Sandbox,
+		Service: n.ServiceState, Init: n.Init, CAHash: n.CAHash, Sandbox: n.Sandbox, K3s: n.K3sVersion,
 	}
 	if n.Role == steps.RoleServer && n.Datastore != "none" && !strings.HasPrefix(n.Datastore, "unknown") {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -1,0 +1,305 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+// stFlowEnv is a flow environment on the sandbox with its own simulated
+// service manager and binary.
+func stFlowEnv(t *testing.T, sb *Sandbox) Env {
+	t.Helper()
+	return Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
+		Services: &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
+		StageRoot: t.TempDir(), ClusterName: "sandbox"}
+}
+
+func stBuild(t *testing.T, env Env, id string, set map[string]string) *Flow {
+	t.Helper()
+	spec, ok := FindFlow(Flows(), id)
+	if !ok {
+		t.Fatalf("no flow %s", id)
+	}
+	vals := spec.InitialValues(env)
+	for k, v := range set {
+		vals[k] = v
+	}
+	f, err := spec.Build(context.Background(), env, vals)
+	if err != nil {
+		t.Fatalf("build %s: %v", id, err)
+	}
+	return f
+}
+
+// TestSandboxReportsItsVersion: a new sandbox's simulated binary is found
+// as the unit's program and run.
+func TestSandboxReportsItsVersion(t *testing.T) {
+	sb := stSandbox(t)
+	k := DetectK3sVersion(context.Background(), stFlowEnv(t, sb))
+	if k.Version != "v1.36.3+k3s1" || !strings.Contains(k.Source, SandboxProgram(sb.DataDir, product.K3s)+" --version") {
+		t.Fatalf("version = %+v", k)
+	}
+}
+
+// TestVersionRefusedBeforeFirstStep: a sandbox whose k3s reports a version
+// the table refuses for the flow ends before step 1, with the reason, and
+// nothing changes: not the data dir, not the datastore, no staged dir.
+func TestVersionRefusedBeforeFirstStep(t *testing.T) {
+	tests := []struct {
+		name, version string
+		flow          string
+		via           Via
+		reason        []string
+	}{
+		{"no CA rotation before 2023-02", "v1.25.6+k3s1", FlowRotateCA, ViaAuto,
+			[]string{"v1.25.6+k3s1", "predates CA rotation", "v1.25.7+k3s1", "k3s 2023-02 release notes"}},
+		{"custom CA before 2023-02", "v1.24.10+k3s1", FlowRotateCustomCA, ViaAuto, []string{"v1.24.10+k3s1", "v1.24.11+k3s1"}},
+		{"rotate-ca handler of 2024-09 via server", "v1.31.1+k3s1", FlowRotateCA, ViaServer,
+			[]string{"v1.31.1+k3s1", "cred/ipsec.psk, cred/passwd newer than datastore", "k3s-io/k3s#11014"}},
+		{"staged files unreadable via server", "v1.29.8+k3s1", FlowRotateCA, ViaServer, []string{"k3s-io/k3s#10689"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb := stSandbox(t)
+			if err := SetSandboxVersion(sb.DataDir, product.K3s, tt.version, testkit.Now); err != nil {
+				t.Fatal(err)
+			}
+			env := stFlowEnv(t, sb)
+			env.Access.Via = tt.via
+			vals := map[string]string{}
+			if tt.flow == FlowRotateCustomCA {
+				vals["root"] = "new"
+				vals["root-cert"] = filepath.Join(t.TempDir(), "root.crt")
+			}
+			kvBefore, treeBefore := stKV(t, sb), stFingerprint(t, sb.DataDir)
+			f := stBuild(t, env, tt.flow, vals)
+			var out bytes.Buffer
+			r := Runner{Out: &out, Yes: true, Words: []string{"load", "sandbox"}}
+			rep, err := r.Run(context.Background(), f)
+			var vre *VersionRefusedError
+			if !errors.Is(err, ErrVersionRefused) || !errors.As(err, &vre) {
+				t.Fatalf("err = %v, want ErrVersionRefused; output:\n%s", err, out.String())
+			}
+			for _, want := range tt.reason {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("refusal %q does not say %q", err, want)
+				}
+			}
+			if !strings.Contains(err.Error(), "Nothing was run") {
+				t.Errorf("refusal %q does not say nothing was run", err)
+			}
+			for _, st := range rep.Steps {
+				if st.Status != StatusPending {
+					t.Errorf("step %d %s: %s, want pending", st.N, st.ID, st.Status)
+				}
+			}
+			if rep.OK || rep.K3sVersion == nil || rep.K3sVersion.Version != tt.version || rep.Declined == "" {
+				t.Errorf("report: ok %v, version %+v, declined %q", rep.OK, rep.K3sVersion, rep.Declined)
+			}
+			if strings.Contains(out.String(), "step 1/") {
+				t.Errorf("a step was shown:\n%s", out.String())
+			}
+			if got := stFingerprint(t, sb.DataDir); got != treeBefore {
+				t.Errorf("the data dir changed:\n%s", stLineDiff(got, treeBefore))
+			}
+			stSameKV(t, stKV(t, sb), kvBefore)
+			if entries, _ := os.ReadDir(env.StageRoot); len(entries) != 0 {
+				t.Errorf("stage root holds %v", entries)
+			}
+		})
+	}
+}
+
+// TestVersionOtherPathGoesOn: the same k3s v1.31.1 that refuses --via
+// server lets the direct write go on, with a note saying why.
+func TestVersionOtherPathGoesOn(t *testing.T) {
+	sb := stSandbox(t)
+	if err := SetSandboxVersion(sb.DataDir, product.K3s, "v1.31.1+k3s1", testkit.Now); err != nil {
+		t.Fatal(err)
+	}
+	env := stFlowEnv(t, sb)
+	env.DryRun = true
+	var out bytes.Buffer
+	rep, err := (&Runner{Out: &out, DryRun: true}).Run(context.Background(), stBuild(t, env, FlowRotateCA, nil))
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	first := strings.SplitN(text, "\n", 2)[0]
+	if !strings.HasPrefix(first, "k3s v1.31.1+k3s1 (from ") {
+		t.Errorf("first line %q does not name the version", first)
+	}
+	if !strings.Contains(text, "note: k3s v1.31.1+k3s1 exits at restart after its own rotate-ca") ||
+		strings.Index(text, "note:") > strings.Index(text, "step 1/") {
+		t.Errorf("the note is not printed before the plan:\n%s", text)
+	}
+	if !rep.OK || len(rep.Preflight) == 0 {
+		t.Errorf("report ok %v, preflight %v", rep.OK, rep.Preflight)
+	}
+}
+
+// TestVersionInJSONReport: the version and its source reach the JSON of
+// every flow's report.
+func TestVersionInJSONReport(t *testing.T) {
+	sb := stSandbox(t)
+	rep, err := (&Runner{}).Run(context.Background(), stBuild(t, stFlowEnv(t, sb), FlowCheck, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		K3sVersion struct{ Version, Source string } `json:"k3sVersion"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.K3sVersion.Version != "v1.36.3+k3s1" || !strings.Contains(got.K3sVersion.Source, "--version") {
+		t.Fatalf("k3sVersion = %+v in %s", got.K3sVersion, b)
+	}
+}
+
+// TestDetectK3sVersionOrder: the unit's program first, then PATH, then
+// /version; an unknown version says what was tried.
+func TestDetectK3sVersionOrder(t *testing.T) {
+	unit := cluster.MemFiles{"/etc/systemd/system/k3s.service": "[Service]\nExecStart=/opt/k3s/k3s server\n"}
+	out := map[string]string{
+		"/opt/k3s/k3s":       "k3s version v1.33.5+k3s1 (a1b2c3d4)\ngo version go1.24.6\n",
+		"/usr/local/bin/k3s": "k3s version v1.32.4+k3s1 (a1b2c3d4)\ngo version go1.23.6\n",
+	}
+	run := func(_ context.Context, argv []string) ([]byte, error) {
+		if s, ok := out[argv[0]]; ok && len(argv) == 2 && argv[1] == "--version" {
+			return []byte(s), nil
+		}
+		return nil, errors.New("exec: no such file")
+	}
+	onPath := func(string) (string, error) { return "/usr/local/bin/k3s", nil }
+	noPath := func(string) (string, error) { return "", errors.New("not found") }
+	get := func(status int, body string) func(context.Context, string, *tls.Config) (int, []byte, error) {
+		return func(context.Context, string, *tls.Config) (int, []byte, error) { return status, []byte(body), nil }
+	}
+	sb := stSandbox(t)
+	tests := []struct {
+		name          string
+		probe         VersionProbe
+		version, from string
+	}{
+		{"the unit's program", VersionProbe{Files: unit, Run: run, LookPath: onPath, Get: get(500, "")}, "v1.33.5+k3s1",
+			"/opt/k3s/k3s --version, ExecStart of /etc/systemd/system/k3s.service"},
+		{"PATH when there is no unit", VersionProbe{Files: cluster.MemFiles{}, Run: run, LookPath: onPath, Get: get(500, "")}, "v1.32.4+k3s1",
+			"/usr/local/bin/k3s --version, PATH"},
+		{"/version when no program answers", VersionProbe{Files: cluster.MemFiles{}, Run: run, LookPath: noPath,
+			Get: get(200, `{"major":"1","minor":"31","gitVersion":"v1.31.9+k3s1","goVersion":"go1.23.8"}`)}, "v1.31.9+k3s1",
+			"GET https://127.0.0.1:6443/version"},
+		{"unknown", VersionProbe{Files: cluster.MemFiles{}, Run: run, LookPath: noPath,
+			Get: get(401, `{"kind":"Status","message":"Unauthorized","code":401}`)}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{DataDir: sb.DataDir, Product: product.K3s, Services: Systemd{}, ServerURL: "https://127.0.0.1:6443",
+				Now: func() time.Time { return testkit.Now }, Versions: &tt.probe}
+			k := DetectK3sVersion(context.Background(), env)
+			if k.Version != tt.version || k.Source != tt.from {
+				t.Fatalf("found %+v, want %s from %q", k, tt.version, tt.from)
+			}
+			if tt.version == "" {
+				for _, want := range []string{"unit k3s", "k3s is not on PATH", "HTTP 401", "k3s --version"} {
+					if !strings.Contains(k.Unknown, want) {
+						t.Errorf("unknown %q does not say %q", k.Unknown, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestServerVersionEndpoint: /version is asked with the data dir's admin
+// client certificate, as k3s's apiserver answers no anonymous request; a
+// server that does not take the certificate leaves the version unknown.
+func TestServerVersionEndpoint(t *testing.T) {
+	sb := stSandbox(t)
+	clientCA := x509.NewCertPool()
+	b, err := os.ReadFile(filepath.Join(sb.ServerDir, pki.TLSDir, "client-ca.crt"))
+	if err != nil || !clientCA.AppendCertsFromPEM(b) {
+		t.Fatalf("client CA: %v", err)
+	}
+	for _, tt := range []struct {
+		name    string
+		auth    tls.ClientAuthType
+		cas     *x509.CertPool
+		want    string
+		unknown string
+	}{
+		{"admin certificate accepted", tls.VerifyClientCertIfGiven, clientCA, "v1.34.1+k3s1", ""},
+		{"certificate not trusted", tls.VerifyClientCertIfGiven, x509.NewCertPool(), "", "remote error: tls: unknown certificate authority"},
+		{"anonymous: 401", tls.NoClientCert, nil, "", "/version: HTTP 401"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/version" || len(r.TLS.PeerCertificates) == 0 {
+					w.WriteHeader(http.StatusUnauthorized)
+					_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`))
+					return
+				}
+				_, _ = w.Write([]byte(`{"major":"1","minor":"34","gitVersion":"v1.34.1+k3s1","gitCommit":"0","goVersion":"go1.24.6"}`))
+			}))
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{stServingCert(t, sb)}, ClientAuth: tt.auth,
+				ClientCAs: tt.cas, Time: func() time.Time { return testkit.Now }}
+			srv.StartTLS()
+			defer srv.Close()
+			env := Env{DataDir: sb.DataDir, Product: product.K3s, ServerURL: srv.URL, Now: func() time.Time { return testkit.Now }}
+			k := DetectK3sVersion(context.Background(), env)
+			if k.Version != tt.want {
+				t.Fatalf("found %+v, want %q", k, tt.want)
+			}
+			if tt.want != "" && k.Source != "GET "+srv.URL+"/version" {
+				t.Errorf("source %q", k.Source)
+			}
+			if !strings.Contains(k.Unknown, tt.unknown) {
+				t.Errorf("unknown %q does not say %q", k.Unknown, tt.unknown)
+			}
+		})
+	}
+}
+
+// stLineDiff is the lines only in got (+) or only in want (-).
+func stLineDiff(got, want string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	g, w := in(got), in(want)
+	var b strings.Builder
+	for l := range g {
+		if !w[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	for l := range w {
+		if !g[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	return b.String()
+}
