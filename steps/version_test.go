@@ -26,7 +26,7 @@ import (
 func stFlowEnv(t *testing.T, sb *Sandbox) Env {
 	t.Helper()
 	return Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
-		Services: &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
+		Services:  &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
 		StageRoot: t.TempDir(), ClusterName: "sandbox"}
 }
 
