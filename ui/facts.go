@@ -50,15 +50,15 @@ func (f facts) parts(product string) []string {
 	}
 	if f.Service != "" {
 		svc := product + " " + f.Service
-		if f.K3s != "" && !strings.HasPrefix(f.K3s, "unknown") {
-			svc = product + " " + f.K3s + " " + f.Service
-		}
 		var in []string
 		if f.Init != "" {
 			in = append(in, f.Init)
 		}
-		if strings.HasPrefix(f.K3s, "unknown") {
+		switch {
+		case strings.HasPrefix(f.K3s, "unknown"):
 			in = append(in, "version unknown")
+		case f.K3s != "":
+			in = append(in, f.K3s)
 		}
 		if len(in) > 0 {
 			svc += " (" + strings.Join(in, ", ") + ")"

@@ -48,7 +48,7 @@ func (stopped) Name() string                                   { return "fake" }
 // testFacts are the header facts of the test-only flows.
 var testFacts = facts{
 	DataDir: "/var/lib/rancher/k3s", Source: "default", Role: "server", Datastore: "sqlite",
-	Service: "stopped", Init: "systemd", CAHash: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+	Service: "stopped", Init: "systemd", K3s: "v1.36.3+k3s1", CAHash: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
 }
 
 // testEnv is the node of the test-only flows; nothing reads it.
