@@ -349,6 +349,21 @@ func (s *Session) Preflight(ctx context.Context) (*Preflight, error) {
 	return s.preflight, nil
 }
 
+// Warnings are the preflight's findings the operator must read before a
+// question (k3sver.Warn), once it ran; no I/O.
+func (s *Session) Warnings() []string {
+	if s.preflight == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range s.preflight.Findings {
+		if f.Action == k3sver.Warn {
+			out = append(out, f.Text+" ["+f.Source+"]")
+		}
+	}
+	return out
+}
+
 // start reads the service state once, before the first step, so the end
 // can say whether the flow left it as it found it.
 func (s *Session) start(ctx context.Context) {

@@ -106,11 +106,12 @@ type sessionMsg struct {
 	undone []string         // the steps whose undo ran, newest first
 	node   *steps.NodeState // the service state at the end
 	left   []steps.Leftover // what an unfinished flow left on disk
+	warns  []string         // the preflight's warnings about the k3s version
 }
 
 func snapshot(id int64, s *steps.Session) sessionMsg {
 	return sessionMsg{id: id, cur: s.Current(), steps: slices.Clone(s.Steps()), ended: s.Ended(),
-		undone: slices.Clone(s.UndoneSteps()), node: s.Node(), left: slices.Clone(s.Leftovers())}
+		undone: slices.Clone(s.UndoneSteps()), node: s.Node(), left: slices.Clone(s.Leftovers()), warns: s.Warnings()}
 }
 
 // removedMsg says which leftovers were removed, and what failed.

@@ -61,6 +61,9 @@ type flowScreen struct {
 
 	quitting bool // ctrl+c: quit once the running call returns
 	reveal   bool // token lines shown
+	// warns are the preflight's warnings about the k3s version, shown at
+	// every question.
+	warns []string
 	// back opens the flow's form again, filled (nil: the flow has none):
 	// where esc goes after a failure or a No.
 	back func() screen
@@ -150,7 +153,7 @@ func (f *flowScreen) end() tea.Cmd {
 
 // took copies the session's state from a message.
 func (f *flowScreen) took(m sessionMsg) {
-	f.reps, f.cur, f.done, f.undo, f.node, f.left = m.steps, m.cur, m.ended, m.undone, m.node, m.left
+	f.reps, f.cur, f.done, f.undo, f.node, f.left, f.warns = m.steps, m.cur, m.ended, m.undone, m.node, m.left, m.warns
 	if f.cancel != nil {
 		f.cancel()
 		f.cancel = nil

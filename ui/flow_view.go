@@ -224,6 +224,9 @@ func (f *flowScreen) askContent(v outcomeView) string {
 	st, w := f.com.Styles, f.com.Width
 	var parts []string
 	var warns []string
+	for _, x := range f.warns {
+		warns = append(warns, st.Warn.Render(hang("! ", "k3s version: "+x, w)))
+	}
 	for _, r := range f.reps[:f.prep.Index] {
 		if r.Outcome != nil {
 			for _, x := range r.Outcome.Warnings {
