@@ -50,18 +50,8 @@ func (f facts) parts(product string) []string {
 	}
 	if f.Service != "" {
 		svc := product + " " + f.Service
-		var in []string
 		if f.Init != "" {
-			in = append(in, f.Init)
-		}
-		switch {
-		case strings.HasPrefix(f.K3s, "unknown"):
-			in = append(in, "version unknown")
-		case f.K3s != "":
-			in = append(in, f.K3s)
-		}
-		if len(in) > 0 {
-			svc += " (" + strings.Join(in, ", ") + ")"
+			svc += " (" + f.Init + ")"
 		}
 		parts = append(parts, svc)
 	}
@@ -70,6 +60,15 @@ func (f facts) parts(product string) []string {
 	}
 	if f.Revision > 0 {
 		parts = append(parts, fmt.Sprintf("datastore rev %d", f.Revision))
+	}
+	// The version comes last: the header keeps two lines of facts, and
+	// the CA hash and revision matter more on a narrow screen (w shows
+	// every part).
+	switch {
+	case strings.HasPrefix(f.K3s, "unknown"):
+		parts = append(parts, product+" version unknown")
+	case f.K3s != "":
+		parts = append(parts, product+" "+f.K3s)
 	}
 	return parts
 }

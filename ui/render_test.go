@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,13 +146,16 @@ func TestDetailLines(t *testing.T) {
 // TestFactsVersion: the header names the k3s version with the service, or
 // says it is unknown.
 func TestFactsVersion(t *testing.T) {
-	for _, tt := range []struct{ k3s, want string }{
-		{"v1.36.3+k3s1", "k3s stopped (systemd, v1.36.3+k3s1)"},
-		{"unknown: k3s is not on PATH", "k3s stopped (systemd, version unknown)"},
-		{"", "k3s stopped (systemd)"},
+	for _, tt := range []struct {
+		k3s  string
+		want []string
+	}{
+		{"v1.36.3+k3s1", []string{"/var/lib/rancher/k3s", "k3s stopped (systemd)", "k3s v1.36.3+k3s1"}},
+		{"unknown: k3s is not on PATH", []string{"/var/lib/rancher/k3s", "k3s stopped (systemd)", "k3s version unknown"}},
+		{"", []string{"/var/lib/rancher/k3s", "k3s stopped (systemd)"}},
 	} {
 		f := facts{DataDir: "/var/lib/rancher/k3s", Service: "stopped", Init: "systemd", K3s: tt.k3s}
-		if got := f.parts("k3s"); len(got) != 2 || got[1] != tt.want {
+		if got := f.parts("k3s"); !slices.Equal(got, tt.want) {
 			t.Errorf("K3s %q: parts %q, want %q", tt.k3s, got, tt.want)
 		}
 	}
