@@ -39,8 +39,9 @@ type run struct {
 	// with the state k3s is left in.
 	service bool
 	// generated says the generate step wrote the staged dir (not a dry
-	// run, not the bootstrap's server dir).
-	generated bool
+	// run, not the bootstrap's server dir); wroteSet that it wrote its set
+	// (also into the bootstrap's server dir).
+	generated, wroteSet bool
 }
 
 func newRun(env Env) *run {
@@ -85,7 +86,9 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 // result gathers what the tasks of this run left in r.
 func (r *run) result() *FlowResult {
 	res := &FlowResult{Wrote: r.loaded}
-	if r.gen != nil && r.tmp == "" {
+	if r.wroteSet {
+		// Only once the generate step wrote it: a flow refused or
+		// declined before it staged nothing.
 		res.StagedDir = r.staged
 	}
 	if r.load != nil {
@@ -195,7 +198,7 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			if err != nil {
 				return nil, err
 			}
-			r.generated = !in.Initial
+			r.generated, r.wroteSet = !in.Initial, true
 			out := &Outcome{Summary: sum, Details: r.gen.Set().NotesFor(false)}
 			if in.Initial {
 				// Its key notes were in the plan; the last step lists the keys.
