@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+)
+
+var updateCLI = flag.Bool("update-cli", false, "rewrite the CLI compatibility goldens under testdata/cli")
+
+// cliGolden is what a single-step command gave for a script: its exit code
+// and its stdout (JSON normalised, or text).
+type cliGolden struct {
+	Exit   int    `json:"exit"`
+	JSON   any    `json:"json,omitempty"`
+	Stdout string `json:"stdout,omitempty"`
+}
+
+var (
+	sha256Hex = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+	sha16Hex  = regexp.MustCompile(`\b[0-9a-f]{16}\b`)
+	unixSufx  = regexp.MustCompile(`-1[0-9]{9}\b`)
+	tokenHash = regexp.MustCompile(`K10[0-9a-f]{64}`)
+	sha12Hex  = regexp.MustCompile(`(sha256 |/bootstrap/)[0-9a-f]{12}\b`)
+	byteCount = regexp.MustCompile(`\b[0-9]+ bytes\b`)
+)
+
+// normaliser replaces the values that change from run to run: temp
+// paths, hashes (keys are random), unix-time suffixes of generated names.
+type normaliser struct{ paths [][2]string }
+
+func (n normaliser) str(s string) string {
+	for _, p := range n.paths {
+		s = strings.ReplaceAll(s, p[0], p[1])
+	}
+	s = tokenHash.ReplaceAllString(s, "K10<sha256>")
+	s = sha12Hex.ReplaceAllString(s, "$1<sha12>")
+	s = byteCount.ReplaceAllString(s, "<n> bytes")
+	s = sha256Hex.ReplaceAllString(s, "<sha256>")
+	s = sha16Hex.ReplaceAllString(s, "<sha16>")
+	return unixSufx.ReplaceAllString(s, "-<unix>")
+}
+
+func (n normaliser) value(v any) any {
+	switch x := v.(type) {
+	case string:
+		return n.str(x)
+	case []any:
+		for i := range x {
+			x[i] = n.value(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			switch k {
+			case "size":
+				// Certificate sizes vary with the signature's DER length.
+				x[k] = "<size>"
+			case "value":
+				// An encrypted bootstrap value.
+				x[k] = "<value>"
+			default:
+				x[k] = n.value(x[k])
+			}
+		}
+	}
+	return v
+}
+
+// subset reports where got lacks or changes what want pins: every key of
+// want must be in got with the same value; got may have more keys (fields
+// added later do not break a script). Lists must match element for
+// element.
+func subset(want, got any, at string) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{at + ": not an object"}
+		}
+		var diffs []string
+		keys := make([]string, 0, len(w))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			gv, ok := g[k]
+			if !ok {
+				diffs = append(diffs, at+"."+k+": missing")
+				continue
+			}
+			diffs = append(diffs, subset(w[k], gv, at+"."+k)...)
+		}
+		return diffs
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			b, _ := json.Marshal(got)
+			return []string{at + ": got " + string(b)}
+		}
+		var diffs []string
+		for i := range w {
+			diffs = append(diffs, subset(w[i], g[i], at+"["+string(rune('0'+i%10))+"]")...)
+		}
+		return diffs
+	}
+	wb, _ := json.Marshal(want)
+	gb, _ := json.Marshal(got)
+	if string(wb) != string(gb) {
+		return []string{at + ": want " + string(wb) + ", got " + string(gb)}
+	}
+	return nil
+}
+
+// checkCLIGolden compares r with testdata/cli/<name>.json: the exit code,
+// and the JSON fields (a subset) or the text.
+func checkCLIGolden(t *testing.T, name string, r result, n normaliser, isJSON bool) {
+	t.Helper()
+	got := cliGolden{Exit: r.code}
+	if isJSON {
+		var v any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("%s: stdout is not JSON (%v):\n%s\nstderr:\n%s", name, err, r.stdout, r.stderr)
+		}
+		got.JSON = n.value(v)
+	} else {
+		got.Stdout = n.str(r.stdout)
+	}
+	path := testkit.Testdata(filepath.Join("cli", name+".json"))
+	if *updateCLI {
+		b, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v (run with -update-cli)", name, err)
+	}
+	var want cliGolden
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got.Exit != want.Exit {
+		t.Errorf("%s: exit %d, want %d\nstderr:\n%s", name, got.Exit, want.Exit, r.stderr)
+	}
+	if isJSON {
+		for _, d := range subset(want.JSON, got.JSON, "$") {
+			t.Errorf("%s: %s", name, d)
+		}
+		return
+	}
+	if got.Stdout != want.Stdout {
+		t.Errorf("%s: stdout\n%s\nwant\n%s", name, got.Stdout, want.Stdout)
+	}
+}
+
+// TestSingleStepCommandsCompat pins, for scripts, the exit codes and the
+// JSON fields (or the text) of the single-step commands: generate,
+// validate, token, rotate, load, datastore restore, backups and show. New
+// fields may be added; a pinned one may not change or go away.
+func TestSingleStepCommandsCompat(t *testing.T) {
+	sb := newSandbox(t)
+	top := t.TempDir()
+	stage := filepath.Join(top, "stage")
+	fresh := filepath.Join(top, "fresh")
+	n := normaliser{paths: [][2]string{{stage, "$STAGE"}, {fresh, "$FRESH"}, {sb.DataDir, "$DATA"}, {top, "$TOP"}}}
+	set, err := pki.GenerateDefaultCAs(pki.GenOptions{Product: product.K3s, Now: testkit.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Write(t.Context(), fresh, testkit.Now); err != nil {
+		t.Fatal(err)
+	}
+	d := []string{"-d", sb.DataDir}
+	run := func(name string, isJSON bool, args ...string) result {
+		t.Helper()
+		r := runAt(t, append(args, d...)...)
+		checkCLIGolden(t, name, r, n, isJSON)
+		return r
+	}
+
+	run("generate-dry-run", false, "generate", "rotation", "--out", stage, "--dry-run")
+	run("generate-no-out", false, "generate", "rotation")
+	run("generate", false, "generate", "rotation", "--out", stage)
+	run("generate-nonempty", false, "generate", "rotation", "--out", stage)
+
+	run("validate-accepted", true, "validate", "--path", stage, "-o", "json")
+	run("validate-refused", true, "validate", "--path", fresh, "-o", "json")
+	run("validate-forced", true, "validate", "--path", fresh, "--force", "-o", "json")
+	run("validate-text", false, "validate", "--path", stage)
+
+	run("token", true, "token", "-o", "json")
+	run("token-staged", true, "token", "--path", stage, "-o", "json")
+
+	run("rotate-dry-run", false, "rotate", "-s", "api-server", "--dry-run")
+
+	run("load-dry-run", true, "load", "--path", stage, "--dry-run", "-o", "json")
+	run("load-refused", true, "load", "--path", fresh, "--dry-run", "-o", "json")
+	run("load-no-yes", false, "load", "--path", stage)
+	r := run("load", true, "load", "--path", stage, "--yes", "-o", "json")
+	var j loadJSON
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Backup == "" {
+		t.Fatalf("load: no backup in %s (%v)", r.stdout, err)
+	}
+	run("datastore-backups", true, "datastore", "backups", "-o", "json")
+	run("datastore-show", true, "datastore", "show", "-o", "json")
+	run("restore-dry-run", false, "datastore", "restore", j.Backup, "--dry-run")
+	run("restore-no-yes", false, "datastore", "restore", j.Backup)
+	run("restore", false, "datastore", "restore", j.Backup, "--yes")
+	run("rotate", false, "rotate", "-s", "api-server")
+}
