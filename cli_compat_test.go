@@ -151,7 +151,8 @@ func checkCLIGolden(t *testing.T, name string, r result, n normaliser, isJSON bo
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%s: %v (run with -update-cli)", name, err)
+		t.Errorf("%s: %v (run with -update-cli)", name, err)
+		return
 	}
 	var want cliGolden
 	if err := json.Unmarshal(b, &want); err != nil {
@@ -198,8 +199,9 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 
 	run("generate-dry-run", false, "generate", "rotation", "--out", stage, "--dry-run")
 	run("generate-no-out", false, "generate", "rotation")
-	run("generate", false, "generate", "rotation", "--out", stage)
-	run("generate-nonempty", false, "generate", "rotation", "--out", stage)
+	run("generate-no-yes", false, "generate", "rotation", "--out", stage)
+	run("generate", false, "generate", "rotation", "--out", stage, "--yes")
+	run("generate-nonempty", false, "generate", "rotation", "--out", stage, "--yes")
 
 	run("validate-accepted", true, "validate", "--path", stage, "-o", "json")
 	run("validate-refused", true, "validate", "--path", fresh, "-o", "json")
@@ -214,7 +216,8 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 	run("load-dry-run", true, "load", "--path", stage, "--dry-run", "-o", "json")
 	run("load-refused", true, "load", "--path", fresh, "--dry-run", "-o", "json")
 	run("load-no-yes", false, "load", "--path", stage)
-	r := run("load", true, "load", "--path", stage, "--yes", "-o", "json")
+	run("load-no-word", true, "load", "--path", stage, "--yes", "-o", "json")
+	r := run("load", true, "load", "--path", stage, "--yes", "--confirm", "load", "-o", "json")
 	var j loadJSON
 	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Backup == "" {
 		t.Fatalf("load: no backup in %s (%v)", r.stdout, err)
@@ -223,6 +226,8 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 	run("datastore-show", true, "datastore", "show", "-o", "json")
 	run("restore-dry-run", false, "datastore", "restore", j.Backup, "--dry-run")
 	run("restore-no-yes", false, "datastore", "restore", j.Backup)
-	run("restore", false, "datastore", "restore", j.Backup, "--yes")
-	run("rotate", false, "rotate", "-s", "api-server")
+	run("restore-no-word", false, "datastore", "restore", j.Backup, "--yes")
+	run("restore", false, "datastore", "restore", j.Backup, "--yes", "--confirm", "restore")
+	run("rotate-no-yes", false, "rotate", "-s", "api-server")
+	run("rotate", false, "rotate", "-s", "api-server", "--yes")
 }

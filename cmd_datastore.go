@@ -78,10 +78,15 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 }
 
 func (a *app) datastoreRestoreCommand() *cobra.Command {
-	var dryRun, yes bool
+	var o confirmFlags
 	cmd := &cobra.Command{
 		Use:   "restore BACKUP",
 		Short: "Put a backed-up bootstrap value back (compare-and-swap; the replaced value is backed up too)",
+		Long: "Writes the backup (see k3sca datastore backups) back into the datastore. It is\n" +
+			"the restore step of `k3sca run datastore --restore BACKUP` (which also stops\n" +
+			"k3s when the write needs it and starts it again), on the same engine: it\n" +
+			"needs --yes --confirm restore (exit 2 without them, nothing written);\n" +
+			"--dry-run shows the plan.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("restore takes exactly one backup file (see k3sca datastore backups)")
@@ -89,21 +94,23 @@ func (a *app) datastoreRestoreCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !dryRun && !yes {
-				return usagef("refusing to write without --yes; run with --dry-run first to see the plan")
-			}
-			acc, err := a.accessInput()
+			format, err := a.output("text", "json")
 			if err != nil {
 				return err
 			}
-			r := steps.NewRestore(steps.RestoreInput{
-				DataDir: acc.DataDir, BackupPath: args[0], Access: acc, Token: a.v.GetString(keyToken), Now: a.now(),
-			})
-			return a.runSteps(cmd, dryRun, "k3sca datastore restore", r)
+			env, err := a.commandEnv(cmd, "k3sca datastore restore", o.dryRun)
+			if err != nil {
+				return err
+			}
+			c, err := steps.RestoreCommand(env, args[0])
+			if err != nil {
+				return err
+			}
+			return a.runAndReport(cmd.Context(), c, o, format)
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
-	cmd.Flags().BoolVar(&yes, "yes", false, "write without asking")
+	addConfirmFlags(cmd, &o, "print what would change and change nothing")
+	addOutputFlag(cmd.Flags(), "text or json (the flow report, as k3sca run prints it)")
 	a.addDatastoreFlags(cmd)
 	return cmd
 }

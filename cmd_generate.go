@@ -14,7 +14,10 @@ func (a *app) generateCommand() *cobra.Command {
 		Use:   "generate",
 		Short: "Stage a new CA set, a cross-signed rotation or a new service-account key",
 		Long: "Writes a complete staged directory laid out as <out>/tls/..., the layout\n" +
-			"`k3s certificate rotate-ca --path` expects. The live server/tls is only read.",
+			"`k3s certificate rotate-ca --path` expects. The live server/tls is only read.\n" +
+			"It is the generate step of the CA flows of `k3sca run`, on the same engine:\n" +
+			"writing needs --yes (exit 2 without it, nothing written); --dry-run shows the\n" +
+			"plan.",
 	}
 	for _, kind := range steps.GenerateKinds {
 		cmd.AddCommand(a.generateKindCommand(kind))
@@ -30,7 +33,7 @@ var generateShort = map[steps.GenerateKind]string{
 
 func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 	in := steps.GenerateInput{Kind: kind}
-	var dryRun bool
+	var o confirmFlags
 	var rootKeyType, serviceKeyType string
 	cmd := &cobra.Command{
 		Use:   string(kind),
@@ -61,13 +64,22 @@ func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 					return usageError{err}
 				}
 			}
-			return a.runSteps(cmd, dryRun, "", steps.NewGenerate(in))
+			format, err := a.output("text", "json")
+			if err != nil {
+				return err
+			}
+			env, err := a.commandEnv(cmd, "k3sca generate", o.dryRun)
+			if err != nil {
+				return err
+			}
+			return a.runAndReport(cmd.Context(), steps.GenerateCommand(env, in), o, format)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Out, "out", "", "staging dir to create (files go to <out>/tls/...)")
 	f.BoolVar(&in.Overwrite, "overwrite", false, "allow a non-empty --out")
-	f.BoolVar(&dryRun, "dry-run", false, "print what would be written and write nothing")
+	addConfirmFlags(cmd, &o, "print what would be written and write nothing")
+	addOutputFlag(f, "text or json (the flow report, as k3sca run prints it)")
 	f.String(keyKeyType, "ecdsa-p256", "key type of the new CAs: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
 	if kind == steps.GenCustomCA {
 		f.StringVar(&in.RootCert, "root-cert", "", "existing root CA certificate (PEM)")
@@ -80,52 +92,6 @@ func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 		f.StringVar(&serviceKeyType, "service-key-type", "", "key type of the new service-account key (default rsa-2048; ed25519 refused)")
 	}
 	return cmd
-}
-
-// runSteps previews every step; with dryRun it prints the plans and stops,
-// otherwise it runs each step and prints its summary. Plans go to stdout,
-// progress to stderr.
-//
-// lockAs, when not "", names the command in the data dir's write lock,
-// taken after the first plan and held to the end (see steps.Lock).
-func (a *app) runSteps(cmd *cobra.Command, dryRun bool, lockAs string, all ...steps.Step) error {
-	ctx := cmd.Context()
-	for _, s := range all {
-		plan, err := s.Preview(ctx)
-		if err != nil {
-			return err
-		}
-		if lockAs != "" && !dryRun {
-			dd, err := a.dataDir()
-			if err != nil {
-				return err
-			}
-			release, err := steps.Lock(dd, lockAs, a.now())
-			if err != nil {
-				return err
-			}
-			defer release()
-			lockAs = ""
-		}
-		if dryRun {
-			if err := plan.Render(a.stdout); err != nil {
-				return err
-			}
-			continue
-		}
-		summary, err := s.Run(ctx)
-		if err != nil {
-			return err
-		}
-		a.printf("%s: %s\n", s.Title(), summary)
-		for _, n := range plan.Notes {
-			a.printf("note: %s\n", n)
-		}
-	}
-	if dryRun {
-		a.printf("dry run: nothing was written\n")
-	}
-	return nil
 }
 
 // printf writes decoration to stderr.

@@ -2,11 +2,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -29,11 +29,15 @@ type loadJSON struct {
 	Validation  validateJSON `json:"validation"`
 	Warnings    []string     `json:"warnings"`
 	Error       string       `json:"error,omitempty"`
+	// Flow is the report of the flow that loaded, as `k3sca run` prints
+	// it (steps, status, declined, result).
+	Flow *steps.Report `json:"flow,omitempty"`
 }
 
 func (a *app) loadCommand() *cobra.Command {
 	var path string
-	var force, dryRun, yes bool
+	var force bool
+	var o confirmFlags
 	var revision int64
 	cmd := &cobra.Command{
 		Use:   "load",
@@ -42,10 +46,14 @@ func (a *app) loadCommand() *cobra.Command {
 			"server/tls to server/k3sca-backups/, writes the new value with one\n" +
 			"compare-and-swap and reads it back. --via auto picks SQLite when k3s is\n" +
 			"stopped, kine's socket or embedded etcd when it runs. A write whose reply\n" +
-			"is lost is read back. Exit 0: written and read back; 3: refused by k3s's\n" +
-			"validation (nothing written); 1: not written (or the backup restored);\n" +
-			"4: unknown (the reply was lost and the key unreadable; the error names the\n" +
-			"command that finds out).",
+			"is lost is read back. It is the load step of `k3sca run load` (which also\n" +
+			"stops k3s when the write needs it and restarts it), on the same engine:\n" +
+			"it needs --yes --confirm load, or with --force (a new root of trust)\n" +
+			"--yes --confirm <cluster name>. Exit 0: written and read back; 2: a\n" +
+			"confirmation is missing (nothing done); 3: refused by k3s's validation\n" +
+			"(nothing written); 1: not written (or the backup restored); 4: unknown\n" +
+			"(the reply was lost and the key unreadable; the error names the command\n" +
+			"that finds out).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.output("text", "json")
@@ -55,25 +63,23 @@ func (a *app) loadCommand() *cobra.Command {
 			if path == "" {
 				return usagef("--path is required")
 			}
-			if !dryRun && !yes {
-				return usagef("refusing to write without --yes; run with --dry-run first to see the plan")
-			}
-			in, err := a.loadInput(path, force)
+			env, err := a.commandEnv(cmd, "k3sca load", o.dryRun)
 			if err != nil {
 				return err
 			}
-			in.DryRun, in.Revision = dryRun, revision
-			l := steps.NewLoad(in)
-			defer l.Close()
-			return a.runLoad(cmd, l, out, dryRun, in.DataDir)
+			c, err := steps.LoadCommand(env, path, force, revision)
+			if err != nil {
+				return err
+			}
+			return a.runLoad(cmd, c, o, out)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&path, "path", "", "staged dir holding tls/")
-	f.BoolVar(&force, "force", false, "load what k3s would only accept with --force (new root)")
-	f.BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
-	f.BoolVar(&yes, "yes", false, "write without asking")
+	f.BoolVar(&force, "force", false, "load what k3s would only accept with --force (new root; confirmed by the cluster name)")
+	addConfirmFlags(cmd, &o, "compute everything, write nothing")
 	f.Int64Var(&revision, "revision", 0, "the revision the dry run's plan showed: refuse if the bootstrap value moved since")
+	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
 	a.addDatastoreFlags(cmd)
 	addOutputFlag(f, "text or json")
 	return cmd
@@ -119,57 +125,35 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	}, nil
 }
 
-func (a *app) loadInput(path string, force bool) (steps.LoadInput, error) {
-	acc, err := a.accessInput()
-	if err != nil {
-		return steps.LoadInput{}, err
-	}
-	return steps.LoadInput{
-		DataDir: acc.DataDir, Staged: path, Access: acc, Token: a.v.GetString(keyToken),
-		ServerURL: a.v.GetString(keyServer), Force: force, Now: a.now(), Product: acc.Product, Hook: a.loadHook,
-	}, nil
-}
-
-func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool, dataDir string) error {
-	ctx := cmd.Context()
-	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}, Warnings: []string{}}
-	plan, err := l.Preview(ctx)
-	if err == nil && !dryRun {
-		// One writer per data dir, from the plan to the end; the write is a
-		// compare-and-swap at the plan's revision.
-		var release func()
-		if release, err = steps.Lock(dataDir, "k3sca load", a.now()); err == nil {
-			defer release()
-		}
-	}
-	if lp := l.Plan(); lp != nil {
+func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out string) error {
+	dryRun := o.dryRun
+	rep, err := a.runSingle(cmd.Context(), c, o, out)
+	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}, Warnings: []string{}, Flow: &rep}
+	j.Validation = toValidateJSON(&pki.Report{})
+	lp := c.LoadPlan()
+	if lp != nil {
 		j.Validation = toValidateJSON(lp.Validation)
 		j.Via, j.Reason, j.Key, j.Revision = string(lp.Access.Via), lp.Access.Reason, lp.Key, lp.Revision
-		for _, c := range lp.Changes {
-			j.Changes = append(j.Changes, c.Field+": "+c.String())
+		for _, ch := range lp.Changes {
+			j.Changes = append(j.Changes, ch.Field+": "+ch.String())
 		}
-		for _, c := range lp.Unstaged {
-			j.Unstaged = append(j.Unstaged, c.Field)
+		for _, ch := range lp.Unstaged {
+			j.Unstaged = append(j.Unstaged, ch.Field)
 		}
 		j.NewerOnDisk = append(j.NewerOnDisk, lp.NewerOnDisk...)
 		j.Warnings = append(j.Warnings, lp.Warnings...)
 		for _, w := range lp.Warnings {
 			a.printf("warning: %s\n", w)
 		}
-	}
-	if lp := l.Plan(); lp != nil && lp.Access.Reason != "" && out != "json" {
-		a.printf("datastore: %s\n", lp.Access.Reason)
-	}
-	if err == nil && !dryRun {
-		var summary string
-		if summary, err = l.Run(ctx); err == nil {
-			a.printf("%s\n", summary)
+		if lp.Access.Reason != "" && out != "json" {
+			a.printf("datastore: %s\n", lp.Access.Reason)
 		}
-		j.Backup, j.NewRevision = l.Result().Backup, l.Result().NewRevision
 	}
+	res := c.LoadResult()
+	j.Backup, j.NewRevision = res.Backup, res.NewRevision
 	j.Outcome = string(steps.WriteNone)
-	if !dryRun && l.Result().State != "" {
-		j.Outcome = string(l.Result().State)
+	if !dryRun && res.State != "" {
+		j.Outcome = string(res.State)
 	}
 	var unknown *steps.UnknownOutcomeError
 	if errors.As(err, &unknown) {
@@ -177,15 +161,14 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 	}
 	j.OK = err == nil
 	if err != nil {
-		j.Error = err.Error()
+		j.Error = unwrapStep(err).Error()
 	}
 	var werr error
-	if out == "json" {
+	switch {
+	case out == "json":
 		werr = writeJSON(a.stdout, j)
-	} else if plan != nil && dryRun {
-		if werr = plan.Render(a.stdout); werr == nil {
-			a.printf("dry run: nothing was written\n")
-		}
+	case !dryRun:
+		werr = a.writeReport(rep, out)
 	}
 	if werr != nil {
 		// The exit code says what the datastore holds; a result that
@@ -195,11 +178,18 @@ func (a *app) runLoad(cmd *cobra.Command, l *steps.Load, out string, dryRun bool
 			return werr
 		}
 	}
-	if errors.Is(err, steps.ErrRefused) {
-		if out != "json" && l.Plan() != nil {
-			_ = writeValidateText(a, l.Plan().Validation)
-		}
-		return refusedError{fmt.Sprintf("%v; nothing was written", err)}
+	if errors.Is(err, steps.ErrRefused) && out != "json" && lp != nil {
+		_ = writeValidateText(a, lp.Validation)
+	}
+	return flowExit(err)
+}
+
+// unwrapStep is the error of the step, without the "step N (title)" the
+// flow adds: the load JSON's error field is the load's own.
+func unwrapStep(err error) error {
+	var se *steps.StepError
+	if errors.As(err, &se) {
+		return se.Err
 	}
 	return err
 }

@@ -11,33 +11,42 @@ import (
 
 func (a *app) rotateCommand() *cobra.Command {
 	var services []string
-	var dryRun bool
+	var o confirmFlags
 	cmd := &cobra.Command{
 		Use:   "rotate",
 		Short: "Rotate leaf certificates by service name, like `k3s certificate rotate`",
 		Long: "Backs up server/tls to server/tls-<unix>, removes the certificates of the\n" +
 			"named services and, for k3s-server, writes dynamic-cert-regenerate. Run it\n" +
-			"with k3s stopped; k3s re-issues the certificates when it starts.",
+			"with k3s stopped; k3s re-issues the certificates when it starts.\n" +
+			"It is the rotate step of `k3sca run rotate-certs` (which also stops and\n" +
+			"starts k3s), on the same engine: it needs --yes (exit 2 without it,\n" +
+			"nothing changed); --dry-run shows the plan.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, dd, err := a.target()
+			format, err := a.output("text", "json")
 			if err != nil {
 				return err
 			}
-			step, err := steps.NewLeafRotate(p, dd, services, a.now())
+			env, err := a.commandEnv(cmd, "k3sca rotate", o.dryRun)
+			if err != nil {
+				return err
+			}
+			c, err := steps.RotateCommand(env, services)
 			if errors.Is(err, pki.ErrUnknownService) {
 				return usageError{err}
 			}
 			if err != nil {
 				return err
 			}
-			if active, err := steps.DetectServices(dd).IsActive(cmd.Context(), p.ServerUnit()); err == nil && active {
-				a.printf("warning: %s is running; the removed certificates are re-issued only when it restarts\n", p.ServerUnit())
+			unit := env.Product.ServerUnit()
+			if active, err := env.Services.IsActive(cmd.Context(), unit); err == nil && active {
+				a.printf("warning: %s is running; the removed certificates are re-issued only when it restarts\n", unit)
 			}
-			return a.runSteps(cmd, dryRun, "k3sca rotate", step)
+			return a.runAndReport(cmd.Context(), c, o, format)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to rotate, comma-separated (default all)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
+	addConfirmFlags(cmd, &o, "print what would change and change nothing")
+	addOutputFlag(cmd.Flags(), "text or json (the flow report, as k3sca run prints it)")
 	return cmd
 }

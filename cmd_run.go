@@ -253,28 +253,16 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 	}
 	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun}
 	rep, runErr := r.Run(cmd.Context(), flow)
-	if format == "json" {
-		if err := writeJSON(a.stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		a.printSummary(rep)
+	if err := a.writeReport(rep, format); err != nil {
+		return err
 	}
-	switch {
-	case runErr == nil && spec.ID == steps.FlowCheck:
+	if runErr == nil && spec.ID == steps.FlowCheck {
 		inv, _ := rep.Steps[len(rep.Steps)-1].Outcome.Data.(*pki.Inventory)
 		if inv != nil {
 			return a.checkAttention(inv, env.Window)
 		}
-		return nil
-	case runErr == nil:
-		return nil
-	case errors.Is(runErr, steps.ErrNotConfirmed):
-		return usageError{runErr}
-	case errors.Is(runErr, steps.ErrRefused), errors.Is(runErr, steps.ErrVersionRefused):
-		return refusedError{runErr.Error()}
 	}
-	return runErr
+	return flowExit(runErr)
 }
 
 // printSummary prints one line per step on stdout.

@@ -215,11 +215,11 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 	p := a.v.GetString(keyProduct)
 	script := [][]string{
 		{"check", "-d", dd},
-		{"generate", "rotation", "-d", dd, "--out", stage},
+		{"generate", "rotation", "-d", dd, "--out", stage, "--yes"},
 		{"validate", "-d", dd, "--path", stage},
 		{"token", "-d", dd, "--path", stage},
 		{"load", "-d", dd, "--path", stage, "--dry-run"},
-		{"load", "-d", dd, "--path", stage, "--yes"},
+		{"load", "-d", dd, "--path", stage, "--yes", "--confirm", "load"},
 		{"datastore", "show", "-d", dd},
 		{"datastore", "backups", "-d", dd},
 		{"sandbox", "restart", "-d", dd},

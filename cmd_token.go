@@ -18,6 +18,10 @@ type tokenStateJ struct {
 type tokenJSON struct {
 	Current tokenStateJ  `json:"current"`
 	New     *tokenStateJ `json:"new,omitempty"`
+	// Flow is the report of the flow that computed it, as `k3sca run`
+	// prints it; its outcome holds the token masked, whatever
+	// --show-token says.
+	Flow *steps.Report `json:"flow,omitempty"`
 }
 
 func (a *app) tokenCommand() *cobra.Command {
@@ -28,20 +32,26 @@ func (a *app) tokenCommand() *cobra.Command {
 		Short: "Show the join-token CA hash and token, now and after a staged rotation",
 		Long: "Computes the CA hash exactly as k3s does (raw file bytes for one cert, the\n" +
 			"verified chain root for a bundle). The token's secret is masked unless\n" +
-			"--show-token is given.",
+			"--show-token is given. It is the token step of the CA flows of `k3sca run`,\n" +
+			"on the same engine.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.output("text", "json")
 			if err != nil {
 				return err
 			}
-			dd, err := a.dataDir()
+			env, err := a.commandEnv(cmd, "k3sca token", false)
 			if err != nil {
 				return err
 			}
-			rep, err := steps.Tokens(cmd.Context(), dd, path, a.now())
+			c, err := steps.TokenCommand(env, path)
 			if err != nil {
 				return err
+			}
+			flow, err := a.runSingle(cmd.Context(), c, confirmFlags{}, out)
+			rep := c.Tokens()
+			if err != nil || rep == nil {
+				return flowExit(err)
 			}
 			j := tokenJSON{Current: tokenStateOf(rep.Current, show)}
 			if rep.New != nil {
@@ -49,6 +59,7 @@ func (a *app) tokenCommand() *cobra.Command {
 				j.New = &n
 			}
 			if out == "json" {
+				j.Flow = &flow
 				return writeJSON(a.stdout, j)
 			}
 			writeTokenText(a, "current", j.Current)

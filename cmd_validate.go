@@ -18,6 +18,9 @@ type validateJSON struct {
 	Class     string    `json:"class"`
 	Defaulted []string  `json:"defaulted"`
 	Hash      hashPairJ `json:"hash"`
+	// Flow is the report of the flow that validated, as `k3sca run`
+	// prints it (steps, status, declined, undone).
+	Flow *steps.Report `json:"flow,omitempty"`
 }
 
 type hashPairJ struct {
@@ -41,7 +44,8 @@ func (a *app) validateCommand() *cobra.Command {
 		Long: "Applies k3s's rotate-ca validation (defaulting, chain, key pair, service key)\n" +
 			"to the staged dir --path (holding tls/) against the current files in\n" +
 			"<data-dir>/server/tls. Exit 0: k3s would accept it; 3: k3s would refuse it\n" +
-			"(with --force: 0, errors still listed); 1: other errors; 2: usage.",
+			"(with --force: 0, errors still listed); 1: other errors; 2: usage.\n" +
+			"It is the validate step of the CA flows of `k3sca run`, on the same engine.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.output("text", "json")
@@ -51,36 +55,37 @@ func (a *app) validateCommand() *cobra.Command {
 			if path == "" {
 				return usagef("--path is required")
 			}
-			rep, err := a.validate(cmd, path, force)
+			env, err := a.commandEnv(cmd, "k3sca validate", false)
 			if err != nil {
 				return err
+			}
+			c, err := steps.ValidateCommand(env, path, force)
+			if err != nil {
+				return err
+			}
+			rep, runErr := a.runSingle(cmd.Context(), c, confirmFlags{}, out)
+			v := c.Validation()
+			if v == nil {
+				// The validation did not run to a verdict (unreadable input).
+				return flowExit(runErr)
 			}
 			if out == "json" {
-				err = writeJSON(a.stdout, toValidateJSON(rep))
+				j := toValidateJSON(v)
+				j.Flow = &rep
+				err = writeJSON(a.stdout, j)
 			} else {
-				err = writeValidateText(a, rep)
+				err = writeValidateText(a, v)
 			}
 			if err != nil {
 				return err
 			}
-			if !rep.OK {
-				return refusedError{"k3s would refuse this CA set; use --force only if you mean to replace the root of trust"}
-			}
-			return nil
+			return flowExit(runErr)
 		},
 	}
 	cmd.Flags().StringVar(&path, "path", "", "staged dir holding tls/ (what rotate-ca --path takes)")
 	cmd.Flags().BoolVar(&force, "force", false, "accept what k3s would only accept with --force")
 	addOutputFlag(cmd.Flags(), "text or json")
 	return cmd
-}
-
-func (a *app) validate(cmd *cobra.Command, path string, force bool) (*pki.Report, error) {
-	p, dd, err := a.target()
-	if err != nil {
-		return nil, err
-	}
-	return steps.Validate(cmd.Context(), p, dd, path, force, a.now())
 }
 
 func toValidateJSON(r *pki.Report) validateJSON {
@@ -92,14 +97,7 @@ func toValidateJSON(r *pki.Report) validateJSON {
 
 func writeValidateText(a *app, r *pki.Report) error {
 	var b strings.Builder
-	verdict := "accepted"
-	switch {
-	case !r.OK:
-		verdict = "REFUSED"
-	case !r.Accepted:
-		verdict = "accepted only because of --force"
-	}
-	fmt.Fprintf(&b, "verdict:   %s\n", verdict)
+	fmt.Fprintf(&b, "verdict:   %s\n", r.Verdict())
 	fmt.Fprintf(&b, "class:     %s (%s)\n", r.Class, r.Class.Explain())
 	fmt.Fprintf(&b, "hash:      %s -> %s\n", r.Hash.Old, r.Hash.New)
 	if len(r.Defaulted) > 0 {

@@ -43,7 +43,7 @@ func (fullWriter) Write([]byte) (int, error) {
 func stageRotation(t *testing.T, dataDir string) string {
 	t.Helper()
 	stage := filepath.Join(t.TempDir(), "stage")
-	if r := runAt(t, "generate", "rotation", "-d", dataDir, "--out", stage); r.code != 0 {
+	if r := runAt(t, "generate", "rotation", "-d", dataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate: %s", r.stderr)
 	}
 	return stage
@@ -72,7 +72,7 @@ func TestLoadOutcomeWhenStdoutFails(t *testing.T) {
 	sb := newSandbox(t)
 	stage := stageRotation(t, sb.DataDir)
 	old := liveValue(t, sb)
-	r := runWith(t, fullWriter{}, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json")
+	r := runWith(t, fullWriter{}, "load", "-d", sb.DataDir, "--path", stage, "--yes", "--confirm", "load", "-o", "json")
 	now := liveValue(t, sb)
 	if now.ModRevision == old.ModRevision {
 		t.Fatalf("the load wrote nothing: exit %d %s", r.code, r.stderr)
@@ -96,8 +96,9 @@ func TestLoadJSONOutcome(t *testing.T) {
 		want     string
 	}{
 		{"dry run", []string{"--dry-run"}, exitOK, "not-written"},
-		{"load", []string{"--yes"}, exitOK, "written"},
-		{"load of a moved plan", []string{"--yes", "--revision", "1"}, exitFailure, "not-written"},
+		{"load", []string{"--yes", "--confirm", "load"}, exitOK, "written"},
+		{"load without the word", []string{"--yes"}, exitUsage, "not-written"},
+		{"load of a moved plan", []string{"--yes", "--confirm", "load", "--revision", "1"}, exitFailure, "not-written"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,7 +147,7 @@ func TestConcurrentLoads(t *testing.T) {
 			}
 		}
 		root := a.rootCommand()
-		root.SetArgs([]string{"load", "-d", sb.DataDir, "--path", stageA, "--yes"})
+		root.SetArgs([]string{"load", "-d", sb.DataDir, "--path", stageA, "--yes", "--confirm", "load"})
 		root.SetOut(&out)
 		root.SetErr(&errb)
 		code := a.exitCode(root.ExecuteContext(context.Background()))
@@ -157,7 +158,7 @@ func TestConcurrentLoads(t *testing.T) {
 	if err != nil || len(backups) != 1 {
 		t.Fatalf("backups while the first load is paused: %d, %v", len(backups), err)
 	}
-	second := runAt(t, "load", "-d", sb.DataDir, "--path", stageB, "--yes", "-o", "json")
+	second := runAt(t, "load", "-d", sb.DataDir, "--path", stageB, "--yes", "--confirm", "load", "-o", "json")
 	holder := fmt.Sprintf("pid %d (k3sca load) since %s", os.Getpid(), testkit.Now.Format(time.RFC3339))
 	if second.code != exitFailure || !strings.Contains(second.stderr, holder) {
 		t.Errorf("second load: exit %d, stderr %q; want 1 naming %q", second.code, second.stderr, holder)
@@ -181,7 +182,7 @@ func TestConcurrentLoads(t *testing.T) {
 		t.Error("the first load did not write")
 	}
 	// Released at its end: a third load takes the lock.
-	if r := runAt(t, "load", "-d", sb.DataDir, "--path", stageB, "--yes"); r.code != exitOK {
+	if r := runAt(t, "load", "-d", sb.DataDir, "--path", stageB, "--yes", "--confirm", "load"); r.code != exitOK {
 		t.Errorf("load after the first ended: exit %d %s", r.code, r.stderr)
 	}
 }
@@ -231,12 +232,12 @@ func TestDatastoreBadInput(t *testing.T) {
 			return []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--dry-run", "--token", tok.String()}
 		}, exitOK, []string{"warning: the token's CA hash abab", "is not this cluster's"}},
 		{"backup of another cluster", func(t *testing.T, sb, other *steps.Sandbox) []string {
-			r := runAt(t, "load", "-d", other.DataDir, "--path", stageRotation(t, other.DataDir), "--yes", "-o", "json")
+			r := runAt(t, "load", "-d", other.DataDir, "--path", stageRotation(t, other.DataDir), "--yes", "--confirm", "load", "-o", "json")
 			var j loadJSON
 			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Backup == "" {
 				t.Fatalf("load on the other cluster: %s %v", r.stderr, err)
 			}
-			return []string{"datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes"}
+			return []string{"datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes", "--confirm", "restore"}
 		}, exitFailure, []string{"this backup belongs to another cluster (bootstrap key /bootstrap/", "this cluster's is /bootstrap/"}},
 	}
 	for _, tt := range tests {

@@ -106,7 +106,7 @@ func TestSettingsPrecedence(t *testing.T) {
 func TestValidateCommand(t *testing.T) {
 	sb := newSandbox(t)
 	stage := filepath.Join(t.TempDir(), "stage")
-	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage); r.code != 0 {
+	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate rotation: %d %s", r.code, r.stderr)
 	}
 	fresh := filepath.Join(t.TempDir(), "fresh")
@@ -169,7 +169,10 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown service", []string{"rotate", "-d", sb.DataDir, "--service", "nope", "--dry-run"}},
 		{"generate without out", []string{"generate", "rotation", "-d", sb.DataDir}},
 		{"bad key type", []string{"generate", "custom-ca", "-d", sb.DataDir, "--out", t.TempDir() + "/x", "--key-type", "dsa"}},
-		{"load without yes", []string{"load", "-d", sb.DataDir, "--path", t.TempDir()}},
+		{"load without yes", []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir)}},
+		{"load without the word", []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--yes"}},
+		{"generate without yes", []string{"generate", "rotation", "-d", sb.DataDir, "--out", t.TempDir() + "/g"}},
+		{"rotate without yes", []string{"rotate", "-d", sb.DataDir}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,7 +192,7 @@ func TestGenerateRefusesUnsafeOut(t *testing.T) {
 	}
 	before := snapshot(t, sb.DataDir)
 	for _, out := range []string{live, filepath.Join(live, "stage"), nonEmpty} {
-		if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", out); r.code != exitFailure {
+		if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", out, "--yes"); r.code != exitFailure {
 			t.Errorf("--out %s: exit %d, want 1", out, r.code)
 		}
 	}
@@ -245,7 +248,7 @@ func TestCheckExitCode(t *testing.T) {
 func TestLoadRoundTrip(t *testing.T) {
 	sb := newSandbox(t)
 	stage := filepath.Join(t.TempDir(), "stage")
-	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage); r.code != 0 {
+	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate: %s", r.stderr)
 	}
 	before := snapshot(t, sb.DataDir)
@@ -256,7 +259,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	if snapshot(t, sb.DataDir) != before {
 		t.Fatalf("dry run changed the data dir")
 	}
-	r = runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json")
+	r = runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "--confirm", "load", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("load: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -270,7 +273,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	if fi, err := os.Stat(j.Backup); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup %s: %v %v", j.Backup, fi, err)
 	}
-	r = runAt(t, "datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes")
+	r = runAt(t, "datastore", "restore", j.Backup, "-d", sb.DataDir, "--yes", "--confirm", "restore")
 	if r.code != 0 {
 		t.Fatalf("restore: exit %d %s", r.code, r.stderr)
 	}
@@ -299,8 +302,8 @@ func TestLiveDirAsStagingDir(t *testing.T) {
 	for _, args := range [][]string{
 		{"validate", "--path", sb.ServerDir},
 		{"validate", "--path", filepath.Join(sb.ServerDir, "tls")},
-		{"load", "--path", sb.ServerDir, "--yes"},
-		{"generate", "service-key", "--out", sb.ServerDir, "--overwrite"},
+		{"load", "--path", sb.ServerDir, "--yes", "--confirm", "load"},
+		{"generate", "service-key", "--out", sb.ServerDir, "--overwrite", "--yes"},
 	} {
 		r := runAt(t, append(args, "-d", sb.DataDir)...)
 		if r.code != exitFailure || !strings.Contains(r.stderr, "live") {
@@ -343,7 +346,7 @@ func TestGenerateBadImports(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			r := runAt(t, "generate", "custom-ca", "-d", sb.DataDir, "--out", out, "--root-cert", tc.cert, "--root-key", tc.key)
+			r := runAt(t, "generate", "custom-ca", "-d", sb.DataDir, "--out", out, "--root-cert", tc.cert, "--root-key", tc.key, "--yes")
 			if r.code != exitFailure || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, tc.key) {
 				t.Errorf("exit %d, stderr %q; want 1 saying %q and naming %s", r.code, r.stderr, tc.want, tc.key)
 			}

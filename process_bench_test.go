@@ -87,7 +87,7 @@ func benchSandbox(b *testing.B) (bin, dataDir string) {
 func BenchmarkProcess(b *testing.B) {
 	bin, dd := benchSandbox(b)
 	staged := filepath.Join(b.TempDir(), "rotation")
-	if out, err := exec.Command(bin, "generate", "rotation", "-d", dd, "--out", staged).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "generate", "rotation", "-d", dd, "--out", staged, "--yes").CombinedOutput(); err != nil {
 		b.Fatalf("generate rotation: %v\n%s", err, out)
 	}
 	out := filepath.Join(b.TempDir(), "out")
@@ -109,10 +109,10 @@ func BenchmarkProcess(b *testing.B) {
 		// validate + hash: k3s's checks on the cross-signed set, old and new CA hash.
 		{"validate", processRun{args: []string{"validate", "-d", dd, "--path", staged}}, nil},
 		// the default ECDSA custom set: P-256 root, intermediate, five CAs, RSA-2048 service key.
-		{"generate-custom-ca", processRun{args: []string{"generate", "custom-ca", "-d", empty, "--out", out}}, clean},
+		{"generate-custom-ca", processRun{args: []string{"generate", "custom-ca", "-d", empty, "--out", out, "--yes"}}, clean},
 		// the set of generate-custom-ca-certs.sh: RSA-4096 root and intermediate.
-		{"generate-custom-ca-rsa4096", processRun{args: []string{"generate", "custom-ca", "--root-key-type", "rsa-4096", "-d", empty, "--out", out}}, clean},
-		{"generate-rotation", processRun{args: []string{"generate", "rotation", "-d", dd, "--out", out}}, clean},
+		{"generate-custom-ca-rsa4096", processRun{args: []string{"generate", "custom-ca", "--root-key-type", "rsa-4096", "-d", empty, "--out", out, "--yes"}}, clean},
+		{"generate-rotation", processRun{args: []string{"generate", "rotation", "-d", dd, "--out", out, "--yes"}}, clean},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
@@ -152,7 +152,7 @@ func BenchmarkCustomCAVsOpenSSL(b *testing.B) {
 			}
 		}
 	}
-	k3sca := processRun{args: []string{"generate", "custom-ca", "--root-key-type", "rsa-4096", "-d", empty, "--out", out}}
+	k3sca := processRun{args: []string{"generate", "custom-ca", "--root-key-type", "rsa-4096", "-d", empty, "--out", out, "--yes"}}
 	var ours, theirs []time.Duration
 	for b.Loop() {
 		ours = append(ours, timeProcess(b, bin, k3sca, clean(out)))

@@ -160,6 +160,26 @@ func newReport(paths *resolvedPaths, res k3sResult, force bool) *Report {
 	return r
 }
 
+// The verdict on a staged set, one text each wherever k3sca shows it (the
+// validate command, the wizard's report, a flow's validate step).
+const (
+	VerdictAccepted = "accepted: k3s takes this set without --force"
+	VerdictForced   = "accepted only with --force"
+	VerdictRefused  = "refused: k3s would reject this set"
+)
+
+// Verdict is the text of r's verdict: VerdictAccepted, VerdictForced or
+// VerdictRefused.
+func (r *Report) Verdict() string {
+	switch {
+	case r.Accepted:
+		return VerdictAccepted
+	case r.OK:
+		return VerdictForced
+	}
+	return VerdictRefused
+}
+
 // Err is nil when k3s would accept the set without --force. Otherwise it is
 // k3s's combined message; errors.Is matches ErrValidation and, per error,
 // ErrSingleCert, ErrChainUnverified, ErrKeyPair or ErrServiceKeyDropped.

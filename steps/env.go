@@ -68,6 +68,9 @@ type Env struct {
 	// Versions is how the version is looked for (nil: the real commands
 	// and endpoint).
 	Versions *VersionProbe
+	// Hook, when set, is called at each named point of a load's or a
+	// restore's write (tests pause or kill the process there).
+	Hook func(point string)
 }
 
 // ClusterKnown says the cluster's nodes are given (an inventory, a

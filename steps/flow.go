@@ -345,8 +345,12 @@ type NotConfirmedError struct {
 
 // Error implements error.
 func (e *NotConfirmedError) Error() string {
-	return fmt.Sprintf("%s writes at steps %s; confirm them all with %s (missing: %s), or preview with --dry-run. Nothing was run",
-		e.Flow, strings.Join(e.Needs.Steps, ", "), e.Needs.Flags(), e.Missing.missingText())
+	at := "steps"
+	if len(e.Needs.Steps) == 1 {
+		at = "step"
+	}
+	return fmt.Sprintf("%s writes at %s %s; confirm them all with %s (missing: %s), or preview with --dry-run. Nothing was run",
+		e.Flow, at, strings.Join(e.Needs.Steps, ", "), e.Needs.Flags(), e.Missing.missingText())
 }
 
 func (c Confirmations) missingText() string {

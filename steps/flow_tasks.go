@@ -24,8 +24,11 @@ type run struct {
 	tmp    string // the dry run's private temp dir, removed by cleanup
 	report *pki.Report
 	force  bool // a new root of trust is accepted (rotate-custom-ca --root new)
-	tokens *TokenReport
-	load   *Load
+	// forceAll accepts whatever k3s accepts with --force (validate
+	// --force), not only a new root of trust.
+	forceAll bool
+	tokens   *TokenReport
+	load     *Load
 	// aheadRev is the revision the load's plan showed before k3s was
 	// stopped; the load refuses a datastore that moved since (0: none shown).
 	aheadRev int64
@@ -252,13 +255,14 @@ func (r *run) validateTask(current func() string, allowNew bool) *Task {
 			if rep, err = validate(false); err != nil {
 				return nil, err
 			}
-			if !rep.OK && allowNew && rep.Class == pki.ClassNewRoot {
-				// The operator chose a new root: the report is k3s's
-				// verdict with --force, its errors kept.
+			if !rep.OK && (r.forceAll || allowNew && rep.Class == pki.ClassNewRoot) {
+				// The operator chose --force or a new root: the report is
+				// k3s's verdict with --force, its errors kept.
 				if rep, err = validate(true); err != nil {
 					return nil, err
 				}
 			}
+			// Kept even when refused: the report says why.
 			r.report = rep
 			out := &Outcome{Data: rep, Warnings: rep.Warnings}
 			switch {
@@ -271,8 +275,10 @@ func (r *run) validateTask(current func() string, allowNew bool) *Task {
 				out.Summary = fmt.Sprintf("k3s accepts it: %s", rep.Class)
 			case allowNew && rep.Class == pki.ClassNewRoot:
 				r.force = true
-				out.Summary = "k3s accepts it only with --force: a new root of trust"
+				out.Summary = pki.VerdictForced + ": a new root of trust"
 				out.Warnings = append([]string{"Every node and every client that trusts the old CA loses trust until it gets the new CA and token."}, out.Warnings...)
+			case r.forceAll && rep.OK:
+				out.Summary = fmt.Sprintf("%s: %s", pki.VerdictForced, rep.Class)
 			case rep.Class == pki.ClassNewRoot:
 				return nil, fmt.Errorf("%w: %v; this set has a new root of trust: choose a new root (disruptive) to load it with --force", ErrRefused, rep.Err())
 			default:
@@ -436,12 +442,72 @@ func (r *run) loadTask(newRoot bool) *Task {
 	}
 }
 
+// rotateTask backs up the tls dir and removes the leaf certificates of
+// services (all when empty), as k3s certificate rotate does; k3s re-issues
+// them when it starts.
+func (r *run) rotateTask(services []string) *Task {
+	var leaf *LeafRotate
+	return &Task{
+		ID:     "rotate",
+		Title:  "Back up and remove the certificates",
+		Writes: true,
+		Preview: func(ctx context.Context) (*Plan, error) {
+			var err error
+			if leaf, err = NewLeafRotate(r.env.Product, r.env.DataDir, services, r.env.Now()); err != nil {
+				return nil, err
+			}
+			return leaf.Preview(ctx)
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("copying the tls dir, then removing the certificates")
+			sum, err := leaf.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &Outcome{Summary: sum}, nil
+		},
+	}
+}
+
+// restoreTask puts backup back into the datastore (compare-and-swap, the
+// replaced value saved first); confirmed by typing "restore". It is
+// skipped when no backup is chosen.
+func (r *run) restoreTask(backup string) *Task {
+	var restore *Restore
+	return &Task{
+		ID:     "restore",
+		Title:  "Restore " + backup,
+		Writes: true,
+		Word:   "restore",
+		Skip: func(context.Context) (string, error) {
+			if backup == "" {
+				return "no backup chosen", nil
+			}
+			return "", nil
+		},
+		Preview: func(ctx context.Context) (*Plan, error) {
+			restore = NewRestore(RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: r.env.access(), Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook})
+			return restore.Preview(ctx)
+		},
+		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
+			progress("saving the current value, then writing the backup")
+			sum, err := restore.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			r.restoredHash, r.restored = restore.CAHash(), true
+			return &Outcome{Summary: sum}, nil
+		},
+	}
+}
+
 // newLoad is the load of the staged set; readOnly opens the datastore
 // read-only and writes nothing.
 func (r *run) newLoad(readOnly bool) *Load {
 	return NewLoad(LoadInput{
 		DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
 		Force: r.force, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL, Revision: r.aheadRev,
+		Hook: r.env.Hook,
 	})
 }
 

@@ -190,28 +190,8 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 	if _, err := pki.LookupServices(r.env.Product, services); err != nil {
 		return nil, err
 	}
-	var leaf *LeafRotate
 	stop := r.stopTask("start", "Stop k3s", "k3s is started again if a later step fails", nil)
-	remove := &Task{
-		ID:     "rotate",
-		Title:  "Back up and remove the certificates",
-		Writes: true,
-		Preview: func(ctx context.Context) (*Plan, error) {
-			var err error
-			if leaf, err = NewLeafRotate(r.env.Product, r.env.DataDir, services, r.env.Now()); err != nil {
-				return nil, err
-			}
-			return leaf.Preview(ctx)
-		},
-		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
-			progress("copying the tls dir, then removing the certificates")
-			sum, err := leaf.Run(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return &Outcome{Summary: sum}, nil
-		},
-	}
+	remove := r.rotateTask(services)
 	show := r.checkTask("recheck", "Show the new expiry dates", services)
 	if r.dryRun {
 		show.Title = "Show the expiry dates (dry run: still the current ones)"

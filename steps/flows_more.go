@@ -121,7 +121,6 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	}
 	r := newRun(env)
 	backup := strings.TrimSpace(vals["restore"])
-	var restore *Restore
 	show := &Task{
 		ID:    "show",
 		Title: "Bootstrap data in the datastore and on disk",
@@ -160,30 +159,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 			return out, nil
 		},
 	}
-	rs := &Task{
-		Title:  "Restore " + backup,
-		Writes: true,
-		Word:   "restore",
-		Skip: func(context.Context) (string, error) {
-			if backup == "" {
-				return "no backup chosen", nil
-			}
-			return "", nil
-		},
-		Preview: func(ctx context.Context) (*Plan, error) {
-			restore = NewRestore(RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: r.env.access(), Token: r.env.Token, Now: r.env.Now()})
-			return restore.Preview(ctx)
-		},
-		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
-			progress("saving the current value, then writing the backup")
-			sum, err := restore.Run(ctx)
-			if err != nil {
-				return nil, err
-			}
-			r.restoredHash, r.restored = restore.CAHash(), true
-			return &Outcome{Summary: sum}, nil
-		},
-	}
+	rs := r.restoreTask(backup)
 	tasks := []*Task{show, list}
 	if backup != "" {
 		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartAll))

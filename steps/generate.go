@@ -66,7 +66,7 @@ type Generate struct {
 // NewGenerate returns the step for in.
 func NewGenerate(in GenerateInput) *Generate { return &Generate{in: in} }
 
-// Title implements Step.
+// Title is the title of its plan.
 func (g *Generate) Title() string { return fmt.Sprintf("Generate %s into %s", g.in.Kind, g.in.Out) }
 
 // Set is the generated set after Preview or Run.

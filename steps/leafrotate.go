@@ -24,10 +24,10 @@ func NewLeafRotate(p product.Product, dataDir string, services []string, now tim
 	return &LeafRotate{plan: pl}, nil
 }
 
-// Title implements Step.
+// Title is the title of its plan.
 func (l *LeafRotate) Title() string { return "Rotate leaf certificates" }
 
-// Preview implements Step.
+// Preview computes the plan without side effects (the task's preview).
 func (l *LeafRotate) Preview(ctx context.Context) (*Plan, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func (l *LeafRotate) Preview(ctx context.Context) (*Plan, error) {
 	return plan, nil
 }
 
-// Run implements Step.
+// Run performs the plan and returns a one-line summary.
 func (l *LeafRotate) Run(ctx context.Context) (string, error) {
 	if err := l.plan.Apply(ctx); err != nil {
 		return "", err

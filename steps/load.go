@@ -106,7 +106,7 @@ func (r LoadResult) Wrote() bool { return r.State == WriteDone }
 // NewLoad returns the load step.
 func NewLoad(in LoadInput) *Load { return &Load{in: in} }
 
-// Title implements Step.
+// Title is the title of its plan.
 func (l *Load) Title() string { return "Load the staged CA set into the datastore" }
 
 // Plan is the computed plan after Prepare.

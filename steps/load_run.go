@@ -18,7 +18,7 @@ var (
 	ErrConcurrent   = errors.New("the bootstrap value changed since the plan was read; nothing was written")
 )
 
-// Preview implements Step: it prepares (validation, datastore read, new
+// Preview is the task's preview: it prepares (validation, datastore read, new
 // value) and describes the write. For a refused set it returns the error;
 // Plan() then still holds the validation report.
 func (l *Load) Preview(ctx context.Context) (*Plan, error) {
@@ -65,7 +65,7 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	return plan, nil
 }
 
-// Run implements Step: backup, compare-and-swap, read-back verification.
+// Run performs the plan: backup, compare-and-swap, read-back verification.
 // Result().State says what is in place afterwards, whatever the error: a
 // write whose reply is lost is read back before anything is reported.
 func (l *Load) Run(ctx context.Context) (string, error) {
@@ -209,8 +209,8 @@ func (l *Load) verify(ctx context.Context, rev int64) error {
 		cause = fmt.Errorf("revision %d or content differs", got.ModRevision)
 	}
 	if _, rerr := l.backend.Update(ctx, lp.Key, got.ModRevision, lp.current.KV.Value); rerr != nil {
-		return fmt.Errorf("verify failed (%v) AND restoring the backup failed: %w; restore it with k3sca datastore restore %s",
-			cause, rerr, l.result.Backup)
+		return fmt.Errorf("verify failed (%v) AND restoring the backup failed: %w; restore it with k3sca datastore restore %s -d %s --yes --confirm restore",
+			cause, rerr, l.result.Backup, l.in.DataDir)
 	}
 	return fmt.Errorf("%w: %w", ErrVerifyFailed, cause)
 }

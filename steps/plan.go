@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -30,7 +29,8 @@ type Item struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Plan is the data a step shows before it runs; a dry run prints it and stops.
+// Plan is the data a task shows before it runs (Task.Preview); a dry run
+// prints it and stops.
 type Plan struct {
 	// Title names the step.
 	Title string `json:"title"`
@@ -61,14 +61,4 @@ func (p *Plan) Render(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// Step is one unit of a flow: it previews, then runs.
-type Step interface {
-	// Title names the step for progress lines.
-	Title() string
-	// Preview computes the plan without side effects.
-	Preview(ctx context.Context) (*Plan, error)
-	// Run performs the step and returns a short summary.
-	Run(ctx context.Context) (string, error)
 }

@@ -58,7 +58,7 @@ type Restore struct {
 // NewRestore returns the restore step.
 func NewRestore(in RestoreInput) *Restore { return &Restore{in: in} }
 
-// Title implements Step.
+// Title is the title of its plan.
 func (r *Restore) Title() string { return "Restore a bootstrap backup" }
 
 // State says what the datastore holds after Run: the backup (written), not,
@@ -148,7 +148,7 @@ func liveKey(ctx context.Context, acc Access, b *Backup) (datastore.KV, error) {
 // when it cannot be known (no token opens the backup).
 func (r *Restore) CAHash() string { return r.caHash }
 
-// Preview implements Step.
+// Preview computes the plan without side effects (the task's preview).
 func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	return plan, nil
 }
 
-// Run implements Step: the compare-and-swap is at the revision the plan
+// Run performs the plan: the compare-and-swap is at the revision the plan
 // showed; a write whose reply is lost is read back.
 func (r *Restore) Run(ctx context.Context) (string, error) {
 	if err := r.prepare(ctx); err != nil {

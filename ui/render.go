@@ -60,22 +60,11 @@ func writeNotes(b *strings.Builder, notes []string, width int, st Styles) {
 	}
 }
 
-// verdict is the one-word outcome of a validation report.
-func verdict(rep *pki.Report) string {
-	switch {
-	case rep.Accepted:
-		return "accepted: k3s takes this set without --force"
-	case rep.OK:
-		return "accepted only with --force"
-	}
-	return "refused: k3s would reject this set"
-}
-
 // renderReport renders a validation report: verdict, class with its
 // explanation, CA hash old → new, changed fields, warnings and errors.
 func renderReport(rep *pki.Report, width int, st Styles) string {
 	var b strings.Builder
-	v := verdict(rep)
+	v := rep.Verdict()
 	if rep.OK {
 		v = st.OK.Render("✓ " + v)
 	} else {
