@@ -13,6 +13,7 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/steps"
 )
 
 var updateCLI = flag.Bool("update-cli", false, "rewrite the CLI compatibility goldens under testdata/cli")
@@ -230,4 +231,24 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 	run("restore", false, "datastore", "restore", j.Backup, "--yes", "--confirm", "restore")
 	run("rotate-no-yes", false, "rotate", "-s", "api-server")
 	run("rotate", false, "rotate", "-s", "api-server", "--yes")
+}
+
+// TestCheckTextIsTheSharedRenderer: `k3sca check` prints exactly what the
+// shared renderer (pki.Inventory.WriteText, used by the headless runner)
+// prints for the same inventory, so check can adopt it without a change
+// to its output.
+func TestCheckTextIsTheSharedRenderer(t *testing.T) {
+	sb := newSandbox(t)
+	r := runAt(t, "check", "-d", sb.DataDir)
+	inv, err := steps.Check(t.Context(), steps.CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := inv.WriteText(&b, inv.TLSDir); err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != b.String() {
+		t.Errorf("check prints\n%s\nthe shared renderer\n%s", r.stdout, b.String())
+	}
 }

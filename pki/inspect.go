@@ -81,6 +81,8 @@ type Inventory struct {
 	// Unreadable lists files that exist but that k3s could not parse (k3s
 	// skips them silently).
 	Unreadable []string
+	// TLSDir is the server's tls dir, which paths show relative to.
+	TLSDir string `json:"-"`
 }
 
 // StatusAt classifies c at now with the WARNING window, as k3s's GetCertStatus does.
@@ -150,7 +152,7 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	inv := &Inventory{}
+	inv := &Inventory{TLSDir: filepath.Join(product.ServerDir(o.DataDir), TLSDir)}
 	if serverDir {
 		d := product.ServerDir(o.DataDir)
 		for _, ca := range CATypes {

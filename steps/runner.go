@@ -259,7 +259,7 @@ func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {
 	}
 	if inv, ok := out.Data.(*pki.Inventory); ok && r.Out != nil {
 		var b strings.Builder
-		if err := inv.WriteTable(&b); err == nil {
+		if err := inv.WriteText(&b, inv.TLSDir); err == nil {
 			r.printf("%s", indent(b.String()))
 		}
 	}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -34,29 +33,13 @@ func pad(s string, n int) string {
 	return s + strings.Repeat(" ", max(0, n-lipgloss.Width(s)))
 }
 
-// invColumn is a column of the certificate table: its title, its cell, and
-// whether it is always shown (the others show when they fit, in order).
-type invColumn struct {
-	title string
-	cell  func(c pki.CertInfo, tlsDir string) string
-	must  bool
-	// elide marks the columns that give up width when the table is too
-	// wide (FILE and SUBJECT), shortened in the middle.
-	elide bool
-}
+// invColumn is a column of the certificate table, shared with every
+// other rendering of an inventory (pki.InventoryColumns).
+type invColumn = pki.InventoryColumn
 
-// inventoryColumns are the columns of `k3sca check -o table`, in the
-// order they are dropped from the right when the screen is narrow.
-var inventoryColumns = []invColumn{
-	{title: "FILE", cell: func(c pki.CertInfo, tls string) string { return relTo(tls, c.Path) }, must: true, elide: true},
-	{title: "SUBJECT", cell: func(c pki.CertInfo, _ string) string { return c.Subject }, must: true, elide: true},
-	{title: "STATUS", cell: func(c pki.CertInfo, _ string) string { return string(c.Status) }, must: true},
-	{title: "LEFT", cell: func(c pki.CertInfo, _ string) string { return pki.FormatResidual(c.Residual) }, must: true},
-	{title: "EXPIRES", cell: func(c pki.CertInfo, _ string) string { return c.Expiry().UTC().Format("2006-01-02") }},
-	{title: "ISSUER", cell: func(c pki.CertInfo, _ string) string { return c.Issuer }},
-	{title: "USAGES", cell: func(c pki.CertInfo, _ string) string { return strings.Join(c.Usages, ",") }},
-	{title: "SERVICE", cell: func(c pki.CertInfo, _ string) string { return c.Service }},
-}
+// inventoryColumns are the columns of the table, in the order they are
+// added when the screen is wide enough.
+var inventoryColumns = pki.InventoryColumns
 
 // tableGap is the space between two columns of the certificate table.
 const tableGap = 2
@@ -67,22 +50,22 @@ const tableGap = 2
 func layoutInventory(certs []pki.CertInfo, tlsDir string, width int) ([]invColumn, []int) {
 	widths := make([]int, len(inventoryColumns))
 	for i, col := range inventoryColumns {
-		widths[i] = ansi.StringWidth(col.title)
+		widths[i] = ansi.StringWidth(col.Title)
 		for _, c := range certs {
-			widths[i] = max(widths[i], ansi.StringWidth(col.cell(c, tlsDir)))
+			widths[i] = max(widths[i], ansi.StringWidth(col.Cell(c, tlsDir)))
 		}
 	}
 	var cols []invColumn
 	var ws []int
 	used := -tableGap
 	for i, col := range inventoryColumns {
-		if col.must {
+		if col.Must {
 			cols, ws = append(cols, col), append(ws, widths[i])
 			used += widths[i] + tableGap
 		}
 	}
 	for i, col := range inventoryColumns {
-		if !col.must && used+tableGap+widths[i] <= width {
+		if !col.Must && used+tableGap+widths[i] <= width {
 			cols, ws = append(cols, col), append(ws, widths[i])
 			used += widths[i] + tableGap
 		}
@@ -91,7 +74,7 @@ func layoutInventory(certs []pki.CertInfo, tlsDir string, width int) ([]invColum
 		// Shrink the wider of the shrinkable columns, one cell at a time.
 		at := -1
 		for i, col := range cols {
-			if col.elide && ws[i] > 12 && (at < 0 || ws[i] > ws[at]) {
+			if col.Elide && ws[i] > 12 && (at < 0 || ws[i] > ws[at]) {
 				at = i
 			}
 		}
@@ -117,7 +100,7 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 		for i, cell := range cells {
 			cell = elide(cell, ws[i])
 			cell += strings.Repeat(" ", max(0, ws[i]-ansi.StringWidth(cell)))
-			if cols[i].title == "STATUS" && status != "" {
+			if cols[i].Title == "STATUS" && status != "" {
 				cell = st.Status(status).Render(cell)
 			}
 			parts = append(parts, cell)
@@ -126,7 +109,7 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 	}
 	titles := make([]string, len(cols))
 	for i, c := range cols {
-		titles[i] = c.title
+		titles[i] = c.Title
 	}
 	section := func(title string, certs []pki.CertInfo) {
 		b.WriteString(st.Title.Render(fmt.Sprintf("%s (%d)", title, len(certs))) + "\n")
@@ -134,7 +117,7 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 		for _, c := range certs {
 			cells := make([]string, len(cols))
 			for i, col := range cols {
-				cells[i] = col.cell(c, tlsDir)
+				cells[i] = col.Cell(c, tlsDir)
 			}
 			row(cells, c.Status)
 		}
@@ -161,9 +144,4 @@ func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) st
 }
 
 // relTo shows path relative to dir when it lies inside it.
-func relTo(dir, path string) string {
-	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	return path
-}
+func relTo(dir, path string) string { return pki.RelPath(dir, path) }
