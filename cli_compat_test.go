@@ -252,3 +252,46 @@ func TestCheckTextIsTheSharedRenderer(t *testing.T) {
 		t.Errorf("check prints\n%s\nthe shared renderer\n%s", r.stdout, b.String())
 	}
 }
+
+// TestWhileK3sRunsTheHintedFlowWrites: with the sandbox's k3s running on
+// SQLite, load and datastore restore cannot write (they never stop k3s);
+// each names the flow that does, and that printed command, run as it is,
+// writes and leaves k3s running.
+func TestWhileK3sRunsTheHintedFlowWrites(t *testing.T) {
+	sb := newSandbox(t)
+	d := []string{"-d", sb.DataDir}
+	stage := stageRotation(t, sb.DataDir)
+	if r := runAt(t, append([]string{"sandbox", "start"}, d...)...); r.code != exitOK {
+		t.Fatalf("sandbox start: %d %s", r.code, r.stderr)
+	}
+	hinted := func(t *testing.T, r result) []string {
+		t.Helper()
+		_, cmd, ok := strings.Cut(r.stderr, "starts it again: k3sca ")
+		if r.code != exitFailure || !ok {
+			t.Fatalf("exit %d, stderr %q; want 1 naming the flow", r.code, r.stderr)
+		}
+		cmd, _, _ = strings.Cut(cmd, "\n")
+		return strings.Fields(cmd)
+	}
+	active := func(t *testing.T) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(sb.DataDir, ".k3sca-service"))
+		if err != nil || strings.TrimSpace(string(b)) != "active" {
+			t.Fatalf("k3s is %q (%v), want active", b, err)
+		}
+	}
+	load := runAt(t, append([]string{"load", "--path", stage, "--yes", "--confirm", "load"}, d...)...)
+	active(t)
+	r := runAt(t, append(hinted(t, load), "-o", "json")...)
+	var rep steps.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitOK || rep.Result == nil || !rep.Result.Wrote || rep.Result.Backup == "" {
+		t.Fatalf("the hinted load: exit %d, %v\n%s\n%s", r.code, err, r.stdout, r.stderr)
+	}
+	active(t)
+	restore := runAt(t, append([]string{"datastore", "restore", rep.Result.Backup, "--yes", "--confirm", "restore"}, d...)...)
+	active(t)
+	if r := runAt(t, hinted(t, restore)...); r.code != exitOK || !strings.Contains(r.stdout, "Restore "+rep.Result.Backup+": restored") {
+		t.Fatalf("the hinted restore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	active(t)
+}

@@ -101,3 +101,9 @@ func (a *app) runAndReport(ctx context.Context, c *steps.Command, o confirmFlags
 	}
 	return flowExit(err)
 }
+
+// flowHint names the flow that does what a single-step command cannot do
+// while k3s runs on SQLite: it stops k3s for the write and starts it again.
+func flowHint(command string) string {
+	return "k3s runs on SQLite without kine's socket, so the write needs it stopped; this flow stops it for the write and starts it again: " + command
+}

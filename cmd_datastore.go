@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -106,7 +107,11 @@ func (a *app) datastoreRestoreCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.runAndReport(cmd.Context(), c, o, format)
+			err = a.runAndReport(cmd.Context(), c, o, format)
+			if errors.Is(err, steps.ErrK3sRunning) {
+				a.printf("%s\n", flowHint("k3sca run datastore --restore "+args[0]+" -d "+env.DataDir+" --yes --confirm restore"))
+			}
+			return err
 		},
 	}
 	addConfirmFlags(cmd, &o, "print what would change and change nothing")

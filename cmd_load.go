@@ -71,7 +71,7 @@ func (a *app) loadCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.runLoad(cmd, c, o, out)
+			return a.runLoad(cmd, c, o, out, path, env.DataDir)
 		},
 	}
 	f := cmd.Flags()
@@ -125,7 +125,7 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	}, nil
 }
 
-func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out string) error {
+func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out, path, dataDir string) error {
 	dryRun := o.dryRun
 	rep, err := a.runSingle(cmd.Context(), c, o, out)
 	j := loadJSON{DryRun: dryRun, Changes: []string{}, Unstaged: []string{}, NewerOnDisk: []string{}, Warnings: []string{}, Flow: &rep}
@@ -177,6 +177,9 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out 
 		if err == nil && j.Outcome == string(steps.WriteNone) {
 			return werr
 		}
+	}
+	if errors.Is(err, steps.ErrK3sRunning) {
+		a.printf("%s\n", flowHint("k3sca run load --path "+path+" -d "+dataDir+" --yes --confirm load"))
 	}
 	if errors.Is(err, steps.ErrRefused) && out != "json" && lp != nil {
 		_ = writeValidateText(a, lp.Validation)
