@@ -217,6 +217,7 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 	run("load-dry-run", true, "load", "--path", stage, "--dry-run", "-o", "json")
 	run("load-refused", true, "load", "--path", fresh, "--dry-run", "-o", "json")
 	run("load-no-yes", false, "load", "--path", stage)
+	run("load-force-no-name", true, "load", "--path", fresh, "--force", "--yes", "--confirm", "load", "-o", "json")
 	run("load-no-word", true, "load", "--path", stage, "--yes", "-o", "json")
 	r := run("load", true, "load", "--path", stage, "--yes", "--confirm", "load", "-o", "json")
 	var j loadJSON

@@ -18,12 +18,15 @@ type confirmFlags struct {
 	confirm     []string
 }
 
-// addConfirmFlags adds --dry-run, --yes and --confirm to cmd.
-func addConfirmFlags(cmd *cobra.Command, o *confirmFlags, dryRunHelp string) {
+// addConfirmFlags adds --dry-run and --yes to cmd, and --confirm when its
+// step asks for a typed word (words: what it accepts, for the help).
+func addConfirmFlags(cmd *cobra.Command, o *confirmFlags, dryRunHelp, words string) {
 	f := cmd.Flags()
 	f.BoolVar(&o.dryRun, "dry-run", false, dryRunHelp)
 	f.BoolVarP(&o.yes, "yes", "y", false, "confirm the writing step")
-	f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmation: load, restore, or the cluster name for a new root")
+	if words != "" {
+		f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmation: "+words)
+	}
 }
 
 // commandEnv is the flow environment of a single-step command: the same

@@ -114,7 +114,7 @@ func (a *app) datastoreRestoreCommand() *cobra.Command {
 			return err
 		},
 	}
-	addConfirmFlags(cmd, &o, "print what would change and change nothing")
+	addConfirmFlags(cmd, &o, "print what would change and change nothing", "restore")
 	addOutputFlag(cmd.Flags(), "text or json (the flow report, as k3sca run prints it)")
 	a.addDatastoreFlags(cmd)
 	return cmd

@@ -78,7 +78,7 @@ func (a *app) generateKindCommand(kind steps.GenerateKind) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&in.Out, "out", "", "staging dir to create (files go to <out>/tls/...)")
 	f.BoolVar(&in.Overwrite, "overwrite", false, "allow a non-empty --out")
-	addConfirmFlags(cmd, &o, "print what would be written and write nothing")
+	addConfirmFlags(cmd, &o, "print what would be written and write nothing", "")
 	addOutputFlag(f, "text or json (the flow report, as k3sca run prints it)")
 	f.String(keyKeyType, "ecdsa-p256", "key type of the new CAs: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
 	if kind == steps.GenCustomCA {

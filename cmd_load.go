@@ -77,7 +77,7 @@ func (a *app) loadCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&path, "path", "", "staged dir holding tls/")
 	f.BoolVar(&force, "force", false, "load what k3s would only accept with --force (new root; confirmed by the cluster name)")
-	addConfirmFlags(cmd, &o, "compute everything, write nothing")
+	addConfirmFlags(cmd, &o, "compute everything, write nothing", "load, or the cluster name with --force")
 	f.Int64Var(&revision, "revision", 0, "the revision the dry run's plan showed: refuse if the bootstrap value moved since")
 	f.String(keyClusterName, "", "the name typed to confirm a new root of trust (default: the host name; \"sandbox\" in a sandbox)")
 	a.addDatastoreFlags(cmd)
@@ -161,7 +161,7 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out,
 	}
 	j.OK = err == nil
 	if err != nil {
-		j.Error = unwrapStep(err).Error()
+		j.Error = steps.StepCause(err).Error()
 	}
 	var werr error
 	switch {
@@ -185,14 +185,4 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out,
 		_ = writeValidateText(a, lp.Validation)
 	}
 	return flowExit(err)
-}
-
-// unwrapStep is the error of the step, without the "step N (title)" the
-// flow adds: the load JSON's error field is the load's own.
-func unwrapStep(err error) error {
-	var se *steps.StepError
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	return err
 }

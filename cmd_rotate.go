@@ -46,7 +46,7 @@ func (a *app) rotateCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to rotate, comma-separated (default all)")
-	addConfirmFlags(cmd, &o, "print what would change and change nothing")
+	addConfirmFlags(cmd, &o, "print what would change and change nothing", "")
 	addOutputFlag(cmd.Flags(), "text or json (the flow report, as k3sca run prints it)")
 	return cmd
 }

@@ -124,7 +124,7 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		p, err := s.Prepare(ctx)
 		r.showSkips(s, shown)
 		if err != nil {
-			r.printf("step %d/%d failed: %v\n", s.Current()+1, n, unwrapStep(err))
+			r.printf("step %d/%d failed: %v\n", s.Current()+1, n, StepCause(err))
 			r.rolledBack(s)
 			return err
 		}
@@ -168,7 +168,7 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			return err
 		}
 		if err != nil {
-			r.printf("step %d/%d failed: %v\n", i, n, unwrapStep(err))
+			r.printf("step %d/%d failed: %v\n", i, n, StepCause(err))
 			if st := s.Steps()[p.Index]; st.Outcome != nil {
 				for _, d := range st.Outcome.Details {
 					r.printf("  %s\n", d)
@@ -303,10 +303,12 @@ func indent(s string) string {
 	return b.String()
 }
 
-// unwrapStep drops the StepError prefix for progress lines that already
-// name the step.
-func unwrapStep(err error) error {
-	if se, ok := err.(*StepError); ok {
+// StepCause is err without the "step N (title)" a flow adds (the task's
+// own error), for lines that already name the step; err itself when it is
+// not a StepError.
+func StepCause(err error) error {
+	var se *StepError
+	if errors.As(err, &se) {
 		return se.Err
 	}
 	return err
