@@ -229,7 +229,22 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 	for _, args := range script {
 		args = append(args, "--product", p)
 		fmt.Fprintf(a.stdout, "\n$ k3sca %s\n", strings.Join(args, " "))
-		if code := run(cmd.Context(), args, a.stdout, a.stderr); code != exitOK {
+		// Each command as its own process would run it, on this clock.
+		sub := newApp(a.stdout, a.stderr)
+		sub.now, sub.home = a.now, a.home
+		root := sub.rootCommand()
+		root.SetArgs(args)
+		root.SetOut(a.stdout)
+		root.SetErr(a.stderr)
+		code := sub.exitCode(root.ExecuteContext(cmd.Context()))
+		sub.closeLog(code)
+		if code == exitFailure && args[0] == "check" {
+			// The sandbox ages one leaf so that check has something to
+			// say: its exit 1 is the report, not a failure.
+			fmt.Fprintf(a.stdout, "(check exits 1: a certificate needs attention)\n")
+			continue
+		}
+		if code != exitOK {
 			return fmt.Errorf("tour step `k3sca %s` exited %d", strings.Join(args, " "), code)
 		}
 	}

@@ -153,3 +153,22 @@ func TestRolloutFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxTour: the headless tour runs every command it prints, as the
+// operator would type it, to its end; k3s is running when it ends.
+func TestSandboxTour(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tour")
+	r := runAt(t, "sandbox", "--dir", dir, "--tour")
+	if r.code != exitOK {
+		t.Fatalf("tour: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"$ k3sca generate rotation", "--yes", "$ k3sca load -d " + filepath.Join(dir, "data") + " --path", "--confirm load",
+		"$ k3sca sandbox restart", "remove it with: rm -rf " + dir} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("tour output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if state := readFile(t, filepath.Join(dir, "data", ".k3sca-service")); string(state) != "active\n" {
+		t.Errorf("k3s is %q after the tour, want active", state)
+	}
+}
