@@ -17,7 +17,7 @@ import (
 
 // ErrStagedIsLive means the staged dir given is the live server dir (or
 // inside it, or around it): there is nothing staged to compare or load.
-var ErrStagedIsLive = errors.New("the staged dir is the live k3s server dir; stage new files elsewhere (k3sca generate --out DIR)")
+var ErrStagedIsLive = errors.New("the staged dir is the live k3s server dir; stage new files elsewhere (k3sca generate rotation --out DIR --yes)")
 
 // ErrNoStagedTLS means the staged dir holds no tls/ dir: k3s would find
 // nothing in it and call the set unchanged.
@@ -46,7 +46,7 @@ func CheckStaged(dataDir, staged string) error {
 	if filepath.Base(filepath.Clean(staged)) == pki.TLSDir {
 		return fmt.Errorf("%w: %s is the tls/ dir itself; give its parent: %s", ErrNoStagedTLS, staged, filepath.Dir(filepath.Clean(staged)))
 	}
-	return fmt.Errorf("%w: %s has no tls/ subdir; a staged dir holds tls/server-ca.crt and the rest (k3sca generate --out DIR writes one)", ErrNoStagedTLS, staged)
+	return fmt.Errorf("%w: %s has no tls/ subdir; a staged dir holds tls/server-ca.crt and the rest (k3sca generate rotation --out DIR --yes writes one)", ErrNoStagedTLS, staged)
 }
 
 // MaxStagedFileSize is the largest staged file k3sca reads. A CA bundle,

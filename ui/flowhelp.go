@@ -33,7 +33,7 @@ At the restart the API server signs new service-account tokens with the new key 
 	steps.FlowDatastore: `Shows the bootstrap data in the datastore next to the files on disk, the backups k3sca made, and restores one when a backup is given.
 A restore backs up the value it replaces, writes the backup back (stamped with the restore time) and asks for the word "restore".
 At its next start each server takes the restored files from the datastore.`,
-	steps.FlowLoad: `Validates a set staged elsewhere (k3sca generate --out DIR) and loads it into the datastore.
+	steps.FlowLoad: `Validates a set staged elsewhere (k3sca generate rotation --out DIR --yes) and loads it into the datastore.
 Steps: validate → the new CA hash and token → stop k3s when the write needs it → load (backup, compare-and-swap, read-back) → restart this server → the restart order for the other nodes.
 At the restart k3s takes the loaded files from the datastore and rewrites server/token when the CA hash changed.`,
 }
