@@ -87,6 +87,7 @@ func (a *app) bindSettings(cmd *cobra.Command) error {
 	a.v.SetDefault(keyServer, "https://127.0.0.1:6443")
 	a.v.SetDefault(keyVia, "auto")
 	a.v.SetDefault(keyRestartTimeout, steps.DefaultRestartTimeout)
+	a.v.SetDefault(keyParallel, 1)
 	a.v.SetDefault(keyKeyType, "ecdsa-p256")
 	for _, key := range settingKeys {
 		if err := a.v.BindEnv(key, envName(key)); err != nil {
