@@ -42,7 +42,17 @@ var (
 // the caller's clock (time.Now in production, the pinned clock in tests),
 // never the wall clock behind its back. A zero mtime is an error.
 func WriteFile(path string, data []byte, mode fs.FileMode, mtime time.Time) error {
-	tmp, err := writeTemp(File{Path: path, Data: data, Mode: mode, Mtime: mtime})
+	return WriteFileFrom(path, mode, mtime, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFileFrom is WriteFile for content that fill streams (an etcd
+// snapshot, too big to hold in memory): fill writes into the temp file;
+// when it fails nothing is renamed and the temp file is removed.
+func WriteFileFrom(path string, mode fs.FileMode, mtime time.Time, fill func(io.Writer) error) error {
+	tmp, err := writeTemp(path, mode, mtime, fill)
 	if err != nil {
 		return err
 	}
@@ -93,7 +103,10 @@ func WriteFiles(ctx context.Context, files []File) error {
 				errs[i] = err
 				return
 			}
-			tmps[i], errs[i] = writeTemp(f)
+			tmps[i], errs[i] = writeTemp(f.Path, f.Mode, f.Mtime, func(w io.Writer) error {
+				_, err := w.Write(f.Data)
+				return err
+			})
 		}()
 	}
 	wg.Wait()
@@ -136,12 +149,11 @@ func WriteFiles(ctx context.Context, files []File) error {
 	return errors.Join(derrs...)
 }
 
-// writeTemp writes f's data to a synced temp file beside f.Path, with f's
-// mode and mtime, and returns its name. An existing symlink at f.Path is
+// writeTemp writes what fill writes to a synced temp file beside path,
+// with mode and mtime, and returns its name. An existing symlink at path is
 // refused.
-func writeTemp(f File) (string, error) {
-	path := f.Path
-	if f.Mtime.IsZero() {
+func writeTemp(path string, mode fs.FileMode, mtime time.Time, fill func(io.Writer) error) (string, error) {
+	if mtime.IsZero() {
 		return "", fmt.Errorf("write %s: %w", path, ErrNoMtime)
 	}
 	dir := filepath.Dir(path)
@@ -163,10 +175,10 @@ func writeTemp(f File) (string, error) {
 			_ = os.Remove(name)
 		}
 	}()
-	if err := tmp.Chmod(f.Mode); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		return "", fmt.Errorf("chmod %s: %w", name, err)
 	}
-	if _, err := tmp.Write(f.Data); err != nil {
+	if err := fill(tmp); err != nil {
 		return "", fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -175,7 +187,7 @@ func writeTemp(f File) (string, error) {
 	if err := tmp.Close(); err != nil {
 		return "", fmt.Errorf("close %s: %w", name, err)
 	}
-	if err := os.Chtimes(name, f.Mtime, f.Mtime); err != nil {
+	if err := os.Chtimes(name, mtime, mtime); err != nil {
 		return "", fmt.Errorf("set mtime of %s: %w", name, err)
 	}
 	ok = true

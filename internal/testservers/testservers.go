@@ -5,6 +5,8 @@ package testservers
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"net"
 	"net/url"
 	"os"
@@ -17,7 +19,10 @@ import (
 	"github.com/k3s-io/kine/pkg/drivers/sqlite"
 	"github.com/k3s-io/kine/pkg/endpoint"
 	"github.com/sirupsen/logrus"
+	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/server/v3/embed"
+	"google.golang.org/protobuf/proto"
 )
 
 // StartKine runs kine on the SQLite file dbPath the way k3s does (sqlite
@@ -129,4 +134,53 @@ func StartEtcd(t testing.TB, tls *ServerTLS) (string, func()) {
 
 func localURL(scheme string, port int) url.URL {
 	return url.URL{Scheme: scheme, Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+}
+
+// SnapshotValue reads key's newest value out of an etcd snapshot file the
+// way etcd's restore reads it: the file without its 32-byte sha256
+// trailer is etcd's bbolt database, whose "key" bucket holds every
+// revision as an mvccpb.KeyValue. ok is false when the key is not in it
+// (or its newest revision is a delete).
+func SnapshotValue(t testing.TB, path, key string) (value []byte, modRevision int64, ok bool) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read snapshot: %v", err)
+	}
+	if len(data) < sha256.Size {
+		t.Fatalf("snapshot %s: %d bytes", path, len(data))
+	}
+	db := filepath.Join(t.TempDir(), "db")
+	if err := os.WriteFile(db, data[:len(data)-sha256.Size], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bdb, err := bolt.Open(db, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("open the snapshot's bbolt database: %v", err)
+	}
+	defer bdb.Close()
+	err = bdb.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("key"))
+		if b == nil {
+			return errors.New("no key bucket")
+		}
+		return b.ForEach(func(rev, v []byte) error {
+			var kv mvccpb.KeyValue
+			if err := proto.Unmarshal(v, &kv); err != nil {
+				return err
+			}
+			if string(kv.Key) != key {
+				return nil
+			}
+			// A revision key is 8+1+8 bytes; a tombstone (delete) has a
+			// trailing 't' and a KeyValue holding only the key.
+			tombstone := len(rev) == 18 && rev[17] == 't'
+			value, modRevision, ok = kv.Value, kv.ModRevision, !tombstone
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("read the snapshot's key bucket: %v", err)
+	}
+	return value, modRevision, ok
 }
