@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/k3sca/k3sca/fsutil"
 )
 
 // ErrKineTableMissing: the SQLite file has no kine table, so it is not (or
@@ -85,11 +87,43 @@ func OpenSQLite(ctx context.Context, path string, busy time.Duration) (*SQLite, 
 // is opened immutable (no -wal or -shm is created); with one, read-only so
 // the committed pages in the WAL are still read. busy is as for OpenSQLite.
 func OpenSQLiteReadOnly(ctx context.Context, path string, busy time.Duration) (*SQLite, error) {
-	mode := "mode=ro&immutable=1"
+	return openSQLite(ctx, path, readOnlyMode(path), busy)
+}
+
+// readOnlyMode is the URI mode that reads a database without writing
+// anything beside it: immutable without a -wal file, else read-only so
+// the committed pages in the WAL are read too.
+func readOnlyMode(path string) string {
 	if _, err := os.Stat(path + "-wal"); err == nil {
-		mode = "mode=ro"
+		return "mode=ro"
 	}
-	return openSQLite(ctx, path, mode, busy)
+	return "mode=ro&immutable=1"
+}
+
+// CopySQLite writes a consistent copy of the SQLite database src to the
+// new file dst with VACUUM INTO: one read transaction, so the copy is a
+// snapshot even while kine writes, WAL included. src is read as
+// OpenSQLiteReadOnly reads it (nothing is created next to it); dst's
+// directory is created. dst is written by SQLite with the process's umask:
+// the caller sets its mode.
+func CopySQLite(ctx context.Context, src, dst string) error {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("copy database %s: %w", src, err)
+	}
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + readOnlyMode(abs) + "&_pragma=busy_timeout(" + strconv.FormatInt(DefaultBusyTimeout.Milliseconds(), 10) + ")"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("copy database %s: %w", abs, err)
+	}
+	defer db.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), fsutil.ModeDir); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
+	}
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		return fmt.Errorf("copy database %s with VACUUM INTO: %w", abs, busy(err))
+	}
+	return nil
 }
 
 func openSQLite(ctx context.Context, path, mode string, busyTimeout time.Duration) (*SQLite, error) {

@@ -2,17 +2,16 @@ package steps
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -164,7 +163,7 @@ func (c *serverCopy) mkdir(p, target string) error {
 
 // vacuum writes a consistent copy of the kine database at p to target.
 func (c *serverCopy) vacuum(ctx context.Context, p, target string) error {
-	if err := vacuumInto(ctx, p, target); err != nil {
+	if err := datastore.CopySQLite(ctx, p, target); err != nil {
 		return err
 	}
 	fi, err := os.Stat(p)
@@ -175,34 +174,6 @@ func (c *serverCopy) vacuum(ctx context.Context, p, target string) error {
 		return fmt.Errorf("chmod %s: %w", target, err)
 	}
 	c.stateDB = true
-	return nil
-}
-
-// vacuumInto copies the SQLite database src to the new file dst with VACUUM
-// INTO, reading src the way datastore.OpenSQLiteReadOnly does: immutable
-// when there is no -wal (nothing is created next to it), else read-only so
-// the committed pages in the WAL are part of the copy.
-func vacuumInto(ctx context.Context, src, dst string) error {
-	abs, err := filepath.Abs(src)
-	if err != nil {
-		return fmt.Errorf("copy database %s: %w", src, err)
-	}
-	mode := "mode=ro&immutable=1"
-	if _, err := os.Stat(abs + "-wal"); err == nil {
-		mode = "mode=ro"
-	}
-	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + mode + "&_pragma=busy_timeout(30000)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return fmt.Errorf("copy database %s: %w", abs, err)
-	}
-	defer db.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), fsutil.ModeDir); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
-	}
-	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
-		return fmt.Errorf("copy database %s with VACUUM INTO: %w", abs, err)
-	}
 	return nil
 }
 
