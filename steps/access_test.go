@@ -56,3 +56,40 @@ func TestDecideAccess(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessStore is what holds the data behind each access path: what a
+// load can copy before it writes.
+func TestAccessStore(t *testing.T) {
+	sock := datastore.EtcdConfig{Endpoints: []string{"unix:///d/server/kine.sock"}}
+	local := datastore.EtcdConfig{Endpoints: []string{"https://127.0.0.1:2379"}}
+	remote := datastore.EtcdConfig{Endpoints: []string{"https://10.0.0.1:2379", "https://10.0.0.2:2379"}}
+	tests := []struct {
+		name  string
+		via   Via
+		facts datastoreFacts
+		want  Store
+	}{
+		{"state.db, k3s stopped", ViaAuto, datastoreFacts{DBPath: "/d/server/db/state.db", DBExists: true}, StoreSQLite},
+		{"kine over state.db", ViaAuto, datastoreFacts{DBExists: true, SockLive: true, Running: true, Etcd: sock}, StoreSQLite},
+		{"kine over external SQL", ViaAuto, datastoreFacts{ExternalSQL: true, SockLive: true, Running: true, Etcd: sock}, StoreExternalSQL},
+		{"kine over nothing known", ViaAuto, datastoreFacts{SockLive: true, Running: true, Etcd: sock}, StoreUnknown},
+		{"embedded etcd", ViaAuto, datastoreFacts{Embedded: true, Etcd: local}, StoreEmbeddedEtcd},
+		{"--via etcd with localhost endpoints on an embedded node", ViaEtcd, datastoreFacts{Embedded: true, Given: true,
+			Etcd: datastore.EtcdConfig{Endpoints: []string{"http://localhost:2379", "https://[::1]:2379"}}}, StoreEmbeddedEtcd},
+		{"remote endpoints given on an embedded node", ViaAuto, datastoreFacts{Embedded: true, Given: true, Etcd: remote}, StoreExternalEtcd},
+		{"local endpoints given, no embedded etcd", ViaAuto, datastoreFacts{Given: true, Etcd: local}, StoreExternalEtcd},
+		{"external etcd in config, even on loopback", ViaAuto, datastoreFacts{Embedded: true, FromConfig: true, Etcd: local}, StoreExternalEtcd},
+		{"--via sqlite", ViaSQLite, datastoreFacts{DBExists: true}, StoreSQLite},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acc, err := decideAccess(tt.via, false, tt.facts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.facts.store(acc); got != tt.want {
+				t.Errorf("store %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

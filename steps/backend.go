@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -41,10 +44,42 @@ var (
 	ErrNoDatastore = errors.New("no datastore found in the data dir")
 )
 
+// Store names what holds the data behind an access path: what a copy of
+// the whole datastore can be taken of.
+type Store string
+
+// Datastores.
+const (
+	// StoreSQLite is this server's server/db/state.db, opened directly or
+	// behind kine's socket.
+	StoreSQLite Store = "sqlite"
+	// StoreEmbeddedEtcd is k3s's embedded etcd on this server.
+	StoreEmbeddedEtcd Store = "embedded-etcd"
+	// StoreExternalEtcd is an etcd cluster k3s does not run.
+	StoreExternalEtcd Store = "external-etcd"
+	// StoreExternalSQL is an external SQL database behind kine.
+	StoreExternalSQL Store = "external-sql"
+	// StoreUnknown: kine's socket answers, but no state.db and no external
+	// SQL datastore-endpoint say what it stores in.
+	StoreUnknown Store = "unknown"
+)
+
+// DefaultSQLiteCopyLimit is the largest state.db a load copies before it
+// writes, unless the operator sets another limit.
+const DefaultSQLiteCopyLimit = 1 << 30
+
 // Access says which backend to open and why.
 type Access struct {
 	// Via is the chosen path.
 	Via Via
+	// Store is what holds the data (not for ViaServer).
+	Store Store
+	// SnapshotDir is where k3s keeps embedded etcd snapshots.
+	SnapshotDir string
+	// SQLiteCopyLimit is AccessInput.SQLiteCopyLimit with its default.
+	SQLiteCopyLimit int64
+	// Product is AccessInput.Product, for the commands that restore a copy.
+	Product product.Product
 	// Reason explains the choice for the operator.
 	Reason string
 	// Etcd is the client config for ViaEtcd.
@@ -79,6 +114,10 @@ type AccessInput struct {
 	// each request, SQLite's wait for a lock another process holds, each
 	// server API request. 0 keeps each backend's default.
 	Timeout time.Duration
+	// SQLiteCopyLimit is the largest state.db (with its -wal) a write
+	// copies first: 0 means DefaultSQLiteCopyLimit, a negative value never
+	// copies.
+	SQLiteCopyLimit int64
 }
 
 // ChooseAccess picks the datastore path: a live kine socket or embedded etcd
@@ -90,7 +129,15 @@ func ChooseAccess(ctx context.Context, in AccessInput) (Access, error) {
 		return Access{}, err
 	}
 	acc, err := decideAccess(in.Via, in.ReadOnly, facts)
-	acc.Timeout, acc.DataDir = in.Timeout, in.DataDir
+	acc.Timeout, acc.DataDir, acc.Product = in.Timeout, in.DataDir, in.Product
+	acc.SQLiteCopyLimit = in.SQLiteCopyLimit
+	if acc.SQLiteCopyLimit == 0 {
+		acc.SQLiteCopyLimit = DefaultSQLiteCopyLimit
+	}
+	acc.SnapshotDir = facts.SnapshotDir
+	if acc.Via != ViaServer && err == nil {
+		acc.Store = facts.store(acc)
+	}
 	return acc, err
 }
 
@@ -116,6 +163,49 @@ type datastoreFacts struct {
 	// not etcd (an external SQL database behind kine).
 	ExternalSQL bool
 	ConfigFile  string
+	// SnapshotDir is the embedded etcd's snapshot dir: etcd-snapshot-dir
+	// of the k3s config, else server/db/snapshots.
+	SnapshotDir string
+}
+
+// store says what holds the data behind acc: kine's socket stores in
+// state.db or the external SQL database of the k3s config; etcd endpoints
+// are the embedded etcd when server/db/etcd exists and every endpoint is
+// on this host (and not from datastore-endpoint), else an external etcd.
+func (f datastoreFacts) store(acc Access) Store {
+	if acc.Via == ViaSQLite {
+		return StoreSQLite
+	}
+	kine, local := len(acc.Etcd.Endpoints) > 0, true
+	for _, ep := range acc.Etcd.Endpoints {
+		kine = kine && strings.HasPrefix(ep, "unix://")
+		local = local && isLoopbackEndpoint(ep)
+	}
+	switch {
+	case kine && f.ExternalSQL:
+		return StoreExternalSQL
+	case kine && f.DBExists:
+		return StoreSQLite
+	case kine:
+		return StoreUnknown
+	case f.Embedded && local && !f.FromConfig:
+		return StoreEmbeddedEtcd
+	}
+	return StoreExternalEtcd
+}
+
+// isLoopbackEndpoint reports whether an etcd client URL names this host.
+func isLoopbackEndpoint(ep string) bool {
+	u, err := url.Parse(ep)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // probeDatastore reads the node: files, the socket, the service state and
@@ -141,6 +231,10 @@ func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error)
 	}
 	if !external.appliesTo(in.DataDir, in.Product) {
 		external = k3sDatastore{}
+	}
+	f.SnapshotDir = external.SnapshotDir
+	if f.SnapshotDir == "" {
+		f.SnapshotDir = filepath.Join(server, "db", "snapshots")
 	}
 	f.Given = len(in.Etcd.Endpoints) > 0
 	f.FromConfig = !f.Given && len(external.etcdEndpoints()) > 0

@@ -36,6 +36,10 @@ type Backup struct {
 	// TLSCopy is the copy of server/tls made with it: relative to the
 	// backup's folder as stored ("tls"), absolute once read.
 	TLSCopy string `json:"tlsCopy"`
+	// DatastoreCopy is the copy of the whole datastore taken with it: an
+	// etcd snapshot, a copy of state.db in the backup's folder, or none
+	// and why (nil in backups of earlier versions).
+	DatastoreCopy *DatastoreCopy `json:"datastoreCopy,omitempty"`
 	// Path is the backup file itself (not stored).
 	Path string `json:"-"`
 	// Removed are the incomplete backups removed before it was written
@@ -56,14 +60,16 @@ const BackupFile = "backup.json"
 const incompletePrefix = ".incomplete-"
 
 // writeBackup removes the pieces of backups a killed run left (see
-// IncompleteBackups), then saves kv and a copy of server/tls. The caller
-// holds the data dir's lock, so no other run is writing a backup.
-func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time) (*Backup, error) {
+// IncompleteBackups), then saves kv, a copy of server/tls and, for a
+// planned SQLite copy, a copy of state.db; dc (nil for none) is recorded.
+// The caller holds the data dir's lock, so no other run is writing a
+// backup.
+func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	removed, err := RemoveIncompleteBackups(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	b, err := saveBackup(ctx, dataDir, kv, via, now)
+	b, err := saveBackup(ctx, dataDir, kv, via, now, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +83,9 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, 
 // and renamed complete: a kill leaves either a complete backup or a
 // ".incomplete-" folder, never a tls copy that looks like a backup. The
 // rename is the create-exclusive step: it fails on a name another backup
-// holds, and the next name is tried.
-func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time) (*Backup, error) {
+// holds, and the next name is tried. A planned SQLite copy is written in
+// the folder as state.db, 0600, before backup.json.
+func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	dir := BackupDir(dataDir)
 	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("create backup dir: %w", err)
@@ -98,6 +105,16 @@ func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, n
 		return nil, fmt.Errorf("back up tls dir: %w", err)
 	}
 	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir}
+	if dc != nil {
+		stored := *dc
+		if dc.Kind == CopySQLite {
+			if stored.Size, err = copyStateDB(ctx, dc.source, filepath.Join(tmp, sqliteCopyFile), now); err != nil {
+				return nil, err
+			}
+			stored.Path, stored.Taken, stored.Restore, stored.HowToRestore = sqliteCopyFile, true, "", ""
+		}
+		b.DatastoreCopy = &stored
+	}
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode backup: %w", err)
@@ -150,7 +167,34 @@ func ReadBackup(path string) (*Backup, error) {
 	if b.TLSCopy != "" && !filepath.IsAbs(b.TLSCopy) {
 		b.TLSCopy = filepath.Join(filepath.Dir(path), b.TLSCopy)
 	}
+	if c := b.DatastoreCopy; c != nil && c.Kind == CopySQLite && c.Path != "" && !filepath.IsAbs(c.Path) {
+		// <data-dir>/server/k3sca-backups/<backup>/state.db
+		c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		c.restoreSQLiteCopy(filepath.Dir(filepath.Dir(filepath.Dir(path))))
+	}
 	return &b, nil
+}
+
+// sqliteCopyFile is the name of the copy of state.db in a backup's folder.
+const sqliteCopyFile = "state.db"
+
+// copyStateDB writes a consistent copy of the SQLite database src to dst
+// (VACUUM INTO), 0600 with mtime now, and returns its size.
+func copyStateDB(ctx context.Context, src, dst string, now time.Time) (int64, error) {
+	if err := datastore.CopySQLite(ctx, src, dst); err != nil {
+		return 0, fmt.Errorf("copy state.db before the write: %w", err)
+	}
+	if err := os.Chmod(dst, fsutil.ModeSecret); err != nil {
+		return 0, fmt.Errorf("chmod %s: %w", dst, err)
+	}
+	if err := os.Chtimes(dst, now, now); err != nil {
+		return 0, fmt.Errorf("set mtime of %s: %w", dst, err)
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", dst, err)
+	}
+	return fi.Size(), nil
 }
 
 // ListBackups returns the complete backups of a data dir, newest first

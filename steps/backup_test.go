@@ -24,7 +24,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			b, err := saveBackup(ctx, sb.DataDir, kv, ViaSQLite, testkit.Now)
+			b, err := saveBackup(ctx, sb.DataDir, kv, ViaSQLite, testkit.Now, nil)
 			if err == nil {
 				paths[i] = b.Path
 			}
@@ -61,7 +61,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 func TestIncompleteBackups(t *testing.T) {
 	ctx := context.Background()
 	sb := stSandbox(t)
-	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), ViaSQLite, testkit.Now)
+	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

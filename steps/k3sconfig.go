@@ -21,6 +21,9 @@ type k3sDatastore struct {
 	CAFile   string `yaml:"datastore-cafile"`
 	CertFile string `yaml:"datastore-certfile"`
 	KeyFile  string `yaml:"datastore-keyfile"`
+	// SnapshotDir is where k3s keeps embedded etcd snapshots ("": the
+	// default server/db/snapshots).
+	SnapshotDir string `yaml:"etcd-snapshot-dir"`
 }
 
 // readK3sDatastore reads the datastore-* keys of a k3s config file. A

@@ -41,6 +41,9 @@ type LoadInput struct {
 	// Hook, when set, is called at each named point of Run (tests use it to
 	// kill the process between backup and verify).
 	Hook func(point string)
+	// NodeName names this node in an etcd snapshot's name, as k3s does;
+	// "" is the host name in lower case (k3s's default node name).
+	NodeName string
 }
 
 // LoadPlan is everything Load computed before writing.
@@ -67,6 +70,9 @@ type LoadPlan struct {
 	// Warnings are facts the operator must read before the load (a token
 	// whose CA hash is not this cluster's).
 	Warnings []string
+	// Copy is the copy of the whole datastore Run takes before the write
+	// (an etcd snapshot, a copy of state.db), or none and why.
+	Copy *DatastoreCopy
 
 	passphrase string
 	current    *Bootstrap
@@ -98,6 +104,9 @@ type LoadResult struct {
 	// RegenerateTrigger is the listener's regenerate trigger written on
 	// this server ("" when the server CA did not change).
 	RegenerateTrigger string
+	// Copy is the copy of the whole datastore taken before the write, or
+	// none and why (nil when Run wrote nothing and took nothing).
+	Copy *DatastoreCopy
 }
 
 // Wrote reports whether the new value is in the datastore.
@@ -188,6 +197,11 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 			ErrConcurrent, cur.KV.Key, cur.KV.ModRevision, l.in.Revision)
 	}
 	l.backend = b
+	node := l.in.NodeName
+	if node == "" {
+		node = nodeName()
+	}
+	plan.Copy = planCopy(ctx, plan.Access, b, node, l.in.Now)
 	plan.current, plan.next = cur, next
 	plan.Key, plan.Revision = cur.KV.Key, cur.KV.ModRevision
 	plan.Changes = cur.Data.Diff(next)

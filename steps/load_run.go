@@ -37,6 +37,15 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 		return plan, nil
 	}
 	plan.Add(ActBackup, BackupDir(l.in.DataDir), "value of %s at revision %d and a copy of server/tls", lp.Key, lp.Revision)
+	switch c := lp.Copy; c.Kind {
+	case CopyEtcdSnapshot:
+		plan.Add(ActBackup, c.Path, "etcd snapshot %s of the whole datastore (etcd reports %s), through the load's connection, 0600, integrity hash checked", c.Name, sizeOf(c.DBSize))
+		plan.Notes = append(plan.Notes, "to restore the whole datastore from the snapshot: "+c.HowToRestore)
+	case CopySQLite:
+		plan.Add(ActBackup, BackupDir(l.in.DataDir), "consistent copy of state.db (VACUUM INTO; %s with its -wal, the limit is %s) beside the bootstrap backup, 0600", sizeOf(c.DBSize), sizeOf(c.Limit))
+	default:
+		plan.Notes = append(plan.Notes, "no copy of the whole datastore: "+c.Skipped)
+	}
 	plan.Add(ActDatastore, lp.Key, "compare-and-swap at revision %d, %d bytes of plaintext", lp.Revision, len(lp.nextPlain))
 	for _, c := range lp.Changes {
 		plan.Add(ActDatastore, lp.Key+" "+c.Field, "%s", c.String())
@@ -84,11 +93,22 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 	if len(lp.Changes) == 0 {
 		return fmt.Sprintf("the datastore already holds this set at revision %d; nothing written", lp.Revision), nil
 	}
-	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, lp.Access.Via, l.in.Now)
-	if err != nil {
-		return "", err
+	dc := lp.Copy
+	if dc.Kind == CopyEtcdSnapshot {
+		l.hook("before-snapshot")
+		if dc, err = takeSnapshot(ctx, dc, l.backend, l.in.Now); err != nil {
+			return "", err
+		}
+		l.result.Copy = dc
 	}
-	l.result.Backup = backup.Path
+	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, lp.Access.Via, l.in.Now, dc)
+	if err != nil {
+		if dc.Taken {
+			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)
+		}
+		return "", fmt.Errorf("back up before the write: %w; nothing was written", err)
+	}
+	l.result.Backup, l.result.Copy = backup.Path, backup.DatastoreCopy
 	l.hook("after-backup")
 	value, err := datastore.Encrypt(lp.passphrase, lp.nextPlain)
 	if err != nil {
@@ -128,6 +148,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		sum = fmt.Sprintf("wrote %s at revision %d (was %d): the reply was lost, the value read back is the new one; backup %s; restart the servers one at a time to pick it up",
 			lp.Key, rev, lp.Revision, backup.Path)
 	}
+	sum += "; " + backup.DatastoreCopy.copyLine()
 	sum += removedNote(backup.Removed)
 	if lp.ServerCAChanges() {
 		trigger, err := leaveRegenerateTrigger(l.in.DataDir, l.in.Now, sum)

@@ -195,7 +195,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; run the restore again to see the new plan",
 			ErrConcurrent, key, cur.ModRevision, r.cur.ModRevision)
 	}
-	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now)
+	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now, nil)
 	if err != nil {
 		return "", err
 	}
