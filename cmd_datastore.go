@@ -58,15 +58,20 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 				return writeJSON(a.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tFILE")
+			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tFILE\tDATASTORE COPY")
 			for _, b := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, b.Path)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, b.Path, copyColumn(b.DatastoreCopy))
 			}
 			for _, p := range incomplete {
-				fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t%s\n", p)
+				fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t%s\t-\n", p)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			for _, b := range list {
+				if c := b.DatastoreCopy; c != nil && c.Taken {
+					a.printf("restore %s: %s\n", c.Path, c.HowToRestore)
+				}
 			}
 			for _, p := range incomplete {
 				a.printf("%s\n", steps.IncompleteNote(p))
@@ -76,6 +81,19 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 	}
 	addOutputFlag(cmd.Flags(), "text or json")
 	return cmd
+}
+
+// copyColumn is the DATASTORE COPY cell of a backup: the copy's path and
+// kind, "none" (only the bootstrap value), or "-" for a backup of a
+// version that took no copy.
+func copyColumn(c *steps.DatastoreCopy) string {
+	switch {
+	case c == nil:
+		return "-"
+	case c.Kind == steps.CopyNone:
+		return "none"
+	}
+	return fmt.Sprintf("%s (%s)", c.Path, c.Kind)
 }
 
 func (a *app) datastoreRestoreCommand() *cobra.Command {

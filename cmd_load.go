@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"math"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/datastore"
@@ -16,19 +19,22 @@ type loadJSON struct {
 	// Outcome is what the datastore holds: written, not-written or unknown.
 	Outcome string `json:"outcome"`
 	// Check is the command that finds out, when Outcome is unknown.
-	Check       string       `json:"check,omitempty"`
-	Via         string       `json:"via,omitempty"`
-	Reason      string       `json:"reason,omitempty"`
-	Key         string       `json:"key,omitempty"`
-	Revision    int64        `json:"revision,omitempty"`
-	NewRevision int64        `json:"newRevision,omitempty"`
-	Backup      string       `json:"backup,omitempty"`
-	Changes     []string     `json:"changes"`
-	Unstaged    []string     `json:"unstagedChanges"`
-	NewerOnDisk []string     `json:"newerOnDisk"`
-	Validation  validateJSON `json:"validation"`
-	Warnings    []string     `json:"warnings"`
-	Error       string       `json:"error,omitempty"`
+	Check       string `json:"check,omitempty"`
+	Via         string `json:"via,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Key         string `json:"key,omitempty"`
+	Revision    int64  `json:"revision,omitempty"`
+	NewRevision int64  `json:"newRevision,omitempty"`
+	Backup      string `json:"backup,omitempty"`
+	// DatastoreCopy is the copy of the whole datastore: planned (taken
+	// false) in a dry run, taken by the load, or none and why.
+	DatastoreCopy *steps.DatastoreCopy `json:"datastoreCopy,omitempty"`
+	Changes       []string             `json:"changes"`
+	Unstaged      []string             `json:"unstagedChanges"`
+	NewerOnDisk   []string             `json:"newerOnDisk"`
+	Validation    validateJSON         `json:"validation"`
+	Warnings      []string             `json:"warnings"`
+	Error         string               `json:"error,omitempty"`
 	// Flow is the report of the flow that loaded, as `k3sca run` prints
 	// it (steps, status, declined, result).
 	Flow *steps.Report `json:"flow,omitempty"`
@@ -96,6 +102,7 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 	f.String(keyEtcdCA, "", "etcd CA file")
 	f.String(keyEtcdCert, "", "etcd client certificate file")
 	f.String(keyEtcdKey, "", "etcd client key file")
+	f.String(keySQLiteCopy, "1GiB", "largest state.db (with its -wal) a write copies first, beside the bootstrap backup (0: never copy)")
 	f.Duration(keyTimeout, 0, "bound on every datastore call: etcd's dial and each request, SQLite's wait for a lock another process holds, each server API request (default: 5s etcd, 30s SQLite, 10s server API)")
 }
 
@@ -116,13 +123,34 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 	if k3sConfig == "" {
 		k3sConfig = p.ConfigFile()
 	}
+	copyLimit, err := parseCopyLimit(a.v.GetString(keySQLiteCopy))
+	if err != nil {
+		return steps.AccessInput{}, usageError{err}
+	}
 	return steps.AccessInput{
 		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig, Timeout: timeout,
+		SQLiteCopyLimit: copyLimit,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),
 			CertFile: a.v.GetString(keyEtcdCert), KeyFile: a.v.GetString(keyEtcdKey),
 		},
 	}, nil
+}
+
+// parseCopyLimit reads --sqlite-copy-limit: a size such as 1GiB, 500MB or
+// 1048576; 0 never copies (steps: a negative limit).
+func parseCopyLimit(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("--%s %q: want a size such as 1GiB, 500MB or 0 (never copy)", keySQLiteCopy, s)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("--%s %q: too large", keySQLiteCopy, s)
+	}
+	return int64(n), nil
 }
 
 func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out, path, dataDir string) error {
@@ -141,6 +169,7 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out,
 			j.Unstaged = append(j.Unstaged, ch.Field)
 		}
 		j.NewerOnDisk = append(j.NewerOnDisk, lp.NewerOnDisk...)
+		j.DatastoreCopy = lp.Copy
 		j.Warnings = append(j.Warnings, lp.Warnings...)
 		for _, w := range lp.Warnings {
 			a.printf("warning: %s\n", w)
@@ -151,6 +180,10 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out,
 	}
 	res := c.LoadResult()
 	j.Backup, j.NewRevision = res.Backup, res.NewRevision
+	if !dryRun {
+		// What the run took (nil when it wrote no backup), not the plan.
+		j.DatastoreCopy = res.Copy
+	}
 	j.Outcome = string(steps.WriteNone)
 	if !dryRun && res.State != "" {
 		j.Outcome = string(res.State)

@@ -40,12 +40,13 @@ const (
 	keyKeyType       = "key-type"
 	keyK3sConfig     = "k3s-config"
 	keyTimeout       = "timeout"
+	keySQLiteCopy    = "sqlite-copy-limit"
 )
 
 // settingKeys lists every key viper knows about.
 var settingKeys = []string{
 	keyProduct, keyDataDir, keyOutput, keyRenewDays, keyToken, keyServer, keyVia,
-	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig, keyTimeout,
+	keyEtcdEndpoints, keyEtcdCA, keyEtcdCert, keyEtcdKey, keyKeyType, keyK3sConfig, keyTimeout, keySQLiteCopy,
 	keyStageRoot, keyClusterName, keyLog, keyPlain, keyDryRun, keyRestartTimeout, keyInventory,
 	keyKubeconfig, keyParallel,
 }
@@ -89,6 +90,7 @@ func (a *app) bindSettings(cmd *cobra.Command) error {
 	a.v.SetDefault(keyRestartTimeout, steps.DefaultRestartTimeout)
 	a.v.SetDefault(keyParallel, 1)
 	a.v.SetDefault(keyKeyType, "ecdsa-p256")
+	a.v.SetDefault(keySQLiteCopy, "1GiB")
 	for _, key := range settingKeys {
 		if err := a.v.BindEnv(key, envName(key)); err != nil {
 			return fmt.Errorf("bind %s: %w", envName(key), err)

@@ -256,3 +256,60 @@ func TestDatastoreBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadDatastoreCopyCLI: the copy of state.db is in the load's JSON
+// (planned in a dry run, taken by the load) and in `datastore backups`;
+// --sqlite-copy-limit (or K3SCA_SQLITE_COPY_LIMIT) skips it, saying why.
+func TestLoadDatastoreCopyCLI(t *testing.T) {
+	sb := newSandbox(t)
+	stage := stageRotation(t, sb.DataDir)
+	type copyJSON struct {
+		DatastoreCopy *struct {
+			Kind    string `json:"kind"`
+			Taken   bool   `json:"taken"`
+			Path    string `json:"path"`
+			Size    int64  `json:"size"`
+			DBSize  int64  `json:"dbSize"`
+			Limit   int64  `json:"limit"`
+			Skipped string `json:"skipped"`
+			Restore string `json:"restore"`
+		} `json:"datastoreCopy"`
+	}
+	decode := func(r result) copyJSON {
+		t.Helper()
+		var j copyJSON
+		if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.DatastoreCopy == nil {
+			t.Fatalf("json %q: %v (exit %d, %s)", r.stdout, err, r.code, r.stderr)
+		}
+		return j
+	}
+	j := decode(runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "-o", "json", "--sqlite-copy-limit", "4KiB"))
+	if c := j.DatastoreCopy; c.Kind != "none" || c.Taken || c.Limit != 4096 || !strings.Contains(c.Skipped, "over the copy limit of 4.0 KiB") {
+		t.Errorf("dry run over the limit: %+v", c)
+	}
+	t.Setenv("K3SCA_SQLITE_COPY_LIMIT", "0")
+	j = decode(runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "-o", "json"))
+	if c := j.DatastoreCopy; c.Kind != "none" || !strings.Contains(c.Skipped, "turned off") {
+		t.Errorf("dry run with the copy turned off: %+v", c)
+	}
+	t.Setenv("K3SCA_SQLITE_COPY_LIMIT", "")
+	j = decode(runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "-o", "json"))
+	if c := j.DatastoreCopy; c.Kind != "sqlite-copy" || c.Taken || c.DBSize <= 0 || c.Limit != 1<<30 {
+		t.Errorf("dry run: %+v, want a planned copy with the 1 GiB default", c)
+	}
+	j = decode(runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json"))
+	c := j.DatastoreCopy
+	if c.Kind != "sqlite-copy" || !c.Taken || c.Size <= 0 || c.Restore == "" {
+		t.Fatalf("load: %+v, want a taken copy", c)
+	}
+	if _, err := os.Stat(c.Path); err != nil {
+		t.Fatal(err)
+	}
+	r := runAt(t, "datastore", "backups", "-d", sb.DataDir)
+	if r.code != 0 || !strings.Contains(r.stdout, c.Path+" (sqlite-copy)") || !strings.Contains(r.stderr, c.Restore) {
+		t.Errorf("backups list does not show the copy and its restore:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if r := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "--sqlite-copy-limit", "lots"); r.code != exitUsage || !strings.Contains(r.stderr, "--sqlite-copy-limit") {
+		t.Errorf("bad limit: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -226,13 +226,19 @@ func ListBackups(dataDir string) ([]*Backup, error) {
 
 // IncompleteBackups lists what killed runs left in the backup dir: backups
 // never completed (".incomplete-" folders, a folder without backup.json,
-// a tls copy of the earlier layout without its .json) and temporary files.
-// Each may hold copies of private keys.
+// a tls copy of the earlier layout without its .json) and temporary files;
+// and the temporary file of an etcd snapshot never completed in k3s's
+// default snapshot dir. Each may hold copies of private keys.
 func IncompleteBackups(dataDir string) ([]string, error) {
+	// fsutil's temp name for server/db/snapshots/k3sca-<node>-<unix>.
+	snaps, err := filepath.Glob(filepath.Join(product.ServerDir(dataDir), "db", "snapshots", ".k3sca-*.tmp-*"))
+	if err != nil {
+		return nil, err
+	}
 	dir := BackupDir(dataDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return snaps, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
@@ -253,7 +259,7 @@ func IncompleteBackups(dataDir string) ([]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return append(out, snaps...), nil
 }
 
 // IncompleteNote says what an incomplete backup is and what removes it.

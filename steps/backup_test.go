@@ -88,6 +88,15 @@ func TestIncompleteBackups(t *testing.T) {
 		want = append(want, filepath.Join(dir, strings.Split(rel, "/")[0]))
 	}
 	slices.Sort(want)
+	// An etcd snapshot whose download was killed, in k3s's snapshot dir.
+	snap := filepath.Join(sb.ServerDir, "db", "snapshots", ".k3sca-server-1-1795780800.tmp-99")
+	if err := os.MkdirAll(filepath.Dir(snap), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snap, []byte("etcd"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, snap)
 	list, err := ListBackups(sb.DataDir)
 	if err != nil || len(list) != 1 || list[0].Path != complete.Path {
 		t.Fatalf("ListBackups: %v, %v; want only %s", list, err, complete.Path)
@@ -101,7 +110,7 @@ func TestIncompleteBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sum, "removed 4 incomplete backups") {
+	if !strings.Contains(sum, "removed 5 incomplete backups") {
 		t.Errorf("the load does not say it removed the incomplete backups: %q", sum)
 	}
 	if inc, _ := IncompleteBackups(sb.DataDir); len(inc) != 0 {

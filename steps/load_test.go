@@ -153,6 +153,13 @@ func TestLoadThroughKine(t *testing.T) {
 	if acc := l.Plan().Access; acc.Via != ViaEtcd || !strings.Contains(acc.Reason, "kine.sock") {
 		t.Errorf("access %s (%s), want etcd through kine.sock", acc.Via, acc.Reason)
 	}
+	// kine has no snapshot, but it stores in state.db: the copy was taken
+	// while kine ran, and holds the value before the load.
+	if c := l.Result().Copy; c == nil || c.Kind != CopySQLite || !c.Taken {
+		t.Errorf("copy %+v, want a copy of state.db", c)
+	} else if kv := stSQLiteValue(t, c.Path, sb.Key); kv.ModRevision != old.ModRevision || !bytes.Equal(kv.Value, old.Value) {
+		t.Errorf("the copy holds revision %d, want %d", kv.ModRevision, old.ModRevision)
+	}
 	stop()
 	got := stKV(t, sb)
 	if got.ModRevision != l.Result().NewRevision || got.ModRevision <= old.ModRevision {
