@@ -33,6 +33,9 @@ type loadJSON struct {
 	Unstaged      []string             `json:"unstagedChanges"`
 	NewerOnDisk   []string             `json:"newerOnDisk"`
 	Validation    validateJSON         `json:"validation"`
+	// ServerRefusal is a --via server refusal: k3s's error ID, its own
+	// reason from this node's log, k3sca's verdict beside it.
+	ServerRefusal *steps.ServerRefusal `json:"serverRefusal,omitempty"`
 	Warnings      []string             `json:"warnings"`
 	Error         string               `json:"error,omitempty"`
 	// Flow is the report of the flow that loaded, as `k3sca run` prints
@@ -191,6 +194,10 @@ func (a *app) runLoad(cmd *cobra.Command, c *steps.Command, o confirmFlags, out,
 	var unknown *steps.UnknownOutcomeError
 	if errors.As(err, &unknown) {
 		j.Check = unknown.Check
+	}
+	var refusal *steps.ServerRefusalError
+	if errors.As(err, &refusal) {
+		j.ServerRefusal = &refusal.Refusal
 	}
 	j.OK = err == nil
 	if err != nil {

@@ -41,6 +41,25 @@ var (
 
 var certErrorIDRe = regexp.MustCompile(`certificate error ID (\d+)`)
 
+// ServerRefusedError is the rotate-ca handler's 500: k3s logs the reason
+// as "certificate error ID <ID>: <reason>" and sends only the ID
+// (pkg/util SendErrorWithID).
+type ServerRefusedError struct {
+	// ID is the error ID, as k3s prints it (five digits, %05d).
+	ID string
+	// Unit is the server's service unit, whose log holds the reason.
+	Unit string
+	// Sent is when the request was sent: the log line is later.
+	Sent time.Time
+}
+
+func (e *ServerRefusedError) Error() string {
+	return fmt.Sprintf("%v: certificate error ID %s; see why on the server with: journalctl -u %s | grep %s", ErrServerRefused, e.ID, e.Unit, e.ID)
+}
+
+// Unwrap makes the error match ErrServerRefused.
+func (e *ServerRefusedError) Unwrap() error { return ErrServerRefused }
+
 // ServerAPI talks to a running k3s server's supervisor API the way
 // `k3s certificate rotate-ca` does. It is not safe for concurrent use.
 type ServerAPI struct {
@@ -205,17 +224,18 @@ func (s *ServerAPI) PutCACerts(ctx context.Context, body []byte, force bool) err
 	} else {
 		req.SetBasicAuth("server", s.Token.Password)
 	}
+	sent := s.now()
 	resp, err := s.client(pool).Do(req)
 	if err != nil {
 		return fmt.Errorf("PUT %s%s: %w", base, path, classifyHTTP(err))
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	return s.putResult(resp.StatusCode, msg)
+	return s.putResult(resp.StatusCode, msg, sent)
 }
 
 // putResult maps the rotate-ca response to an error that says what to do next.
-func (s *ServerAPI) putResult(status int, body []byte) error {
+func (s *ServerAPI) putResult(status int, body []byte, sent time.Time) error {
 	switch {
 	case status >= 200 && status < 300:
 		return nil
@@ -224,8 +244,7 @@ func (s *ServerAPI) putResult(status int, body []byte) error {
 			ErrServerAuth, status, s.Product.Name(), s.Product.ServerRole())
 	case status == http.StatusInternalServerError:
 		if m := certErrorIDRe.FindSubmatch(body); m != nil {
-			return fmt.Errorf("%w: certificate error ID %s; see why on the server with: journalctl -u %s | grep %s",
-				ErrServerRefused, m[1], s.Product.ServerUnit(), m[1])
+			return &ServerRefusedError{ID: string(m[1]), Unit: s.Product.ServerUnit(), Sent: sent}
 		}
 	}
 	return fmt.Errorf("PUT %s: %w: %d %s: see server log for details", s.Product.CACertsPath(), ErrServerStatus, status, http.StatusText(status))

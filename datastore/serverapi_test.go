@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -33,6 +34,8 @@ type tpK3sServer struct {
 	dbPath     string
 	// lastErr is why the last PUT got a 500, as a real server logs it.
 	lastErr error
+	// logged are the lines k3s would have logged for its 500s.
+	logged []string
 }
 
 // startK3sServer generates a current server dir and serves it over TLS with
@@ -93,8 +96,7 @@ func (s *tpK3sServer) handleCACerts(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.lastErr = err
-		w.Header().Set("Connection", "close")
-		http.Error(w, `{"kind":"Status","status":"Failure","message":"certificate error ID 12345","code":500}`, http.StatusInternalServerError)
+		s.logged = append(s.logged, testservers.SendErrorWithID(w, r, "certificate", 12345, err, testkit.Now)...)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -182,6 +184,11 @@ func TestServerAPIPutCACerts(t *testing.T) {
 			err = api.PutCACerts(ctx, body, tt.force)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("PutCACerts err = %v, want %v", err, tt.wantErr)
+			}
+			var refused *ServerRefusedError
+			if errors.Is(tt.wantErr, ErrServerRefused) && (!errors.As(err, &refused) || refused.ID != "12345" || refused.Unit != "k3s" || !refused.Sent.Equal(testkit.Now) ||
+				len(srv.logged) != 2 || !strings.Contains(srv.logged[0], `msg="certificate error ID 12345: `)) {
+				t.Errorf("refusal %+v, logged %q: want ID 12345 of unit k3s sent at the pinned clock", refused, srv.logged)
 			}
 			for _, m := range tt.wantMsg {
 				if !strings.Contains(err.Error(), m) {
@@ -278,7 +285,7 @@ func TestServerAPIPutResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := (&ServerAPI{Product: tt.p}).putResult(tt.status, []byte(tt.body))
+			err := (&ServerAPI{Product: tt.p}).putResult(tt.status, []byte(tt.body), testkit.Now)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}

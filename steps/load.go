@@ -41,6 +41,9 @@ type LoadInput struct {
 	// Hook, when set, is called at each named point of Run (tests use it to
 	// kill the process between backup and verify).
 	Hook func(point string)
+	// ServerLogs finds k3s's reason for a --via server refusal in this
+	// node's log (the zero value: journalctl on PATH, then OpenRC's file).
+	ServerLogs ServerLogs
 	// NodeName names this node in an etcd snapshot's name, as k3s does;
 	// "" is the host name in lower case (k3s's default node name).
 	NodeName string

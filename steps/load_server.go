@@ -64,6 +64,10 @@ func (l *Load) runServer(ctx context.Context) (string, error) {
 			return "", &UnknownOutcomeError{Key: l.in.ServerURL + l.in.Product.CACertsPath(), Write: err,
 				Read: errors.New("the server API has no read back"), Check: l.serverCheckCommand()}
 		}
+		var refused *datastore.ServerRefusedError
+		if errors.As(err, &refused) {
+			return "", l.explainRefusal(ctx, refused, err)
+		}
 		return "", err
 	}
 	l.result.State = WriteDone

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,19 +23,38 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
+// stServer is how a stand-in k3s server differs from the sandbox's files.
+type stServer struct {
+	// Now is the server's clock, which its validation uses (zero:
+	// testkit.Now).
+	Now time.Time
+	// Journal, when set, is a file receiving the lines the server logs,
+	// as journald would (a stub journalctl prints it).
+	Journal string
+}
+
 // stSupervisor stands in for the running k3s server of a sandbox, following
 // spec 8: /cacerts serves server-ca.crt; PUT /v1-k3s/cert/cacerts checks
 // basic auth against the server password, writes the body's non-empty
 // entries into a temp dir, validates it (refusing unless force) and saves
 // the merged bootstrap data into state.db with a compare-and-swap.
-func stSupervisor(t *testing.T, sb *Sandbox) string {
+func stSupervisor(t *testing.T, sb *Sandbox) string { return stSupervisorWith(t, sb, stServer{}) }
+
+// stSupervisorWith is stSupervisor with the server's own clock and log.
+// A refusal is answered as k3s answers it: a random error ID in a
+// Kubernetes Status, the reason logged with the ID only.
+func stSupervisorWith(t *testing.T, sb *Sandbox, opt stServer) string {
 	t.Helper()
+	if opt.Now.IsZero() {
+		opt.Now = testkit.Now
+	}
 	bundle, err := os.ReadFile(pki.ServerCAPath(sb.ServerDir))
 	if err != nil {
 		t.Fatal(err)
@@ -50,9 +70,18 @@ func stSupervisor(t *testing.T, sb *Sandbox) string {
 			http.Error(w, "not authorized", http.StatusUnauthorized)
 		default:
 			force, _ := strconv.ParseBool(r.FormValue("force"))
-			if err := stSupervisorSave(r.Context(), sb, r.Body, force); err != nil {
-				t.Logf("certificate error ID 54321: %v", err)
-				http.Error(w, "certificate error ID 54321", http.StatusInternalServerError)
+			if err := stSupervisorSave(r.Context(), sb, r.Body, force, opt.Now); err != nil {
+				lines := testservers.SendErrorWithID(w, r, "certificate", mathrand.IntN(99999), err, opt.Now)
+				t.Logf("k3s logs:\n%s", strings.Join(lines, "\n"))
+				if opt.Journal != "" {
+					f, err := os.OpenFile(opt.Journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer f.Close()
+					_, _ = f.WriteString(strings.Join(lines, "\n") + "\n")
+				}
 				return
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -65,7 +94,7 @@ func stSupervisor(t *testing.T, sb *Sandbox) string {
 	return srv.URL
 }
 
-func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bool) error {
+func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bool, now time.Time) error {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return err
@@ -89,12 +118,12 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 			}
 		}
 	}
-	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: testkit.Now, Force: force})
+	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: now, Force: force})
 	if err != nil {
 		return err
 	}
 	if !rep.OK {
-		return rep.Err()
+		return rep.Err() // k3s's message: "failed to validate new CA certificates and keys: ..."
 	}
 	merged, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: testkit.Now})
 	if err != nil {
