@@ -37,15 +37,7 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 		return plan, nil
 	}
 	plan.Add(ActBackup, BackupDir(l.in.DataDir), "value of %s at revision %d and a copy of server/tls", lp.Key, lp.Revision)
-	switch c := lp.Copy; c.Kind {
-	case CopyEtcdSnapshot:
-		plan.Add(ActBackup, c.Path, "etcd snapshot %s of the whole datastore (etcd reports %s), through the load's connection, 0600, integrity hash checked", c.Name, sizeOf(c.DBSize))
-		plan.Notes = append(plan.Notes, "to restore the whole datastore from the snapshot: "+c.HowToRestore)
-	case CopySQLite:
-		plan.Add(ActBackup, BackupDir(l.in.DataDir), "consistent copy of state.db (VACUUM INTO; %s with its -wal, the limit is %s) beside the bootstrap backup, 0600", sizeOf(c.DBSize), sizeOf(c.Limit))
-	default:
-		plan.Notes = append(plan.Notes, "no copy of the whole datastore: "+c.Skipped)
-	}
+	addCopyToPlan(plan, lp.Copy, l.in.DataDir)
 	plan.Add(ActDatastore, lp.Key, "compare-and-swap at revision %d, %d bytes of plaintext", lp.Revision, len(lp.nextPlain))
 	for _, c := range lp.Changes {
 		plan.Add(ActDatastore, lp.Key+" "+c.Field, "%s", c.String())

@@ -26,6 +26,9 @@ type RestoreInput struct {
 	// Hook, when set, is called at each named point of Run (tests kill the
 	// process there, or lose the reply of the write).
 	Hook func(point string)
+	// NodeName names this node in an etcd snapshot's name ("": the host
+	// name in lower case, k3s's default).
+	NodeName string
 }
 
 // ErrOtherCluster refuses a backup whose bootstrap key is not live in this
@@ -53,6 +56,9 @@ type Restore struct {
 	// does not open it): what servers serve after the restore.
 	caHash string
 	state  WriteState
+	// copy is the copy of the whole datastore Run takes before it writes;
+	// taken is it once taken.
+	copy, taken *DatastoreCopy
 }
 
 // NewRestore returns the restore step.
@@ -80,10 +86,11 @@ func (r *Restore) prepare(ctx context.Context) error {
 	if acc.Via == ViaServer {
 		return errors.New("restore needs direct datastore access (--via sqlite or etcd)")
 	}
-	cur, err := liveKey(ctx, acc, b)
+	cur, dc, err := liveKey(ctx, acc, b, r.in.NodeName, r.in.Now)
 	if err != nil {
 		return err
 	}
+	r.copy = dc
 	_, pass, err := ResolvePassphrase(r.in.DataDir, r.in.Token)
 	switch {
 	case errors.Is(err, ErrNoTokenAvailable):
@@ -118,30 +125,43 @@ func (r *Restore) prepare(ctx context.Context) error {
 	return nil
 }
 
-// liveKey reads the live value of the backup's key, read-only, and refuses
-// a backup of another cluster.
-func liveKey(ctx context.Context, acc Access, b *Backup) (datastore.KV, error) {
+// liveKey reads the live value of the backup's key, read-only, refuses a
+// backup of another cluster, and plans the copy of the datastore taken
+// before the restore writes.
+func liveKey(ctx context.Context, acc Access, b *Backup, node string, now time.Time) (datastore.KV, *DatastoreCopy, error) {
 	ro, err := acc.Open(ctx, true)
 	if err != nil {
-		return datastore.KV{}, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
+		return datastore.KV{}, nil, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
 	}
 	defer ro.Close()
 	keys, err := ro.List(ctx, datastore.BootstrapPrefix)
 	if err != nil {
-		return datastore.KV{}, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, acc.hint(err))
+		return datastore.KV{}, nil, fmt.Errorf("list %s: %w", datastore.BootstrapPrefix, acc.hint(err))
 	}
 	var names []string
 	for _, kv := range keys {
 		if kv.Key == b.Key {
-			return kv, nil
+			if node == "" {
+				node = nodeName()
+			}
+			return kv, planCopy(ctx, acc, ro, node, now), nil
 		}
 		names = append(names, kv.Key)
 	}
 	if len(names) == 0 {
-		return datastore.KV{}, fmt.Errorf("%w; nothing to restore over", ErrNoBootstrapData)
+		return datastore.KV{}, nil, fmt.Errorf("%w; nothing to restore over", ErrNoBootstrapData)
 	}
-	return datastore.KV{}, fmt.Errorf("%w (bootstrap key %s, this cluster's is %s); nothing was written",
+	return datastore.KV{}, nil, fmt.Errorf("%w (bootstrap key %s, this cluster's is %s); nothing was written",
 		ErrOtherCluster, b.Key, strings.Join(names, ", "))
+}
+
+// Copy is the copy of the whole datastore: planned after Preview, taken
+// after Run (nil when Run wrote nothing).
+func (r *Restore) Copy() *DatastoreCopy {
+	if r.taken != nil {
+		return r.taken
+	}
+	return r.copy
 }
 
 // CAHash is the join-token CA hash servers have after the restore, ""
@@ -159,6 +179,7 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 		return plan, nil
 	}
 	plan.Add(ActBackup, BackupDir(r.in.DataDir), "the value being replaced (revision %d)", r.cur.ModRevision)
+	addCopyToPlan(plan, r.copy, r.in.DataDir)
 	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap at revision %d back to the value of revision %d from %s",
 		r.cur.ModRevision, r.backup.Revision, r.backup.Created.Format(time.RFC3339))
 	plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)), "empty trigger, 0600: the listener on 6443 issues its serving certificate again from the restored server CA at the next start")
@@ -195,10 +216,21 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w: %s moved to revision %d since the plan showed revision %d; run the restore again to see the new plan",
 			ErrConcurrent, key, cur.ModRevision, r.cur.ModRevision)
 	}
-	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now, nil)
-	if err != nil {
-		return "", err
+	dc := r.copy
+	if dc.Kind == CopyEtcdSnapshot {
+		r.hook("before-snapshot")
+		if dc, err = takeSnapshot(ctx, dc, b, r.in.Now); err != nil {
+			return "", err
+		}
 	}
+	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now, dc)
+	if err != nil {
+		if dc.Taken {
+			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)
+		}
+		return "", fmt.Errorf("back up before the write: %w; nothing was written", err)
+	}
+	r.taken = safety.DatastoreCopy
 	r.hook("after-backup")
 	want := r.value
 	r.hook("before-write")
@@ -227,7 +259,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 	}
 	r.hook("after-write")
 	r.state = WriteDone
-	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s", key, rev, safety.Path) + removedNote(safety.Removed)
+	sum := fmt.Sprintf("restored %s at revision %d; the replaced value is saved in %s; %s", key, rev, safety.Path, safety.DatastoreCopy.copyLine()) + removedNote(safety.Removed)
 	trigger, err := leaveRegenerateTrigger(r.in.DataDir, r.in.Now, sum)
 	if err != nil {
 		return "", err

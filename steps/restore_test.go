@@ -86,6 +86,12 @@ func TestRestore(t *testing.T) {
 			if safety.Value != string(loaded.Value) || safety.Revision != loaded.ModRevision || !safety.Created.Equal(in.Now) {
 				t.Errorf("safety backup holds revision %d from %s, want the loaded value at %d", safety.Revision, safety.Created, loaded.ModRevision)
 			}
+			// The restore, too, copied the whole datastore before it wrote.
+			if c := safety.DatastoreCopy; c == nil || c.Kind != CopySQLite || !c.Taken {
+				t.Errorf("safety backup's copy %+v, want a copy of state.db", c)
+			} else if kv := stSQLiteValue(t, c.Path, sb.Key); kv.ModRevision != loaded.ModRevision {
+				t.Errorf("the copy holds revision %d, want the loaded value at %d", kv.ModRevision, loaded.ModRevision)
+			}
 			if !tt.twice {
 				return
 			}

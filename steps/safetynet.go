@@ -206,6 +206,19 @@ func takeSnapshot(ctx context.Context, c *DatastoreCopy, b datastore.Backend, no
 	return &taken, nil
 }
 
+// addCopyToPlan shows the copy of the whole datastore a write takes first.
+func addCopyToPlan(plan *Plan, c *DatastoreCopy, dataDir string) {
+	switch c.Kind {
+	case CopyEtcdSnapshot:
+		plan.Add(ActBackup, c.Path, "etcd snapshot %s of the whole datastore (etcd reports %s), through the same connection as the write, 0600, integrity hash checked", c.Name, sizeOf(c.DBSize))
+		plan.Notes = append(plan.Notes, "to restore the whole datastore from the snapshot: "+c.HowToRestore)
+	case CopySQLite:
+		plan.Add(ActBackup, BackupDir(dataDir), "consistent copy of state.db (VACUUM INTO; %s with its -wal, the limit is %s) beside the bootstrap backup, 0600", sizeOf(c.DBSize), sizeOf(c.Limit))
+	default:
+		plan.Notes = append(plan.Notes, "no copy of the whole datastore: "+c.Skipped)
+	}
+}
+
 // copyLine says what a write's copy of the datastore is, for a summary.
 func (c *DatastoreCopy) copyLine() string {
 	switch {

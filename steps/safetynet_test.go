@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
@@ -269,6 +270,24 @@ func TestLoadEtcdSnapshot(t *testing.T) {
 	restorePath := strings.TrimPrefix(argv[2], "--cluster-reset-restore-path=")
 	if _, err := datastore.VerifySnapshot(restorePath); err != nil {
 		t.Errorf("the path handed to k3s is not the intact snapshot: %v", err)
+	}
+
+	// Restoring the bootstrap backup snapshots etcd first as well.
+	loaded, err := e.Get(ctx, sb.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rin := RestoreInput{DataDir: sb.DataDir, BackupPath: l.Result().Backup, Access: in.Access, Now: in.Now.Add(time.Hour), NodeName: "server-1"}
+	r := NewRestore(rin)
+	if _, err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc := r.Copy()
+	if rc == nil || !rc.Taken || rc.Path != filepath.Join(snapDir, snapshotName("server-1", rin.Now)) {
+		t.Fatalf("restore's copy %+v", rc)
+	}
+	if _, rev, ok := testservers.SnapshotValue(t, rc.Path, sb.Key); !ok || rev != loaded.ModRevision {
+		t.Errorf("the restore's snapshot holds revision %d, want the loaded value at %d", rev, loaded.ModRevision)
 	}
 }
 
