@@ -297,10 +297,14 @@ func TestLoadDatastoreCopyCLI(t *testing.T) {
 	if c := j.DatastoreCopy; c.Kind != "sqlite-copy" || c.Taken || c.DBSize <= 0 || c.Limit != 1<<30 {
 		t.Errorf("dry run: %+v, want a planned copy with the 1 GiB default", c)
 	}
-	j = decode(runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json"))
+	lr := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json")
+	j = decode(lr)
 	c := j.DatastoreCopy
 	if c.Kind != "sqlite-copy" || !c.Taken || c.Size <= 0 || c.Restore == "" {
 		t.Fatalf("load: %+v, want a taken copy", c)
+	}
+	if !strings.Contains(lr.stderr, "to restore the whole datastore: stop k3s on this server, then run: "+c.Restore) {
+		t.Errorf("the load does not say how to restore the copy:\n%s", lr.stderr)
 	}
 	if _, err := os.Stat(c.Path); err != nil {
 		t.Fatal(err)

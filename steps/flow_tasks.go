@@ -437,6 +437,9 @@ func (r *run) loadTask(newRoot bool) *Task {
 				r.backup = res.Backup
 				out.Details = append(out.Details, "backup: "+res.Backup, "undo with: "+restoreCommand(r.env, res.Backup))
 			}
+			if d := r.load.Result().Copy.restoreDetail(); d != "" {
+				out.Details = append(out.Details, d)
+			}
 			return out, nil
 		},
 	}

@@ -213,13 +213,14 @@ func addCopyToPlan(plan *Plan, c *DatastoreCopy, dataDir string) {
 		plan.Add(ActBackup, c.Path, "etcd snapshot %s of the whole datastore (etcd reports %s), through the same connection as the write, 0600, integrity hash checked", c.Name, sizeOf(c.DBSize))
 		plan.Notes = append(plan.Notes, "to restore the whole datastore from the snapshot: "+c.HowToRestore)
 	case CopySQLite:
-		plan.Add(ActBackup, BackupDir(dataDir), "consistent copy of state.db (VACUUM INTO; %s with its -wal, the limit is %s) beside the bootstrap backup, 0600", sizeOf(c.DBSize), sizeOf(c.Limit))
+		plan.Add(ActBackup, BackupDir(dataDir), "consistent copy of state.db by VACUUM INTO, beside the bootstrap backup, 0600: %s with its -wal, the copy limit is %s", sizeOf(c.DBSize), sizeOf(c.Limit))
 	default:
 		plan.Notes = append(plan.Notes, "no copy of the whole datastore: "+c.Skipped)
 	}
 }
 
-// copyLine says what a write's copy of the datastore is, for a summary.
+// copyLine says what a write's copy of the datastore is, for a summary;
+// HowToRestore says how to put it back.
 func (c *DatastoreCopy) copyLine() string {
 	switch {
 	case c == nil:
@@ -227,7 +228,16 @@ func (c *DatastoreCopy) copyLine() string {
 	case c.Kind == CopyNone:
 		return c.Skipped
 	case c.Kind == CopyEtcdSnapshot:
-		return fmt.Sprintf("etcd snapshot %s (%s, sha256 %s); to restore the whole datastore: %s", c.Path, sizeOf(c.Size), c.SHA256, c.HowToRestore)
+		return fmt.Sprintf("etcd snapshot %s (%s, sha256 %s)", c.Path, sizeOf(c.Size), c.SHA256)
 	}
-	return fmt.Sprintf("copy of state.db %s (%s); to restore the whole datastore: %s", c.Path, sizeOf(c.Size), c.HowToRestore)
+	return fmt.Sprintf("copy of state.db %s (%s)", c.Path, sizeOf(c.Size))
+}
+
+// restoreDetail is the outcome line that says how to restore a taken
+// copy, "" for none.
+func (c *DatastoreCopy) restoreDetail() string {
+	if c == nil || !c.Taken {
+		return ""
+	}
+	return "to restore the whole datastore: " + c.HowToRestore
 }

@@ -90,7 +90,7 @@ func TestLoadSQLiteCopy(t *testing.T) {
 	if got := stSQLiteValue(t, c.Path, sb.Key); !bytes.Equal(got.Value, old.Value) || got.ModRevision != old.ModRevision {
 		t.Errorf("the copy holds revision %d, want the value before the load (revision %d)", got.ModRevision, old.ModRevision)
 	}
-	if !strings.Contains(sum, c.Path) || !strings.Contains(sum, c.Restore) {
+	if !strings.Contains(sum, c.Path) || !strings.Contains(c.HowToRestore, c.Restore) {
 		t.Errorf("summary does not name the copy and its restore command: %s", sum)
 	}
 	bk, err := ReadBackup(l.Result().Backup)
@@ -241,7 +241,7 @@ func TestLoadEtcdSnapshot(t *testing.T) {
 	if now, err := e.Get(ctx, sb.Key); err != nil || now.ModRevision <= seedRev {
 		t.Errorf("etcd was not written: %+v %v", now, err)
 	}
-	if !strings.Contains(sum, c.Path) || !strings.Contains(sum, c.Restore) {
+	if !strings.Contains(sum, c.Path) || !strings.Contains(c.HowToRestore, c.Restore) {
 		t.Errorf("summary lacks the snapshot or its restore: %s", sum)
 	}
 	list, err := ListBackups(sb.DataDir)

@@ -27,6 +27,7 @@ var commandHeads = map[string][]string{
 	"chmod":      nil,
 	"rm":         {"-rf", "-r", "-f"},
 	"mv":         nil,
+	"cp":         nil,
 	"kubectl":    nil,
 	"openssl":    nil,
 	"k3s":        {"certificate", "token", "server", "agent", "etcd-snapshot", "kubectl"},
