@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,10 @@ type DatastoreCopy struct {
 
 	// source is the state.db a SQLite copy is taken of.
 	source string
+	// node, product and dataDir name an etcd snapshot and its restore.
+	node    string
+	product product.Product
+	dataDir string
 }
 
 // snapshotName is the name k3s gives `etcd-snapshot save --name k3sca`
@@ -128,9 +133,8 @@ func planCopyOf(ctx context.Context, acc Access, b datastore.Backend, node strin
 		name := snapshotName(node, now)
 		path := filepath.Join(acc.SnapshotDir, name)
 		cmd := etcdRestoreCommand(acc.Product, acc.DataDir, path)
-		p := acc.Product.Name()
 		return &DatastoreCopy{Kind: CopyEtcdSnapshot, Name: name, Path: path, DBSize: st.DBSize, Restore: cmd,
-			HowToRestore: fmt.Sprintf("stop %s on every server, then on this one run: %s; start %s here, then on each other server remove its server/db and start %s (k3s's etcd snapshot restore)", p, cmd, p, p)}
+			HowToRestore: etcdHowToRestore(acc.Product, cmd), node: node, product: acc.Product, dataDir: acc.DataDir}
 	case StoreExternalEtcd:
 		return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the datastore is an external etcd: k3s neither snapshots nor restores it (--cluster-reset-restore-path is for embedded etcd); take one with its own tools (etcdctl snapshot save) before loading"}
 	case StoreExternalSQL:
@@ -171,6 +175,12 @@ func etcdRestoreCommand(p product.Product, dataDir, path string) string {
 	return remote.ShellQuote(argv)
 }
 
+// etcdHowToRestore says how k3s's etcd snapshot restore goes, with cmd.
+func etcdHowToRestore(p product.Product, cmd string) string {
+	n := p.Name()
+	return fmt.Sprintf("stop %s on every server, then on this one run: %s; start %s here, then on each other server remove its server/db and start %s (k3s's etcd snapshot restore)", n, cmd, n, n)
+}
+
 // sqliteRestoreCommand puts a copy of state.db back in place of db: the
 // -wal and -shm of the replaced database go first, or SQLite would replay
 // them onto the copy.
@@ -197,11 +207,22 @@ func takeSnapshot(ctx context.Context, c *DatastoreCopy, b datastore.Backend, no
 	if err := os.MkdirAll(filepath.Dir(c.Path), fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("%w: create %s: %w", ErrSafetyNet, filepath.Dir(c.Path), err)
 	}
-	snap, err := e.SaveSnapshot(ctx, c.Path, fsutil.ModeSecret, now)
-	if err != nil {
-		return nil, fmt.Errorf("%w: etcd snapshot %s: %w", ErrSafetyNet, c.Path, err)
-	}
 	taken := *c
+	// Never over an earlier snapshot (two writes in one second): the next
+	// second's name, which k3s still reads the time from.
+	for at := now; ; at = at.Add(time.Second) {
+		if _, err := os.Lstat(taken.Path); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		taken.Name = snapshotName(taken.node, at.Add(time.Second))
+		taken.Path = filepath.Join(filepath.Dir(c.Path), taken.Name)
+		taken.Restore = etcdRestoreCommand(taken.product, taken.dataDir, taken.Path)
+		taken.HowToRestore = etcdHowToRestore(taken.product, taken.Restore)
+	}
+	snap, err := e.SaveSnapshot(ctx, taken.Path, fsutil.ModeSecret, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: etcd snapshot %s: %w", ErrSafetyNet, taken.Path, err)
+	}
 	taken.Taken, taken.Size, taken.SHA256 = true, snap.Size, snap.SHA256
 	return &taken, nil
 }

@@ -338,3 +338,31 @@ func TestPlanCopyExternal(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadEtcdSnapshotNeverOverwrites: a snapshot of the same name (a
+// write in the same second) is kept; the new one takes the next second.
+func TestLoadEtcdSnapshotNeverOverwrites(t *testing.T) {
+	ctx := context.Background()
+	sb := stSandbox(t)
+	in, _, _ := stEmbedded(t, sb, stStage(t, sb))
+	dir := filepath.Join(sb.ServerDir, "db", "snapshots")
+	earlier := filepath.Join(dir, snapshotName("server-1", in.Now))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(earlier, []byte("an earlier snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoad(in)
+	defer l.Close()
+	if _, err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := l.Result().Copy
+	if want := filepath.Join(dir, snapshotName("server-1", in.Now.Add(time.Second))); c.Path != want || !strings.Contains(c.Restore, want) {
+		t.Errorf("snapshot %s (restore %s), want %s", c.Path, c.Restore, want)
+	}
+	if b, _ := os.ReadFile(earlier); string(b) != "an earlier snapshot" {
+		t.Errorf("the earlier snapshot was overwritten")
+	}
+}
