@@ -38,6 +38,9 @@ type EtcdStatus struct {
 	// DBSize is the backend database size in bytes (kine: its SQL
 	// database's size).
 	DBSize int64
+	// IsLearner says the member is a raft learner, which serves no
+	// snapshot (k3s skips its snapshots too).
+	IsLearner bool
 }
 
 // IsEtcd reports whether the endpoint is a real etcd member.
@@ -55,7 +58,7 @@ func (e *Etcd) Status(ctx context.Context) (EtcdStatus, error) {
 	if err != nil {
 		return EtcdStatus{}, fmt.Errorf("etcd status of %s: %w", eps[0], classify(err))
 	}
-	st := EtcdStatus{Version: resp.Version, DBSize: resp.DbSize}
+	st := EtcdStatus{Version: resp.Version, DBSize: resp.DbSize, IsLearner: resp.IsLearner}
 	if resp.Header != nil {
 		st.MemberID = resp.Header.MemberId
 	}

@@ -204,7 +204,11 @@ func (l *Load) prepareKV(ctx context.Context, plan *LoadPlan, server string) err
 	if node == "" {
 		node = nodeName()
 	}
-	plan.Copy = planCopy(ctx, plan.Access, b, node, l.in.Now)
+	if plan.Copy, err = planCopy(ctx, plan.Access, b, node, l.in.Now); err != nil {
+		_ = b.Close()
+		l.backend = nil
+		return err
+	}
 	plan.current, plan.next = cur, next
 	plan.Key, plan.Revision = cur.KV.Key, cur.KV.ModRevision
 	plan.Changes = cur.Data.Diff(next)

@@ -144,7 +144,8 @@ func liveKey(ctx context.Context, acc Access, b *Backup, node string, now time.T
 			if node == "" {
 				node = nodeName()
 			}
-			return kv, planCopy(ctx, acc, ro, node, now), nil
+			dc, err := planCopy(ctx, acc, ro, node, now)
+			return kv, dc, err
 		}
 		names = append(names, kv.Key)
 	}

@@ -95,14 +95,19 @@ func nodeName() string {
 
 // planCopy decides the copy of the whole datastore behind acc that a
 // write through b takes first. It reads sizes and asks etcd for its
-// status; it writes nothing.
-func planCopy(ctx context.Context, acc Access, b datastore.Backend, node string, now time.Time) *DatastoreCopy {
-	c := planCopyOf(ctx, acc, b, node, now)
+// status; it writes nothing. An embedded etcd that cannot be snapshotted
+// (its status unreadable, a learner) is an error wrapping ErrSafetyNet:
+// the write would stop there.
+func planCopy(ctx context.Context, acc Access, b datastore.Backend, node string, now time.Time) (*DatastoreCopy, error) {
+	c, err := planCopyOf(ctx, acc, b, node, now)
+	if err != nil {
+		return nil, err
+	}
 	c.Product = acc.Product.Name()
-	return c
+	return c, nil
 }
 
-func planCopyOf(ctx context.Context, acc Access, b datastore.Backend, node string, now time.Time) *DatastoreCopy {
+func planCopyOf(ctx context.Context, acc Access, b datastore.Backend, node string, now time.Time) (*DatastoreCopy, error) {
 	only := "only the bootstrap value and server/tls are backed up: "
 	switch acc.Store {
 	case StoreSQLite:
@@ -117,30 +122,32 @@ func planCopyOf(ctx context.Context, acc Access, b datastore.Backend, node strin
 		case c.DBSize > c.Limit:
 			c.Kind, c.Skipped = CopyNone, fmt.Sprintf("%sstate.db is %s, over the copy limit of %s (--sqlite-copy-limit)", only, sizeOf(c.DBSize), sizeOf(c.Limit))
 		}
-		return c
+		return c, nil
 	case StoreEmbeddedEtcd:
 		e, ok := b.(*datastore.Etcd)
 		if !ok {
-			return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the embedded etcd is not reached through etcd's API"}
+			return nil, fmt.Errorf("%w: the embedded etcd is not reached through etcd's API", ErrSafetyNet)
 		}
 		st, err := e.Status(ctx)
 		switch {
 		case err != nil:
-			return &DatastoreCopy{Kind: CopyNone, Skipped: fmt.Sprintf("%setcd's status could not be read (%v), so no snapshot can be taken", only, err)}
+			return nil, fmt.Errorf("%w: no snapshot can be taken: %w", ErrSafetyNet, err)
 		case !st.IsEtcd():
-			return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the endpoint answers as kine (no etcd member ID), which has no snapshot"}
+			return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the endpoint answers as kine (no etcd member ID), which has no snapshot"}, nil
+		case st.IsLearner:
+			return nil, fmt.Errorf("%w: this etcd member is a learner, which serves no snapshot (it is still joining the cluster); load on a voting member", ErrSafetyNet)
 		}
 		name := snapshotName(node, now)
 		path := filepath.Join(acc.SnapshotDir, name)
 		cmd := etcdRestoreCommand(acc.Product, acc.DataDir, path)
 		return &DatastoreCopy{Kind: CopyEtcdSnapshot, Name: name, Path: path, DBSize: st.DBSize, Restore: cmd,
-			HowToRestore: etcdHowToRestore(acc.Product, cmd), node: node, product: acc.Product, dataDir: acc.DataDir}
+			HowToRestore: etcdHowToRestore(acc.Product, cmd), node: node, product: acc.Product, dataDir: acc.DataDir}, nil
 	case StoreExternalEtcd:
-		return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the datastore is an external etcd: k3s neither snapshots nor restores it (--cluster-reset-restore-path is for embedded etcd); take one with its own tools (etcdctl snapshot save) before loading"}
+		return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the datastore is an external etcd: k3s neither snapshots nor restores it (--cluster-reset-restore-path is for embedded etcd); take one with its own tools (etcdctl snapshot save) before loading"}, nil
 	case StoreExternalSQL:
-		return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the datastore is an external SQL database behind kine, which k3sca cannot copy consistently; back it up with the database's own tools (pg_dump, mysqldump) before loading"}
+		return &DatastoreCopy{Kind: CopyNone, Skipped: only + "the datastore is an external SQL database behind kine, which k3sca cannot copy consistently; back it up with the database's own tools (pg_dump, mysqldump) before loading"}, nil
 	}
-	return &DatastoreCopy{Kind: CopyNone, Skipped: only + "kine's socket answers but neither server/db/state.db nor an external datastore-endpoint says where it stores"}
+	return &DatastoreCopy{Kind: CopyNone, Skipped: only + "kine's socket answers but neither server/db/state.db nor an external datastore-endpoint says where it stores"}, nil
 }
 
 // sqliteSize is the size of a SQLite database with its -wal: what a copy

@@ -331,8 +331,8 @@ func TestPlanCopyExternal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.store), func(t *testing.T) {
-			c := planCopy(context.Background(), Access{Store: tt.store}, nil, "n", testkit.Now)
-			if c.Kind != CopyNone || !strings.HasPrefix(c.Skipped, "only the bootstrap value and server/tls are backed up: ") || !strings.Contains(c.Skipped, tt.want) {
+			c, err := planCopy(context.Background(), Access{Store: tt.store}, nil, "n", testkit.Now)
+			if err != nil || c.Kind != CopyNone || !strings.HasPrefix(c.Skipped, "only the bootstrap value and server/tls are backed up: ") || !strings.Contains(c.Skipped, tt.want) {
 				t.Errorf("copy %+v, want none because of %q", c, tt.want)
 			}
 		})
