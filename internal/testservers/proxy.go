@@ -111,8 +111,8 @@ func (p *Proxy) pipe(c, s net.Conn) {
 		holding bool
 	)
 	lose := func() {
-		reset(c)
-		_ = s.Close()
+		// Signalled before the reset: a client that sees the reset may
+		// be done (read back, returned) before this goroutine runs again.
 		p.mu.Lock()
 		select {
 		case <-p.dropped:
@@ -120,6 +120,8 @@ func (p *Proxy) pipe(c, s net.Conn) {
 			close(p.dropped)
 		}
 		p.mu.Unlock()
+		reset(c)
+		_ = s.Close()
 	}
 	go func() { // server to client
 		buf := make([]byte, 64<<10)
