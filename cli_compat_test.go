@@ -33,6 +33,9 @@ var (
 	tokenHash = regexp.MustCompile(`K10[0-9a-f]{64}`)
 	sha12Hex  = regexp.MustCompile(`(sha256 |/bootstrap/)[0-9a-f]{12}\b`)
 	byteCount = regexp.MustCompile(`\b[0-9]+ bytes\b`)
+	// The size of a copy of state.db follows its pages, whose number
+	// follows the random keys' encoded sizes.
+	sizeKiB = regexp.MustCompile(`\b[0-9]+(\.[0-9]+)? KiB\b`)
 )
 
 // normaliser replaces the values that change from run to run: temp
@@ -46,6 +49,7 @@ func (n normaliser) str(s string) string {
 	s = tokenHash.ReplaceAllString(s, "K10<sha256>")
 	s = sha12Hex.ReplaceAllString(s, "$1<sha12>")
 	s = byteCount.ReplaceAllString(s, "<n> bytes")
+	s = sizeKiB.ReplaceAllString(s, "<n> KiB")
 	s = sha256Hex.ReplaceAllString(s, "<sha256>")
 	s = sha16Hex.ReplaceAllString(s, "<sha16>")
 	return unixSufx.ReplaceAllString(s, "-<unix>")
@@ -62,8 +66,8 @@ func (n normaliser) value(v any) any {
 	case map[string]any:
 		for k := range x {
 			switch k {
-			case "size":
-				// Certificate sizes vary with the signature's DER length.
+			case "size", "dbSize":
+				// Certificate sizes vary with the signature's DER length, a copy of state.db with its pages.
 				x[k] = "<size>"
 			case "value":
 				// An encrypted bootstrap value.

@@ -297,7 +297,7 @@ func TestLoadDatastoreCopyCLI(t *testing.T) {
 	if c := j.DatastoreCopy; c.Kind != "sqlite-copy" || c.Taken || c.DBSize <= 0 || c.Limit != 1<<30 {
 		t.Errorf("dry run: %+v, want a planned copy with the 1 GiB default", c)
 	}
-	lr := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "-o", "json")
+	lr := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "--confirm", "load", "-o", "json")
 	j = decode(lr)
 	c := j.DatastoreCopy
 	if c.Kind != "sqlite-copy" || !c.Taken || c.Size <= 0 || c.Restore == "" {
