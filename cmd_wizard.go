@@ -62,11 +62,22 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if a.v.GetBool(keyPlain) || os.Getenv("ACCESSIBLE") != "" {
 		return ui.RunPlain(cmd.Context(), cfg, cmd.InOrStdin(), a.stderr)
 	}
+	if dumbTerminal() {
+		a.printf("%s\n", dumbNote)
+		return ui.RunPlain(cmd.Context(), cfg, cmd.InOrStdin(), a.stderr)
+	}
 	if !interactive() {
 		return usageError{errNoTerminal}
 	}
 	return ui.Run(cmd.Context(), cfg, os.Stdin, a.stderr)
 }
+
+// dumbNote says why the wizard asks line by line on a dumb terminal.
+const dumbNote = "TERM=dumb: this terminal cannot move the cursor, so the wizard asks line by line (as with --plain); set TERM (e.g. xterm-256color) for the full screen"
+
+// dumbTerminal reports whether TERM says the terminal cannot draw a full
+// screen (no cursor moves): "dumb", as Emacs shells and some CI consoles set.
+func dumbTerminal() bool { return os.Getenv("TERM") == "dumb" }
 
 // interactive reports whether stdin and stderr are terminals, so a wizard can be drawn.
 func interactive() bool {

@@ -278,10 +278,17 @@ func (m *model) View() string {
 		return ""
 	}
 	if m.tooSmall() {
-		return truncate(fmt.Sprintf("terminal too small: need %dx%d (now %dx%d)", minWidth, minHeight, m.w, m.h), m.w)
+		return tooSmallText(m.w, m.h)
 	}
 	body := lipgloss.NewStyle().Height(m.com.Height).MaxHeight(m.com.Height).MaxWidth(m.w).Render(m.cur.View())
 	return strings.Join([]string{m.header(), body, m.footer()}, "\n")
+}
+
+// tooSmallText says the terminal is under the minimum size and what to
+// do: resize it, or leave and ask line by line with --plain.
+func tooSmallText(w, h int) string {
+	head := truncate(fmt.Sprintf("terminal too small: need %dx%d (now %dx%d)", minWidth, minHeight, w, h), w)
+	return head + "\n" + wrapAtoms("", "resize it, or quit (ctrl+c) and run k3sca --plain: the same flows, line by line", w)
 }
 
 // header is the title line and the node's facts (one or two lines).

@@ -125,14 +125,15 @@ func TestGolden(t *testing.T) {
 }
 
 func TestGoldenTooSmall(t *testing.T) {
-	for _, size := range [][2]int{{79, 24}, {120, 23}} {
+	for _, size := range [][2]int{{79, 24}, {120, 23}, {60, 20}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			s := start(t, testConfig(&probe{}), size[0], size[1])
 			s.waitFor("terminal too small")
 			view := s.finalView()
-			if strings.Contains(view, "\n") {
-				t.Errorf("the too-small message is more than one line:\n%s", view)
+			if !strings.Contains(view, "k3sca --plain") || !strings.HasPrefix(view, "terminal too small") {
+				t.Errorf("the too-small screen does not name --plain:\n%s", view)
 			}
+			requireFits(t, view, size[0], strings.Count(view, "\n")+1)
 			requireGolden(t, view, false)
 		})
 	}
