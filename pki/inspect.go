@@ -43,6 +43,9 @@ type CertInfo struct {
 	Status          Status        // verdict at the inspection time
 	IsCA            bool          // BasicConstraints CA flag
 	Serial          string        // serial number in lowercase hex
+	// SubjectKeyID and AuthorityKeyID are the key identifiers in
+	// lowercase hex ("" when the extension is absent): Chain follows them.
+	SubjectKeyID, AuthorityKeyID string
 }
 
 // Expiry is the time k3s shows in its expiry column: NotBefore for a
@@ -242,6 +245,9 @@ func newCertInfo(c *x509.Certificate, path, service string, now time.Time, windo
 		Status:    StatusAt(c, now, window),
 		IsCA:      c.IsCA,
 		Serial:    fmt.Sprintf("%x", c.SerialNumber),
+
+		SubjectKeyID:   fmt.Sprintf("%x", c.SubjectKeyId),
+		AuthorityKeyID: fmt.Sprintf("%x", c.AuthorityKeyId),
 	}
 }
 

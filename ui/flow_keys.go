@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"slices"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"slices"
+
+	"github.com/k3sca/k3sca/pki"
 )
 
 // key handles a key press in the current phase.
@@ -15,6 +18,9 @@ func (f *flowScreen) key(k tea.KeyMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, keys.Back) && f.back != nil && (f.failure() != nil || f.declined()):
 			return msgCmd(openMsg{s: f.back()})
+		case key.Matches(k, keys.Enter) && f.inventory() != nil:
+			v := newOutcomeView(f.com, false)
+			return msgCmd(openMsg{s: newCertReport(f.com, f.inventory(), v.tlsDir, f.title, f)})
 		case key.Matches(k, keys.Back, keys.Enter):
 			return msgCmd(homeMsg{})
 		case key.Matches(k, keys.Quit):
@@ -116,6 +122,9 @@ func (f *flowScreen) Help() keyHelp {
 		h.short = append(h.short, scroll...)
 	case phEnd:
 		h.short = []key.Binding{with(keys.Back, "esc", "menu")}
+		if f.inventory() != nil {
+			h.short = append(h.short, with(keys.Enter, "enter", "report"))
+		}
 		if f.tokensOnScreen() {
 			h.short = append(h.short, reveal)
 		}
@@ -135,6 +144,19 @@ func (f *flowScreen) Help() keyHelp {
 	h.more = []key.Binding{with(keys.ForceQuit, "ctrl+c", "quit (never in the middle of a write)"),
 		with(wholeKey, "w/ctrl+o", "print the screen's whole lines (paths, tokens) on the normal screen")}
 	return h
+}
+
+// inventory is the last certificate inventory the flow's steps reported
+// (the check after a rotation, over the one before it); nil when none.
+func (f *flowScreen) inventory() *pki.Inventory {
+	for i := len(f.reps) - 1; i >= 0; i-- {
+		if o := f.reps[i].Outcome; o != nil {
+			if inv, ok := o.Data.(*pki.Inventory); ok {
+				return inv
+			}
+		}
+	}
+	return nil
 }
 
 // appendNew appends the lines of add that list does not hold yet.

@@ -31,7 +31,7 @@ import (
 // screen drawn (ANSI stripped) and the state the tests wait on.
 type rfState struct {
 	view string
-	kind string // "menu", "form" or "flow"
+	kind string // "menu", "form", "flow" or "certs"
 
 	// The form's values, whether it builds its flow, and its error.
 	values  map[string]string
@@ -51,6 +51,12 @@ type rfState struct {
 	// The viewport's offset and whether it shows the last line.
 	offset   int
 	atBottom bool
+
+	// The certificate report: whether one certificate is open, the
+	// filter, the cursor and the certificate under it (by path).
+	certDetail, certFiltering bool
+	certFilter                string
+	certPath                  string
 
 	facts int // facts messages seen
 }
@@ -82,7 +88,15 @@ func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if s.err != nil {
 			st.formErr = s.err.Error()
 		}
+	case *certReport:
+		st.kind, st.certDetail, st.certFiltering, st.certFilter, st.certPath = "certs", s.detail, s.filtering, s.filter.Value(), ""
+		if c, ok := s.selected(); ok {
+			st.certPath = c.Path
+		}
 	case *flowScreen:
+		if st.kind == "certs" {
+			st.kind = "flow" // back from the report: the same session
+		}
 		if st.kind != "flow" {
 			st.kind, st.asks, st.askIndex, st.factsAfter = "flow", 0, -1, false
 		}
@@ -169,6 +183,7 @@ func (d *rfDriver) quit() {
 //     an ECDSA signature varies by a byte or two;
 //   - the size of a database copy ("44 KiB") has its digits masked in
 //     place: its page count follows the sizes of the keys in it;
+//   - a certificate's serial becomes "<serial>" (its length varies);
 //   - trailing spaces are dropped (requireGolden does that too).
 //
 // Everything else (revision numbers, backup names, paths) is deterministic
@@ -178,6 +193,7 @@ var (
 	realBytes  = regexp.MustCompile(`\b\d+ bytes\b`)
 	realIEC    = regexp.MustCompile(`\b\d+(\.\d+)? [KMG]iB\b`)
 	realDigit  = regexp.MustCompile(`\d`)
+	realSerial = regexp.MustCompile(`(serial\s+)x+`)
 )
 
 func rfNormalize(view string) string {
@@ -192,7 +208,8 @@ func rfNormalize(view string) string {
 		return strings.Repeat("n", len(n)) + " bytes"
 	})
 	view = realIEC.ReplaceAllStringFunc(view, func(s string) string { return realDigit.ReplaceAllString(s, "n") })
-	return view
+	// A serial is random: 15 or 16 hex digits.
+	return realSerial.ReplaceAllString(view, "${1}<serial>")
 }
 
 // rfSandbox makes a sandbox as `k3sca sandbox` does (the admin client

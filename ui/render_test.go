@@ -57,15 +57,21 @@ func TestRenderInventoryFitsWidth(t *testing.T) {
 				t.Errorf("width %d: line %q is %d wide", width, line, w)
 			}
 		}
-		wants := []string{"WARNING", "NOT YET VALID", "EXPIRED", "-2d", "1 listed files", "w names them"}
+		wants := []string{"WARNING", "NOT YET VALID", "EXPIRED", "-2d", "Not present (1;", "\n  /d/agent/client-kubelet.crt"}
 		if width == 50 {
 			wants = append(wants, "reques…ca.crt", "etcd/c…nt.crt")
+			if strings.Contains(out, "EXPIRES") {
+				t.Errorf("width 50: EXPIRES is not dropped:\n%s", out)
+			}
 		}
 		if width >= 80 {
-			wants = append(wants, "request-header-ca.crt", "etcd/client.crt", "k3s-request-header-ca@1795780800")
+			wants = append(wants, "request-header-ca.crt", "etcd/client.crt", "EXPIRES", "2026-11-27")
+		}
+		if width == 80 {
+			wants = append(wants, "k3s-request…@1795780800")
 		}
 		if width == 120 {
-			wants = append(wants, "EXPIRES", "ISSUER")
+			wants = append(wants, "k3s-request-header-ca@1795780800", "ISSUER")
 		}
 		if strings.Contains(out, "~") {
 			t.Errorf("width %d: a cell is cut with ~:\n%s", width, out)

@@ -33,13 +33,50 @@ func pad(s string, n int) string {
 	return s + strings.Repeat(" ", max(0, n-lipgloss.Width(s)))
 }
 
-// invColumn is a column of the certificate table, shared with every
-// other rendering of an inventory (pki.InventoryColumns).
-type invColumn = pki.InventoryColumn
+// invColumn is a column of the certificate table: one of
+// pki.InventoryColumns (its title and cell, shared with every other
+// rendering of an inventory), with the wizard's own layout.
+type invColumn struct {
+	pki.InventoryColumn
+	// spare marks a column that must show but goes when FILE and SUBJECT
+	// cannot shrink enough (EXPIRES: LEFT says nearly as much).
+	spare bool
+}
 
-// inventoryColumns are the columns of the table, in the order they are
-// added when the screen is wide enough.
-var inventoryColumns = pki.InventoryColumns
+// inventoryColumns are pki.InventoryColumns laid out for the wizard, in
+// the order they are dropped from the right when the screen is narrow:
+// FILE, SUBJECT, STATUS, EXPIRES and LEFT always show (EXPIRES moved
+// before LEFT, spare); ISSUER, USAGES and SERVICE when they fit (the
+// report's selected line and a certificate's detail show them at any
+// width).
+var inventoryColumns = wizardColumns(pki.InventoryColumns)
+
+// wizardColumns lays cols out for the wizard: EXPIRES must show, as a
+// spare column, just before LEFT.
+func wizardColumns(cols []pki.InventoryColumn) []invColumn {
+	var out []invColumn
+	var expires *invColumn
+	for _, c := range cols {
+		if c.Title == "EXPIRES" {
+			c.Must = true
+			expires = &invColumn{InventoryColumn: c, spare: true}
+			continue
+		}
+		out = append(out, invColumn{InventoryColumn: c})
+	}
+	if expires != nil {
+		for i, c := range out {
+			if c.Title == "LEFT" {
+				return slices.Insert(out, i, *expires)
+			}
+		}
+		out = append(out, *expires)
+	}
+	return out
+}
+
+// expiryDate is the day of the expiry column, UTC.
+func expiryDate(c pki.CertInfo) string { return c.Expiry().UTC().Format("2006-01-02") }
 
 // tableGap is the space between two columns of the certificate table.
 const tableGap = 2
@@ -70,6 +107,18 @@ func layoutInventory(certs []pki.CertInfo, tlsDir string, width int) ([]invColum
 			used += widths[i] + tableGap
 		}
 	}
+	least := used
+	for i, col := range cols {
+		if col.Elide {
+			least -= max(0, ws[i]-12)
+		}
+	}
+	if spare := slices.IndexFunc(cols, func(c invColumn) bool { return c.spare }); least > width && spare >= 0 {
+		// Even FILE and SUBJECT at their least leave no room: the spare
+		// column goes first, so they shrink only as much as they must.
+		used -= ws[spare] + tableGap
+		cols, ws = slices.Delete(cols, spare, spare+1), slices.Delete(ws, spare, spare+1)
+	}
 	for over := used - width; over > 0; over = used - width {
 		// Shrink the wider of the shrinkable columns, one cell at a time.
 		at := -1
@@ -87,60 +136,142 @@ func layoutInventory(certs []pki.CertInfo, tlsDir string, width int) ([]invColum
 	return cols, ws
 }
 
-// renderInventory renders the check table: a CA section and a leaf
-// section with the columns of `k3sca check -o table` that fit width, the
-// widths from the content. A cell that does not fit is shortened in the
-// middle; the whole table (w) shows it whole, with the absent files named.
-// Paths show relative to tlsDir; statuses are coloured through st.
-func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) string {
-	cols, ws := layoutInventory(append(slices.Clone(inv.CAs), inv.Leaves...), tlsDir, width)
-	var b strings.Builder
-	row := func(cells []string, status pki.Status) {
+// certTable renders an inventory as the check table: a CA section and a
+// leaf section with the columns that fit width, then the files that are
+// not present, named. Filter keeps the certificates whose file, subject
+// or status holds it (case-insensitive); cursor marks one of the shown
+// certificates (CAs first, then leaves; -1: no cursor, no mark column).
+type certTable struct {
+	inv    *pki.Inventory
+	tlsDir string
+	width  int
+	st     Styles
+	filter string
+	cursor int
+}
+
+// matches reports whether the filter keeps c.
+func (t certTable) matches(c pki.CertInfo) bool {
+	return t.filter == "" || containsFold(relTo(t.tlsDir, c.Path), t.filter) ||
+		containsFold(c.Subject, t.filter) || containsFold(string(c.Status), t.filter)
+}
+
+// containsFold reports whether s holds sub, ignoring case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// shown are the CAs and leaves the filter keeps.
+func (t certTable) shown() (cas, leaves []pki.CertInfo) {
+	for _, c := range t.inv.CAs {
+		if t.matches(c) {
+			cas = append(cas, c)
+		}
+	}
+	for _, c := range t.inv.Leaves {
+		if t.matches(c) {
+			leaves = append(leaves, c)
+		}
+	}
+	return cas, leaves
+}
+
+// rows are the shown certificates in table order, as the cursor counts them.
+func (t certTable) rows() []pki.CertInfo {
+	cas, leaves := t.shown()
+	return append(cas, leaves...)
+}
+
+// missing are the absent files the filter keeps (by path).
+func (t certTable) missing() []string {
+	var out []string
+	for _, f := range t.inv.Missing {
+		if t.filter == "" || containsFold(relTo(t.tlsDir, f), t.filter) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// render renders the table and says on which line the cursor's row is
+// (-1: none).
+func (t certTable) render() (string, int) {
+	cas, leaves := t.shown()
+	mark := 0
+	if t.cursor >= 0 {
+		mark = 2
+	}
+	// Widths from every certificate, not only the shown ones: filtering
+	// does not move the columns.
+	cols, ws := layoutInventory(append(slices.Clone(t.inv.CAs), t.inv.Leaves...), t.tlsDir, t.width-mark)
+	var lines []string
+	cursorLine, n := -1, 0
+	row := func(cells []string, status pki.Status, selected bool) {
 		var parts []string
 		for i, cell := range cells {
 			cell = elide(cell, ws[i])
 			cell += strings.Repeat(" ", max(0, ws[i]-ansi.StringWidth(cell)))
-			if cols[i].Title == "STATUS" && status != "" {
-				cell = st.Status(status).Render(cell)
+			if cols[i].Title == "STATUS" && status != "" && !selected {
+				cell = t.st.Status(status).Render(cell)
 			}
 			parts = append(parts, cell)
 		}
-		b.WriteString(strings.TrimRight(strings.Join(parts, strings.Repeat(" ", tableGap)), " ") + "\n")
+		line := strings.TrimRight(strings.Join(parts, strings.Repeat(" ", tableGap)), " ")
+		switch {
+		case selected:
+			line = t.st.Selected.Render("▸ " + line)
+		case mark > 0:
+			line = "  " + line
+		}
+		lines = append(lines, line)
 	}
 	titles := make([]string, len(cols))
 	for i, c := range cols {
 		titles[i] = c.Title
 	}
-	section := func(title string, certs []pki.CertInfo) {
-		b.WriteString(st.Title.Render(fmt.Sprintf("%s (%d)", title, len(certs))) + "\n")
-		row(titles, "")
+	section := func(title string, certs []pki.CertInfo, all int) {
+		head := fmt.Sprintf("%s (%d)", title, all)
+		if len(certs) != all {
+			head = fmt.Sprintf("%s (%d of %d)", title, len(certs), all)
+		}
+		lines = append(lines, t.st.Title.Render(head))
+		if len(certs) == 0 {
+			lines = append(lines, t.st.Dim.Render("(none)"))
+			return
+		}
+		row(titles, "", false)
 		for _, c := range certs {
 			cells := make([]string, len(cols))
 			for i, col := range cols {
-				cells[i] = col.Cell(c, tlsDir)
+				cells[i] = col.Cell(c, t.tlsDir)
 			}
-			row(cells, c.Status)
-		}
-	}
-	section("Certificate authorities", inv.CAs)
-	b.WriteString("\n")
-	section("Leaf certificates", inv.Leaves)
-	for _, f := range inv.Unreadable {
-		b.WriteString(st.Bad.Render("unreadable: ") + relTo(tlsDir, f) + "\n")
-	}
-	if n := len(inv.Missing); n > 0 {
-		note := fmt.Sprintf("%d listed files are not present (agent files, legacy certs k3s deletes at start); w names them.", n)
-		if width >= wholeWidth {
-			note = fmt.Sprintf("%d listed files are not present (agent files, legacy certs k3s deletes at start):", n)
-		}
-		b.WriteString("\n" + st.Dim.Render(hang("", note, width)) + "\n")
-		if width >= wholeWidth {
-			for _, f := range inv.Missing {
-				b.WriteString("  " + f + "\n")
+			if n == t.cursor {
+				cursorLine = len(lines)
 			}
+			row(cells, c.Status, n == t.cursor)
+			n++
 		}
 	}
-	return strings.TrimRight(b.String(), "\n")
+	section("Certificate authorities", cas, len(t.inv.CAs))
+	lines = append(lines, "")
+	section("Leaf certificates", leaves, len(t.inv.Leaves))
+	for _, f := range t.inv.Unreadable {
+		lines = append(lines, t.st.Bad.Render("unreadable: ")+relTo(t.tlsDir, f))
+	}
+	if miss := t.missing(); len(miss) > 0 {
+		lines = append(lines, "", t.st.Dim.Render(hang("", fmt.Sprintf("Not present (%d; agent files, legacy certs k3s deletes at start):", len(miss)), t.width)))
+		for _, f := range miss {
+			lines = append(lines, "  "+elide(relTo(t.tlsDir, f), t.width-2))
+		}
+	}
+	return strings.Join(lines, "\n"), cursorLine
+}
+
+// renderInventory renders the check table with no cursor and no filter.
+// Paths show relative to tlsDir; statuses are coloured through st.
+func renderInventory(inv *pki.Inventory, tlsDir string, width int, st Styles) string {
+	s, _ := certTable{inv: inv, tlsDir: tlsDir, width: width, st: st, cursor: -1}.render()
+	return s
 }
 
 // relTo shows path relative to dir when it lies inside it.
