@@ -33,15 +33,13 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := steps.ListBackups(dd)
-			if err != nil {
-				return err
-			}
-			incomplete, err := steps.IncompleteBackups(dd)
+			list, err := steps.ListBackupEntries(dd)
 			if err != nil {
 				return err
 			}
 			if out == "json" {
+				// The shape scripts read: the backup's record with its
+				// file, or only the file of an incomplete one.
 				type row struct {
 					*steps.Backup
 					File string `json:"file"`
@@ -49,27 +47,30 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 					Incomplete bool `json:"incomplete"`
 				}
 				rows := []row{}
-				for _, b := range list {
-					rows = append(rows, row{Backup: b, File: b.Path})
-				}
-				for _, p := range incomplete {
-					rows = append(rows, row{File: p, Incomplete: true})
+				for _, e := range list {
+					rows = append(rows, row{Backup: e.Backup, File: e.Path, Incomplete: e.Incomplete})
 				}
 				return writeJSON(a.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tFILE\tDATASTORE COPY")
+			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tCA HASH\tFILE\tDATASTORE COPY")
+			var incomplete []string
 			for _, b := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, b.Path, copyColumn(b.DatastoreCopy))
-			}
-			for _, p := range incomplete {
-				fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t%s\t-\n", p)
+				if b.Incomplete {
+					incomplete = append(incomplete, b.Path)
+					fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t-\t%s\t-\n", b.Path)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, orDash(b.CAHash), b.Path, copyColumn(b.Backup.DatastoreCopy))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
 			for _, b := range list {
-				if c := b.DatastoreCopy; c != nil && c.Taken {
+				if b.Backup == nil {
+					continue
+				}
+				if c := b.Backup.DatastoreCopy; c != nil && c.Taken {
 					a.printf("restore %s: %s\n", c.Path, c.HowToRestore)
 				}
 			}
@@ -185,4 +186,12 @@ func (a *app) datastoreShowCommand() *cobra.Command {
 	a.addDatastoreFlags(cmd)
 	addOutputFlag(cmd.Flags(), "text or json")
 	return cmd
+}
+
+// orDash is s, or "-" when it is empty (a value not recorded).
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

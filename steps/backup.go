@@ -40,6 +40,10 @@ type Backup struct {
 	// etcd snapshot, a copy of state.db in the backup's folder, or none
 	// and why (nil in backups of earlier versions).
 	DatastoreCopy *DatastoreCopy `json:"datastoreCopy,omitempty"`
+	// CAHash is the join-token CA hash of the server CA in the saved
+	// value, recorded when the run that made the backup could decrypt it
+	// ("" otherwise, and in backups made before it was recorded).
+	CAHash string `json:"caHash,omitempty"`
 	// Path is the backup file itself (not stored).
 	Path string `json:"-"`
 	// Removed are the incomplete backups removed before it was written
@@ -61,15 +65,16 @@ const incompletePrefix = ".incomplete-"
 
 // writeBackup removes the pieces of backups a killed run left (see
 // IncompleteBackups), then saves kv, a copy of server/tls and, for a
-// planned SQLite copy, a copy of state.db; dc (nil for none) is recorded.
+// planned SQLite copy, a copy of state.db; dc (nil for none) and caHash
+// ("" when unknown) are recorded.
 // The caller holds the data dir's lock, so no other run is writing a
 // backup.
-func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
+func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	removed, err := RemoveIncompleteBackups(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	b, err := saveBackup(ctx, dataDir, kv, via, now, dc)
+	b, err := saveBackup(ctx, dataDir, kv, caHash, via, now, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, 
 // rename is the create-exclusive step: it fails on a name another backup
 // holds, and the next name is tried. A planned SQLite copy is written in
 // the folder as state.db, 0600, before backup.json.
-func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
+func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	dir := BackupDir(dataDir)
 	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("create backup dir: %w", err)
@@ -104,7 +109,7 @@ func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, via Via, n
 	if err := fsutil.CopyDir(ctx, filepath.Join(product.ServerDir(dataDir), pki.TLSDir), filepath.Join(tmp, pki.TLSDir)); err != nil {
 		return nil, fmt.Errorf("back up tls dir: %w", err)
 	}
-	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir}
+	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir, CAHash: caHash}
 	if dc != nil {
 		stored := *dc
 		if dc.Kind == CopySQLite {
@@ -220,7 +225,12 @@ func ListBackups(dataDir string) ([]*Backup, error) {
 		}
 		out = append(out, b)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].Revision > out[j].Revision // the same second: the later write's first
+	})
 	return out, nil
 }
 

@@ -2,12 +2,14 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 )
@@ -24,7 +26,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			b, err := saveBackup(ctx, sb.DataDir, kv, ViaSQLite, testkit.Now, nil)
+			b, err := saveBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now, nil)
 			if err == nil {
 				paths[i] = b.Path
 			}
@@ -61,7 +63,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 func TestIncompleteBackups(t *testing.T) {
 	ctx := context.Background()
 	sb := stSandbox(t)
-	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), ViaSQLite, testkit.Now, nil)
+	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,5 +120,51 @@ func TestIncompleteBackups(t *testing.T) {
 	}
 	if list, _ := ListBackups(sb.DataDir); len(list) != 2 {
 		t.Errorf("complete backups after the load: %d, want 2", len(list))
+	}
+}
+
+// TestListBackupEntries: complete and incomplete backups in one list,
+// newest first, with what each recorded; an incomplete one is dated by
+// its name.
+func TestListBackupEntries(t *testing.T) {
+	ctx := context.Background()
+	sb := stSandbox(t)
+	kv := stKV(t, sb)
+	old, err := saveBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now.Add(-2*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent, err := saveBackup(ctx, sb.DataDir, kv, "0f1e2d", ViaSQLite, testkit.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(BackupDir(sb.DataDir), fmt.Sprintf("%s%d-7-123", incompletePrefix, testkit.Now.Add(-time.Hour).Unix()))
+	nameless := filepath.Join(BackupDir(sb.DataDir), ".tmp-9")
+	for _, d := range []string{killed, nameless} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ListBackupEntries(sb.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []BackupEntry{
+		{Path: recent.Path, Created: testkit.Now.UTC(), Revision: kv.ModRevision, Key: kv.Key, Via: "sqlite", CAHash: "0f1e2d"},
+		{Path: killed, Created: testkit.Now.Add(-time.Hour).UTC(), Revision: 7, Incomplete: true},
+		{Path: old.Path, Created: testkit.Now.Add(-2 * time.Hour).UTC(), Revision: kv.ModRevision, Key: kv.Key, Via: "sqlite"},
+		{Path: nameless, Incomplete: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if !got[i].Created.Equal(want[i].Created) {
+			t.Errorf("entry %d created %v, want %v", i, got[i].Created, want[i].Created)
+		}
+		got[i].Created = want[i].Created
+		if got[i] != want[i] {
+			t.Errorf("entry %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
 	}
 }

@@ -15,6 +15,9 @@ const (
 	FieldPath FieldKind = "path"
 	// FieldDir is a directory path (completion from the file system).
 	FieldDir FieldKind = "dir"
+	// FieldBackup is a backup of the data dir (ListBackupEntries): the
+	// wizard lists them to choose from and completes from them.
+	FieldBackup FieldKind = "backup"
 	// FieldChoice is one of Choices.
 	FieldChoice FieldKind = "choice"
 	// FieldList is a comma-separated subset of Choices ("" or "all": all).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/k3sca/k3sca/fsutil"
@@ -49,6 +50,8 @@ func CheckField(env Env, spec FlowSpec, key string, values map[string]string) er
 		return CheckStaged(env.DataDir, v)
 	case fd.Kind == FieldDir:
 		return checkNewStageDir(env.DataDir, v)
+	case fd.Kind == FieldBackup:
+		return checkBackup(env.DataDir, v)
 	case fd.Kind != FieldPath:
 		return nil
 	}
@@ -61,11 +64,33 @@ func CheckField(env Env, spec FlowSpec, key string, values map[string]string) er
 	if in, ok := importInputs[key]; ok {
 		return checkImport(in, key, values)
 	}
-	if key == "restore" {
-		_, err := ReadBackup(v)
+	return nil
+}
+
+// checkBackup refuses what a killed run left (with what it is and how to
+// remove it) and what is not a k3sca backup.
+func checkBackup(dataDir, path string) error {
+	left, err := IncompleteBackups(dataDir)
+	if err != nil {
 		return err
 	}
-	return nil
+	for _, p := range left {
+		if sameFile(p, path) {
+			return errors.New(IncompleteNote(p))
+		}
+	}
+	_, err = ReadBackup(path)
+	return err
+}
+
+// sameFile reports whether a and b name the same file (by path, clean).
+func sameFile(a, b string) bool {
+	if fa, err := os.Stat(a); err == nil {
+		if fb, err := os.Stat(b); err == nil {
+			return os.SameFile(fa, fb)
+		}
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
 }
 
 // checkReadable refuses a path that is missing, a dir, or unreadable.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,50 @@ func TestCheckField(t *testing.T) {
 			var ie *pki.ImportError
 			if tt.input != "" && (!errors.As(err, &ie) || ie.Input != tt.input) {
 				t.Errorf("got %#v, want an ImportError about %s", err, tt.input)
+			}
+		})
+	}
+}
+
+// TestCheckFieldBackup: the restore field takes a backup (its file or its
+// folder) and refuses, when left, what a killed run left and what is not
+// a backup, naming it.
+func TestCheckFieldBackup(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	dir := BackupDir(dataDir)
+	good := filepath.Join(dir, "1795780800-1")
+	killed := filepath.Join(dir, incompletePrefix+"1795780900-2-7")
+	for _, d := range []string{good, filepath.Join(killed, "tls")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(good, BackupFile), []byte(`{"key":"/bootstrap/0123","revision":1,"value":"s:dg=="}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notes := filepath.Join(dir, "notes.json")
+	if err := os.WriteFile(notes, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{DataDir: dataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+	spec, _ := FindFlow(Flows(), FlowDatastore)
+	tests := []struct {
+		name, value, want string
+	}{
+		{"the backup's file", filepath.Join(good, BackupFile), ""},
+		{"the backup's folder", good, ""},
+		{"an incomplete backup", killed, "incomplete backup " + killed},
+		{"not a backup", notes, "is not a k3sca backup"},
+		{"missing", filepath.Join(dir, "nope"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckField(env, spec, "restore", map[string]string{"restore": tt.value})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want %q", err, tt.want)
 			}
 		})
 	}

@@ -99,8 +99,8 @@ func Flows() []FlowSpec {
 		{
 			ID: FlowDatastore, Title: "Datastore: show, backups, restore",
 			Summary: "the bootstrap data in the datastore next to the files on disk",
-			Fields: []Field{{Key: "restore", Label: "backup to restore", Kind: FieldPath, Optional: true,
-				Help: "a backup file (see the list); empty: only show"}},
+			Fields: []Field{{Key: "restore", Label: "backup to restore", Kind: FieldBackup, Optional: true,
+				Help: "a backup of this data dir (listed below, as k3sca datastore backups prints them); empty: only show"}},
 			Build: buildDatastore,
 		},
 		{

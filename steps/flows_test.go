@@ -372,6 +372,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 func TestDatastoreFlowShowsAndRestores(t *testing.T) {
 	sb := stSandbox(t)
 	env, _ := flowEnv(t, sb, false)
+	before := diskHash(t, sb)
 	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
 		t.Fatalf("rotate: %v\n%s", err, out)
 	}
@@ -389,6 +390,22 @@ func TestDatastoreFlowShowsAndRestores(t *testing.T) {
 	}
 	if diskHash(t, sb) == rotated {
 		t.Fatal("after restore and restart the old CA should be back on disk")
+	}
+	// Both backups record the CA hash of the value they saved: the load's
+	// the CA before the rotation, the restore's safety backup the rotated one.
+	if bs[0].CAHash != before {
+		t.Errorf("the load's backup records CA hash %q, want %s", bs[0].CAHash, before)
+	}
+	after, err := ListBackups(sb.DataDir)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("backups after the restore: %v %v", after, err)
+	}
+	safety := after[0]
+	if safety.Path == bs[0].Path {
+		safety = after[1] // made in the same (pinned) second
+	}
+	if safety.CAHash != rotated {
+		t.Errorf("the restore's safety backup %s records CA hash %q, want %s", safety.Path, safety.CAHash, rotated)
 	}
 }
 

@@ -93,7 +93,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		}
 		l.result.Copy = dc
 	}
-	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, lp.Access.Via, l.in.Now, dc)
+	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, bootstrapCAHash(lp.current.Data, l.in.Now), lp.Access.Via, l.in.Now, dc)
 	if err != nil {
 		if dc.Taken {
 			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)

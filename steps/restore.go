@@ -55,7 +55,10 @@ type Restore struct {
 	// caHash is the CA hash of the backup's server CA ("" when the token
 	// does not open it): what servers serve after the restore.
 	caHash string
-	state  WriteState
+	// pass is the token's passphrase when one opens the backup: the
+	// safety backup of the value replaced records its CA hash with it.
+	pass  string
+	state WriteState
 	// copy is the copy of the whole datastore Run takes before it writes;
 	// taken is it once taken.
 	copy, taken *DatastoreCopy
@@ -108,14 +111,8 @@ func (r *Restore) prepare(ctx context.Context) error {
 		if r.value, err = restamp(plain, pass, r.in.Now); err != nil {
 			return fmt.Errorf("backup %s: %w", r.in.BackupPath, err)
 		}
-		r.restamped = true
-		if bs, err := datastore.DecodeBootstrap(plain); err == nil {
-			if e, ok := bs["ServerCA"]; ok {
-				if h, err := pki.HashCA(e.Content, r.in.Now); err == nil {
-					r.caHash = h.Hex
-				}
-			}
-		}
+		r.restamped, r.pass = true, pass
+		r.caHash = plainCAHash(plain, r.in.Now)
 	}
 	if r.value == nil {
 		r.value = []byte(b.Value)
@@ -224,7 +221,13 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	safety, err := writeBackup(ctx, r.in.DataDir, cur, r.access.Via, r.in.Now, dc)
+	caHash := ""
+	if r.pass != "" {
+		if plain, err := datastore.Decrypt(r.pass, cur.Value); err == nil {
+			caHash = plainCAHash(plain, r.in.Now)
+		}
+	}
+	safety, err := writeBackup(ctx, r.in.DataDir, cur, caHash, r.access.Via, r.in.Now, dc)
 	if err != nil {
 		if dc.Taken {
 			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)
@@ -316,4 +319,28 @@ func decodeValue(pass string, value []byte) (datastore.Bootstrap, error) {
 		return nil, err
 	}
 	return datastore.DecodeBootstrap(plain)
+}
+
+// plainCAHash is the join-token CA hash of the server CA in a decrypted
+// bootstrap value, "" when it holds none that hashes.
+func plainCAHash(plain []byte, now time.Time) string {
+	bs, err := datastore.DecodeBootstrap(plain)
+	if err != nil {
+		return ""
+	}
+	return bootstrapCAHash(bs, now)
+}
+
+// bootstrapCAHash is the join-token CA hash of a bootstrap value's server
+// CA, "" when it holds none that hashes.
+func bootstrapCAHash(bs datastore.Bootstrap, now time.Time) string {
+	e, ok := bs["ServerCA"]
+	if !ok {
+		return ""
+	}
+	h, err := pki.HashCA(e.Content, now)
+	if err != nil {
+		return ""
+	}
+	return h.Hex
 }

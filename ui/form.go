@@ -37,6 +37,8 @@ type form struct {
 	busy     bool
 	quitting bool
 	spin     spinner.Model
+	// picker lists the backups under a backup field.
+	picker backupPicker
 }
 
 // newForm opens spec's form with the values it had when it was last
@@ -98,6 +100,9 @@ func (f *form) Typing() bool {
 func (f *form) Init() tea.Cmd {
 	if len(f.visible()) == 0 {
 		return f.submit()
+	}
+	if f.hasBackupField() {
+		return listBackupsCmd(f.com, f.id)
 	}
 	return nil
 }
@@ -246,6 +251,10 @@ func (f *form) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.id == f.id {
 			f.fieldChecked(msg)
 		}
+	case backupsMsg:
+		if msg.id == f.id {
+			f.backupsListed(msg)
+		}
 	}
 	return f, nil
 }
@@ -289,6 +298,11 @@ func (f *form) key(k tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	fd := f.spec.Fields[f.focus]
+	if fd.Kind == steps.FieldBackup {
+		if cmd, ok := f.pickKey(k); ok {
+			return cmd
+		}
+	}
 	switch {
 	case key.Matches(k, keys.Submit):
 		return f.submit()
@@ -319,6 +333,9 @@ func (f *form) key(k tea.KeyMsg) tea.Cmd {
 		if v := f.inputs[f.focus].Value(); v != f.values[fd.Key] {
 			f.values[fd.Key] = v
 			delete(f.checked, fd.Key)
+			if fd.Kind == steps.FieldBackup {
+				f.followValue(f.focus)
+			}
 		}
 		f.cands, f.note = nil, ""
 		return cmd

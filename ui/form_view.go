@@ -28,6 +28,8 @@ func (f *form) Help() keyHelp {
 	switch {
 	case isPath(fd.Kind):
 		short = append(short, with(keys.Complete, "tab", "complete"))
+	case fd.Kind == steps.FieldBackup:
+		short = append(short, with(keys.Up, "↑↓", "choose"), with(keys.Complete, "tab", "complete"))
 	case fd.Kind == steps.FieldChoice:
 		short = append(short, keys.Left)
 	}
@@ -35,7 +37,10 @@ func (f *form) Help() keyHelp {
 	if f.last() {
 		start = with(keys.Enter, "enter", "start")
 	}
-	short = append(short, with(keys.NextField, "↓", "next"), with(keys.PrevField, "↑", "previous"), start, with(keys.Back, "esc", "menu"), keys.Help)
+	if fd.Kind != steps.FieldBackup {
+		short = append(short, with(keys.NextField, "↓", "next"), with(keys.PrevField, "↑", "previous"))
+	}
+	short = append(short, start, with(keys.Back, "esc", "menu"), keys.Help)
 	more := []key.Binding{with(keys.Complete, "tab", "complete a path, next field otherwise"), keys.PrevField,
 		with(keys.Submit, "ctrl+s", "start from any field"), with(keys.Enter, "ctrl+w/ctrl+u", "delete a word/to the start"),
 		with(wholeKey, "ctrl+o", "whole lines on the normal screen")}
@@ -121,6 +126,9 @@ func (f *form) fieldLines(i int) []string {
 			out = append(out, st.Dim.Render(hang(strings.Repeat(" ", lw+4), h, f.com.Width)))
 		}
 	}
+	if fd.Kind == steps.FieldBackup {
+		out = append(out, f.backupLines()...)
+	}
 	return out
 }
 
@@ -152,6 +160,8 @@ func fieldHelp(fd steps.Field) string {
 	switch fd.Kind {
 	case steps.FieldPath, steps.FieldDir:
 		parts = append(parts, "tab completes")
+	case steps.FieldBackup:
+		parts = append(parts, "↑↓ chooses, tab completes from them")
 	case steps.FieldChoice:
 		parts = append(parts, "←/→ changes")
 	case steps.FieldList:

@@ -125,6 +125,9 @@ func (p *plain) values(spec steps.FlowSpec) (map[string]string, bool) {
 			if fd.Help != "" {
 				p.printf("  %s\n", fd.Help)
 			}
+			if fd.Kind == steps.FieldBackup {
+				p.listBackups()
+			}
 			ans, ok := p.ask(fieldPrompt(fd, vals[fd.Key]))
 			if !ok {
 				return nil, false
@@ -142,6 +145,28 @@ func (p *plain) values(spec steps.FlowSpec) (map[string]string, bool) {
 			return vals, true
 		}
 		p.printf("✗ %v\n", err)
+	}
+}
+
+// listBackups prints the data dir's backups, newest first, one line
+// each, whole: what a backup field takes.
+func (p *plain) listBackups() {
+	list, err := steps.ListBackupEntries(p.env.DataDir)
+	switch {
+	case err != nil:
+		p.printf("  ✗ backups: %v\n", err)
+	case len(list) == 0:
+		p.printf("  no backups in %s yet\n", steps.BackupDir(p.env.DataDir))
+	}
+	for _, e := range list {
+		created, status := "unknown time", "complete"
+		if !e.Created.IsZero() {
+			created = e.Created.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		if e.Incomplete {
+			status = "INCOMPLETE (cannot be restored)"
+		}
+		p.printf("  %s  rev %d  CA hash %s  %s  %s\n", created, e.Revision, shortHash(e.CAHash), status, e.Path)
 	}
 }
 

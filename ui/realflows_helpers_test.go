@@ -33,10 +33,12 @@ type rfState struct {
 	view string
 	kind string // "menu", "form", "flow" or "certs"
 
-	// The form's values, whether it builds its flow, and its error.
+	// The form's values, whether it builds its flow, and its error; how
+	// many backups its picker lists (-1: not read yet).
 	values  map[string]string
 	busy    bool
 	formErr string
+	backups int
 
 	// The flow screen: its phase, how many questions it has asked, the
 	// step asked about and the word to type ("" for yes/no), the step
@@ -84,6 +86,10 @@ func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		st.kind = "menu"
 	case *form:
 		st.kind, st.values, st.busy = "form", maps.Clone(s.values), s.busy
+		st.backups = -1
+		if s.picker.loaded {
+			st.backups = len(s.picker.list)
+		}
 		st.formErr = ""
 		if s.err != nil {
 			st.formErr = s.err.Error()

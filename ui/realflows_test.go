@@ -244,7 +244,11 @@ var realFlowCases = []realFlowCase{
 				}
 			}
 		},
-		fill:    func(d *rfDriver) { d.typ(rfRestoreBackup) },
+		// The picker lists the one backup: ↓ chooses it.
+		fill: func(d *rfDriver) {
+			d.wait("the backups", func(st rfState) bool { return st.kind == "form" && st.backups == 1 })
+			d.key(tea.KeyDown, 1)
+		},
 		want:    map[string]string{"restore": rfRestoreBackup},
 		answers: []string{"restore"},
 	},
