@@ -75,8 +75,6 @@ func wizardColumns(cols []pki.InventoryColumn) []invColumn {
 	return out
 }
 
-// expiryDate is the day of the expiry column, UTC.
-func expiryDate(c pki.CertInfo) string { return c.Expiry().UTC().Format("2006-01-02") }
 
 // tableGap is the space between two columns of the certificate table.
 const tableGap = 2
