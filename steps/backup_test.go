@@ -163,6 +163,10 @@ func TestListBackupEntries(t *testing.T) {
 			t.Errorf("entry %d created %v, want %v", i, got[i].Created, want[i].Created)
 		}
 		got[i].Created = want[i].Created
+		if (got[i].Backup == nil) != want[i].Incomplete || (got[i].Backup != nil && got[i].Backup.Path != got[i].Path) {
+			t.Errorf("entry %d carries the record %+v", i, got[i].Backup)
+		}
+		got[i].Backup = nil
 		if got[i] != want[i] {
 			t.Errorf("entry %d:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
