@@ -90,6 +90,9 @@ func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
 	f.BoolVar(&o.showToken, keyShowToken, false, "print the full token (it holds the server password)")
 	addOutputFlag(f, "text, json")
 	a.addFlowFlags(cmd)
+	if spec.ID == steps.FlowCheck {
+		a.addCheckExitFlags(cmd)
+	}
 	return cmd
 }
 
@@ -208,6 +211,11 @@ func (a *app) closeLog(code int) {
 }
 
 func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) error {
+	if spec.ID == steps.FlowCheck {
+		if err := a.checkExitMode(); err != nil {
+			return err
+		}
+	}
 	format, err := a.output("text", "json")
 	if err != nil {
 		return err
@@ -257,9 +265,8 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 		return err
 	}
 	if runErr == nil && spec.ID == steps.FlowCheck {
-		inv, _ := rep.Steps[len(rep.Steps)-1].Outcome.Data.(*pki.Inventory)
-		if inv != nil {
-			return a.checkAttention(inv, env.Window)
+		if inv := checkReport(rep); inv != nil {
+			return a.checkVerdict(inv, env.Window)
 		}
 	}
 	return flowExit(runErr)

@@ -68,6 +68,11 @@ type app struct {
 	// loadHook is passed to every load as LoadInput.Hook (tests pause a
 	// load at a named point); nil in the program.
 	loadHook func(point string)
+	// ce is how check and run check exit (their flags); nagios is set
+	// once --exit-codes nagios is validated: every error then exits
+	// UNKNOWN.
+	ce     checkExit
+	nagios bool
 }
 
 func newApp(stdout, stderr io.Writer) *app {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -67,6 +68,15 @@ type attentionError struct{ msg string }
 
 func (e attentionError) Error() string { return e.msg }
 
+// monitorError is a check's verdict in a monitoring convention (exit
+// code, already printed).
+type monitorError struct {
+	code int
+	msg  string
+}
+
+func (e monitorError) Error() string { return e.msg }
+
 func (a *app) exitCode(err error) int {
 	if err == nil {
 		return exitOK
@@ -74,7 +84,16 @@ func (a *app) exitCode(err error) int {
 	var ue usageError
 	var re refusedError
 	var ae attentionError
+	var me monitorError
 	switch {
+	case errors.As(err, &me):
+		fmt.Fprintln(a.stderr, me.msg)
+		return me.code
+	case a.nagios:
+		// A Nagios plugin that cannot judge says UNKNOWN, on its status line.
+		fmt.Fprintln(a.stdout, "CERTIFICATES UNKNOWN - "+err.Error())
+		fmt.Fprintln(a.stderr, "error:", err)
+		return int(pki.StateUnknown)
 	case errors.Is(err, steps.ErrOutcomeUnknown):
 		fmt.Fprintln(a.stderr, "outcome unknown:", err)
 		return exitUnknown

@@ -164,7 +164,10 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"validate without path", []string{"validate", "-d", sb.DataDir}},
 		{"unknown flag", []string{"check", "--nope"}},
-		{"bad output", []string{"check", "-d", sb.DataDir, "-o", "yaml"}},
+		{"bad output", []string{"check", "-d", sb.DataDir, "-o", "xml"}},
+		{"textfile without prometheus", []string{"check", "-d", sb.DataDir, "--textfile", t.TempDir() + "/x.prom"}},
+		{"textfile not .prom", []string{"check", "-d", sb.DataDir, "-o", "prometheus", "--textfile", t.TempDir() + "/x.txt"}},
+		{"bad exit codes", []string{"check", "-d", sb.DataDir, "--exit-codes", "icinga"}},
 		{"bad product", []string{"check", "--product", "k8s"}},
 		{"unknown service", []string{"rotate", "-d", sb.DataDir, "--service", "nope", "--dry-run"}},
 		{"generate without out", []string{"generate", "rotation", "-d", sb.DataDir}},

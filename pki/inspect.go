@@ -3,7 +3,7 @@ package pki
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +46,19 @@ type CertInfo struct {
 	// SubjectKeyID and AuthorityKeyID are the key identifiers in
 	// lowercase hex ("" when the extension is absent): Chain follows them.
 	SubjectKeyID, AuthorityKeyID string
+	SerialDecimal                string // serial number in decimal, as x509-certificate-exporter labels it
+	Index                        int    // position of the certificate in its file, 0 for the first
+	// Embedded names where a kubeconfig holds it: Kind "cluster" or
+	// "user", Key the cluster's or user's name (x509-certificate-exporter's
+	// embedded_kind and embedded_key); zero for a PEM file.
+	Embedded Embedded
+	// Subject and issuer names as x509-certificate-exporter labels them.
+	SubjectName, IssuerName pkix.Name
+}
+
+// Embedded locates a certificate inside a kubeconfig.
+type Embedded struct {
+	Kind, Key string
 }
 
 // Expiry is the time k3s shows in its expiry column: NotBefore for a
@@ -70,15 +83,36 @@ type InspectOptions struct {
 
 // Inventory is the result of Inspect.
 type Inventory struct {
+	// DataDir is the data dir it was read from.
+	DataDir string
 	// CAs lists every cert of each CA bundle of the layout, CA by CA: the
 	// server's (when the server dir exists), then the agent's copies
 	// agent/client-ca.crt and agent/server-ca.crt (Service "agent/client",
 	// "agent/server") when the agent dir exists and an agent service is
 	// selected.
 	CAs []CertInfo
-	// Leaves lists the first cert of every leaf file of the selected services;
-	// the CA certs k3s appends to leaf files are reported under CAs instead.
+	// Leaves lists the first cert of every leaf file of the selected services,
+	// service by service in name order.
 	Leaves []CertInfo
+	// Rows are the rows of `k3s certificate check`: every cert of every
+	// leaf file of the selected services (the CA certs k3s appends to a
+	// leaf file included), service by service in the order of k3s's
+	// services.All, file by file in the order of its FilesForServices.
+	Rows []CertInfo
+	// Kubeconfig lists the certs embedded in the admin kubeconfig
+	// (KubeconfigPath) when it was read; KubeconfigNote says why not.
+	// KubeconfigUnreadable says the file exists but could not be read.
+	Kubeconfig           []CertInfo
+	KubeconfigPath       string
+	KubeconfigNote       string
+	KubeconfigUnreadable bool
+	// Datastore lists the CA certs of the datastore's bootstrap data, CA by
+	// CA (Path is the file each belongs to on disk), when it was read;
+	// DatastoreNote says why not. DatastoreDiffers lists the CA files
+	// whose bytes differ from the datastore's.
+	Datastore        []CertInfo
+	DatastoreNote    string
+	DatastoreDiffers []string
 	// Missing lists files of the layout that do not exist.
 	Missing []string
 	// Unreadable lists files that exist but that k3s could not parse (k3s
@@ -155,11 +189,11 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	inv := &Inventory{TLSDir: filepath.Join(product.ServerDir(o.DataDir), TLSDir)}
+	inv := &Inventory{DataDir: o.DataDir, TLSDir: filepath.Join(product.ServerDir(o.DataDir), TLSDir)}
 	if serverDir {
 		d := product.ServerDir(o.DataDir)
 		for _, ca := range CATypes {
-			if err := inv.add(ctx, &inv.CAs, ca.CertField().Abs(d), ca.Type, o, true); err != nil {
+			if err := inv.add(ctx, &inv.CAs, ca.CertField().Abs(d), ca.Type, o); err != nil {
 				return nil, err
 			}
 		}
@@ -168,22 +202,55 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 		// The agent's copies of the CA bundles: after a CA rotation they stay
 		// stale until the agent restarts.
 		for _, c := range []struct{ file, service string }{{AgentClientCA, "agent/client"}, {AgentServerCA, "agent/server"}} {
-			if err := inv.add(ctx, &inv.CAs, filepath.Join(agent, c.file), c.service, o, true); err != nil {
+			if err := inv.add(ctx, &inv.CAs, filepath.Join(agent, c.file), c.service, o); err != nil {
 				return nil, err
 			}
 		}
 	}
+	files := map[string][]CertInfo{}
 	for _, s := range services {
 		for _, f := range s.Files {
 			if !strings.HasSuffix(f.Path, ".crt") {
 				continue
 			}
-			if err := inv.add(ctx, &inv.Leaves, f.Abs(o.DataDir), s.Name, o, false); err != nil {
+			path := f.Abs(o.DataDir)
+			certs, err := inv.read(ctx, path, s.Name, o)
+			if err != nil {
 				return nil, err
+			}
+			if len(certs) > 0 {
+				inv.Leaves = append(inv.Leaves, certs[0])
+				files[path] = certs
 			}
 		}
 	}
+	for _, s := range inK3sOrder(o.Product, services) {
+		for _, f := range s.Files {
+			inv.Rows = append(inv.Rows, files[f.Abs(o.DataDir)]...)
+		}
+	}
 	return inv, nil
+}
+
+// inK3sOrder orders services as k3s's services.All lists them
+// (pkg/util/services: Server, then Agent). k3s itself ranges over a Go map
+// of them, so its row order changes from run to run; this is the order it
+// builds that map in, one of the orders it prints.
+func inK3sOrder(p product.Product, services []Service) []Service {
+	n := p.Name()
+	order := []string{"api-server", "admin", "auth-proxy", "cloud-controller", "controller-manager", "etcd",
+		"scheduler", "supervisor", n + "-server", "kube-proxy", "kubelet", n + "-controller"}
+	byName := map[string]Service{}
+	for _, s := range services {
+		byName[s.Name] = s
+	}
+	var out []Service
+	for _, name := range order {
+		if s, ok := byName[name]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // hasAgentFiles reports whether a service of the selection has files in the agent dir.
@@ -204,31 +271,43 @@ func agentDirExists(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// add reads one file and appends its certs (all, or only the first) to list.
-func (inv *Inventory) add(ctx context.Context, list *[]CertInfo, path, service string, o InspectOptions, all bool) error {
+// add reads one file and appends all its certs to list.
+func (inv *Inventory) add(ctx context.Context, list *[]CertInfo, path, service string, o InspectOptions) error {
+	certs, err := inv.read(ctx, path, service, o)
+	*list = append(*list, certs...)
+	return err
+}
+
+// read reads the certs of one file, noting it as missing or unreadable.
+func (inv *Inventory) read(ctx context.Context, path, service string, o InspectOptions) ([]CertInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return nil, fmt.Errorf("inspect: %w", err)
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		inv.Missing = append(inv.Missing, path)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("inspect: read %s: %w", path, err)
+		return nil, fmt.Errorf("inspect: read %s: %w", path, err)
 	}
 	certs, err := ParseCertsPEM(data)
 	if err != nil {
 		inv.Unreadable = append(inv.Unreadable, path)
-		return nil
+		return nil, nil
 	}
-	if !all {
-		certs = certs[:1]
+	return certInfos(certs, path, service, o.Now, o.RenewWindow), nil
+}
+
+// certInfos describes the certs of one file, in order.
+func certInfos(certs []*x509.Certificate, path, service string, now time.Time, window time.Duration) []CertInfo {
+	out := make([]CertInfo, 0, len(certs))
+	for i, c := range certs {
+		ci := newCertInfo(c, path, service, now, window)
+		ci.Index = i
+		out = append(out, ci)
 	}
-	for _, c := range certs {
-		*list = append(*list, newCertInfo(c, path, service, o.Now, o.RenewWindow))
-	}
-	return nil
+	return out
 }
 
 func newCertInfo(c *x509.Certificate, path, service string, now time.Time, window time.Duration) CertInfo {
@@ -248,38 +327,11 @@ func newCertInfo(c *x509.Certificate, path, service string, now time.Time, windo
 
 		SubjectKeyID:   fmt.Sprintf("%x", c.SubjectKeyId),
 		AuthorityKeyID: fmt.Sprintf("%x", c.AuthorityKeyId),
-	}
-}
 
-// k3sCert is one entry of `k3s certificate check -o json`.
-type k3sCert struct {
-	Filename     string
-	Subject      string
-	Issuer       string
-	Usages       []string
-	ExpiryTime   time.Time
-	ResidualTime time.Duration
-	Status       string
-}
-
-// K3sJSON renders the inventory (CAs first, then leaves) in the JSON shape of
-// `k3s certificate check -o json`, with its trailing newline. Like k3s, an
-// empty inventory gives {"Certificates":null}.
-func (inv *Inventory) K3sJSON() ([]byte, error) {
-	var out struct{ Certificates []k3sCert }
-	for _, list := range [][]CertInfo{inv.CAs, inv.Leaves} {
-		for _, c := range list {
-			out.Certificates = append(out.Certificates, k3sCert{
-				Filename: c.Filename, Subject: c.Subject, Issuer: c.Issuer, Usages: c.Usages,
-				ExpiryTime: c.Expiry(), ResidualTime: c.Residual, Status: string(c.Status),
-			})
-		}
+		SerialDecimal: c.SerialNumber.String(),
+		SubjectName:   c.Subject,
+		IssuerName:    c.Issuer,
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encode inventory: %w", err)
-	}
-	return append(b, '\n'), nil
 }
 
 // WriteTable renders the inventory as plain text with columns aligned across

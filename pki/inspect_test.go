@@ -232,7 +232,7 @@ func TestInspectRKE2AndCancel(t *testing.T) {
 
 func tcInventory() *Inventory {
 	nb := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	return &Inventory{
+	inv := &Inventory{
 		CAs: []CertInfo{{Filename: "server-ca.crt", Service: "server", Subject: "k3s-server-ca@1", Issuer: "k3s-server-ca@1",
 			Usages: []string{"CertSign"}, NotBefore: nb, NotAfter: nb.Add(3650 * tcDay), Residual: 3500 * tcDay, Status: StatusOK, IsCA: true}},
 		Leaves: []CertInfo{
@@ -243,6 +243,8 @@ func tcInventory() *Inventory {
 		},
 		Missing: []string{"/d/server/tls/client-supervisor.crt"},
 	}
+	inv.Rows = inv.Leaves
+	return inv
 }
 
 func TestInspectK3sJSON(t *testing.T) {
@@ -250,12 +252,47 @@ func TestInspectK3sJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// k3s's rows first, in their order and without a Source; then k3sca's.
 	want := `{"Certificates":[` +
-		`{"Filename":"server-ca.crt","Subject":"k3s-server-ca@1","Issuer":"k3s-server-ca@1","Usages":["CertSign"],"ExpiryTime":"2035-12-30T00:00:00Z","ResidualTime":302400000000000000,"Status":"OK"},` +
 		`{"Filename":"client-admin.crt","Subject":"system:admin","Issuer":"k3s-client-ca@1","Usages":["ClientAuth"],"ExpiryTime":"2027-01-01T00:00:00Z","ResidualTime":2592000000000001,"Status":"WARNING"},` +
-		`{"Filename":"kube-scheduler.crt","Subject":"kube-scheduler","Issuer":"k3s-server-ca@1","Usages":["ServerAuth"],"ExpiryTime":"2026-01-01T00:00:00.5Z","ResidualTime":31536000000000000,"Status":"NOT YET VALID"}]}` + "\n"
+		`{"Filename":"kube-scheduler.crt","Subject":"kube-scheduler","Issuer":"k3s-server-ca@1","Usages":["ServerAuth"],"ExpiryTime":"2026-01-01T00:00:00.5Z","ResidualTime":31536000000000000,"Status":"NOT YET VALID"},` +
+		`{"Filename":"server-ca.crt","Subject":"k3s-server-ca@1","Issuer":"k3s-server-ca@1","Usages":["CertSign"],"ExpiryTime":"2035-12-30T00:00:00Z","ResidualTime":302400000000000000,"Status":"OK","Source":"ca-file"}]}` + "\n"
 	if string(got) != want {
 		t.Fatalf("K3sJSON =\n%s\nwant\n%s", got, want)
+	}
+	y, err := tcInventory().K3sYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantYAML := `certificates:
+- filename: client-admin.crt
+  subject: system:admin
+  issuer: k3s-client-ca@1
+  usages:
+  - ClientAuth
+  expirytime: 2027-01-01T00:00:00Z
+  residualtime: 720h0m0.000000001s
+  status: WARNING
+- filename: kube-scheduler.crt
+  subject: kube-scheduler
+  issuer: k3s-server-ca@1
+  usages:
+  - ServerAuth
+  expirytime: 2026-01-01T00:00:00.5Z
+  residualtime: 8760h0m0s
+  status: NOT YET VALID
+- filename: server-ca.crt
+  subject: k3s-server-ca@1
+  issuer: k3s-server-ca@1
+  usages:
+  - CertSign
+  expirytime: 2035-12-30T00:00:00Z
+  residualtime: 84000h0m0s
+  status: OK
+  source: ca-file
+`
+	if string(y) != wantYAML {
+		t.Fatalf("K3sYAML =\n%s\nwant\n%s", y, wantYAML)
 	}
 	empty, err := (&Inventory{}).K3sJSON()
 	if err != nil || string(empty) != "{\"Certificates\":null}\n" {

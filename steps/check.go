@@ -2,6 +2,8 @@ package steps
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
@@ -26,4 +28,72 @@ func Check(ctx context.Context, in CheckInput) (*pki.Inventory, error) {
 	return pki.Inspect(ctx, pki.InspectOptions{
 		DataDir: in.DataDir, Services: in.Services, Now: in.Now, RenewWindow: in.Window, Product: in.Product,
 	})
+}
+
+// datastoreCAsTask reads the CA bundles of the datastore's bootstrap data
+// into the report of the check before it (inv), read-only. A datastore it
+// cannot read is a note, never a failure: the files were checked anyway.
+func (r *run) datastoreCAsTask(inv func() *pki.Inventory) *Task {
+	return &Task{
+		ID:    "datastore",
+		Title: "CA certificates in the datastore",
+		Run: func(ctx context.Context, _ func(string)) (*Outcome, error) {
+			in := inv()
+			if in == nil {
+				return &Outcome{Summary: "no report to compare with"}, nil
+			}
+			via, err := readDatastoreCAs(ctx, r.env, in)
+			if err != nil {
+				in.DatastoreNote = "not read: " + err.Error()
+				return &Outcome{Summary: "not read; the CA files were checked without it", Warnings: []string{in.DatastoreNote}}, nil
+			}
+			out := &Outcome{Summary: fmt.Sprintf("%d CA certificates read from the datastore (%s); every CA file matches it", len(in.Datastore), via)}
+			if len(in.DatastoreDiffers) > 0 {
+				out.Summary = fmt.Sprintf("%d CA certificates read from the datastore (%s); %d CA files differ from it", len(in.Datastore), via, len(in.DatastoreDiffers))
+				for _, p := range in.DatastoreDiffers {
+					out.Warnings = append(out.Warnings, p+" differs from the datastore's copy: k3s replaces it at its next start, or refuses to start when the file is newer")
+				}
+			}
+			if in.DatastoreNote != "" {
+				out.Warnings = append(out.Warnings, in.DatastoreNote)
+			}
+			return out, nil
+		},
+	}
+}
+
+// readDatastoreCAs opens the datastore read-only with the node's token and
+// adds the CA bundles of its bootstrap data to inv.
+func readDatastoreCAs(ctx context.Context, env Env, inv *pki.Inventory) (Via, error) {
+	server := product.ServerDir(env.DataDir)
+	if !dirExists(server) {
+		return "", errors.New("an agent has no datastore")
+	}
+	_, pass, err := ResolvePassphrase(env.DataDir, env.Token)
+	if err != nil {
+		return "", err
+	}
+	in := env.access()
+	in.ReadOnly = true
+	acc, err := ChooseAccess(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	b, err := acc.Open(ctx, true)
+	if err != nil {
+		return acc.Via, fmt.Errorf("open datastore (%s): %w", acc.Via, err)
+	}
+	defer b.Close()
+	cur, err := ReadBootstrap(ctx, b, pass)
+	if err != nil {
+		return acc.Via, err
+	}
+	content := map[string][]byte{}
+	for _, ca := range pki.CATypes {
+		if e, ok := cur.Data[ca.Field]; ok {
+			content[ca.Field] = e.Content
+		}
+	}
+	inv.AddDatastoreCAs(content, server, env.Now(), env.Window)
+	return acc.Via, nil
 }

@@ -129,9 +129,32 @@ func buildRollout(_ context.Context, env Env, _ map[string]string) (*Flow, error
 	return r.flow(FlowRollout, "Roll out the CA on this server to every node", r.rolloutTask()), nil
 }
 
-func buildCheck(_ context.Context, env Env, _ map[string]string) (*Flow, error) {
+// buildCheck is the expiry report: the certificates of the data dir and of
+// the admin kubeconfig, then the datastore's CAs beside the CA files.
+// vals["services"] (not a field of the menu; `k3sca check --service`
+// sets it) limits the leaf services.
+func buildCheck(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
+	services := splitList(vals["services"])
+	if _, err := pki.LookupServices(env.Product, services); err != nil {
+		return nil, err
+	}
 	r := newRun(env)
-	return r.flow(FlowCheck, "Check certificates", r.checkTask("check", "Certificate expiry report", nil)), nil
+	check := r.checkTask("check", "Certificate expiry report", services)
+	var inv *pki.Inventory
+	report := check.Run
+	check.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
+		out, err := report(ctx, progress)
+		if err != nil {
+			return nil, err
+		}
+		inv = out.Data.(*pki.Inventory)
+		inspectKubeconfig(inv, r.env, r.env.Now())
+		if inv.KubeconfigNote != "" {
+			out.Warnings = append(out.Warnings, "admin kubeconfig: "+inv.KubeconfigNote)
+		}
+		return out, nil
+	}
+	return r.flow(FlowCheck, "Check certificates", check, r.datastoreCAsTask(func() *pki.Inventory { return inv })), nil
 }
 
 // checkTask reports the certificates (of services, all when nil).

@@ -141,6 +141,10 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	if err := SetSandboxVersion(in.DataDir, in.Product, SandboxVersion(in.Product), in.Now); err != nil {
 		return nil, err
 	}
+	// k3s writes the admin kubeconfig at the end of its start.
+	if err := writeKubeconfig(in.DataDir, in.Product, in.Now); err != nil {
+		return nil, err
+	}
 	if err := markSandbox(in.DataDir, in.Now); err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 		switch {
 		case i == 0:
 		case n.Role == cluster.RoleServer:
-			err = c.addServer(ctx, first, n)
+			err = c.addServer(ctx, p, first, n, in.Now)
 		default:
 			err = c.addAgent(first, n, in.Now)
 		}
@@ -149,7 +149,7 @@ func (c *SandboxCluster) node(in SandboxClusterInput, name string, role cluster.
 }
 
 // addServer copies the first server's data dir and shares its datastore.
-func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) error {
+func (c *SandboxCluster) addServer(ctx context.Context, p product.Product, first, n SandboxNode, now time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(n.DataDir), 0o755); err != nil {
 		return err
 	}
@@ -160,7 +160,10 @@ func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) er
 	if err := os.RemoveAll(db); err != nil {
 		return err
 	}
-	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
+	if err := os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db); err != nil {
+		return err
+	}
+	return writeKubeconfig(n.DataDir, p, now)
 }
 
 // addAgent gives an agent the server CA it trusts, as a joined agent has.

@@ -185,6 +185,9 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	if err := fsutil.WriteFile(filepath.Join(server, pki.TokenFile), []byte(rep.Token.String()+"\n"), fsutil.ModeSecret, now); err != nil {
 		return nil, err
 	}
+	if err := writeKubeconfig(dataDir, p, now); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
