@@ -220,3 +220,44 @@ func splitK3sRows(t *testing.T, format string, out []byte) ([]byte, map[string]i
 	}
 	return y, extra
 }
+
+// TestCheckDatastore: the datastore's CAs come from the datastore (read
+// with the node's token), a CA file that differs from them is marked,
+// and a datastore that cannot be read is a note on stderr, never a
+// failure or a row.
+func TestCheckDatastore(t *testing.T) {
+	sb := newSandbox(t)
+	rows := func(r result) (datastore, differs int) {
+		t.Helper()
+		var doc pki.K3sReport
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("exit %d %v: %s", r.code, err, r.stderr)
+		}
+		for _, c := range doc.Certificates {
+			if c.Source == pki.SourceDatastore {
+				datastore++
+			}
+			if c.DatastoreDiffers {
+				differs++
+			}
+		}
+		return datastore, differs
+	}
+	wrong := "K10" + strings.Repeat("0", 64) + "::server:" + strings.Repeat("f", 32)
+	r := runAt(t, "check", "-d", sb.DataDir, "-o", "json", "--token", wrong)
+	if n, _ := rows(r); r.code != 0 || n != 0 || !strings.Contains(r.stderr, "note: not read: ") {
+		t.Errorf("wrong token: exit %d, %d datastore rows, stderr %q; want 0, none and a note", r.code, n, r.stderr)
+	}
+	ca := pki.ServerCAPath(sb.ServerDir)
+	b, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ca, append(b, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runAt(t, "check", "-d", sb.DataDir, "-o", "json")
+	if n, d := rows(r); n != 5 || d != 1 || !strings.Contains(r.stderr, ca+" differs from the datastore's copy") {
+		t.Errorf("edited server CA: %d datastore rows, %d marked differing, stderr %q; want 5, 1 and a note", n, d, r.stderr)
+	}
+}
