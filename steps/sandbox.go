@@ -41,6 +41,10 @@ type SandboxInput struct {
 	// the server dir before the first start, as the custom CA flow does,
 	// instead of k3s's self-signed CAs.
 	CustomCA *pki.CustomCAInput
+	// NoKubeconfig leaves out the admin kubeconfig k3s writes at start: a
+	// sandbox cluster has no Kubernetes API, and with a kubeconfig the
+	// rollout's node-Ready check would wait for one on every node.
+	NoKubeconfig bool
 }
 
 // nearExpiryAge is the age of a NearExpiry sandbox's CAs and old leaf.
@@ -142,8 +146,10 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 		return nil, err
 	}
 	// k3s writes the admin kubeconfig at the end of its start.
-	if err := writeKubeconfig(in.DataDir, in.Product, in.Now); err != nil {
-		return nil, err
+	if !in.NoKubeconfig {
+		if err := writeKubeconfig(in.DataDir, in.Product, in.Now); err != nil {
+			return nil, err
+		}
 	}
 	if err := markSandbox(in.DataDir, in.Now); err != nil {
 		return nil, err

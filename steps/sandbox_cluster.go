@@ -71,7 +71,7 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 		c.Nodes = append(c.Nodes, c.node(in, fmt.Sprintf("a%d", i), cluster.RoleAgent))
 	}
 	first := c.Nodes[0]
-	sb, err := CreateSandbox(ctx, SandboxInput{DataDir: first.DataDir, Product: p, Now: in.Now})
+	sb, err := CreateSandbox(ctx, SandboxInput{DataDir: first.DataDir, Product: p, Now: in.Now, NoKubeconfig: true})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 		switch {
 		case i == 0:
 		case n.Role == cluster.RoleServer:
-			err = c.addServer(ctx, p, first, n, in.Now)
+			err = c.addServer(ctx, first, n)
 		default:
 			err = c.addAgent(first, n, in.Now)
 		}
@@ -149,7 +149,7 @@ func (c *SandboxCluster) node(in SandboxClusterInput, name string, role cluster.
 }
 
 // addServer copies the first server's data dir and shares its datastore.
-func (c *SandboxCluster) addServer(ctx context.Context, p product.Product, first, n SandboxNode, now time.Time) error {
+func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) error {
 	if err := os.MkdirAll(filepath.Dir(n.DataDir), 0o755); err != nil {
 		return err
 	}
@@ -160,10 +160,7 @@ func (c *SandboxCluster) addServer(ctx context.Context, p product.Product, first
 	if err := os.RemoveAll(db); err != nil {
 		return err
 	}
-	if err := os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db); err != nil {
-		return err
-	}
-	return writeKubeconfig(n.DataDir, p, now)
+	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
 }
 
 // addAgent gives an agent the server CA it trusts, as a joined agent has.

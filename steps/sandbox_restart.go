@@ -185,8 +185,12 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	if err := fsutil.WriteFile(filepath.Join(server, pki.TokenFile), []byte(rep.Token.String()+"\n"), fsutil.ModeSecret, now); err != nil {
 		return nil, err
 	}
-	if err := writeKubeconfig(dataDir, p, now); err != nil {
-		return nil, err
+	// k3s rewrites the admin kubeconfig at every start (a sandbox built
+	// without one, a sandbox cluster's node, stays without).
+	if fileExists(filepath.Join(sandboxNodeRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))) {
+		if err := writeKubeconfig(dataDir, p, now); err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
 }
