@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
@@ -245,9 +246,23 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 func TestCheckTextIsTheSharedRenderer(t *testing.T) {
 	sb := newSandbox(t)
 	r := runAt(t, "check", "-d", sb.DataDir)
-	inv, err := steps.Check(t.Context(), steps.CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Now})
+	// The check flow's report, as check builds it (the admin kubeconfig's
+	// and the datastore's certificates included), through the shared
+	// renderer.
+	env := steps.Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Window: pki.DefaultRenewWindow,
+		Services: steps.DetectServices(sb.DataDir)}.WithDefaults()
+	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowCheck)
+	flow, err := spec.Build(t.Context(), env, map[string]string{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	rep, err := (&steps.Runner{}).Run(t.Context(), flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := checkReport(rep)
+	if inv == nil || len(inv.Kubeconfig) == 0 {
+		t.Fatalf("the check flow's report has no kubeconfig rows: %+v", inv)
 	}
 	var b strings.Builder
 	if err := inv.WriteText(&b, inv.TLSDir); err != nil {

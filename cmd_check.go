@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
-	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -226,7 +223,7 @@ func (a *app) writeInventory(inv *pki.Inventory, out, textfile string) error {
 			h := a.health(inv)
 			fmt.Fprintln(&b, h.Line(a.now(), days(a.ce.warnDays), days(a.ce.critDays)))
 		}
-		err = writeInventoryText(&b, inv, filepath.Join(product.ServerDir(inv.DataDir), pki.TLSDir))
+		err = inv.WriteText(&b, inv.TLSDir)
 		if err == nil && len(inv.Missing) > 0 {
 			a.printf("%d listed files are not present (agent files, legacy certs k3s deletes at start); see -o table\n", len(inv.Missing))
 		}
@@ -243,35 +240,4 @@ func (a *app) writeInventory(inv *pki.Inventory, out, textfile string) error {
 	}
 	_, err = a.stdout.Write(b.Bytes())
 	return err
-}
-
-// writeInventoryText prints one line per certificate, aligned with
-// text/tabwriter like `datastore backups`: nothing is ever cut, so a path
-// or a subject copied from it is whole (wide names widen the column).
-func writeInventoryText(w *bytes.Buffer, inv *pki.Inventory, tlsDir string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tFILE\tSUBJECT\tSTATUS\tLEFT")
-	for _, group := range []struct {
-		kind  string
-		certs []pki.CertInfo
-	}{{"CA", inv.CAs}, {"", inv.Leaves}, {"kubeconfig", inv.Kubeconfig}, {"datastore", inv.Datastore}} {
-		for _, c := range group.certs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", group.kind, relTo(tlsDir, c.Path), c.Subject, c.Status, pki.FormatResidual(c.Residual))
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write the report: %w", err)
-	}
-	for _, f := range inv.Unreadable {
-		fmt.Fprintf(w, "unreadable: %s\n", f)
-	}
-	return nil
-}
-
-// relTo shows path relative to dir when it lies inside it.
-func relTo(dir, path string) string {
-	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return path
 }

@@ -51,7 +51,9 @@ func RelPath(dir, path string) string {
 }
 
 // WriteText renders inv as plain text for a person: one line per
-// certificate (CAs first, marked CA) with the columns that must show,
+// certificate (CAs first, marked CA; then the leaves; then the admin
+// kubeconfig's and the datastore's certificates, marked so) with the
+// columns that must show,
 // aligned with text/tabwriter and never cut, so a path or a subject
 // copied from it is whole; then the unreadable files. (WriteTable is
 // k3s's own `certificate check -o table` layout, K3sJSON its JSON.)
@@ -68,7 +70,7 @@ func (inv *Inventory) WriteText(w io.Writer, tlsDir string) error {
 	for _, group := range []struct {
 		kind  string
 		certs []CertInfo
-	}{{"CA", inv.CAs}, {"", inv.Leaves}} {
+	}{{"CA", inv.CAs}, {"", inv.Leaves}, {"kubeconfig", inv.Kubeconfig}, {"datastore", inv.Datastore}} {
 		for _, c := range group.certs {
 			cells := []string{group.kind}
 			for _, col := range cols {
