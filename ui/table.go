@@ -75,7 +75,6 @@ func wizardColumns(cols []pki.InventoryColumn) []invColumn {
 	return out
 }
 
-
 // tableGap is the space between two columns of the certificate table.
 const tableGap = 2
 
