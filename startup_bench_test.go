@@ -24,10 +24,7 @@ func BenchmarkWizardStartup(b *testing.B) {
 		b.Skip("tmux is not installed")
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "k3sca")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := builtBinary(b)
 	sbDir := filepath.Join(dir, "sb")
 	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbDir).CombinedOutput(); err != nil {
 		b.Fatalf("sandbox: %v\n%s", err, out)
