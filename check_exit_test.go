@@ -34,6 +34,16 @@ func TestCheckExitCodes(t *testing.T) {
 		{"nagios bad thresholds", []string{"-d", dd, "--exit-codes", "nagios", "--warn-days", "7", "--crit-days", "14"}, 3, "CERTIFICATES UNKNOWN - --warn-days 7"},
 		{"nagios error", []string{"-d", dd, "--exit-codes", "nagios", "-s", "nope"}, 3, "CERTIFICATES UNKNOWN - service nope is not recognized"},
 		{"nagios error exit-zero", []string{"-d", dd, "--exit-codes", "nagios", "-s", "nope", "--exit-zero"}, 3, "CERTIFICATES UNKNOWN"},
+		// A command line cobra cannot parse is a failure to run: UNKNOWN
+		// in nagios mode, wherever the flag stands; usage (2) otherwise.
+		{"default unknown flag", []string{"-d", dd, "--bogus"}, 2, ""},
+		{"nagios unknown flag", []string{"-d", dd, "--exit-codes", "nagios", "--bogus"}, 3, "CERTIFICATES UNKNOWN - unknown flag: --bogus"},
+		{"nagios unknown flag before it", []string{"--bogus", "-d", dd, "--exit-codes=nagios"}, 3, "CERTIFICATES UNKNOWN - unknown flag: --bogus"},
+		{"nagios bad number", []string{"-d", dd, "--exit-codes", "nagios", "--warn-days", "soon"}, 3, "CERTIFICATES UNKNOWN - invalid argument"},
+		{"nagios flag without value", []string{"--exit-codes", "nagios", "-d"}, 3, "CERTIFICATES UNKNOWN - flag needs an argument"},
+		{"nagios extra argument", []string{"-d", dd, "--exit-codes", "nagios", "extra"}, 3, "CERTIFICATES UNKNOWN"},
+		{"nagios then default", []string{"-d", dd, "--exit-codes", "nagios", "--exit-codes", "default", "--bogus"}, 2, ""},
+		{"nagios after --", []string{"-d", dd, "--", "--exit-codes", "nagios"}, 2, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

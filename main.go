@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
@@ -38,14 +41,45 @@ func main() {
 // run executes the command line and maps its error to an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := newApp(stdout, stderr)
-	root := a.rootCommand()
+	return a.execute(ctx, a.rootCommand(), args)
+}
+
+// execute runs root on args with a's output and returns the exit code,
+// after closing the log.
+func (a *app) execute(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	code := a.exitCode(err)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	// Read from the words themselves, so that a command line cobra cannot
+	// parse still exits as the Nagios plugin it was asked to be.
+	a.nagios = nagiosAsked(root, args)
+	code := a.exitCode(root.ExecuteContext(ctx))
 	a.closeLog(code)
 	return code
+}
+
+// nagiosAsked reports whether args run a command that takes --exit-codes
+// (check, run check) with --exit-codes nagios, the last one winning as
+// pflag reads it. It reads the raw words: a Nagios plugin must exit 3
+// (UNKNOWN) on any failure to run, an unknown flag or a bad value too,
+// which cobra reports before the command's own code sees its flags.
+func nagiosAsked(root *cobra.Command, args []string) bool {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd.Flags().Lookup("exit-codes") == nil {
+		return false
+	}
+	nagios := false
+	for i, w := range args {
+		if w == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(w, "--exit-codes="); ok {
+			nagios = v == exitCodesNagios
+		} else if w == "--exit-codes" && i+1 < len(args) {
+			nagios = args[i+1] == exitCodesNagios
+		}
+	}
+	return nagios
 }
 
 // usageError marks bad flags or arguments (exit 2).

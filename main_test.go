@@ -30,12 +30,7 @@ func runAt(t *testing.T, args ...string) result {
 	a := newApp(&out, &errb)
 	a.now = func() time.Time { return testkit.Now }
 	a.home = func() (string, error) { return t.TempDir(), nil }
-	root := a.rootCommand()
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	code := a.exitCode(root.ExecuteContext(context.Background()))
-	a.closeLog(code)
+	code := a.execute(context.Background(), a.rootCommand(), args)
 	return result{code, out.String(), errb.String()}
 }
 
