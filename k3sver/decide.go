@@ -1,6 +1,7 @@
 package k3sver
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,6 +66,8 @@ type Row struct {
 	Ops           []Op
 	Path          Path
 	CustomDataDir bool
+	// ServersOnly limits it to servers (Operation.Agent false).
+	ServersOnly bool
 	// Action is what k3sca does; Says the text, with %s for the version.
 	Action Action
 	Says   string
@@ -124,6 +127,8 @@ type Operation struct {
 	Path Path
 	// CustomDataDir says the data dir is not the product's default.
 	CustomDataDir bool
+	// Agent says the node is an agent (a rollout's agents).
+	Agent bool
 }
 
 // Finding is a row (or a fact about the version itself) that applies.
@@ -133,6 +138,10 @@ type Finding struct {
 	Action Action `json:"action"`
 	Text   string `json:"text"`
 }
+
+// ErrRefused is an operation refused for the k3s version of a node,
+// before anything was changed.
+var ErrRefused = errors.New("refused for this k3s version")
 
 // Refuses reports whether any finding refuses.
 func Refuses(fs []Finding) bool {
@@ -176,7 +185,7 @@ func Decide(v *Version, op Operation) []Finding {
 }
 
 func (r Row) applies(v Version, op Operation) bool {
-	if !slices.Contains(r.Ops, op.Op) || (r.CustomDataDir && !op.CustomDataDir) {
+	if !slices.Contains(r.Ops, op.Op) || (r.CustomDataDir && !op.CustomDataDir) || (r.ServersOnly && op.Agent) {
 		return false
 	}
 	if r.Path != PathAny && r.Path != op.Path {

@@ -12,7 +12,7 @@ var Table = []Row{
 		// and v1.23.17+k3s1 (2023-02): `k3s certificate rotate-ca` and
 		// support for CA certificates signed by another CA.
 		ID: "no-ca-rotation", Source: "k3s 2023-02 release notes (v1.26.2+k3s1)",
-		Affects: Match{Before: []string{"v1.23.17+k3s1", "v1.24.11+k3s1", "v1.25.7+k3s1", "v1.26.2+k3s1"}},
+		Affects: caRotationReleases,
 		Ops:     []Op{OpCARotation, OpCustomCA},
 		Action:  Refuse,
 		Says: "k3s %s predates CA rotation: `k3s certificate rotate-ca` (the endpoint --via server uses) and CA certificates " +
@@ -39,7 +39,7 @@ var Table = []Row{
 		// v1.30.6+k3s1, v1.29.10+k3s1, v1.28.15+k3s1 (release dates on
 		// docs.k3s.io/release-notes: v1.30.6 and v1.29.10 on 2024-10-26).
 		ID: "restart-creds-newer", Source: "k3s-io/k3s#11014",
-		Affects: Match{Exactly: []string{"v1.28.14+k3s1", "v1.29.9+k3s1", "v1.30.5+k3s1", "v1.31.1+k3s1"}},
+		Affects: credsNewerReleases,
 		Ops:     []Op{OpCARotation, OpCustomCA}, Path: PathServer,
 		Action: Refuse,
 		Says: "k3s %s's rotate-ca handler stores a set this k3s refuses at its next start: it exits with " +
@@ -49,11 +49,40 @@ var Table = []Row{
 	{
 		// The same k3s-io/k3s#11014, on k3sca's direct write.
 		ID: "restart-creds-newer-direct", Source: "k3s-io/k3s#11014",
-		Affects: Match{Exactly: []string{"v1.28.14+k3s1", "v1.29.9+k3s1", "v1.30.5+k3s1", "v1.31.1+k3s1"}},
+		Affects: credsNewerReleases,
 		Ops:     []Op{OpCARotation, OpCustomCA}, Path: PathDirect,
 		Action: Note,
 		Says: "k3s %s exits at restart after its own rotate-ca (k3s#11014) because the cred files on disk are newer than " +
 			"the stored set; k3sca's direct write stamps every entry with the load time, so that check passes",
+	},
+	{
+		// The same 2023-02 release notes, for the other servers of a
+		// rollout: a server of a k3s that predates CA rotation is not one
+		// k3s supports restarting onto a rotated CA set. Agents only
+		// check /cacerts against their token's hash, which every version
+		// does: they are not refused.
+		ID: "rollout-no-ca-rotation", Source: "k3s 2023-02 release notes (v1.26.2+k3s1)",
+		Affects: caRotationReleases,
+		Ops:     []Op{OpRollout}, ServersOnly: true,
+		Action: Refuse,
+		Says: "this server runs k3s %s, which predates CA rotation (`k3s certificate rotate-ca` and CA certificates signed " +
+			"by another CA arrived in the 2023-02 releases v1.26.2+k3s1, v1.25.7+k3s1, v1.24.11+k3s1, v1.23.17+k3s1): k3s does " +
+			"not support restarting it onto a rotated CA set. Upgrade k3s on it first",
+	},
+	{
+		// The same k3s-io/k3s#11014, for the other servers of a rollout:
+		// the handler of those releases stores entries that a server's
+		// start-up reconcile finds older than its cred files. The version
+		// of the node is a proxy for the handler's (the cluster's servers
+		// run one release); a direct write is not affected.
+		ID: "rollout-restart-creds-newer", Source: "k3s-io/k3s#11014",
+		Affects: credsNewerReleases,
+		Ops:     []Op{OpRollout}, ServersOnly: true,
+		Action: Warn,
+		Says: "this server runs k3s %s, whose rotate-ca handler stores entries older than the cred files on disk (k3s#11014, " +
+			"fixed in the 2024-10 releases): if the cluster's set was loaded by that handler (`k3s certificate rotate-ca` or " +
+			"--via server), this server exits at its restart with `cred/ipsec.psk, cred/passwd newer than datastore`; a set " +
+			"loaded by k3sca's direct write (every entry stamped with the load time) is not affected",
 	},
 	{
 		// k3s-io/k3s#10689 "Failure to read certificates and key files
@@ -100,6 +129,13 @@ var Table = []Row{
 			"v1.32.5+k3s1, v1.31.9+k3s1, v1.30.13+k3s1; k3s#12232): the check takes 90 days unless --renew-days is given",
 	},
 }
+
+// caRotationReleases are the versions before the 2023-02 releases, which
+// brought `k3s certificate rotate-ca` and CAs signed by another CA.
+var caRotationReleases = Match{Before: []string{"v1.23.17+k3s1", "v1.24.11+k3s1", "v1.25.7+k3s1", "v1.26.2+k3s1"}}
+
+// credsNewerReleases are the 2024-09 releases of k3s-io/k3s#11014.
+var credsNewerReleases = Match{Exactly: []string{"v1.28.14+k3s1", "v1.29.9+k3s1", "v1.30.5+k3s1", "v1.31.1+k3s1"}}
 
 // NewestLine is the newest minor line the table was written against: the
 // stable channel was v1.36.3+k3s1 when the compatibility spec was read

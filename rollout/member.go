@@ -47,6 +47,9 @@ type Member struct {
 	// Host reaches its files; Service its k3s.
 	Host    Host
 	Service Service
+	// Version asks it for its k3s version (cluster.NodeVersionProbe for
+	// a remote.Node); a zero probe leaves the version unknown.
+	Version cluster.VersionProbe
 	// Check tells whether it shows the new CA (see ServerCheck, AgentCheck).
 	Check Check
 	// Verify are the health checks once it shows the new CA, in order

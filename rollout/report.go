@@ -37,6 +37,8 @@ type NodeReport struct {
 	Name    string `json:"name"`
 	Role    string `json:"role"`
 	Address string `json:"address"`
+	// Version is its k3s version and what k3sca does about it.
+	Version *NodeVersion `json:"version,omitempty"`
 	// State is where it stands; Step the step it is at or failed in.
 	State State  `json:"state"`
 	Step  string `json:"step,omitempty"`

@@ -22,12 +22,18 @@ var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
 // a time, then the agents, opts.Parallel at once. It stops at the first
 // failure: no member after it is started (agents already under way
 // finish), and those stay untouched. The error is that failure; the
-// report says where every node stands.
+// report says where every node stands. Before all that, every member is
+// asked for its k3s version: a version the table refuses for a rollout
+// (k3sver.Decide) stops it before any node is touched, a
+// *VersionRefusedError naming each such node and why.
 func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun}
 	for _, m := range members {
 		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
+	}
+	if err := readVersions(ctx, p, members, rep); err != nil {
+		return rep, err
 	}
 	one := func(i int) error {
 		m, nr := members[i], &rep.Nodes[i]

@@ -81,7 +81,13 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 	}
 	f.Leftovers, f.Result = r.leftovers, r.result
 	if _, ok := flowOps[id]; ok {
-		f.Preflight = r.preflight(id)
+		// A rollout after other steps: its nodes' versions are read
+		// before step 1 (a rollout that is step 1 reads them itself).
+		late := false
+		for i, t := range tasks {
+			late = late || (i > 0 && t.ID == "rollout")
+		}
+		f.Preflight = r.preflight(id, late)
 	}
 	return f
 }

@@ -2,12 +2,12 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/rollout"
 )
 
 // Preflight is what a flow checks before its first step: the k3s version
@@ -18,14 +18,24 @@ type Preflight struct {
 	// Findings are the table's rows that apply, refusals first in
 	// importance: any refusal stops the flow before its first step.
 	Findings []k3sver.Finding `json:"findings,omitempty"`
+	// Nodes are the cluster's nodes' versions, read before the first
+	// step of a flow that ends with the rollout: a node on a version the
+	// rollout refuses stops the flow before anything is written.
+	Nodes []rollout.NodeVersionReport `json:"nodes,omitempty"`
+
+	nodesRefused error
 }
 
 // Refused reports whether a finding refuses the flow.
-func (p *Preflight) Refused() bool { return p != nil && k3sver.Refuses(p.Findings) }
+func (p *Preflight) Refused() bool {
+	return p != nil && (k3sver.Refuses(p.Findings) || p.nodesRefused != nil)
+}
 
 // ErrVersionRefused is a flow refused before its first step for the k3s
 // version of the node; nothing was run.
-var ErrVersionRefused = errors.New("refused for this k3s version")
+// (k3sver.ErrRefused: a rollout refused for another node's version is
+// one too).
+var ErrVersionRefused = k3sver.ErrRefused
 
 // VersionRefusedError names the version and the rows that refuse it.
 type VersionRefusedError struct {
@@ -51,6 +61,9 @@ func (e *VersionRefusedError) Unwrap() error { return ErrVersionRefused }
 func (p *Preflight) refusal(flow string, line string) error {
 	if !p.Refused() {
 		return nil
+	}
+	if !k3sver.Refuses(p.Findings) {
+		return fmt.Errorf("%s is refused before its first step: %w", flow, p.nodesRefused)
 	}
 	e := &VersionRefusedError{Flow: flow, Line: line}
 	for _, f := range p.Findings {
@@ -89,13 +102,49 @@ func (r *run) operation(id string) k3sver.Operation {
 }
 
 // preflight finds the node's k3s version (unless the environment holds
-// it) and what the table says about it for flow id.
-func (r *run) preflight(id string) func(ctx context.Context) *Preflight {
+// it) and what the table says about it for flow id; with nodes, the
+// versions of the cluster's nodes too (a flow whose rollout comes after
+// other steps).
+func (r *run) preflight(id string, nodes bool) func(ctx context.Context) *Preflight {
 	return func(ctx context.Context) *Preflight {
 		k := r.env.K3s
 		if k == nil {
 			k = DetectK3sVersion(ctx, r.env)
 		}
-		return &Preflight{K3s: k, Findings: k3sver.Decide(k.Parsed(), r.operation(id))}
+		pf := &Preflight{K3s: k, Findings: k3sver.Decide(k.Parsed(), r.operation(id))}
+		if nodes {
+			r.nodeVersions(ctx, pf)
+		}
+		return pf
 	}
+}
+
+// nodeVersions reads the versions of the cluster's nodes into pf, as the
+// rollout does before it touches a node. Nodes that cannot be reached
+// now are the rollout step's to report: a note says so.
+func (r *run) nodeVersions(ctx context.Context, pf *Preflight) {
+	members, closeAll, err := r.members(ctx)
+	if err != nil {
+		pf.Findings = append(pf.Findings, k3sver.Finding{ID: "nodes-not-read", Action: k3sver.Note,
+			Text: "the other nodes' k3s versions were not read before step 1 (" + err.Error() + "); the rollout step reads them before it touches any node"})
+		return
+	}
+	defer closeAll()
+	pf.Nodes, pf.nodesRefused = rollout.ReadVersions(ctx, r.env.Product, members)
+}
+
+// nodeWarnings are the warnings of pf's nodes, one line each.
+func (p *Preflight) nodeWarnings() []string {
+	var out []string
+	for _, n := range p.Nodes {
+		if n.NodeVersion == nil {
+			continue
+		}
+		for _, f := range n.Findings {
+			if f.Action == k3sver.Warn {
+				out = append(out, fmt.Sprintf("%s (%s): %s [%s]", n.Name, n.Role, f.Text, f.Source))
+			}
+		}
+	}
+	return out
 }

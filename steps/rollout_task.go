@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/k3sver"
 	"github.com/k3sca/k3sca/kube"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/remote"
@@ -31,7 +32,9 @@ func (r *run) rolloutTask() *Task {
 	var planned *rollout.Report
 	t.Preview = func(ctx context.Context) (*Plan, error) {
 		rep, err := r.rollout(ctx, true)
-		if err != nil && rep == nil {
+		if err != nil && (rep == nil || errors.Is(err, ErrVersionRefused)) {
+			// A node's version refuses the rollout: the plan stops here,
+			// before any node is touched.
 			return nil, err
 		}
 		planned = rep
@@ -181,7 +184,7 @@ func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.M
 		unit = p.AgentUnit()
 	}
 	svc := rollout.SystemdService{Node: host, Unit: unit}
-	m := rollout.Member{Node: n, Host: host, Service: svc}
+	m := rollout.Member{Node: n, Host: host, Service: svc, Version: cluster.NodeVersionProbe(host)}
 	if n.Role.Value == cluster.RoleServer {
 		m.Check = rollout.ServerCheck(fmt.Sprintf("https://%s", net.JoinHostPort(n.Address.Value, strconv.Itoa(p.SupervisorPort()))), r.env.Now)
 		m.Verify = append(m.Verify, rollout.EtcdHealth{Host: host, Endpoint: "https://" + net.JoinHostPort(n.Address.Value, "2379"), Now: r.env.Now})
@@ -213,6 +216,11 @@ func (r *run) resumeCommand() string {
 func rolloutPlan(rep *rollout.Report, source string) *Plan {
 	p := &Plan{Title: "Roll out to the nodes of " + source}
 	for _, n := range rep.Nodes {
+		if v := n.Version; v != nil && v.Version != "" {
+			p.Add(ActCheck, n.Name, "%s: runs k3s %s", n.Role, v.Version)
+		} else if v != nil {
+			p.Add(ActCheck, n.Name, "%s: k3s version unknown: %s", n.Role, v.Unknown)
+		}
 		switch {
 		case n.State == rollout.StateDone:
 			p.Add(ActCheck, n.Name, "%s: done (its tokens hold the new hash, it shows the new CA)", n.Role)
@@ -235,6 +243,13 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
 	for _, n := range rep.Nodes {
+		if n.Version != nil {
+			for _, f := range n.Version.Findings {
+				if f.Action != k3sver.Note {
+					p.Notes = append(p.Notes, fmt.Sprintf("%s: %s: %s [%s]", n.Name, f.Action, f.Text, f.Source))
+				}
+			}
+		}
 		for _, e := range n.Edits {
 			p.Notes = append(p.Notes, n.Name+": "+e.Diff)
 		}

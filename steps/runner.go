@@ -112,6 +112,20 @@ func (r *Runner) showPreflight(pf *Preflight) {
 			r.printf("  note: %s%s\n", fd.Text, src)
 		}
 	}
+	if len(pf.Nodes) > 0 {
+		var vs []string
+		for _, n := range pf.Nodes {
+			v := "unknown"
+			if n.NodeVersion != nil && n.Version != "" {
+				v = n.Version
+			}
+			vs = append(vs, n.Name+" "+v)
+		}
+		r.printf("nodes: %s\n", strings.Join(vs, ", "))
+	}
+	for _, w := range pf.nodeWarnings() {
+		r.printf("  warning: %s\n", w)
+	}
 }
 
 func (r *Runner) drive(ctx context.Context, s *Session) error {

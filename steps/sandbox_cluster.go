@@ -83,7 +83,7 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 		case n.Role == cluster.RoleServer:
 			err = c.addServer(ctx, first, n)
 		default:
-			err = c.addAgent(first, n, in.Now)
+			err = c.addAgent(first, n, p, in.Now)
 		}
 		if err == nil {
 			err = c.writeTokenPlaces(p, i, n, in.Now)
@@ -163,8 +163,9 @@ func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) er
 	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
 }
 
-// addAgent gives an agent the server CA it trusts, as a joined agent has.
-func (c *SandboxCluster) addAgent(first, n SandboxNode, now time.Time) error {
+// addAgent gives an agent the server CA it trusts, as a joined agent has,
+// and the simulated binary a sandbox server has.
+func (c *SandboxCluster) addAgent(first, n SandboxNode, p product.Product, now time.Time) error {
 	ca, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(first.DataDir)))
 	if err != nil {
 		return err
@@ -173,6 +174,9 @@ func (c *SandboxCluster) addAgent(first, n SandboxNode, now time.Time) error {
 		return err
 	}
 	if err := fsutil.WriteFile(filepath.Join(n.DataDir, "agent", "server-ca.crt"), ca, fsutil.ModePublic, now); err != nil {
+		return err
+	}
+	if err := SetSandboxVersion(n.DataDir, p, SandboxVersion(p), now); err != nil {
 		return err
 	}
 	return (&sandboxAgent{node: n}).write(true, now)
@@ -253,7 +257,13 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 		}
 		node := cluster.Node{Name: n.Name, Declared: "sandbox cluster", Address: cluster.Fact[string]{Value: "127.0.0.1", Source: "sandbox"},
 			Role: cluster.Fact[cluster.Role]{Value: n.Role, Source: "sandbox"}}
-		m := rollout.Member{Node: node, Host: host}
+		// Its version as a node's is read: its simulated binary's
+		// --version, run on this machine (whose PATH is not the node's).
+		m := rollout.Member{Node: node, Host: host, Version: cluster.VersionProbe{Files: host,
+			Run: func(ctx context.Context, argv []string) ([]byte, error) {
+				out, _, err := host.Run(ctx, argv)
+				return out, err
+			}}}
 		// As on a real cluster: etcd member health (a sandbox server is
 		// on SQLite: it does not apply) and node Ready through the first
 		// server's admin kubeconfig (a sandbox has no Kubernetes API: not
@@ -267,6 +277,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 			svc := &SandboxServices{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
 			servers = append(servers, svc)
 			m.Service = unitService{svc, p.ServerUnit()}
+			m.Version.Program = svc.UnitProgram
 			m.Check = func(ctx context.Context, want rollout.Want) error {
 				url, ok := svc.SupervisorURL(p.ServerUnit())
 				if !ok {
@@ -285,6 +296,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 				return "", false
 			}}
 			m.Service = agent
+			m.Version.Program = agent.UnitProgram
 			m.Check = rollout.AgentCheck(host, agent, "/"+strings.TrimPrefix(filepath.ToSlash(p.DefaultDataDir()), "/"), now)
 			m.Verify = []rollout.Verifier{kubeReady}
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
@@ -248,7 +249,21 @@ func TestRolloutOverSSH(t *testing.T) {
 		}
 		defer n.Close()
 		members[i].Host = n
+		// The version too is asked over SSH: the unit's ExecStart names
+		// the node's simulated binary (a path on this machine, where
+		// the SSH session runs it).
+		unit := filepath.Join(c.Nodes[i].Root, "etc", "systemd", "system", memberUnitName(members[i])+".service")
+		b, err := os.ReadFile(unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.Replace(string(b), "ExecStart=/usr/local/bin/k3s", "ExecStart="+SandboxProgram(c.Nodes[i].DataDir, product.K3s), 1))
+		if err := os.WriteFile(unit, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		members[i].Version = cluster.NodeVersionProbe(n)
 	}
+	setNodeVersions(t, c, map[string]string{"s2": "v1.31.1+k3s1"})
 	start := time.Now()
 	rep, err := rollout.Run(ctx, product.K3s, members, rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 5 * time.Second})
 	if err != nil || !rep.OK {
@@ -256,6 +271,15 @@ func TestRolloutOverSSH(t *testing.T) {
 	}
 	t.Logf("the 3+2 rollout over sshd took %s", time.Since(start).Round(time.Millisecond))
 	for i, n := range c.Nodes {
+		want := "v1.36.3+k3s1"
+		if n.Name == "s2" {
+			want = "v1.31.1+k3s1"
+		}
+		if v := rep.Nodes[i].Version; v == nil || v.Version != want || !strings.Contains(v.Source, "--version, ExecStart of /etc/systemd/system/") {
+			t.Errorf("%s: version %+v over ssh, want %s from its unit", n.Name, v, want)
+		} else if n.Name == "s2" && (len(v.Findings) == 0 || v.Findings[0].ID != "rollout-restart-creds-newer") {
+			t.Errorf("s2: findings %+v", v.Findings)
+		}
 		for _, h := range clustertest.TokenHashes(t, n.Root) {
 			if h != newHash {
 				t.Errorf("%s: a token still holds %s", n.Name, h)
@@ -267,4 +291,12 @@ func TestRolloutOverSSH(t *testing.T) {
 			}
 		}
 	}
+}
+
+// memberUnitName is the unit of m's role.
+func memberUnitName(m rollout.Member) string {
+	if m.Node.Role.Value == cluster.RoleAgent {
+		return product.K3s.AgentUnit()
+	}
+	return product.K3s.ServerUnit()
 }

@@ -65,9 +65,23 @@ func (s *SandboxServices) UnitProgram(_ context.Context, unit string) (string, s
 	if !ok {
 		return "", "", s.unknownUnit(unit)
 	}
-	path := SandboxProgram(s.DataDir, p)
+	return sandboxProgram(s.DataDir, p)
+}
+
+// UnitProgram is the simulated binary of a sandbox cluster's agent.
+func (a *sandboxAgent) UnitProgram(_ context.Context, unit string) (string, string, error) {
+	if unit != a.product.AgentUnit() {
+		return "", "", fmt.Errorf("sandbox agent %s runs %s, not %s", a.node.Name, a.product.AgentUnit(), unit)
+	}
+	return sandboxProgram(a.node.DataDir, a.product)
+}
+
+// sandboxProgram is the simulated binary of the sandbox data dir, if it
+// has one.
+func sandboxProgram(dataDir string, p product.Product) (string, string, error) {
+	path := SandboxProgram(dataDir, p)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return "", "", fmt.Errorf("sandbox %s has no simulated %s binary (made before k3sca simulated one)", s.DataDir, p.Name())
+		return "", "", fmt.Errorf("sandbox %s has no simulated %s binary (made before k3sca simulated one)", dataDir, p.Name())
 	} else if err != nil {
 		return "", "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/rollout"
 )
 
 // Session drives one run of a flow, one task at a time: Prepare the current
@@ -361,7 +362,7 @@ func (s *Session) Warnings() []string {
 			out = append(out, f.Text+" ["+f.Source+"]")
 		}
 	}
-	return out
+	return append(out, s.preflight.nodeWarnings()...)
 }
 
 // start reads the service state once, before the first step, so the end
@@ -503,6 +504,9 @@ type Report struct {
 	// Preflight what k3sca does about it for this flow.
 	K3sVersion *K3sVersion      `json:"k3sVersion,omitempty"`
 	Preflight  []k3sver.Finding `json:"preflight,omitempty"`
+	// NodeVersions are the cluster's nodes' versions, read before step 1
+	// of a flow that ends with the rollout.
+	NodeVersions []rollout.NodeVersionReport `json:"nodeVersions,omitempty"`
 	// Steps are the steps in order.
 	Steps []StepReport `json:"steps"`
 }
@@ -515,9 +519,10 @@ func (s *Session) Report() Report {
 	}
 	var k3s *K3sVersion
 	var findings []k3sver.Finding
+	var nodes []rollout.NodeVersionReport
 	if s.preflight != nil {
-		k3s, findings = s.preflight.K3s, s.preflight.Findings
+		k3s, findings, nodes = s.preflight.K3s, s.preflight.Findings, s.preflight.Nodes
 	}
-	return Report{Result: res, K3sVersion: k3s, Preflight: findings, Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
+	return Report{Result: res, K3sVersion: k3s, Preflight: findings, NodeVersions: nodes, Flow: s.Flow.ID, Title: s.Flow.Title, DryRun: s.DryRun, OK: s.OK(), RolledBack: s.undone, Undone: s.undoneSteps,
 		Declined: s.declined, Node: s.node, Leftovers: s.leftovers, Steps: s.steps}
 }

@@ -23,37 +23,7 @@ import (
 )
 
 // K3sVersion is the k3s (or rke2) version found on the node, and how.
-type K3sVersion struct {
-	// Version is the tag ("v1.36.3+k3s1"); "" when it is unknown.
-	Version string `json:"version,omitempty"`
-	// Source says how it was found: the command run, or the endpoint.
-	Source string `json:"source,omitempty"`
-	// Unknown says why it is not known: what was tried, and how to find
-	// out.
-	Unknown string `json:"unknown,omitempty"`
-
-	parsed *k3sver.Version
-}
-
-// Parsed is the version, nil when unknown.
-func (k *K3sVersion) Parsed() *k3sver.Version {
-	if k == nil {
-		return nil
-	}
-	return k.parsed
-}
-
-// Line is the version in one line for the operator.
-func (k *K3sVersion) Line(p product.Product) string {
-	if k == nil || k.parsed == nil {
-		why := "not looked for"
-		if k != nil {
-			why = k.Unknown
-		}
-		return p.Name() + " version unknown: " + why
-	}
-	return fmt.Sprintf("%s %s (from %s)", p.Name(), k.Version, k.Source)
-}
+type K3sVersion = cluster.ProductVersion
 
 // VersionProbe is how the version is looked for; a nil field is the real
 // thing. Tests pin every field.
@@ -68,9 +38,6 @@ type VersionProbe struct {
 	// net/http, bounded).
 	Get func(ctx context.Context, url string, tc *tls.Config) (int, []byte, error)
 }
-
-// versionTimeout bounds each way of asking for the version.
-const versionTimeout = 3 * time.Second
 
 func (p *VersionProbe) withDefaults() VersionProbe {
 	var v VersionProbe
@@ -115,50 +82,26 @@ func DetectK3sVersion(ctx context.Context, env Env) *K3sVersion {
 	if !dirExists(filepath.Join(product.ServerDir(env.DataDir), pki.TLSDir)) && dirExists(filepath.Join(env.DataDir, "agent")) {
 		unit = env.Product.AgentUnit()
 	}
-	var tried []string
-	program, source, err := unitProgram(ctx, env, pr, unit)
-	if err == nil {
-		if k, err := runVersion(ctx, pr, program, source); err == nil {
-			return k
-		} else {
-			tried = append(tried, err.Error())
+	probe := cluster.VersionProbe{Files: pr.Files, Run: pr.Run}
+	switch pl, ok := env.Services.(ProgramLocator); {
+	case ok:
+		probe.Program = pl.UnitProgram
+	case !onThisMachine(env.Services):
+		probe.Program = func(context.Context, string) (string, string, error) {
+			return "", "", fmt.Errorf("the service manager %q does not say which program it runs", serviceName(env.Services))
 		}
-	} else {
-		tried = append(tried, err.Error())
+	default:
+		probe.LookPath = func(_ context.Context, name string) (string, error) { return pr.LookPath(name) }
 	}
-	if onThisMachine(env.Services) {
-		name := env.Product.Name()
-		if path, err := pr.LookPath(name); err != nil {
-			tried = append(tried, name+" is not on PATH")
-		} else if path != program {
-			if k, err := runVersion(ctx, pr, path, "PATH"); err == nil {
-				return k
-			} else {
-				tried = append(tried, err.Error())
-			}
-		}
+	k, tried := cluster.ProgramVersion(ctx, probe, env.Product, unit)
+	if k != nil {
+		return k
 	}
 	k, err := serverVersion(ctx, env, pr)
 	if err == nil {
 		return k
 	}
-	tried = append(tried, err.Error())
-	return &K3sVersion{Unknown: strings.Join(tried, "; ") + fmt.Sprintf("; see it with `%s --version` on this node", env.Product.Name())}
-}
-
-// unitProgram is the program the node's unit runs.
-func unitProgram(ctx context.Context, env Env, pr VersionProbe, unit string) (string, string, error) {
-	if pl, ok := env.Services.(ProgramLocator); ok {
-		return pl.UnitProgram(ctx, unit)
-	}
-	if !onThisMachine(env.Services) {
-		return "", "", fmt.Errorf("unit %s: the service manager %q does not say which program it runs", unit, serviceName(env.Services))
-	}
-	program, source, err := cluster.UnitProgram(ctx, pr.Files, env.Product, unit)
-	if err != nil {
-		return "", "", fmt.Errorf("unit %s: %w", unit, err)
-	}
-	return program, source, nil
+	return cluster.UnknownVersion(env.Product, append(tried, err.Error()))
 }
 
 // onThisMachine reports whether s controls this machine's own units
@@ -177,20 +120,6 @@ func serviceName(s ServiceManager) string {
 		return "none"
 	}
 	return s.Name()
-}
-
-func runVersion(ctx context.Context, pr VersionProbe, program, source string) (*K3sVersion, error) {
-	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
-	defer cancel()
-	out, err := pr.Run(ctx, []string{program, "--version"})
-	if err != nil {
-		return nil, fmt.Errorf("%s --version: %w", program, err)
-	}
-	v, err := k3sver.Parse(string(out))
-	if err != nil {
-		return nil, fmt.Errorf("%s --version: %w", program, err)
-	}
-	return &K3sVersion{Version: v.String(), Source: fmt.Sprintf("%s --version, %s", program, source), parsed: &v}, nil
 }
 
 // serverVersion asks the running server's /version, with the data dir's
@@ -214,7 +143,7 @@ func serverVersion(ctx context.Context, env Env, pr VersionProbe) (*K3sVersion, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, cluster.VersionTimeout)
 	defer cancel()
 	status, body, err := pr.Get(ctx, url, tc)
 	switch {
@@ -233,7 +162,7 @@ func serverVersion(ctx context.Context, env Env, pr VersionProbe) (*K3sVersion, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
-	return &K3sVersion{Version: v.String(), Source: "GET " + url, parsed: &v}, nil
+	return cluster.FoundVersion(v, "GET "+url), nil
 }
 
 // adminTLS is the TLS config of the admin client: server/tls/client-admin
