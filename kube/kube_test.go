@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,64 @@ func TestOnHost(t *testing.T) {
 	}
 	if v6 := kc.OnHost("2001:db8::1"); v6.Server.Host != "[2001:db8::1]:"+port {
 		t.Errorf("IPv6: %s", v6.Server)
+	}
+}
+
+// TestParseFile: every cluster, context and user in file order, embedded
+// data decoded only when asked; a broken entry fails only what reads it;
+// a key is never decoded by ParseFile nor shown in an error.
+func TestParseFile(t *testing.T) {
+	const doc = `apiVersion: v1
+kind: Config
+current-context: a
+clusters:
+- name: a
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: Y2EtYQ==
+- name: b
+  cluster:
+    server: https://192.0.2.1:6443
+    certificate-authority-data: not-base64!
+contexts:
+- name: a
+  context: {cluster: a, user: u}
+users:
+- name: u
+  user:
+    client-certificate-data: Y2VydA==
+    client-key-data: c2VjcmV0LWtleQ==
+- name: v
+  user:
+    client-key-data: "%%%secret%%%"
+`
+	f, err := ParseFile([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.CurrentContext != "a" || len(f.Clusters) != 2 || len(f.Contexts) != 1 || len(f.Users) != 2 ||
+		f.Clusters[1].Name != "b" || f.Clusters[1].Server != "https://192.0.2.1:6443" || f.Contexts[0] != (Context{Name: "a", Cluster: "a", User: "u"}) {
+		t.Fatalf("parsed %+v", f)
+	}
+	if ca, err := f.Clusters[0].CA(); err != nil || string(ca) != "ca-a" {
+		t.Errorf("cluster a CA %q, %v", ca, err)
+	}
+	if _, err := f.Clusters[1].CA(); !errors.Is(err, ErrKubeconfig) || !strings.Contains(err.Error(), `cluster "b": certificate-authority-data`) {
+		t.Errorf("cluster b CA: %v", err)
+	}
+	if cert, err := f.Users[0].Cert(); err != nil || string(cert) != "cert" {
+		t.Errorf("user u cert %q, %v", cert, err)
+	}
+	if cert, err := f.Users[1].Cert(); err != nil || cert != nil {
+		t.Errorf("user v has no cert: %q, %v", cert, err)
+	}
+	if s := fmt.Sprintf("%+v %#v", f, f); strings.Contains(s, "secret-key") || strings.Contains(s, "c2VjcmV0LWtleQ") || strings.Contains(s, "%%%secret") {
+		t.Errorf("a key in %s", s)
+	}
+	// The client's view reads the current context only: cluster b's
+	// broken data does not matter; u's key is not a pair with its cert.
+	if _, err := f.Client(); !errors.Is(err, ErrKubeconfig) || !strings.Contains(err.Error(), `user "u": the client certificate and key do not make a pair`) ||
+		strings.Contains(err.Error(), "secret") {
+		t.Errorf("client: %v", err)
 	}
 }

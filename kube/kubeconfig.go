@@ -55,20 +55,101 @@ type kubeconfigFile struct {
 	} `yaml:"users"`
 }
 
+// File is a kubeconfig document (kind Config) as k3s writes it to
+// /etc/rancher/<product>/<product>.yaml: its clusters, contexts and
+// users in file order. It is the one parser of kubeconfigs in k3sca:
+// ParseKubeconfig takes a client's view from it, pki lists the
+// certificates it embeds. Embedded data stays base64 until asked for; a
+// user's key is decoded only by ParseKubeconfig, for its client.
+type File struct {
+	CurrentContext string
+	Clusters       []Cluster
+	Contexts       []Context
+	Users          []User
+}
+
+// Cluster is one entry of clusters.
+type Cluster struct {
+	Name, Server string
+	caData       string
+}
+
+// Context is one entry of contexts.
+type Context struct {
+	Name, Cluster, User string
+}
+
+// User is one entry of users. Its key is never held decoded.
+type User struct {
+	Name              string
+	certData, keyData string
+}
+
+// String names the user and what it embeds, never its key.
+func (u User) String() string {
+	return fmt.Sprintf("user %q (client certificate: %v, client key: %v)", u.Name, u.certData != "", u.keyData != "")
+}
+
+// GoString is String: a key is never printed.
+func (u User) GoString() string { return u.String() }
+
+// CA is the cluster's certificate-authority-data, decoded (nil when
+// absent).
+func (c Cluster) CA() ([]byte, error) { return decodeData(c.caData, "cluster", c.Name, "certificate-authority-data") }
+
+// Cert is the user's client-certificate-data, decoded (nil when absent).
+func (u User) Cert() ([]byte, error) { return decodeData(u.certData, "user", u.Name, "client-certificate-data") }
+
+func decodeData(b64, kind, name, field string) ([]byte, error) {
+	if b64 == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %q: %s: %v", ErrKubeconfig, kind, name, field, err)
+	}
+	return b, nil
+}
+
+// ParseFile reads a kubeconfig document. Errors never hold key data.
+func ParseFile(data []byte) (*File, error) {
+	var f kubeconfigFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: not YAML: %v", ErrKubeconfig, err)
+	}
+	out := &File{CurrentContext: f.CurrentContext}
+	for _, c := range f.Clusters {
+		out.Clusters = append(out.Clusters, Cluster{Name: c.Name, Server: c.Cluster.Server, caData: c.Cluster.CertificateAuthorityData})
+	}
+	for _, c := range f.Contexts {
+		out.Contexts = append(out.Contexts, Context{Name: c.Name, Cluster: c.Context.Cluster, User: c.Context.User})
+	}
+	for _, u := range f.Users {
+		out.Users = append(out.Users, User{Name: u.Name, certData: u.User.ClientCertificateData, keyData: u.User.ClientKeyData})
+	}
+	return out, nil
+}
+
 // ParseKubeconfig reads the current context of a kubeconfig (or its only
 // cluster and user when it names none), with the CA and client certificate
 // embedded as k3s writes them (*-data fields; file references are refused:
 // they name paths on the node the kubeconfig came from). Errors never hold
 // the key.
 func ParseKubeconfig(data []byte) (*Kubeconfig, error) {
-	var f kubeconfigFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%w: not YAML: %v", ErrKubeconfig, err)
+	f, err := ParseFile(data)
+	if err != nil {
+		return nil, err
 	}
+	return f.Client()
+}
+
+// Client is the client's view of f: the cluster and user of its current
+// context (or its only cluster and user when it names none).
+func (f *File) Client() (*Kubeconfig, error) {
 	clusterName, userName := "", ""
 	for _, c := range f.Contexts {
 		if c.Name == f.CurrentContext {
-			clusterName, userName = c.Context.Cluster, c.Context.User
+			clusterName, userName = c.Cluster, c.User
 		}
 	}
 	if clusterName == "" && len(f.Clusters) == 1 && len(f.Users) == 1 {
@@ -84,12 +165,12 @@ func ParseKubeconfig(data []byte) (*Kubeconfig, error) {
 			continue
 		}
 		found = true
-		u, err := url.Parse(c.Cluster.Server)
+		u, err := url.Parse(c.Server)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return nil, fmt.Errorf("%w: cluster %q: server %q is not an https URL", ErrKubeconfig, clusterName, c.Cluster.Server)
+			return nil, fmt.Errorf("%w: cluster %q: server %q is not an https URL", ErrKubeconfig, clusterName, c.Server)
 		}
 		k.Server = u
-		ca, err := base64.StdEncoding.DecodeString(c.Cluster.CertificateAuthorityData)
+		ca, err := c.CA()
 		if err != nil || len(ca) == 0 {
 			return nil, fmt.Errorf("%w: cluster %q: no certificate-authority-data", ErrKubeconfig, clusterName)
 		}
@@ -104,8 +185,8 @@ func ParseKubeconfig(data []byte) (*Kubeconfig, error) {
 			continue
 		}
 		found = true
-		cert, err1 := base64.StdEncoding.DecodeString(u.User.ClientCertificateData)
-		key, err2 := base64.StdEncoding.DecodeString(u.User.ClientKeyData)
+		cert, err1 := u.Cert()
+		key, err2 := base64.StdEncoding.DecodeString(u.keyData)
 		if err1 != nil || err2 != nil || len(cert) == 0 || len(key) == 0 {
 			return nil, fmt.Errorf("%w: user %q: no client-certificate-data and client-key-data", ErrKubeconfig, userName)
 		}

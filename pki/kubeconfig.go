@@ -2,7 +2,6 @@ package pki
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,25 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/k3sca/k3sca/kube"
 )
-
-// kubeconfig is the part of a kubeconfig (kind Config) that embeds
-// certificates: what k3s writes to /etc/rancher/<product>/<product>.yaml.
-type kubeconfig struct {
-	Clusters []struct {
-		Name    string `yaml:"name"`
-		Cluster struct {
-			CAData string `yaml:"certificate-authority-data"`
-		} `yaml:"cluster"`
-	} `yaml:"clusters"`
-	Users []struct {
-		Name string `yaml:"name"`
-		User struct {
-			CertData string `yaml:"client-certificate-data"`
-		} `yaml:"user"`
-	} `yaml:"users"`
-}
 
 // ErrNoKubeconfig is what InspectKubeconfig wraps when the file is absent
 // (an agent, or a server started with --write-kubeconfig elsewhere).
@@ -47,18 +29,17 @@ func InspectKubeconfig(path string, now time.Time, window time.Duration) ([]Cert
 	if err != nil {
 		return nil, fmt.Errorf("read kubeconfig: %w", err)
 	}
-	var kc kubeconfig
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&kc); err != nil {
+	kc, err := kube.ParseFile(data)
+	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	var out []CertInfo
-	add := func(kind, name, b64 string) error {
-		if b64 == "" {
-			return nil
-		}
-		pemData, err := base64.StdEncoding.DecodeString(b64)
+	add := func(kind, name string, pemData []byte, err error) error {
 		if err != nil {
-			return fmt.Errorf("kubeconfig %s: %s %q: %w", path, kind, name, err)
+			return fmt.Errorf("kubeconfig %s: %w", path, err)
+		}
+		if pemData == nil {
+			return nil
 		}
 		certs, err := ParseCertsPEM(pemData)
 		if err != nil {
@@ -71,12 +52,14 @@ func InspectKubeconfig(path string, now time.Time, window time.Duration) ([]Cert
 		return nil
 	}
 	for _, c := range kc.Clusters {
-		if err := add("cluster", c.Name, c.Cluster.CAData); err != nil {
+		ca, err := c.CA()
+		if err := add("cluster", c.Name, ca, err); err != nil {
 			return nil, err
 		}
 	}
 	for _, u := range kc.Users {
-		if err := add("user", u.Name, u.User.CertData); err != nil {
+		cert, err := u.Cert()
+		if err := add("user", u.Name, cert, err); err != nil {
 			return nil, err
 		}
 	}
