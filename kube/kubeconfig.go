@@ -95,10 +95,14 @@ func (u User) GoString() string { return u.String() }
 
 // CA is the cluster's certificate-authority-data, decoded (nil when
 // absent).
-func (c Cluster) CA() ([]byte, error) { return decodeData(c.caData, "cluster", c.Name, "certificate-authority-data") }
+func (c Cluster) CA() ([]byte, error) {
+	return decodeData(c.caData, "cluster", c.Name, "certificate-authority-data")
+}
 
 // Cert is the user's client-certificate-data, decoded (nil when absent).
-func (u User) Cert() ([]byte, error) { return decodeData(u.certData, "user", u.Name, "client-certificate-data") }
+func (u User) Cert() ([]byte, error) {
+	return decodeData(u.certData, "user", u.Name, "client-certificate-data")
+}
 
 func decodeData(b64, kind, name, field string) ([]byte, error) {
 	if b64 == "" {
