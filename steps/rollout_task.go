@@ -215,12 +215,10 @@ func (r *run) resumeCommand() string {
 // what it restarts.
 func rolloutPlan(rep *rollout.Report, source string) *Plan {
 	p := &Plan{Title: "Roll out to the nodes of " + source}
+	if line := nodeVersionsLine(rep); line != "" {
+		p.Add(ActCheck, "k3s versions", "%s", line)
+	}
 	for _, n := range rep.Nodes {
-		if v := n.Version; v != nil && v.Version != "" {
-			p.Add(ActCheck, n.Name, "%s: runs k3s %s", n.Role, v.Version)
-		} else if v != nil {
-			p.Add(ActCheck, n.Name, "%s: k3s version unknown: %s", n.Role, v.Unknown)
-		}
 		switch {
 		case n.State == rollout.StateDone:
 			p.Add(ActCheck, n.Name, "%s: done (its tokens hold the new hash, it shows the new CA)", n.Role)
@@ -243,6 +241,9 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
 	for _, n := range rep.Nodes {
+		if n.Version != nil && n.Version.Version == "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: k3s version unknown: %s", n.Name, n.Version.Unknown))
+		}
 		if n.Version != nil {
 			for _, f := range n.Version.Findings {
 				if f.Action != k3sver.Note {
@@ -255,6 +256,35 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		}
 	}
 	return p
+}
+
+// nodeVersionsLine groups the nodes by the k3s version they run, in
+// rollout order: "every node: v1.36.3+k3s1", or "s1, s3: v1.36.3+k3s1;
+// s2: v1.31.1+k3s1; a1: unknown".
+func nodeVersionsLine(rep *rollout.Report) string {
+	var order []string
+	by := map[string][]string{}
+	for _, n := range rep.Nodes {
+		if n.Version == nil {
+			continue
+		}
+		v := n.Version.Version
+		if v == "" {
+			v = "unknown"
+		}
+		if _, ok := by[v]; !ok {
+			order = append(order, v)
+		}
+		by[v] = append(by[v], n.Name)
+	}
+	if len(order) == 1 && len(by[order[0]]) == len(rep.Nodes) {
+		return "every node: " + order[0]
+	}
+	var parts []string
+	for _, v := range order {
+		parts = append(parts, strings.Join(by[v], ", ")+": "+v)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // rolloutOutcome is one line per node.

@@ -135,7 +135,7 @@ func TestRolloutShowsEachNodesVersion(t *testing.T) {
 	if err != nil || !dry.OK {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"check s1 (server: runs k3s v1.36.3+k3s1)", "check s2 (server: runs k3s v1.31.1+k3s1)", "check a2 (agent: runs k3s v1.36.3+k3s1)",
+	for _, want := range []string{"check k3s versions (s1, s3, a1, a2: v1.36.3+k3s1; s2: v1.31.1+k3s1)",
 		"s2: warn: this server runs k3s v1.31.1+k3s1, whose rotate-ca handler stores entries older than the cred files on disk"} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("the plan does not say %q:\n%s", want, out)

@@ -36,8 +36,13 @@ type facts struct {
 func (f facts) line(product string) string { return strings.Join(f.parts(product), " · ") }
 
 // parts are the facts, each in a few words.
-func (f facts) parts(product string) []string {
+func (f facts) parts(product string) []string { return f.partsOf(product, false) }
+
+// partsOf are the facts; compact names the version with the service
+// ("k3s v1.36.3+k3s1 stopped (systemd)") instead of as a fact of its own.
+func (f facts) partsOf(product string, compact bool) []string {
 	var parts []string
+	known := f.K3s != "" && !strings.HasPrefix(f.K3s, "unknown")
 	dd := f.DataDir
 	if f.Source != "" {
 		dd += " (" + f.Source + ")"
@@ -50,6 +55,9 @@ func (f facts) parts(product string) []string {
 	}
 	if f.Service != "" {
 		svc := product + " " + f.Service
+		if compact && known {
+			svc = product + " " + f.K3s + " " + f.Service
+		}
 		if f.Init != "" {
 			svc += " (" + f.Init + ")"
 		}
@@ -67,10 +75,23 @@ func (f facts) parts(product string) []string {
 	switch {
 	case strings.HasPrefix(f.K3s, "unknown"):
 		parts = append(parts, product+" version unknown")
-	case f.K3s != "":
+	case known && (!compact || f.Service == ""):
 		parts = append(parts, product+" "+f.K3s)
 	}
 	return parts
+}
+
+// compactParts say the same in fewer cells, and cut no path: the sqlite
+// datastore is named by its kind alone (its file is always
+// server/db/state.db under the data dir), and the version goes with the
+// service ("k3s v1.36.3+k3s1 stopped (sandbox)"). The header takes them
+// when the full parts leave a fact off its two lines; `w` (wholeParts)
+// still shows every part in full.
+func (f facts) compactParts(product string) []string {
+	if kind, _, ok := strings.Cut(f.Datastore, " ("); ok && kind == "sqlite" {
+		f.Datastore = kind
+	}
+	return f.partsOf(product, true)
 }
 
 // wholeParts are the parts with nothing shortened: the whole CA hash.

@@ -298,13 +298,43 @@ func (m *model) header() string {
 	if m.facts == nil {
 		lines = append(lines, "reading the node…")
 	} else {
-		facts := joinWrap(m.facts.parts(m.com.Env.Product.Name()), " · ", w)
-		lines = append(lines, facts[:min(2, len(facts))]...)
+		lines = append(lines, headerFacts(*m.facts, m.com.Env.Product.Name(), w)...)
 	}
 	for i := 1; i < len(lines); i++ {
 		lines[i] = m.com.Styles.Summary.Render(lines[i])
 	}
 	return strings.Join(lines, "\n")
+}
+
+// headerFacts are the header's lines of facts, at most two of width w.
+// When the full parts leave facts off (the version, last, first), the
+// compact parts say the same in fewer cells (compactParts, which cut no
+// path); they are taken when they leave fewer facts off. Facts still
+// left off (a data dir path of most of the width) are under w, and the
+// version is printed before every plan and in the JSON.
+func headerFacts(f facts, product string, w int) []string {
+	lines := joinWrap(f.parts(product), " · ", w)
+	if len(lines) <= 2 {
+		return lines
+	}
+	lines = lines[:2]
+	c := joinWrap(f.compactParts(product), " · ", w)
+	c = c[:min(2, len(c))]
+	shown := func(ls []string) int {
+		n := 0
+		for _, l := range ls {
+			n += strings.Count(l, " · ") + 1
+		}
+		return n
+	}
+	compact := shown(c)
+	if f.Service != "" && strings.Contains(strings.Join(c, "\n"), product+" "+f.K3s+" "+f.Service) {
+		compact++ // the service and the version, in one part
+	}
+	if compact > shown(lines) {
+		return c
+	}
+	return lines
 }
 
 // titleLine is "k3sca · <screen>" with the mode tags on the right:
