@@ -17,7 +17,7 @@ var hints = []struct {
 }{
 	{steps.ErrK3sRunning, "Stop k3s on this server (systemctl stop k3s), or run k3sca with --via etcd, then try again."},
 	{steps.ErrRefused, "k3s would refuse this set; stage a cross-signed rotation instead, or replace the root of trust on purpose with a flow that confirms a new root."},
-	{steps.ErrVersionRefused, "Nothing was run. Upgrade k3s on this node, or take the other path the reason names, then start the flow again."},
+	{steps.ErrVersionRefused, "Nothing was run. Upgrade k3s on the node the reason names, or take the other path it names, then start the flow again."},
 	{steps.ErrStagedIsLive, "Choose a staging dir outside <data-dir>/server."},
 	{steps.ErrNoDatastore, "Run the wizard on a server: it needs server/db/state.db, embedded etcd or a running kine."},
 	{steps.ErrConcurrent, "The bootstrap data changed meanwhile (another server?). Start the load again to re-read it."},
