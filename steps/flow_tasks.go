@@ -505,7 +505,13 @@ func (r *run) restoreTask(backup string) *Task {
 				return nil, err
 			}
 			r.restoredHash, r.restored = restore.CAHash(), true
-			return &Outcome{Summary: sum}, nil
+			out := &Outcome{Summary: sum}
+			if saved := restore.Saved(); saved != "" {
+				// As after a load: the backup of what was replaced, and
+				// the command that puts it back.
+				out.Details = append(out.Details, "backup: "+saved, "undo with: "+restoreCommand(r.env, saved))
+			}
+			return out, nil
 		},
 	}
 }

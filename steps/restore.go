@@ -62,6 +62,8 @@ type Restore struct {
 	// copy is the copy of the whole datastore Run takes before it writes;
 	// taken is it once taken.
 	copy, taken *DatastoreCopy
+	// saved is the backup of the value Run replaced ("" until it wrote).
+	saved string
 }
 
 // NewRestore returns the restore step.
@@ -162,6 +164,10 @@ func (r *Restore) Copy() *DatastoreCopy {
 	return r.copy
 }
 
+// Saved is the backup of the value the restore replaced: restoring it
+// undoes the restore ("" until Run wrote).
+func (r *Restore) Saved() string { return r.saved }
+
 // CAHash is the join-token CA hash servers have after the restore, ""
 // when it cannot be known (no token opens the backup).
 func (r *Restore) CAHash() string { return r.caHash }
@@ -234,7 +240,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("back up before the write: %w; nothing was written", err)
 	}
-	r.taken = safety.DatastoreCopy
+	r.taken, r.saved = safety.DatastoreCopy, safety.Path
 	r.hook("after-backup")
 	want := r.value
 	r.hook("before-write")
