@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -157,6 +158,50 @@ func scanScreen(view string, width int) []string {
 		}
 		if split != "" {
 			out = append(out, "lines "+strconv.Itoa(i+1)+"-"+strconv.Itoa(i+2)+" split "+split+": "+last+" / "+first)
+		}
+	}
+	return out
+}
+
+// scrollMark is a line that says how much more there is ("… 2 steps
+// below"): an ellipsis that shortens no value.
+var scrollMark = regexp.MustCompile(`^\s*… \d+ `)
+
+// offeredWhole lists the shortened values of view ("…" in a word, or a
+// cut at the end of a line) that whole, what w prints for the screen,
+// does not hold in full: the rule that a value shown shortened is one
+// key away whole. A masked token ("****") is offered by t instead.
+func offeredWhole(view, whole string) []string {
+	var out []string
+	wholeLines := strings.Split(whole, "\n")
+	holds := func(head, tail string) bool {
+		for _, l := range wholeLines {
+			if i := strings.Index(l, head); i >= 0 && strings.Contains(l[i+len(head):], tail) && len(l) > i+len(head)+len(tail) {
+				return true
+			}
+		}
+		return false
+	}
+	for n, l := range strings.Split(view, "\n") {
+		if !strings.Contains(l, ellipsis) || scrollMark.MatchString(l) || strings.Contains(l, "****") {
+			continue
+		}
+		for _, f := range strings.Fields(l) {
+			head, tail, ok := strings.Cut(f, ellipsis)
+			if !ok {
+				continue
+			}
+			head = strings.TrimLeft(head, "(`'\"")
+			tail = strings.TrimRight(tail, ").,;:`'\"")
+			if head == "" && tail == "" {
+				// Prose cut at a space: the words before it go on.
+				before, _, _ := strings.Cut(l, " "+ellipsis)
+				words := strings.Fields(before)
+				head = strings.Join(words[max(0, len(words)-3):], " ")
+			}
+			if !holds(head, tail) {
+				out = append(out, fmt.Sprintf("line %d shortens %q, and w does not print it whole", n+1, f))
+			}
 		}
 	}
 	return out

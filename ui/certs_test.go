@@ -51,7 +51,7 @@ func TestCertReport(t *testing.T) {
 			if st.certPath != inv.CAs[0].Path {
 				t.Errorf("the cursor starts on %s, want the first CA %s", st.certPath, inv.CAs[0].Path)
 			}
-			shots = append(shots, rfShot{"list", st.view})
+			shots = append(shots, st.shot("list"))
 
 			d.key(tea.KeyDown, len(inv.CAs)+5)
 			want := inv.Leaves[5].Path
@@ -59,7 +59,7 @@ func TestCertReport(t *testing.T) {
 			if !strings.Contains(st.view, "▸ "+relTo(filepath.Join("data", "server", "tls"), want)) {
 				t.Errorf("the selected row is not on screen:\n%s", st.view)
 			}
-			shots = append(shots, rfShot{"list-scrolled", st.view})
+			shots = append(shots, st.shot("list-scrolled"))
 
 			d.typ("/admin")
 			d.key(tea.KeyEnter, 1)
@@ -70,7 +70,7 @@ func TestCertReport(t *testing.T) {
 			if strings.Contains(st.view, "client-ca.crt ") || !strings.Contains(st.view, "(1 of ") {
 				t.Errorf("the filter kept other certificates:\n%s", st.view)
 			}
-			shots = append(shots, rfShot{"filtered", st.view})
+			shots = append(shots, st.shot("filtered"))
 
 			d.key(tea.KeyEnter, 1)
 			st = d.wait("the admin certificate", func(st rfState) bool { return st.certDetail })
@@ -87,7 +87,7 @@ func TestCertReport(t *testing.T) {
 					t.Errorf("the detail lacks %q:\n%s", w, st.view)
 				}
 			}
-			shots = append(shots, rfShot{"detail", st.view})
+			shots = append(shots, st.shot("detail"))
 
 			d.key(tea.KeyEscape, 1)
 			d.wait("the list again", func(st rfState) bool { return st.kind == "certs" && !st.certDetail && st.certFilter == "admin" })
@@ -97,12 +97,7 @@ func TestCertReport(t *testing.T) {
 			d.wait("the flow's end again", func(st rfState) bool { return st.kind == "flow" && st.phase == phEnd })
 			d.quit()
 
-			for _, s := range shots {
-				t.Run(s.name, func(t *testing.T) {
-					requireFits(t, s.view, size[0], size[1])
-					requireGolden(t, rfNormalize(s.view), false)
-				})
-			}
+			checkShots(t, shots, size[0], size[1])
 		})
 	}
 }

@@ -30,20 +30,11 @@ func (f *flowScreen) refresh() {
 // marked ▸; it shows a window around the current step when long.
 func (f *flowScreen) stepList() string {
 	rows := min(len(f.reps), max(4, f.com.Height-14))
-	cur := f.cur
-	if f.prep != nil && !f.done {
-		cur = f.prep.Index
-	}
+	cur := f.currentStep()
 	first := max(0, min(cur-rows/2, len(f.reps)-rows))
 	lines := make([]string, 0, rows)
 	for i := first; i < first+rows && i < len(f.reps); i++ {
-		r := f.reps[i]
-		tail := listTail(r)
-		if i == cur && !f.done && r.Status == steps.StatusPending {
-			r.Status = steps.StatusRunning
-			tail = f.currentWord()
-		}
-		lines = append(lines, stepLine(r, tail, f.com.Styles, f.com.Width))
+		lines = append(lines, f.stepRow(i, cur, f.com.Width))
 	}
 	if first > 0 {
 		lines[0] = f.com.Styles.Dim.Render("  … " + plural(first+1, "step") + " above")
@@ -60,6 +51,26 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// stepRow is step i's line of the list at width w; cur is the current
+// step, marked as running with what it is doing.
+func (f *flowScreen) stepRow(i, cur, w int) string {
+	r := f.reps[i]
+	tail := listTail(r)
+	if i == cur && !f.done && r.Status == steps.StatusPending {
+		r.Status = steps.StatusRunning
+		tail = f.currentWord()
+	}
+	return stepLine(r, tail, f.com.Styles, w)
+}
+
+// currentStep is the step the list marks current.
+func (f *flowScreen) currentStep() int {
+	if f.prep != nil && !f.done {
+		return f.prep.Index
+	}
+	return f.cur
 }
 
 // currentWord says what the current step is doing.

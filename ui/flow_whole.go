@@ -9,8 +9,8 @@ func (f *flowScreen) Whole() string {
 	return atWhole(f.com, func() string {
 		var parts []string
 		var list []string
-		for _, r := range f.reps {
-			list = append(list, stepLine(r, listTail(r), f.com.Styles, wholeWidth))
+		for i := range f.reps {
+			list = append(list, f.stepRow(i, f.currentStep(), wholeWidth))
 		}
 		parts = append(parts, strings.Join(list, "\n"))
 		if p := f.panelTop(); p != "" {

@@ -11,9 +11,11 @@ import (
 )
 
 // flowHelps say, per flow, what it does, what each step changes and what
-// k3s does at the restart. `?` on the flow's form or screen shows it.
+// k3s does at the restart. `?` on the flow's form or screen shows it, and
+// f1 too while `?` would be typed into a field.
 var flowHelps = map[string]string{
-	steps.FlowCheck: `Reads every CA and leaf certificate of the data dir, like k3s certificate check, and names the services to rotate.
+	steps.FlowCheck: `Reads every CA and leaf certificate of the data dir, like k3s certificate check, with the admin kubeconfig's certificates, and names the services to rotate; then compares the CA files with the CAs in the datastore.
+Steps: the expiry report (reads; enter opens the certificate report: / filters, enter shows one certificate) → the datastore's CAs (reads).
 Changes nothing. No restart.`,
 	steps.FlowRotateCerts: `Rotates the leaf (client and serving) certificates of the chosen services, like k3s certificate rotate.
 Steps: the report (reads) → stop k3s (the service) → back up and remove the chosen certificates and keys (files under server/tls; the backup dir is named) → start k3s → the new expiry dates.
@@ -30,12 +32,15 @@ At the restart k3s takes the new CAs from the datastore, re-issues the leaf cert
 	steps.FlowRotateServiceKey: `Rotates the service-account issuer key: a new signing key first, the old keys kept, so tokens already issued stay valid.
 Steps: stage the key set (a new dir) → validate → stop k3s when the write needs it → load into the datastore → restart the servers only.
 At the restart the API server signs new service-account tokens with the new key and still accepts the old ones. The CA hash and join tokens do not change.`,
-	steps.FlowDatastore: `Shows the bootstrap data in the datastore next to the files on disk, the backups k3sca made, and restores one when a backup is given.
-A restore backs up the value it replaces, writes the backup back (stamped with the restore time) and asks for the word "restore".
-At its next start each server takes the restored files from the datastore.`,
+	steps.FlowDatastore: `Shows the bootstrap data in the datastore next to the files on disk and the backups k3sca made; restores one when a backup is chosen (the picker lists them as k3sca datastore backups does).
+Steps: the bootstrap data (reads) → the backups (reads); with a backup: stop k3s when the write needs it → restore (the value it replaces is backed up first, one compare-and-swap, a read-back; asks for the word "restore") → restart this server → the restart order for the other nodes. Without one, nothing is written.
+At the restart k3s takes the restored files from the datastore (the restore is stamped with its own time, so the datastore wins over the disk) and rewrites server/token when the CA hash changed. The backup of the replaced value and its undo command are printed at the end and again when the wizard exits.`,
 	steps.FlowLoad: `Validates a set staged elsewhere (k3sca generate rotation --out DIR --yes) and loads it into the datastore.
 Steps: validate → the new CA hash and token → stop k3s when the write needs it → load (backup, compare-and-swap, read-back) → restart this server → the restart order for the other nodes.
 At the restart k3s takes the loaded files from the datastore and rewrites server/token when the CA hash changed.`,
+	steps.FlowRollout: `After a CA change on this server: carries it to every other node of the cluster (--inventory, --kubeconfig or --node), confirmed by the cluster's name.
+Steps: one step, node by node in order: servers one at a time, then agents. On each node: the token files (config.yaml, the unit's env file or its ExecStart) get the new CA hash; on a server, the empty file server/tls/dynamic-cert-regenerate; then the restart, and (with the admin kubeconfig) the node must be Ready before the next.
+At its restart a server re-issues its serving certificates from the CAs in the datastore; an agent checks the server's CA against the hash in its token, so it must have the new token first. A failed node stops the rollout; running it again resumes from what the nodes say.`,
 }
 
 // flowHelpScreen shows a flow's help over the screen it was opened from;
@@ -76,7 +81,7 @@ func (h *flowHelpScreen) Interrupt() tea.Cmd { return h.prev.Interrupt() }
 
 // Help implements screen.
 func (h *flowHelpScreen) Help() keyHelp {
-	return keyHelp{short: []key.Binding{with(keys.Back, "esc/?", "back"), with(keys.ScrollUp, "↑↓ pgup/pgdn", "scroll")}}
+	return keyHelp{short: []key.Binding{with(keys.Back, "esc/?/f1", "back"), with(keys.ScrollUp, "↑↓ pgup/pgdn", "scroll")}}
 }
 
 // SetSize implements screen.
@@ -113,7 +118,7 @@ func (h *flowHelpScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return h, cmd
 	}
 	switch {
-	case key.Matches(k, keys.Back, keys.Help, keys.Quit):
+	case key.Matches(k, keys.Back, keys.Help, keys.FlowHelp, keys.Quit):
 		return h, msgCmd(backMsg{s: h.prev})
 	}
 	var cmd tea.Cmd

@@ -63,7 +63,7 @@ func TestBackupPicker(t *testing.T) {
 				t.Errorf("the backups are not listed newest first with hash and status (%v):\n%s", seen, st.view)
 			}
 			var shots []rfShot
-			shots = append(shots, rfShot{"listed", st.view})
+			shots = append(shots, st.shot("listed"))
 
 			d.key(tea.KeyDown, 1)
 			d.wait("the newest chosen", func(st rfState) bool { return st.values["restore"] == newest })
@@ -71,7 +71,7 @@ func TestBackupPicker(t *testing.T) {
 			st = d.wait("the incomplete one flagged", func(st rfState) bool {
 				return st.values["restore"] == killed && strings.Contains(st.view, "cannot be restored")
 			})
-			shots = append(shots, rfShot{"incomplete-chosen", st.view})
+			shots = append(shots, st.shot("incomplete-chosen"))
 			d.key(tea.KeyUp, 2)
 			d.wait("none chosen", func(st rfState) bool {
 				return st.values["restore"] == "" && !strings.Contains(st.view, "cannot be restored")
@@ -84,14 +84,9 @@ func TestBackupPicker(t *testing.T) {
 			d.typ(fmt.Sprint(testkit.Now.Add(-2 * time.Hour).Unix()))
 			d.key(tea.KeyTab, 1)
 			st = d.wait("tab: the one that matches", func(st rfState) bool { return st.values["restore"] == oldest })
-			shots = append(shots, rfShot{"completed", st.view})
+			shots = append(shots, st.shot("completed"))
 			d.quit()
-			for _, s := range shots {
-				t.Run(s.name, func(t *testing.T) {
-					requireFits(t, s.view, size[0], size[1])
-					requireGolden(t, rfNormalize(s.view), false)
-				})
-			}
+			checkShots(t, shots, size[0], size[1])
 		})
 	}
 }

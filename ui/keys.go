@@ -8,6 +8,7 @@ import (
 // keyMap holds every binding of the wizard; screens pick the ones they show.
 type keyMap struct {
 	Up, Down, Enter, Back, Quit, ForceQuit, Help key.Binding
+	FlowHelp                                     key.Binding
 	DryRun, Reveal, Yes, No, Remove              key.Binding
 	Complete, NextField, PrevField, Submit       key.Binding
 	Left, Right                                  key.Binding
@@ -23,6 +24,7 @@ var keys = keyMap{
 	Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+	FlowHelp:   key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
 	DryRun:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dry run on/off")),
 	Reveal:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "show token")),
 	Remove:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove what was left behind")),

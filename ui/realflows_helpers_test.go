@@ -31,7 +31,9 @@ import (
 // screen drawn (ANSI stripped) and the state the tests wait on.
 type rfState struct {
 	view string
-	kind string // "menu", "form", "flow" or "certs"
+	// whole is what w prints for the screen (the root's whole lines).
+	whole string
+	kind  string // "menu", "form", "flow" or "certs"
 
 	// The form's values, whether it builds its flow, and its error; how
 	// many backups its picker lists (-1: not read yet).
@@ -60,6 +62,9 @@ type rfState struct {
 	certFilter                string
 	certPath                  string
 
+	// help says the flow's help is over the screen.
+	help bool
+
 	facts int // facts messages seen
 }
 
@@ -81,7 +86,10 @@ func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := &r.st
+	st.help = false
 	switch s := r.m.cur.(type) {
+	case *flowHelpScreen:
+		st.help = true
 	case *menu:
 		st.kind = "menu"
 	case *form:
@@ -120,6 +128,7 @@ func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	st.view = ansi.Strip(r.m.View())
+	st.whole = ansi.Strip(r.m.whole())
 	return r, cmd
 }
 
@@ -168,6 +177,9 @@ func (d *rfDriver) key(k tea.KeyType, times int) {
 }
 
 func (d *rfDriver) typ(s string) { d.tm.Type(s) }
+
+// f1 presses F1.
+func (d *rfDriver) f1() { d.tm.Send(tea.KeyMsg{Type: tea.KeyF1}) }
 
 // quit ends the program and waits until it has returned.
 func (d *rfDriver) quit() {

@@ -332,8 +332,24 @@ func TestRealFlows(t *testing.T) {
 	}
 }
 
+// openHelp presses open and waits for flow id's help: it must say what
+// the flow does, its steps and what happens at the restart.
+func (d *rfDriver) openHelp(id string, open func()) rfState {
+	d.t.Helper()
+	text := flowHelps[id]
+	if text == "" || !strings.Contains(text, "Steps:") && !strings.Contains(text, "No restart") {
+		d.t.Errorf("flow %s has no help, or one without its steps: %q", id, text)
+	}
+	open()
+	first, _, _ := strings.Cut(text, " ")
+	return d.wait("the flow's help", func(st rfState) bool { return st.help && strings.Contains(st.view, first) })
+}
+
+// shot names the recorded screen st for its golden.
+func (st rfState) shot(name string) rfShot { return rfShot{name, st.view, st.whole} }
+
 // rfShot is one recorded screen and its golden name.
-type rfShot struct{ name, view string }
+type rfShot struct{ name, view, whole string }
 
 func runRealFlow(t *testing.T, tc realFlowCase, specs []steps.FlowSpec, at, w, h int) {
 	env, effects := tc.setup(t)
@@ -355,7 +371,15 @@ func runRealFlow(t *testing.T, tc realFlowCase, specs []steps.FlowSpec, at, w, h
 			}
 			return st.kind == "form"
 		})
-		shots = append(shots, rfShot{"form", st.view})
+		shots = append(shots, rfShot{"form", st.view, st.whole})
+		// f1 opens the flow's help while the field would take "?"; esc
+		// goes back to the form as it was.
+		shots = append(shots, d.openHelp(tc.id, func() { d.f1() }).shot("help"))
+		d.key(tea.KeyEsc, 1)
+		back := d.wait("the form again", func(st rfState) bool { return st.kind == "form" && !st.help })
+		if !maps.Equal(back.values, st.values) {
+			t.Errorf("after the help the form holds %v, had %v", back.values, st.values)
+		}
 		d.key(tea.KeyCtrlS, 1)
 	}
 
@@ -373,20 +397,26 @@ func runRealFlow(t *testing.T, tc realFlowCase, specs []steps.FlowSpec, at, w, h
 		if st.word != word {
 			t.Fatalf("question %d asks for %q, want %q:\n%s", i+1, st.word, word, st.view)
 		}
-		shots = append(shots, rfShot{fmt.Sprintf("question-%d", i+1), st.view})
+		shots = append(shots, st.shot(fmt.Sprintf("question-%d", i+1)))
 		d.typ(ans)
 		d.key(tea.KeyEnter, 1)
 	}
 
 	end := d.wait("the end", func(st rfState) bool { return st.kind == "flow" && st.phase == phEnd && st.factsAfter })
-	shots = append(shots, rfShot{"end", end.view})
+	shots = append(shots, end.shot("end"))
+	if tc.want == nil {
+		// No form: ? at the end opens the flow's help.
+		shots = append(shots, d.openHelp(tc.id, func() { d.typ("?") }).shot("help"))
+		d.key(tea.KeyEsc, 1)
+		d.wait("the end again", func(st rfState) bool { return st.kind == "flow" && !st.help && st.phase == phEnd })
+	}
 	// The end of a long report: page down to its last line.
 	for st := end; !st.atBottom; {
 		d.key(tea.KeyPgDown, 1)
 		from := st.offset
 		st = d.wait("the next page", func(st rfState) bool { return st.offset != from || st.atBottom })
 		if st.atBottom {
-			shots = append(shots, rfShot{"end-bottom", st.view})
+			shots = append(shots, st.shot("end-bottom"))
 		}
 	}
 	if end.asks != len(tc.answers) {
@@ -403,9 +433,19 @@ func runRealFlow(t *testing.T, tc realFlowCase, specs []steps.FlowSpec, at, w, h
 	d.quit()
 	effects(t, end)
 
+	checkShots(t, shots, w, h)
+}
+
+// checkShots checks each recorded screen: it fits w x h, every value it
+// shortens is printed whole by w, and it is its golden.
+func checkShots(t *testing.T, shots []rfShot, w, h int) {
+	t.Helper()
 	for _, s := range shots {
 		t.Run(s.name, func(t *testing.T) {
 			requireFits(t, s.view, w, h)
+			for _, p := range offeredWhole(s.view, s.whole) {
+				t.Errorf("%s; the screen:\n%s", p, s.view)
+			}
 			requireGolden(t, rfNormalize(s.view), false)
 		})
 	}

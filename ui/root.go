@@ -176,6 +176,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			} else {
 				m.help.ShowAll = !m.help.ShowAll
 			}
+		case key.Matches(msg, keys.FlowHelp) && m.hasFlowHelp():
+			// f1 opens the flow's help even while "?" would be typed.
+			m.cur, m.bodyH = m.flowHelp(), -1
 		case key.Matches(msg, wholeKey) && (msg.String() == "ctrl+o" || !m.cur.Typing()):
 			cmd = wholeCmd(m.whole())
 		default:
@@ -229,6 +232,17 @@ func (m *model) flowHelp() screen {
 	return nil
 }
 
+// hasFlowHelp reports whether the current screen has its flow's help.
+func (m *model) hasFlowHelp() bool {
+	switch s := m.cur.(type) {
+	case *form:
+		return flowHelps[s.spec.ID] != ""
+	case *flowScreen:
+		return flowHelps[s.flowID] != ""
+	}
+	return false
+}
+
 // open shows s.
 func (m *model) open(s screen) tea.Cmd {
 	m.cur = s
@@ -248,12 +262,15 @@ func (m *model) layout() {
 	m.cur.SetSize(w, h)
 }
 
-// footer is the help of the current screen; "?" is left out while it
-// would be typed into a field.
+// footer is the help of the current screen; while "?" would be typed
+// into a field, f1 stands in its place for the flow's help.
 func (m *model) footer() string {
 	h := m.cur.Help()
 	if m.cur.Typing() {
 		h.short = withoutKey(h.short, "?")
+		if m.hasFlowHelp() {
+			h.short = append(h.short, keys.FlowHelp)
+		}
 	}
 	return m.help.View(h)
 }
