@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/k3sca/k3sca/steps"
 )
 
 func TestUnits(t *testing.T) {
@@ -85,11 +87,15 @@ var (
 func TestGoldenScreensKeepAtomsWhole(t *testing.T) {
 	n := 0
 	err := filepath.WalkDir(filepath.Join(pkgDir, "testdata"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".golden") || strings.Contains(p, "TestPlain") || strings.Contains(p, "TooSmall") {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".golden") {
 			return err
 		}
 		m := sizeInName.FindAllStringSubmatch(p, -1)
 		if len(m) == 0 {
+			// Only the plain mode's transcripts have no screen size.
+			if !strings.Contains(p, "TestPlain") {
+				t.Errorf("%s: a golden screen without its size in the name is not scanned", p)
+			}
 			return nil
 		}
 		width, _ := strconv.Atoi(m[len(m)-1][1])
@@ -107,7 +113,7 @@ func TestGoldenScreensKeepAtomsWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 40 {
+	if n < 100 {
 		t.Errorf("scanned %d goldens, want them all", n)
 	}
 }
@@ -205,4 +211,41 @@ func offeredWhole(view, whole string) []string {
 		}
 	}
 	return out
+}
+
+// TestGoldensCoverEveryFlow: every flow of the menu has, at both golden
+// sizes, its end screen, its help and (when it has fields) its form, and
+// at least one question when one of its steps writes; no golden is left
+// of a flow that is gone. (TestRealFlows records every question of each
+// flow's run and fails on one without its golden.)
+func TestGoldensCoverEveryFlow(t *testing.T) {
+	root := filepath.Join(pkgDir, "testdata", "TestRealFlows")
+	known := map[string]bool{}
+	for _, sp := range steps.Flows() {
+		known[sp.ID] = true
+		for _, size := range sizes {
+			dir := filepath.Join(root, sp.ID, fmt.Sprintf("%dx%d", size[0], size[1]))
+			want := []string{"end", "help"}
+			if len(sp.Fields) > 0 {
+				want = append(want, "form")
+			}
+			if sp.ID != steps.FlowCheck {
+				want = append(want, "question-1")
+			}
+			for _, name := range want {
+				if _, err := os.Stat(filepath.Join(dir, name+".golden")); err != nil {
+					t.Errorf("flow %s at %dx%d: no %s golden (%v)", sp.ID, size[0], size[1], name, err)
+				}
+			}
+		}
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !known[e.Name()] {
+			t.Errorf("goldens of %s, which is no flow of the menu", e.Name())
+		}
+	}
 }
