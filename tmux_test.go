@@ -77,6 +77,14 @@ func TestWizardInTmux(t *testing.T) {
 		t.Fatalf("sandbox: %v\n%s", err, out)
 	}
 	dd := filepath.Join(sbRoot, "data")
+	origPEM, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(dd)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := pki.HashCA(origPEM, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	rootDir := writeRootCA(t)
 	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-test-%d", os.Getpid())}
 	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24",
@@ -171,8 +179,8 @@ func TestWizardInTmux(t *testing.T) {
 	backupLine := lineWith(t, after, "backup: ")
 	_, backup, _ := strings.Cut(backupLine, "backup: ")
 	backup = strings.TrimSpace(backup)
-	if _, err := os.Stat(backup); err != nil {
-		t.Fatalf("the printed backup path: %v\n%s", err, after)
+	if b, err := steps.ReadBackup(backup); err != nil || b.CAHash != orig.Hex {
+		t.Fatalf("the printed backup path %q: %v; want the backup of the value before the rotation (CA hash %s)\n%s", backup, err, orig.Hex, after)
 	}
 	undoLine := lineWith(t, after, "undo with: ")
 	_, undo, _ := strings.Cut(undoLine, "undo with: ")
@@ -218,8 +226,8 @@ func TestWizardInTmux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rh, err := pki.HashCA(restoredPEM, time.Now()); err != nil || rh.Hex == h.Hex {
-		t.Errorf("after the undo command the server still has the rotated CA (%v)", err)
+	if rh, err := pki.HashCA(restoredPEM, time.Now()); err != nil || rh.Hex != orig.Hex {
+		t.Errorf("after the undo command the server CA hash is %s (%v), want the one before the rotation %s", rh.Hex, err, orig.Hex)
 	}
 }
 
