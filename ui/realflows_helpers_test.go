@@ -38,6 +38,7 @@ type rfState struct {
 	// The form's values, whether it builds its flow, and its error; how
 	// many backups its picker lists (-1: not read yet).
 	values  map[string]string
+	checked map[string]error
 	busy    bool
 	formErr string
 	backups int
@@ -93,7 +94,7 @@ func (r *realRecorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case *menu:
 		st.kind = "menu"
 	case *form:
-		st.kind, st.values, st.busy = "form", maps.Clone(s.values), s.busy
+		st.kind, st.values, st.checked, st.busy = "form", maps.Clone(s.values), maps.Clone(s.checked), s.busy
 		st.backups = -1
 		if s.picker.loaded {
 			st.backups = len(s.picker.list)
