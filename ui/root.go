@@ -223,24 +223,25 @@ func (m *model) setFacts(f facts) {
 
 // flowHelp is the help of the current screen's flow, nil on the menu.
 func (m *model) flowHelp() screen {
-	switch s := m.cur.(type) {
-	case *form:
-		return helpFor(m.com, s, s.spec.ID)
-	case *flowScreen:
-		return helpFor(m.com, s, s.flowID)
+	if id := m.flowID(); id != "" {
+		return helpFor(m.com, m.cur, id)
 	}
 	return nil
 }
 
 // hasFlowHelp reports whether the current screen has its flow's help.
-func (m *model) hasFlowHelp() bool {
+func (m *model) hasFlowHelp() bool { return flowHelps[m.flowID()] != "" }
+
+// flowID is the flow of the current screen: its form's or its run's
+// ("" on the menu and the screens over a flow).
+func (m *model) flowID() string {
 	switch s := m.cur.(type) {
 	case *form:
-		return flowHelps[s.spec.ID] != ""
+		return s.spec.ID
 	case *flowScreen:
-		return flowHelps[s.flowID] != ""
+		return s.flowID
 	}
-	return false
+	return ""
 }
 
 // open shows s.
