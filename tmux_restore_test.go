@@ -31,9 +31,9 @@ type listedBackup struct {
 // what `k3sca datastore backups` lists (time, revision, CA hash, status),
 // in its order, newest first; ↓↓ picks the older complete backup, which
 // fills the field; the flow restores that backup (the CA hash on disk is
-// the one it recorded); after exit the restore's own backup and undo
-// command come back whole from capture-pane -J, and that command, as
-// printed, puts the rotated value back.
+// the one it recorded); after exit the sandbox's token pins that hash, the
+// restore's own backup and undo command come back whole from capture-pane
+// -J, and that command, as printed, puts the rotated value back.
 func TestRestorePickerInTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
@@ -101,7 +101,8 @@ func TestRestorePickerInTmux(t *testing.T) {
 		}
 	}
 	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-restore-%d", os.Getpid())}
-	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24", fmt.Sprintf("%s -d %s; sleep 60", bin, dd))
+	// The sandbox command reopens the sandbox and runs the wizard on it.
+	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24", fmt.Sprintf("%s sandbox --dir %s; sleep 60", bin, sbRoot))
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	s.waitFor("What do you want to do?")
 	for range at {
@@ -164,8 +165,13 @@ func TestRestorePickerInTmux(t *testing.T) {
 		t.Errorf("after the restore and the restart the CA hash on disk is %s, want the backup's %s", h, listed[1].CAHash)
 	}
 	s.keys("q")
-	s.waitFor("From this session")
+	s.waitFor("the sandbox stays in")
 	after := s.joined()
+	// The sandbox's token printed at exit is the current one, not the
+	// one of start-up: it pins the restored CA hash.
+	if l := lineWith(t, after, "sandbox data dir: "); !strings.Contains(l, "token K10"+listed[1].CAHash+"::") {
+		t.Errorf("at exit the sandbox's token does not pin the restored CA hash %s: %q", listed[1].CAHash, l)
+	}
 	_, saved, _ := strings.Cut(lineWith(t, after, "    backup: "), "backup: ")
 	saved = strings.TrimSpace(saved)
 	if b, err := steps.ReadBackup(saved); err != nil || b.CAHash != rotated {
