@@ -148,6 +148,14 @@ func TestRestorePickerInTmux(t *testing.T) {
 	if !strings.Contains(lineWith(t, picked, "▸"), fmt.Sprintf("  %d  ", listed[1].Revision)) {
 		t.Errorf("the chosen row is not the older backup:\n%s", picked)
 	}
+	// The field scrolls a path wider than itself; ctrl+o prints it whole.
+	s.keys("C-o")
+	s.waitFor("enter goes back")
+	if !strings.Contains(s.joined(), "backup to restore  "+chosen) {
+		t.Errorf("ctrl+o on the form does not print the chosen backup %s whole:\n%s", chosen, s.joined())
+	}
+	s.keys("Enter")
+	s.waitFor("newest first")
 	s.keys("C-s")
 	s.waitFor(`Type "restore"`)
 	// The flow restores the file picked: its step names it whole.

@@ -84,6 +84,9 @@ func TestBackupPicker(t *testing.T) {
 			d.typ(fmt.Sprint(testkit.Now.Add(-2 * time.Hour).Unix()))
 			d.key(tea.KeyTab, 1)
 			st = d.wait("tab: the one that matches", func(st rfState) bool { return st.values["restore"] == oldest })
+			if !strings.Contains(st.whole, "backup to restore  "+oldest) {
+				t.Errorf("ctrl+o does not print the chosen backup whole:\n%s", st.whole)
+			}
 			shots = append(shots, st.shot("completed"))
 			d.quit()
 			checkShots(t, shots, size[0], size[1])

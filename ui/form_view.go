@@ -132,6 +132,33 @@ func (f *form) fieldLines(i int) []string {
 	return out
 }
 
+// Whole implements wholer: each field's value whole (its input scrolls a
+// value wider than the screen), its check, the backups listed, and the
+// form's error, for ctrl+o.
+func (f *form) Whole() string {
+	return atWhole(f.com, func() string {
+		st, lw := f.com.Styles, f.labelWidth()
+		lines := []string{f.spec.Title}
+		for _, i := range f.visible() {
+			fd := f.spec.Fields[i]
+			lines = append(lines, "  "+pad(fd.Label, lw)+"  "+f.inputs[i].Value())
+			if fd.Kind == steps.FieldChoice {
+				lines[len(lines)-1] = "  " + pad(fd.Label, lw) + "  " + f.values[fd.Key]
+			}
+			if err := f.checked[fd.Key]; err != nil {
+				lines = append(lines, strings.Repeat(" ", lw+4)+"✗ "+err.Error())
+			}
+			if fd.Kind == steps.FieldBackup {
+				lines = append(lines, f.backupLines()...)
+			}
+		}
+		if f.err != nil {
+			lines = append(lines, "", renderError(f.err, wholeWidth, st))
+		}
+		return strings.Join(lines, "\n")
+	})
+}
+
 // choiceView shows every choice with the chosen one in brackets, or only
 // the chosen one when they do not fit.
 func (f *form) choiceView(fd steps.Field) string {
