@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -278,6 +279,54 @@ func testNodeFiles(t *testing.T, newTarget func(t *testing.T) fileTarget) {
 		}
 	})
 
+	t.Run("WriteFile removes its stale temp files", func(t *testing.T) {
+		// What writers of config.yaml killed mid-write left: a backup's
+		// temp and a new contents' temp. Others' files stay.
+		tgt := newTarget(t)
+		dir := path.Join(tgt.base, "etc")
+		p := path.Join(dir, "config.yaml")
+		mustWrite(t, tgt.host(p), "token: old\n", 0o600)
+		stale := []string{".config.yaml.k3sca-tmp-0123456789ab", ".config.yaml.k3sca-tmp-ffffffffffff"}
+		kept := []string{
+			".other.yaml.k3sca-tmp-0123456789ab",   // another file's
+			".config.yaml.k3sca-tmp-0123456789",    // not 12 hex digits
+			".config.yaml.k3sca-tmp-0123456789AB",  // not writeTemp's spelling
+			".config.yaml.k3sca-tmp-0123456789abc", // too long
+			"config.yaml.k3sca-tmp-0123456789ab",   // not hidden
+		}
+		for _, n := range append(slices.Clone(stale), kept...) {
+			mustWrite(t, tgt.host(path.Join(dir, n)), "token: half-written\n", 0o600)
+		}
+		if err := os.Mkdir(tgt.host(path.Join(dir, ".config.yaml.k3sca-tmp-aaaaaaaaaaaa")), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, ".config.yaml.k3sca-tmp-aaaaaaaaaaaa") // a directory
+		if _, err := tgt.node.WriteFile(ctx, p, []byte("token: new\n"), WriteOptions{Now: testkit.Now}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(tgt.host(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		for _, n := range stale {
+			if slices.Contains(names, n) {
+				t.Errorf("the stale temp file %s is still there", n)
+			}
+		}
+		for _, n := range kept {
+			if !slices.Contains(names, n) {
+				t.Errorf("%s was removed; it is not a temp file of config.yaml", n)
+			}
+		}
+		if b, _ := os.ReadFile(tgt.host(p)); string(b) != "token: new\n" {
+			t.Errorf("config.yaml holds %q", b)
+		}
+	})
+
 	t.Run("WriteFile refuses", func(t *testing.T) {
 		tgt := newTarget(t)
 		link := path.Join(tgt.base, "link.yaml")
@@ -449,7 +498,7 @@ func TestWriteAfterAStoppedWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the stopped writer did: the backup, and nothing after it.
-	left, err := makeBackup(context.Background(), f, "/etc/token", []byte("old-secret\n"), cur, testkit.Now.Add(-time.Minute).Unix())
+	left, err := makeBackup(context.Background(), f, "/etc/token", []byte("old-secret\n"), cur, testkit.Now.Add(-time.Minute).Unix(), func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,11 @@ type WriteOptions struct {
 	// DirMode, when set, creates missing parent directories with this
 	// mode; when 0 a missing parent directory is an error.
 	DirMode fs.FileMode
+	// Hook, when set, is called at each named point of the write:
+	// "backup temp" (the backup's temp file written, before its link) and
+	// "temp" (the new contents' temp file written, before the rename).
+	// Tests kill the process there.
+	Hook func(point string)
 }
 
 // Errors of WriteFile and of path checks.

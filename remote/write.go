@@ -40,7 +40,9 @@ func BackupName(p string, unix int64) string {
 //
 // Temp names are .<name>.k3sca-tmp-<random>: hidden, and not ending in
 // .yaml, so k3s never loads one from config.yaml.d. A failure before the
-// rename leaves the file untouched and removes the temp file.
+// rename leaves the file untouched and removes the temp file. Temp files
+// of path that a writer killed mid-write left behind (that name, 12 hex
+// digits) are removed first: a rerun cleans up after the killed run.
 func writeAtomic(ctx context.Context, f fileSystem, p string, data []byte, opts WriteOptions) (string, error) {
 	if err := checkPath(p); err != nil {
 		return "", err
@@ -65,6 +67,9 @@ func writeAtomic(ctx context.Context, f fileSystem, p string, data []byte, opts 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	if err := removeStaleTemps(f, p); err != nil {
+		return "", err
+	}
 
 	mode, owner := opts.Mode.Perm(), opts.Owner
 	if mode == 0 {
@@ -77,7 +82,7 @@ func writeAtomic(ctx context.Context, f fileSystem, p string, data []byte, opts 
 		if err != nil {
 			return "", err
 		}
-		if backup, err = makeBackup(ctx, f, p, old, cur, opts.Now.Unix()); err != nil {
+		if backup, err = makeBackup(ctx, f, p, old, cur, opts.Now.Unix(), opts.hook); err != nil {
 			return "", fmt.Errorf("back up: %w", err)
 		}
 	}
@@ -88,6 +93,7 @@ func writeAtomic(ctx context.Context, f fileSystem, p string, data []byte, opts 
 	if err != nil {
 		return backup, err
 	}
+	opts.hook("temp")
 	if !opts.ModTime.IsZero() {
 		if err := f.chtimes(tmp, opts.ModTime, opts.ModTime); err != nil {
 			_ = f.remove(tmp)
@@ -145,7 +151,7 @@ func ensureDir(f fileSystem, dir string, mode fs.FileMode) error {
 // A backup beside p that already holds old with p's mode is kept instead
 // of a second one: a writer stopped between the backup and the rename
 // (killed, say) left it, and the file was not changed since.
-func makeBackup(ctx context.Context, f fileSystem, p string, old []byte, cur FileInfo, unix int64) (string, error) {
+func makeBackup(ctx context.Context, f fileSystem, p string, old []byte, cur FileInfo, unix int64, hook func(string)) (string, error) {
 	if name, err := sameBackup(f, p, old, cur); err != nil || name != "" {
 		return name, err
 	}
@@ -157,6 +163,7 @@ func makeBackup(ctx context.Context, f fileSystem, p string, old []byte, cur Fil
 	if err := f.chtimes(tmp, cur.ModTime, cur.ModTime); err != nil {
 		return "", fmt.Errorf("set mtime of %s: %w", tmp, err)
 	}
+	hook("backup temp")
 	base := BackupName(p, unix)
 	for n := 1; n <= 1000; n++ {
 		if err := ctx.Err(); err != nil {
@@ -209,6 +216,58 @@ func sameBackup(f fileSystem, p string, old []byte, cur FileInfo) (string, error
 	return "", nil
 }
 
+// tempInfix is put between a file's hidden name and the random part of
+// its temp files' names: .<name>.k3sca-tmp-<12 hex digits>.
+const tempInfix = ".k3sca-tmp-"
+
+// tempName is a temp file name beside p with random part rnd.
+func tempName(p string, rnd []byte) string {
+	return path.Join(path.Dir(p), "."+path.Base(p)+tempInfix+hex.EncodeToString(rnd))
+}
+
+// isTempOf reports whether name (a base name in p's directory) is one of
+// writeTemp's temp files for p.
+func isTempOf(name, p string) bool {
+	rest, ok := strings.CutPrefix(name, "."+path.Base(p)+tempInfix)
+	if !ok || len(rest) != 12 {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil && strings.ToLower(rest) == rest
+}
+
+// removeStaleTemps removes p's temp files (isTempOf) that a writer killed
+// mid-write left beside it. A temp file is only ever renamed or removed
+// by the writer that made it, so one that is still there is either stale
+// or in use by a concurrent writer of the same file; that writer's rename
+// then fails and it leaves the file as it was.
+func removeStaleTemps(f fileSystem, p string) error {
+	names, err := f.readDirNames(path.Dir(p))
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !isTempOf(n, p) {
+			continue
+		}
+		name := path.Join(path.Dir(p), n)
+		if fi, err := f.lstat(name); err != nil || !fi.Exists || !fi.Mode.IsRegular() {
+			continue
+		}
+		if err := f.remove(name); err != nil && !isNotExist(err) {
+			return fmt.Errorf("remove the stale temp file %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// hook calls Hook at point, if set.
+func (o WriteOptions) hook(point string) {
+	if o.Hook != nil {
+		o.Hook(point)
+	}
+}
+
 // writeTemp writes data to a new temp file beside p with mode and owner
 // (nil: the writer's), fsynced and closed, and returns its path.
 func writeTemp(f fileSystem, p string, data []byte, mode fs.FileMode, owner *Owner) (string, error) {
@@ -216,7 +275,7 @@ func writeTemp(f fileSystem, p string, data []byte, mode fs.FileMode, owner *Own
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return "", fmt.Errorf("temp name: %w", err)
 	}
-	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".k3sca-tmp-"+hex.EncodeToString(rnd[:]))
+	tmp := tempName(p, rnd[:])
 	w, err := f.createExcl(tmp)
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", tmp, err)
