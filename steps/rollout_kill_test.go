@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,7 +30,9 @@ const (
 	rkReadyLine    = "k3sca-rk-ready"
 )
 
-// hookHost calls hit after each file write on the node: "<node> written".
+// hookHost calls hit inside each file write on the node, with the write's
+// own points ("<node> backup temp", "<node> temp": a temp file written,
+// not yet linked or renamed), and after it: "<node> written".
 type hookHost struct {
 	rollout.Host
 	name string
@@ -37,6 +40,7 @@ type hookHost struct {
 }
 
 func (h hookHost) WriteFile(ctx context.Context, p string, data []byte, opts remote.WriteOptions) (string, error) {
+	opts.Hook = func(point string) { h.hit(h.name + " " + point) }
 	b, err := h.Host.WriteFile(ctx, p, data, opts)
 	h.hit(h.name + " written")
 	return b, err
@@ -131,18 +135,19 @@ func rkRunChild(t *testing.T, c *SandboxCluster, hash, point string, delay time.
 }
 
 // TestRolloutKilled: k3sca killed mid-rollout, at every kind of point
-// (before an edit, after it, before a restart, before the check of a
-// restarted node, on servers and agents) and at random moments, then run
-// again, finishes with every node done and no file edited twice: one
-// backup per edited file, holding the file as it was before the rollout.
+// (before an edit, inside a file write with its temp file written, after
+// it, before a restart, before the check of a restarted node, on servers
+// and agents) and at random moments, then run again, finishes with every
+// node done and no file edited twice: one backup per edited file, holding
+// the file as it was before the rollout, and no temp file left behind.
 func TestRolloutKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
 	t.Run("at each point", func(t *testing.T) {
 		c, newHash := rotatedCluster(t)
-		for _, point := range []string{"s1 edit", "s1 written", "s2 restart", "s2 check", "s3 edit", "s3 written",
-			"a1 restart", "a1 check", "a2 written"} {
+		for _, point := range []string{"s1 backup temp", "s1 edit", "s1 temp", "s1 written", "s2 temp", "s2 restart", "s2 check",
+			"s3 edit", "s3 written", "a1 backup temp", "a1 restart", "a1 check", "a2 temp", "a2 written"} {
 			killed, passed := rkRunChild(t, c, newHash, point, -1)
 			if !killed {
 				t.Fatalf("the child finished without passing %q: %v", point, passed)
@@ -172,7 +177,7 @@ func TestRolloutKilled(t *testing.T) {
 
 // rkFinish runs the rollout again in this process and checks it finished
 // the job: every node done, every token on the new hash, one backup per
-// edited file holding the old token.
+// edited file holding the old token, no temp file of a killed write left.
 func rkFinish(t *testing.T, c *SandboxCluster, newHash string) {
 	t.Helper()
 	now := func() time.Time { return testkit.Now }
@@ -205,5 +210,11 @@ func rkFinish(t *testing.T, c *SandboxCluster, newHash string) {
 		if err != nil || !strings.Contains(string(b), c.Token.CAHash) || strings.Contains(string(b), newHash) {
 			t.Errorf("%s: the backup %s is not the file before the rollout: %q %v", n.Name, bs[0], b, err)
 		}
+		_ = filepath.WalkDir(n.Root, func(p string, _ os.DirEntry, _ error) error {
+			if strings.Contains(filepath.Base(p), ".k3sca-tmp-") {
+				t.Errorf("%s: a killed write's temp file is left: %s", n.Name, p)
+			}
+			return nil
+		})
 	}
 }
