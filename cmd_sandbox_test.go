@@ -6,7 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/k3sca/k3sca/internal/clustertest"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -170,5 +174,105 @@ func TestSandboxTour(t *testing.T) {
 	}
 	if state := readFile(t, filepath.Join(dir, "data", ".k3sca-service")); string(state) != "active\n" {
 		t.Errorf("k3s is %q after the tour, want active", state)
+	}
+}
+
+// lineAfter is the rest of the first line of out holding prefix, trimmed.
+func lineAfter(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if _, rest, ok := strings.Cut(l, prefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("no line with %q in:\n%s", prefix, out)
+	return ""
+}
+
+// runPrinted runs a k3sca command line as printed for the operator.
+func runPrinted(t *testing.T, line string) result {
+	t.Helper()
+	args := strings.Fields(line)
+	if len(args) < 2 || args[0] != "k3sca" {
+		t.Fatalf("not a k3sca command: %q", line)
+	}
+	return runAt(t, args[1:]...)
+}
+
+// TestPrintedClusterCommandsRun: on a cluster whose inventory is not the
+// sandbox cluster's own (the operator keeps it elsewhere), the commands
+// k3sca prints, run as printed, do their job: the resume of a rollout that
+// stopped at s3 finishes it, and the undo of the load puts the old CA back
+// on every node (the restore rolls it out through the same inventory).
+func TestPrintedClusterCommandsRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cl")
+	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
+	if r.code != exitOK {
+		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
+	}
+	dd := strings.TrimSpace(r.stdout)
+	c, err := steps.OpenSandboxCluster(filepath.Join(dir, "inventory.yml"))
+	if err != nil || c == nil {
+		t.Fatalf("the sandbox cluster: %v", err)
+	}
+	oldHash := clustertest.TokenHashes(t, c.Nodes[0].Root)[0]
+	// The inventory (and the sandbox's record of its nodes) moves: the
+	// data dir no longer tells where the cluster's inventory is.
+	kept := filepath.Join(t.TempDir(), "ops")
+	if err := os.Mkdir(kept, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(kept, "hosts.yml")
+	for from, to := range map[string]string{"inventory.yml": "hosts.yml", ".k3sca-sandbox-cluster.json": ".k3sca-sandbox-cluster.json"} {
+		if err := os.Rename(filepath.Join(dir, from), filepath.Join(kept, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// s3 cannot start: a file newer than the datastore, as k3s refuses.
+	newer := filepath.Join(product.ServerDir(c.Nodes[2].DataDir), "tls", "client-ca.crt")
+	setMtime := func(at time.Time) {
+		if err := os.Chtimes(newer, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMtime(testkit.Now.Add(time.Hour))
+	r = runAt(t, "run", "rotate-ca", "-d", dd, "--inventory", inv, "--yes", "--confirm", "load,sandbox")
+	out := r.stdout + r.stderr
+	if r.code != exitFailure || !strings.Contains(out, "newer than datastore") {
+		t.Fatalf("the rollout must stop at s3: exit %d\n%s", r.code, out)
+	}
+	resume := lineAfter(t, out, "resume (it does only what is left): ")
+	undo := lineAfter(t, out, "undo with: ")
+	for _, cmd := range []string{resume, undo} {
+		if !strings.Contains(cmd, " --inventory "+inv+" ") {
+			t.Errorf("%q does not name the inventory %s", cmd, inv)
+		}
+	}
+	newHash := clustertest.TokenHashes(t, c.Nodes[0].Root)[0]
+	if newHash == oldHash {
+		t.Fatal("s1's token did not get the new hash")
+	}
+
+	setMtime(testkit.Now.Add(-2 * time.Hour)) // the operator fixes s3
+	if r := runPrinted(t, resume); r.code != exitOK || !strings.Contains(r.stdout+r.stderr, "5 nodes: 5 done") {
+		t.Fatalf("%s: exit %d\n%s\n%s", resume, r.code, r.stdout, r.stderr)
+	}
+	for _, n := range c.Nodes {
+		for _, h := range clustertest.TokenHashes(t, n.Root) {
+			if h != newHash {
+				t.Errorf("after the resume %s: a token holds %s, want %s", n.Name, h, newHash)
+			}
+		}
+	}
+
+	if r := runPrinted(t, undo); r.code != exitOK || !strings.Contains(r.stdout+r.stderr, "5 nodes: 5 done") {
+		t.Fatalf("%s: exit %d\n%s\n%s", undo, r.code, r.stdout, r.stderr)
+	}
+	for _, n := range c.Nodes {
+		for _, h := range clustertest.TokenHashes(t, n.Root) {
+			if h != oldHash {
+				t.Errorf("after the undo %s: a token holds %s, want the one before the rotation %s", n.Name, h, oldHash)
+			}
+		}
 	}
 }

@@ -669,10 +669,7 @@ func startCommand(env Env) string {
 // starts k3s again (then rolls the old CA out when the cluster's
 // inventory is known, confirmed by the cluster's name).
 func restoreCommand(env Env, backup string) string {
-	cmd := fmt.Sprintf("k3sca run datastore --restore %s -d %s --yes --confirm restore", backup, env.DataDir)
-	if env.Inventory == "" && env.ClusterKnown() {
-		cmd += " " + env.clusterFlags()
-	}
+	cmd := fmt.Sprintf("k3sca run datastore --restore %s -d %s%s --yes --confirm restore", backup, env.DataDir, clusterArgs(env))
 	if env.ClusterKnown() {
 		cmd += " --confirm " + clusterName(env)
 	}

@@ -204,11 +204,28 @@ func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.M
 
 // resumeCommand runs the rollout again: it does only what is left.
 func (r *run) resumeCommand() string {
-	cmd := fmt.Sprintf("k3sca run rollout -d %s %s", r.env.DataDir, r.env.clusterFlags())
+	cmd := "k3sca run rollout -d " + r.env.DataDir + clusterArgs(r.env)
 	if r.env.Parallel > 1 {
 		cmd += fmt.Sprintf(" --parallel %d", r.env.Parallel)
 	}
 	return cmd + " --yes --confirm " + clusterName(r.env)
+}
+
+// clusterArgs are the flags a printed command needs to reach the same
+// datastore and the same nodes, confirmed by the same name: the product
+// and datastore path when not the defaults, where the nodes come from
+// (--inventory even for a sandbox cluster's own, so a copied command
+// never depends on where it is run) and --cluster-name when one was set.
+// Each starts with a space.
+func clusterArgs(env Env) string {
+	args := accessFlags(env.access())
+	if env.ClusterKnown() {
+		args += " " + env.clusterFlags()
+		if env.ClusterName != "" {
+			args += " --cluster-name " + env.ClusterName
+		}
+	}
+	return args
 }
 
 // rolloutPlan is the preview: per node, the token files it edits and
