@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,25 +120,67 @@ func TestSandboxClusterRotation(t *testing.T) {
 	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load,sandbox", "--parallel", "2"); r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") {
 		t.Fatalf("rotate-ca across the cluster: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	before := treeSums(t, dir)
 	r = runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
 	var rep struct {
-		OK    bool `json:"ok"`
-		Steps []struct {
+		OK     bool `json:"ok"`
+		DryRun bool `json:"dryRun"`
+		Steps  []struct {
+			Status  string `json:"status"`
 			Outcome struct {
-				Data struct {
-					Nodes []struct{ Name, State string } `json:"nodes"`
+				Summary string `json:"summary"`
+				Data    struct {
+					DryRun bool `json:"dryRun"`
+					Nodes  []struct {
+						Name, State, Regenerate, Shows string
+						Edits                          []json.RawMessage
+						Restarted, Changed             bool
+					} `json:"nodes"`
 				} `json:"data"`
 			} `json:"outcome"`
 		} `json:"steps"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || !rep.OK || len(rep.Steps) != 1 || len(rep.Steps[0].Outcome.Data.Nodes) != 5 {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitOK || !rep.OK || !rep.DryRun || len(rep.Steps) != 1 || len(rep.Steps[0].Outcome.Data.Nodes) != 5 {
 		t.Fatalf("rollout dry run: %v %d\n%s\n%s", err, r.code, r.stdout, r.stderr)
 	}
+	if st := rep.Steps[0]; st.Status != "planned" || !st.Outcome.Data.DryRun || st.Outcome.Summary != "5 nodes: 5 done" {
+		t.Errorf("the dry run's step: %s, %q (dry run %v)", st.Status, st.Outcome.Summary, st.Outcome.Data.DryRun)
+	}
+	// Every node done, nothing to do: no edit, no trigger, no restart.
 	for _, n := range rep.Steps[0].Outcome.Data.Nodes {
-		if n.State != "done" {
-			t.Errorf("%s: %s after the rollout", n.Name, n.State)
+		if n.State != "done" || len(n.Edits) > 0 || n.Regenerate != "" || n.Shows != "" || n.Restarted || n.Changed {
+			t.Errorf("%s after the rollout: %+v", n.Name, n)
 		}
 	}
+	if after := treeSums(t, dir); !maps.Equal(before, after) {
+		t.Error("the dry run changed a file of the cluster")
+	}
+}
+
+// treeSums maps every regular file under root to its contents' sha256
+// and mode.
+func treeSums(t *testing.T, root string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		sums[p] = fmt.Sprintf("%x %s %d", sha256.Sum256(b), fi.Mode(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
 }
 
 // TestRolloutFlagsRefused: a bad --parallel or --node is a usage error
