@@ -247,8 +247,9 @@ func runPrinted(t *testing.T, line string) result {
 // TestPrintedClusterCommandsRun: on a cluster whose inventory is not the
 // sandbox cluster's own (the operator keeps it elsewhere), the commands
 // k3sca prints, run as printed, do their job: the resume of a rollout that
-// stopped at s3 finishes it, and the undo of the load puts the old CA back
-// on every node (the restore rolls it out through the same inventory).
+// stopped at s3 (which a dry run of the rollout prints too) finishes it,
+// and the undo of the load puts the old CA back on every node (the
+// restore rolls it out through the same inventory).
 func TestPrintedClusterCommandsRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cl")
 	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
@@ -299,6 +300,15 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 	}
 
 	setMtime(testkit.Now.Add(-2 * time.Hour)) // the operator fixes s3
+	// A dry run of what is left prints the command that rolls it out: the
+	// resume, as the failure printed it.
+	r = runAt(t, "run", "rollout", "-d", dd, "--inventory", inv, "--dry-run")
+	if r.code != exitOK {
+		t.Fatalf("rollout dry run: exit %d\n%s", r.code, r.stderr)
+	}
+	if rollOut := lineAfter(t, r.stdout+r.stderr, "roll it out with: "); rollOut != resume {
+		t.Errorf("the dry run prints %q, the failure %q", rollOut, resume)
+	}
 	if r := runPrinted(t, resume); r.code != exitOK || !strings.Contains(r.stdout+r.stderr, "5 nodes: 5 done") {
 		t.Fatalf("%s: exit %d\n%s\n%s", resume, r.code, r.stdout, r.stderr)
 	}

@@ -158,6 +158,12 @@ type Task struct {
 	// need its result (the generated set, read from a private temp dir).
 	// Nil: a dry run only previews the step.
 	DryRun func(ctx context.Context, progress func(string)) (*Outcome, error)
+	// DryByDefault makes the step a dry run unless confirmed, as talosctl's
+	// rotate-ca is: its preview is the dry run, its question asks for Word
+	// to go on, and a No keeps it a dry run (Session.Decline runs DryRun:
+	// the step is planned, nothing before it is rolled back and the flow
+	// goes on). It needs DryRun.
+	DryByDefault bool
 	// Undo, when set, is called if the flow stops after this step ran
 	// (an error or a cancel later on): it puts back what the step changed
 	// and can be put back, such as starting a service it stopped.

@@ -20,14 +20,17 @@ import (
 
 // rolloutTask carries the new CA to every node of the cluster (from
 // env.Inventory, env.Kubeconfig or env.Nodes): the last step of a CA flow
-// as work, not as text. Confirmed by the cluster's name; its preview is every node's
-// plan, probed read-only.
+// as work, not as text. A dry run by default, as talosctl's rotate-ca:
+// its preview is the dry run (every node probed and planned, read-only),
+// the cluster's name typed goes on, a No keeps it a dry run and says the
+// command that rolls it out.
 func (r *run) rolloutTask() *Task {
 	t := &Task{
-		ID:     "rollout",
-		Title:  "Roll out to every node, in order: servers one at a time, then agents",
-		Writes: true,
-		Word:   clusterName(r.env),
+		ID:           "rollout",
+		Title:        "Roll out to every node, in order: servers one at a time, then agents",
+		Writes:       true,
+		Word:         clusterName(r.env),
+		DryByDefault: true,
 	}
 	var planned *rollout.Report
 	t.Preview = func(ctx context.Context) (*Plan, error) {
@@ -41,8 +44,17 @@ func (r *run) rolloutTask() *Task {
 		return rolloutPlan(rep, r.env.clusterSource()), nil
 	}
 	t.DryRun = func(context.Context, func(string)) (*Outcome, error) {
-		// The plan, node by node, in the report and the JSON.
-		return rolloutOutcome(planned), nil
+		// The plan, node by node, in the report and the JSON, and the
+		// command that carries it out once the CA it rolls out is this
+		// server's (not a staged one, in a dry run of the whole flow).
+		out := rolloutOutcome(planned)
+		if planned != nil && !planned.OK {
+			return out, nil
+		}
+		if !(r.dryRun && r.staged != "") && !allDone(planned) {
+			out.Details = append(out.Details, "nothing was changed on any node; roll it out with: "+r.resumeCommand())
+		}
+		return out, nil
 	}
 	t.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
 		live := newNodeList(planned)
@@ -215,23 +227,37 @@ func (r *run) resumeCommand() string {
 // datastore and the same nodes, confirmed by the same name: the product
 // and datastore path when not the defaults, where the nodes come from
 // (--inventory even for a sandbox cluster's own, so a copied command
-// never depends on where it is run) and --cluster-name when one was set.
+// never depends on where it is run) and --cluster-name when one was set
+// (but a sandbox's own, "sandbox").
 // Each starts with a space.
 func clusterArgs(env Env) string {
 	args := accessFlags(env.access())
 	if env.ClusterKnown() {
 		args += " " + env.clusterFlags()
-		if env.ClusterName != "" {
+		if env.ClusterName != "" && !(env.ClusterName == "sandbox" && IsSandbox(env.DataDir)) {
 			args += " --cluster-name " + env.ClusterName
 		}
 	}
 	return args
 }
 
-// rolloutPlan is the preview: per node, the token files it edits and
-// what it restarts.
+// allDone says every node of a dry run is done already: nothing to do.
+func allDone(rep *rollout.Report) bool {
+	if rep == nil {
+		return false
+	}
+	for _, n := range rep.Nodes {
+		if n.State != rollout.StateDone {
+			return false
+		}
+	}
+	return true
+}
+
+// rolloutPlan is the preview, a dry run: per node, the token files it
+// edits and what it restarts.
 func rolloutPlan(rep *rollout.Report, source string) *Plan {
-	p := &Plan{Title: "Roll out to the nodes of " + source}
+	p := &Plan{Title: "Dry run of the rollout to the nodes of " + source + " (nothing changed yet)"}
 	if line := nodeVersionsLine(rep); line != "" {
 		p.Add(ActCheck, "k3s versions", "%s", line)
 	}
@@ -318,7 +344,11 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 			for _, e := range n.Edits {
 				files = append(files, e.Path)
 			}
-			line += "; edited " + strings.Join(files, ", ")
+			if rep.DryRun {
+				line += "; edits " + strings.Join(files, ", ")
+			} else {
+				line += "; edited " + strings.Join(files, ", ")
+			}
 		}
 		switch {
 		case n.Regenerate == "":

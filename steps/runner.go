@@ -158,6 +158,9 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 		}
 		if p.Ask && !r.confirmed(p) {
 			ok := false
+			if p.Task.DryByDefault && r.Ask != nil {
+				r.printf("  a No keeps this step a dry run: nothing of it is done\n")
+			}
 			if r.Ask != nil {
 				if ok, err = r.Ask.Confirm(ctx, i, p.Task.Title, p.Word); err != nil {
 					_ = s.Abort(ctx)
@@ -166,6 +169,10 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			}
 			if !ok {
 				rerr := s.Decline(ctx)
+				if st := s.Steps()[p.Index]; rerr == nil && st.Status == StatusPlanned {
+					r.printOutcome(i, n, st.Status, st.Outcome)
+					continue
+				}
 				r.rolledBack(s)
 				return errors.Join(&StepError{Step: i, Title: p.Task.Title, Err: ErrDeclined}, rerr)
 			}

@@ -250,9 +250,15 @@ func (s *Session) Execute(ctx context.Context, progress func(string)) (*Outcome,
 // what the steps before it did (a stopped k3s is started again), as a
 // failure does: a No never leaves the node other than it was, but for what
 // has no undo (a staged dir, a datastore write that was confirmed).
+//
+// At a step that is a dry run by default (Task.DryByDefault) a No keeps
+// it a dry run instead: see keepDry.
 func (s *Session) Decline(ctx context.Context) error {
 	if s.Ended() {
 		return nil
+	}
+	if t := s.Flow.Tasks[s.cur]; t.DryByDefault && t.DryRun != nil {
+		return s.keepDry(ctx, t)
 	}
 	s.steps[s.cur].Status = StatusDeclined
 	s.declined = fmt.Sprintf("step %d (%s) was not confirmed", s.cur+1, s.steps[s.cur].Title)
@@ -264,6 +270,28 @@ func (s *Session) Decline(ctx context.Context) error {
 	}
 	s.finish()
 	return err
+}
+
+// keepDry answers No at a step that is a dry run by default: its DryRun
+// is its outcome and it is planned, as in a dry run of the flow; nothing
+// before it is rolled back and the flow goes on with the next step.
+func (s *Session) keepDry(ctx context.Context, t *Task) error {
+	st := &s.steps[s.cur]
+	st.Status = StatusRunning
+	out, err := t.DryRun(ctx, func(string) {})
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	if out == nil {
+		out = &Outcome{}
+	}
+	st.Outcome, st.Status = out, StatusPlanned
+	s.log(s.cur, "not confirmed: kept a dry run: "+out.Summary)
+	s.cur++
+	if s.Ended() {
+		s.finish()
+	}
+	return nil
 }
 
 // Abort ends the session before the current task (Ctrl+C while waiting for

@@ -10,14 +10,16 @@ import (
 // word shown before enter does anything.
 type confirmInput struct {
 	word, action string
-	ti           lineInput
-	tried        bool
+	// no says what esc does ("answers No").
+	no    string
+	ti    lineInput
+	tried bool
 }
 
 // newConfirm returns a focused confirmation for word; action says what
-// enter will do ("write the datastore").
-func newConfirm(word, action string) confirmInput {
-	return confirmInput{word: word, action: action, ti: lineInput{Prompt: "> "}}
+// enter will do ("write the datastore"), no what esc does.
+func newConfirm(word, action, no string) confirmInput {
+	return confirmInput{word: word, action: action, no: no, ti: lineInput{Prompt: "> "}}
 }
 
 // Confirmed reports whether the exact word was typed.
@@ -37,12 +39,12 @@ func (c *confirmInput) SetWidth(w int) { c.ti.Width = max(4, w-4) }
 
 // View renders the prompt, the input and the hint.
 func (c *confirmInput) View(st Styles) string {
-	return confirmPrompt(c.word, c.action) + "\n" + c.ti.View() + "\n" + st.Warn.Render(confirmHint(c.word, c.ti.Value(), c.tried))
+	return confirmPrompt(c.word, c.action, c.no) + "\n" + c.ti.View() + "\n" + st.Warn.Render(confirmHint(c.word, c.ti.Value(), c.tried))
 }
 
-// confirmPrompt asks for the word.
-func confirmPrompt(word, action string) string {
-	return fmt.Sprintf("Type %q and press enter to %s; esc answers No.", word, action)
+// confirmPrompt asks for the word; no says what esc does.
+func confirmPrompt(word, action, no string) string {
+	return fmt.Sprintf("Type %q and press enter to %s; esc %s.", word, action, no)
 }
 
 // confirmHint is the line under the input: empty while the typed text can

@@ -127,7 +127,7 @@ func (f *flowScreen) execute() tea.Cmd {
 func (f *flowScreen) ask() tea.Cmd {
 	f.phase, f.yes = phAsk, false
 	if f.prep.Word != "" {
-		f.word = newConfirm(f.prep.Word, "run "+f.runs())
+		f.word = newConfirm(f.prep.Word, "run "+f.runs(), f.noAnswer())
 		f.word.SetWidth(f.com.Width)
 	}
 	f.refresh()
@@ -135,7 +135,23 @@ func (f *flowScreen) ask() tea.Cmd {
 	return nil
 }
 
-// decline answers No: the session ends before the current step.
+// keepsDry says a No at the current question keeps the step a dry run
+// (Task.DryByDefault) instead of ending the flow.
+func (f *flowScreen) keepsDry() bool {
+	return f.prep != nil && f.prep.Task != nil && f.prep.Task.DryByDefault && f.prep.Task.DryRun != nil
+}
+
+// noAnswer says what a No does at the current question.
+func (f *flowScreen) noAnswer() string {
+	if f.keepsDry() {
+		return "keeps it a dry run"
+	}
+	return "answers No"
+}
+
+// decline answers No: the session ends before the current step (or, at a
+// step that is a dry run by default, that step stays a dry run and the
+// flow goes on).
 func (f *flowScreen) decline() tea.Cmd {
 	f.phase = phClosing
 	f.refresh()
@@ -202,6 +218,10 @@ func (f *flowScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			f.took(msg.sessionMsg)
 			if f.quitting {
 				return f, msgCmd(quitMsg{})
+			}
+			if !f.done {
+				// The step stayed a dry run: on to the next one.
+				return f, f.prepare()
 			}
 			return f, f.end()
 		}

@@ -111,7 +111,11 @@ func (f *flowScreen) Help() keyHelp {
 	switch f.phase {
 	case phAsk:
 		if f.prep.Word != "" {
-			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", "no"), with(wholeKey, "ctrl+o", "whole lines")}
+			no := "no"
+			if f.keepsDry() {
+				no = "keep dry run"
+			}
+			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", no), with(wholeKey, "ctrl+o", "whole lines")}
 		} else {
 			h.short = []key.Binding{keys.Yes, keys.No}
 			if f.tokensOnScreen() {

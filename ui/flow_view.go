@@ -139,6 +139,13 @@ func (f *flowScreen) ending() string {
 	default:
 		lines = append(lines, st.Done.Render("✓ done: ")+countSteps(f.reps))
 	}
+	if !f.dry {
+		for _, r := range f.reps {
+			if r.Status == steps.StatusPlanned {
+				lines = append(lines, st.Warn.Render(hang("○ ", fmt.Sprintf("step %d (%s) stayed a dry run (not confirmed): nothing of it was done; what it would do is below.", r.N, r.Title), w)))
+			}
+		}
+	}
 	if len(f.undo) > 0 {
 		lines = append(lines, st.Warn.Render(hang("↺ ", "rolled back: undid "+strings.Join(f.undo, ", "), w)))
 	}
@@ -209,7 +216,7 @@ func (f *flowScreen) panelBottom() string {
 		q, them = "Run "+f.runs()+"?", "them"
 	}
 	return head + "\n" + q + " [y/N] " + ans + cursorMark + "\n" +
-		st.Dim.Render(truncate("y then enter runs "+them+"; enter alone, n or esc answers No.", w))
+		st.Dim.Render(truncate("y then enter runs "+them+"; enter alone, n or esc "+f.noAnswer()+".", w))
 }
 
 // content is what the viewport holds: at a question the warnings so far,

@@ -7,12 +7,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/rollout"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -447,6 +449,67 @@ func checkShots(t *testing.T, shots []rfShot, w, h int) {
 				t.Errorf("%s; the screen:\n%s", p, s.view)
 			}
 			requireGolden(t, rfNormalize(s.view), false)
+		})
+	}
+}
+
+// TestRolloutKeepsTheDryRun: the rollout step is a dry run by default, as
+// talosctl's rotate-ca is. Its question shows the dry run (every node
+// probed and planned, nothing changed) and says esc keeps it a dry run;
+// esc then ends the flow with the step planned, every node as it was, and
+// the command that rolls it out; typing the cluster's name (TestRealFlows'
+// rollout case) goes on.
+func TestRolloutKeepsTheDryRun(t *testing.T) {
+	specs := steps.Flows()
+	at := slices.IndexFunc(specs, func(sp steps.FlowSpec) bool { return sp.ID == steps.FlowRollout })
+	for _, size := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			c, env, newHash := rfRotatedCluster(t)
+			before := rfTreeSums(t, "nodes")
+			d := rfStart(t, Config{Env: env, Specs: specs, Sandbox: steps.IsSandbox(env.DataDir), DataDirSource: "--data-dir flag"}, size[0], size[1])
+			d.wait("the menu and the node's facts", func(st rfState) bool { return st.kind == "menu" && st.facts > 0 })
+			d.key(tea.KeyDown, at)
+			d.key(tea.KeyEnter, 1)
+			ask := d.wait("the rollout's question", func(st rfState) bool { return st.kind == "flow" && st.phase == phAsk })
+			for _, want := range []string{"Dry run of the rollout", "nothing changed yet", "esc keeps it a dry run", "esc keep dry run"} {
+				if !strings.Contains(ask.view, want) {
+					t.Errorf("the question lacks %q:\n%s", want, ask.view)
+				}
+			}
+			d.key(tea.KeyEsc, 1)
+			end := d.wait("the end", func(st rfState) bool { return st.kind == "flow" && st.phase == phEnd && st.factsAfter })
+			if len(end.reps) != 1 || end.reps[0].Status != steps.StatusPlanned {
+				t.Fatalf("the rollout step after esc: %+v", end.reps)
+			}
+			rr, ok := end.reps[0].Outcome.Data.(*rollout.Report)
+			if !ok || !rr.DryRun || rr.Summary() != "5 nodes: 1 done, 4 planned" && rr.Summary() != "5 nodes: 5 planned" {
+				t.Errorf("the kept dry run's report: %#v", end.reps[0].Outcome.Data)
+			}
+			joined := strings.Join(end.reps[0].Outcome.Details, "\n")
+			want := "roll it out with: k3sca run rollout -d " + env.DataDir + " --inventory inventory.yml --yes --confirm sandbox"
+			if !strings.Contains(joined, want) {
+				t.Errorf("the outcome lacks %q:\n%s", want, joined)
+			}
+			if strings.Contains(end.view, "not confirmed: stopped before") || !strings.Contains(end.view, "stayed a dry run") {
+				t.Errorf("the end does not say the step stayed a dry run:\n%s", end.view)
+			}
+			d.quit()
+			if !maps.Equal(before, rfTreeSums(t, "nodes")) {
+				t.Error("a file of a node changed, though the rollout stayed a dry run")
+			}
+			for _, n := range c.Nodes[1:] {
+				for _, h := range clustertest.TokenHashes(t, n.Root) {
+					if h == newHash {
+						t.Errorf("%s: a token holds the new hash after a dry run", n.Name)
+					}
+				}
+			}
+			for name, view := range map[string]string{"question": ask.view, "end": end.view} {
+				t.Run(name, func(t *testing.T) {
+					requireFits(t, view, size[0], size[1])
+					requireGolden(t, rfNormalize(view), false)
+				})
+			}
 		})
 	}
 }
