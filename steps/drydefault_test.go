@@ -30,10 +30,16 @@ func TestNoKeepsADryByDefaultStepDry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var did []string
 			first := &Task{ID: "first", Title: "First", Writes: true,
-				Run:  func(context.Context, func(string)) (*Outcome, error) { did = append(did, "first"); return &Outcome{Summary: "first done"}, nil },
+				Run: func(context.Context, func(string)) (*Outcome, error) {
+					did = append(did, "first")
+					return &Outcome{Summary: "first done"}, nil
+				},
 				Undo: func(context.Context) error { did = append(did, "undo first"); return nil }}
 			dry := &Task{ID: "rollout", Title: "Roll out", Writes: true, Word: "cluster", DryByDefault: tt.dryDefault,
-				Run: func(context.Context, func(string)) (*Outcome, error) { did = append(did, "rollout"); return &Outcome{}, nil }}
+				Run: func(context.Context, func(string)) (*Outcome, error) {
+					did = append(did, "rollout")
+					return &Outcome{}, nil
+				}}
 			if tt.dryRun {
 				dry.DryRun = func(context.Context, func(string)) (*Outcome, error) {
 					did = append(did, "rollout dry run")
@@ -41,7 +47,10 @@ func TestNoKeepsADryByDefaultStepDry(t *testing.T) {
 				}
 			}
 			after := &Task{ID: "after", Title: "After",
-				Run: func(context.Context, func(string)) (*Outcome, error) { did = append(did, "after"); return &Outcome{}, nil }}
+				Run: func(context.Context, func(string)) (*Outcome, error) {
+					did = append(did, "after")
+					return &Outcome{}, nil
+				}}
 			f := &Flow{ID: "t", Title: "T", Tasks: []*Task{first, dry, after}}
 			var out strings.Builder
 			ask := &scriptedAsker{no: 2}
