@@ -480,9 +480,16 @@ func (r *run) rotateTask(services []string) *Task {
 
 // restoreTask puts backup back into the datastore (compare-and-swap, the
 // replaced value saved first); confirmed by typing "restore". It is
-// skipped when no backup is chosen.
+// skipped when no backup is chosen. Its plan is shown before k3s is
+// stopped (Ahead, read-only); its outcome says the CA hash it moves the
+// cluster to and offers the token with it.
 func (r *run) restoreTask(backup string) *Task {
 	var restore *Restore
+	input := func(readOnly bool) RestoreInput {
+		acc := r.env.access()
+		acc.ReadOnly = readOnly
+		return RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: acc, Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook}
+	}
 	return &Task{
 		ID:     "restore",
 		Title:  "Restore " + backup,
@@ -494,8 +501,12 @@ func (r *run) restoreTask(backup string) *Task {
 			}
 			return "", nil
 		},
+		Ahead: func(ctx context.Context) (*Plan, error) {
+			// Read-only, while k3s still runs: what the restore changes.
+			return NewRestore(input(true)).Preview(ctx)
+		},
 		Preview: func(ctx context.Context) (*Plan, error) {
-			restore = NewRestore(RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: r.env.access(), Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook})
+			restore = NewRestore(input(false))
 			return restore.Preview(ctx)
 		},
 		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
@@ -510,6 +521,14 @@ func (r *run) restoreTask(backup string) *Task {
 				// As after a load: the backup of what was replaced, and
 				// the command that puts it back.
 				out.Details = append(out.Details, "backup: "+saved, "undo with: "+restoreCommand(r.env, saved))
+			}
+			if rep := restore.Tokens(); rep != nil {
+				r.tokens = rep
+				tok := tokenOutcome(rep, r.env.Token)
+				out.Details = append(append(out.Details, tok.Summary), tok.Details...)
+				if restore.hashChanges() {
+					out.Secret, out.Masked = tok.Secret, tok.Masked
+				}
 			}
 			return out, nil
 		},

@@ -39,9 +39,7 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 	plan.Add(ActBackup, BackupDir(l.in.DataDir), "value of %s at revision %d and a copy of server/tls", lp.Key, lp.Revision)
 	addCopyToPlan(plan, lp.Copy, l.in.DataDir)
 	plan.Add(ActDatastore, lp.Key, "compare-and-swap at revision %d, %d bytes of plaintext", lp.Revision, len(lp.nextPlain))
-	for _, c := range lp.Changes {
-		plan.Add(ActDatastore, lp.Key+" "+c.Field, "%s", c.String())
-	}
+	addFieldChanges(plan, lp.Key, lp.Changes)
 	if lp.ServerCAChanges() {
 		plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(l.in.DataDir)), "empty trigger, 0600: at its next start this server's listener on 6443 issues a new serving certificate from the new server CA, as after k3s's rotate-ca")
 		plan.Notes = append(plan.Notes, "every other server needs the same empty file "+pki.DynamicCertRegenerate+" (0600) in its server dir before its restart, or its listener keeps a certificate signed by the old server CA")

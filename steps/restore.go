@@ -55,6 +55,15 @@ type Restore struct {
 	// caHash is the CA hash of the backup's server CA ("" when the token
 	// does not open it): what servers serve after the restore.
 	caHash string
+	// curHash is the CA hash of the live value's server CA (what servers
+	// serve before the restore), "" when the token does not open it.
+	curHash string
+	// changes are the fields the restore changes, live value to backup
+	// (as a load's plan lists them); known when the token opens both.
+	changes      []datastore.FieldChange
+	changesKnown bool
+	// raw is the token the backup opened with.
+	raw string
 	// pass is the token's passphrase when one opens the backup: the
 	// safety backup of the value replaced records its CA hash with it.
 	pass  string
@@ -96,7 +105,7 @@ func (r *Restore) prepare(ctx context.Context) error {
 		return err
 	}
 	r.copy = dc
-	_, pass, err := ResolvePassphrase(r.in.DataDir, r.in.Token)
+	raw, pass, err := ResolvePassphrase(r.in.DataDir, r.in.Token)
 	switch {
 	case errors.Is(err, ErrNoTokenAvailable):
 		// No token here: restore the backup as it is, unchecked.
@@ -113,8 +122,14 @@ func (r *Restore) prepare(ctx context.Context) error {
 		if r.value, err = restamp(plain, pass, r.in.Now); err != nil {
 			return fmt.Errorf("backup %s: %w", r.in.BackupPath, err)
 		}
-		r.restamped, r.pass = true, pass
+		r.restamped, r.pass, r.raw = true, pass, raw
 		r.caHash = plainCAHash(plain, r.in.Now)
+		if back, err := datastore.DecodeBootstrap(plain); err == nil {
+			if live, err := decodeValue(pass, cur.Value); err == nil {
+				r.changes, r.changesKnown = live.Diff(back), true
+				r.curHash = bootstrapCAHash(live, r.in.Now)
+			}
+		}
 	}
 	if r.value == nil {
 		r.value = []byte(b.Value)
@@ -172,6 +187,31 @@ func (r *Restore) Saved() string { return r.saved }
 // when it cannot be known (no token opens the backup).
 func (r *Restore) CAHash() string { return r.caHash }
 
+// OldCAHash is the join-token CA hash of the value the restore replaces,
+// "" when it cannot be known.
+func (r *Restore) OldCAHash() string { return r.curHash }
+
+// hashChanges says the restore moves the cluster to another CA hash:
+// every full token (K10<hash>::...) must get the restored one.
+func (r *Restore) hashChanges() bool {
+	return r.caHash != "" && r.curHash != "" && r.caHash != r.curHash
+}
+
+// Tokens are the CA hash and token before and after the restore (the
+// token keeps its password, bound to each hash), as a load's token step
+// reports them; nil when the hashes are not known.
+func (r *Restore) Tokens() *TokenReport {
+	if r.caHash == "" || r.curHash == "" {
+		return nil
+	}
+	rep := &TokenReport{Current: TokenState{Hash: pki.CAHash{Hex: r.curHash}}, New: &TokenState{Hash: pki.CAHash{Hex: r.caHash}}}
+	if tok, err := pki.ParseToken(r.raw); err == nil {
+		old, nw := tok.WithCAHash(r.curHash), tok.WithCAHash(r.caHash)
+		rep.Current.Token, rep.New.Token = &old, &nw
+	}
+	return rep
+}
+
 // Preview computes the plan without side effects (the task's preview).
 func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	if err := r.prepare(ctx); err != nil {
@@ -186,6 +226,16 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 	addCopyToPlan(plan, r.copy, r.in.DataDir)
 	plan.Add(ActDatastore, r.backup.Key, "compare-and-swap at revision %d back to the value of revision %d from %s",
 		r.cur.ModRevision, r.backup.Revision, r.backup.Created.Format(time.RFC3339))
+	addFieldChanges(plan, r.backup.Key, r.changes)
+	switch {
+	case !r.changesKnown:
+		plan.Notes = append(plan.Notes, "no token opens both the backup and the live value: the fields that change and the CA hash after the restore are not known")
+	case r.hashChanges():
+		plan.Notes = append(plan.Notes, fmt.Sprintf("the join-token CA hash changes from %s (now) to %s (the backup's): "+
+			"every node joining with a full token (K10<hash>::...) needs the token with the restored hash before its restart", r.curHash, r.caHash))
+	case r.caHash != "":
+		plan.Notes = append(plan.Notes, fmt.Sprintf("the join-token CA hash stays %s: tokens stay valid", r.caHash))
+	}
 	plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(r.in.DataDir)), "empty trigger, 0600: the listener on 6443 issues its serving certificate again from the restored server CA at the next start")
 	plan.Notes = append(plan.Notes, "every other server needs the same empty file "+pki.DynamicCertRegenerate+" (0600) in its server dir before its restart")
 	if r.restamped {
@@ -275,6 +325,14 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return sum + "; wrote " + trigger, nil
+}
+
+// addFieldChanges lists the fields a datastore write changes under key,
+// one action each (a load's and a restore's plan alike).
+func addFieldChanges(plan *Plan, key string, changes []datastore.FieldChange) {
+	for _, c := range changes {
+		plan.Add(ActDatastore, key+" "+c.Field, "%s", c.String())
+	}
 }
 
 func (r *Restore) hook(point string) {
