@@ -36,7 +36,8 @@ func renderPlan(p *steps.Plan, base string, width int, st Styles) string {
 
 // detailLines renders one detail of a plan item under it; a certificate
 // ("subject <- issuer until date") that does not fit puts the date on a
-// line of its own instead of breaking a name.
+// line of its own instead of breaking a name. Every line fits width (an
+// atom wider than it is shortened, as wrapAtoms does).
 func detailLines(part string, width int) string {
 	const indent = "    "
 	part = strings.Replace(part, " <- ", " ← ", 1)
@@ -44,8 +45,8 @@ func detailLines(part string, width int) string {
 	if ansi.StringWidth(line) <= width {
 		return line
 	}
-	if head, date, ok := strings.Cut(part, " until "); ok {
-		return hang(indent, head, width) + "\n" + indent + "  until " + date
+	if head, date, ok := strings.Cut(part, " until "); ok && strings.Contains(head, " ← ") {
+		return hang(indent, head, width) + "\n" + hang(indent+"  ", "until "+date, width)
 	}
 	return hang(indent, part, width)
 }

@@ -10,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/k3sca/k3sca/pki"
 )
@@ -146,6 +147,21 @@ func TestDetailLines(t *testing.T) {
 	}
 	if got := detailLines("0644, 570 bytes", 80); got != "    0644, 570 bytes" {
 		t.Errorf("short detail = %q", got)
+	}
+	// Not a certificate: "until" in prose; the hash stays whole on a line
+	// that fits (it was cut at the screen's edge).
+	hash := strings.Repeat("0123456789abcdef", 4)
+	wait := "agent: restart, then wait until it shows the new CA (now: /var/lib/rancher/k3s/agent/server-ca.crt hashes to " + hash + ")"
+	for _, w := range []int{80, 120} {
+		got := detailLines(wait, w)
+		for _, l := range strings.Split(got, "\n") {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("at %d columns a line is %d wide: %q", w, ansi.StringWidth(l), l)
+			}
+		}
+		if !strings.Contains(got, hash) {
+			t.Errorf("at %d columns the hash is not whole:\n%s", w, got)
+		}
 	}
 }
 
