@@ -152,6 +152,9 @@ func TestSandboxClusterRotation(t *testing.T) {
 			t.Errorf("%s after the rollout: %+v", n.Name, n)
 		}
 	}
+	if strings.Contains(r.stderr, "roll it out with") {
+		t.Errorf("nothing to do, yet the dry run offers the command that rolls it out:\n%s", r.stderr)
+	}
 	if after := treeSums(t, dir); !maps.Equal(before, after) {
 		t.Error("the dry run changed a file of the cluster")
 	}
