@@ -25,6 +25,7 @@ const (
 	keyInventory      = "inventory"
 	keyKubeconfig     = "kubeconfig"
 	keyNode           = "node"
+	keyAcceptHostKey  = "accept-host-key"
 	keyParallel       = "parallel"
 )
 
@@ -107,6 +108,7 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f.String(keyKubeconfig, "", "without --inventory: the cluster's nodes and roles from its Kubernetes API, through this admin kubeconfig (a server's /etc/rancher/k3s/k3s.yaml)")
 	f.StringArrayVar(&a.nodes, keyNode, nil, "without --inventory or --kubeconfig: a node of the cluster, "+cluster.NodeFlagUsage+" (repeat for each node)")
 	f.Int(keyParallel, 1, "how many agents the rollout restarts at once (servers always one at a time)")
+	f.StringArrayVar(&a.acceptHostKeys, keyAcceptHostKey, nil, "NODE=SHA256:...: accept this host key for a node that known_hosts does not know (check it on the node first: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); it is then added to known_hosts (repeat for each node)")
 	a.addDatastoreFlags(cmd)
 }
 
@@ -142,6 +144,14 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 			return steps.Env{}, usagef("%v", err)
 		}
 	}
+	accept := map[string]string{}
+	for _, v := range a.acceptHostKeys {
+		node, fp, ok := strings.Cut(v, "=")
+		if !ok || node == "" || !strings.HasPrefix(fp, "SHA256:") || len(fp) == len("SHA256:") {
+			return steps.Env{}, usagef("--%s %q: want NODE=SHA256:... (the fingerprint k3sca showed for the node's unknown host key)", keyAcceptHostKey, v)
+		}
+		accept[node] = fp
+	}
 	name := a.v.GetString(keyClusterName)
 	if name == "" && steps.IsSandbox(dd) {
 		name = "sandbox"
@@ -150,7 +160,7 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 		DataDir: dd, Product: p, Now: a.now, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
 		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
-		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel,
+		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel, AcceptHostKeys: accept,
 	}
 	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
 	window, why, err := a.renewWindow(cmd, env.K3s)

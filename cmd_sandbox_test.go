@@ -186,7 +186,7 @@ func treeSums(t *testing.T, root string) map[string]string {
 	return sums
 }
 
-// TestRolloutFlagsRefused: a bad --parallel or --node is a usage error
+// TestRolloutFlagsRefused: a bad --parallel, --node or --accept-host-key is a usage error
 // that names it, before any step.
 func TestRolloutFlagsRefused(t *testing.T) {
 	sb := newSandbox(t)
@@ -197,6 +197,8 @@ func TestRolloutFlagsRefused(t *testing.T) {
 		{[]string{"--parallel", "0"}, "--parallel must be at least 1 (got 0)"},
 		{[]string{"--node", "s1=10.0.0.1"}, "role= is required"},
 		{[]string{"--node", "s1=10.0.0.1,role=boss"}, `bad role "boss"`},
+		{[]string{"--accept-host-key", "s1"}, "want NODE=SHA256:"},
+		{[]string{"--accept-host-key", "s1=MD5:aa"}, "want NODE=SHA256:"},
 	}
 	for _, tt := range tests {
 		r := runAt(t, append([]string{"run", "rollout", "-d", sb.DataDir, "--dry-run"}, tt.args...)...)

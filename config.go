@@ -62,6 +62,8 @@ type app struct {
 	// nodes are the --node values (not a viper setting: viper would split
 	// each value at its commas).
 	nodes []string
+	// acceptHostKeys are the --accept-host-key values (NODE=SHA256:...).
+	acceptHostKeys []string
 	// log is --log, open while a command runs; logFile its file.
 	log     *slog.Logger
 	logFile io.Closer

@@ -34,7 +34,7 @@ func (e *UnknownHostKeyError) Error() string {
 	if e.Accept != "" {
 		msg += fmt.Sprintf("; it is not the fingerprint given to accept (%s)", e.Accept)
 	}
-	return msg + fmt.Sprintf("; check it against the host itself (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there), then accept exactly that fingerprint (AcceptHostKey %q) or add the key to known_hosts", e.Fingerprint)
+	return msg + "; check it against the host itself (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there), then accept exactly that fingerprint or add the key to known_hosts"
 }
 
 // KnownHostKey is a key a known_hosts file lists for a host.

@@ -213,7 +213,7 @@ func TestSSHHostKeys(t *testing.T) {
 			if !errors.As(err, &ue) || ue.Fingerprint != fp || ue.KeyType != ssh.KeyAlgoED25519 || ue.Host != e.sshd.Addr {
 				t.Fatalf("err = %v, want UnknownHostKeyError with %s", err, fp)
 			}
-			for _, s := range []string{fp, "ssh-ed25519", e.sshd.Addr, "AcceptHostKey"} {
+			for _, s := range []string{fp, "ssh-ed25519", e.sshd.Addr, "accept exactly that fingerprint"} {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q lacks %q", err, s)
 				}

@@ -62,6 +62,11 @@ type Env struct {
 	// Parallel is how many agents the rollout restarts at once (0: 1);
 	// servers always go one at a time.
 	Parallel int
+	// AcceptHostKeys maps a node's name to the SHA256 fingerprint of the
+	// host key the operator checked and accepts for it when known_hosts
+	// does not know it (--accept-host-key); a changed key is never
+	// accepted.
+	AcceptHostKeys map[string]string
 	// K3s is the k3s version found on the node (DetectK3sVersion); nil:
 	// each flow looks for it before its first step.
 	K3s *K3sVersion

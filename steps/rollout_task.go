@@ -174,15 +174,23 @@ func (r *run) topology(ctx context.Context) (*cluster.Topology, error) {
 }
 
 // dial reaches n over SSH (known_hosts checked, sudo -n when the login is
-// not root).
+// not root). An unknown host key is refused unless its fingerprint is the
+// one the operator accepted for n (--accept-host-key); the refusal names
+// that flag with the key's fingerprint.
 func (r *run) dial(ctx context.Context, n cluster.Node) (remote.Node, error) {
-	opts := remote.SSHOptions{Host: n.Name, HostName: n.Address.Value, User: n.User.Value, Port: n.Port.Value}
+	opts := remote.SSHOptions{Host: n.Name, HostName: n.Address.Value, User: n.User.Value, Port: n.Port.Value,
+		AcceptHostKey: r.env.AcceptHostKeys[n.Name]}
 	if opts.User == "" {
 		if u, err := user.Current(); err == nil {
 			opts.User = u.Username
 		}
 	}
-	return remote.DialSSH(ctx, opts)
+	host, err := remote.DialSSH(ctx, opts)
+	var unknown *remote.UnknownHostKeyError
+	if errors.As(err, &unknown) {
+		return nil, fmt.Errorf("%w; once checked, accept it with: --accept-host-key %s=%s", err, n.Name, unknown.Fingerprint)
+	}
+	return host, err
 }
 
 // systemdMember is n reached by host with systemd's unit, checked by its
