@@ -113,7 +113,7 @@ func (f *flowScreen) Help() keyHelp {
 		if f.prep.Word != "" {
 			no := "no"
 			if f.keepsDry() {
-				no = "keep dry run"
+				no = "dry run"
 			}
 			h.short = []key.Binding{with(keys.Enter, "enter", "run"), with(keys.Back, "esc", no), with(wholeKey, "ctrl+o", "whole lines")}
 		} else {

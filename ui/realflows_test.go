@@ -471,7 +471,7 @@ func TestRolloutKeepsTheDryRun(t *testing.T) {
 			d.key(tea.KeyDown, at)
 			d.key(tea.KeyEnter, 1)
 			ask := d.wait("the rollout's question", func(st rfState) bool { return st.kind == "flow" && st.phase == phAsk })
-			for _, want := range []string{"Dry run of the rollout", "nothing changed yet", "esc keeps it a dry run", "esc keep dry run"} {
+			for _, want := range []string{"Dry run of the rollout", "nothing changed yet", "esc keeps it a dry run", "esc dry run"} {
 				if !strings.Contains(ask.view, want) {
 					t.Errorf("the question lacks %q:\n%s", want, ask.view)
 				}
