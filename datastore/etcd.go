@@ -14,12 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/k3sca/k3sca/datastore/etcdrpc"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -70,15 +65,19 @@ func EtcdConfigForDataDir(serverDir string, embedded bool) EtcdConfig {
 
 // Etcd is a Backend speaking the etcd v3 API, restricted to the request
 // shapes kine accepts (spec 5.3), so it works against kine and etcd alike.
+// It talks to the first of the configured endpoints that answered when it
+// was opened; a request is never resent to another endpoint (a lost reply
+// to a compare-and-swap must be read back, not retried).
 type Etcd struct {
-	client  *clientv3.Client
+	client  *etcdrpc.Client
 	timeout time.Duration
 }
 
 var _ Backend = (*Etcd)(nil)
 
-// OpenEtcd connects to cfg and checks within cfg.DialTimeout that something
-// answers; otherwise it fails with an error wrapping ErrUnreachable.
+// OpenEtcd connects to cfg's endpoints in order and keeps the first that
+// answers within cfg.DialTimeout; when none does it fails with an error
+// wrapping ErrUnreachable (and ErrEtcdTLS for a TLS failure).
 func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("open etcd: no endpoints")
@@ -91,29 +90,27 @@ func OpenEtcd(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open etcd: %w", err)
 	}
-	client, err := clientv3.New(clientv3.Config{
-		Endpoints:            cfg.Endpoints,
-		DialTimeout:          timeout,
-		DialKeepAliveTimeout: timeout,
-		TLS:                  tlsConfig,
-		Logger:               zap.NewNop(),
-		Context:              context.WithoutCancel(ctx),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open etcd %v: %w: %w", cfg.Endpoints, ErrUnreachable, err)
-	}
-	e := &Etcd{client: client, timeout: timeout}
-	pingCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	// The dial is lazy: a plain Get proves the endpoint answers (kine accepts it).
-	if _, err := client.Get(pingCtx, BootstrapPrefix); err != nil {
-		_ = client.Close()
-		if herr := diagnoseTLS(ctx, cfg.Endpoints[0], tlsConfig); herr != nil {
-			return nil, fmt.Errorf("open etcd %v: %w: %w: %w", cfg.Endpoints, ErrUnreachable, ErrEtcdTLS, herr)
+	var errs []error
+	for _, ep := range cfg.Endpoints {
+		client, err := etcdrpc.New(ep, tlsConfig)
+		if err != nil {
+			return nil, fmt.Errorf("open etcd: %w", err)
 		}
-		return nil, fmt.Errorf("open etcd %v: %w", cfg.Endpoints, classify(err))
+		pingCtx, cancel := context.WithTimeout(ctx, timeout)
+		// A plain Get proves the endpoint answers (kine accepts it).
+		_, err = client.Range(pingCtx, etcdrpc.RangeRequest{Key: []byte(BootstrapPrefix)})
+		cancel()
+		if err == nil {
+			return &Etcd{client: client, timeout: timeout}, nil
+		}
+		_ = client.Close()
+		if herr := diagnoseTLS(ctx, ep, tlsConfig); herr != nil {
+			errs = append(errs, fmt.Errorf("%w: %w: %w", ErrUnreachable, ErrEtcdTLS, herr))
+			continue
+		}
+		errs = append(errs, classify(err))
 	}
-	return e, nil
+	return nil, fmt.Errorf("open etcd %v: %w", cfg.Endpoints, errors.Join(errs...))
 }
 
 // tlsConfig builds the client TLS config, or nil for plain gRPC.
@@ -146,7 +143,8 @@ func (cfg EtcdConfig) tlsConfig() (*tls.Config, error) {
 // diagnoseTLS tells why a TLS endpoint did not answer: it returns the TLS
 // error when a TCP connection succeeds but the handshake (or, with TLS 1.3,
 // the server's verdict on our client certificate) fails, and nil otherwise.
-// The etcd client only reports a deadline, which hides this cause.
+// The HTTP/2 transport may report only the broken connection (the
+// server resets it), which hides this cause.
 func diagnoseTLS(ctx context.Context, endpoint string, tc *tls.Config) error {
 	u, err := url.Parse(endpoint)
 	if tc == nil || err != nil || u.Scheme != "https" || u.Host == "" {
@@ -182,11 +180,11 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, etcdrpc.ErrTransport) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+	switch etcdrpc.CodeOf(err) {
+	case etcdrpc.Unavailable, etcdrpc.DeadlineExceeded, etcdrpc.Canceled:
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return err
@@ -204,7 +202,7 @@ func (e *Etcd) Name() string { return "etcd" }
 func (e *Etcd) Get(ctx context.Context, key string) (KV, error) {
 	ctx, cancel := e.opContext(ctx)
 	defer cancel()
-	resp, err := e.client.Get(ctx, key)
+	resp, err := e.client.Range(ctx, etcdrpc.RangeRequest{Key: []byte(key)})
 	if err != nil {
 		return KV{}, fmt.Errorf("get %s: %w", key, classify(err))
 	}
@@ -219,7 +217,7 @@ func (e *Etcd) Get(ctx context.Context, key string) (KV, error) {
 func (e *Etcd) List(ctx context.Context, prefix string) ([]KV, error) {
 	ctx, cancel := e.opContext(ctx)
 	defer cancel()
-	resp, err := e.client.Get(ctx, prefix, clientv3.WithPrefix())
+	resp, err := e.client.Range(ctx, etcdrpc.RangeRequest{Key: []byte(prefix), RangeEnd: etcdrpc.PrefixEnd([]byte(prefix))})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, classify(err))
 	}
@@ -235,10 +233,10 @@ func (e *Etcd) List(ctx context.Context, prefix string) ([]KV, error) {
 func (e *Etcd) Create(ctx context.Context, key string, value []byte) (int64, error) {
 	ctx, cancel := e.opContext(ctx)
 	defer cancel()
-	resp, err := e.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(value))).
-		Commit()
+	resp, err := e.client.Txn(ctx, etcdrpc.TxnRequest{
+		Compare: []etcdrpc.Compare{{Key: []byte(key), ModRevision: 0}},
+		Success: []etcdrpc.Op{{Put: &etcdrpc.PutRequest{Key: []byte(key), Value: value}}},
+	})
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", key, classify(err))
 	}
@@ -252,18 +250,18 @@ func (e *Etcd) Create(ctx context.Context, key string, value []byte) (int64, err
 func (e *Etcd) Update(ctx context.Context, key string, rev int64, value []byte) (int64, error) {
 	ctx, cancel := e.opContext(ctx)
 	defer cancel()
-	resp, err := e.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-		Then(clientv3.OpPut(key, string(value))).
-		Else(clientv3.OpGet(key)).
-		Commit()
+	resp, err := e.client.Txn(ctx, etcdrpc.TxnRequest{
+		Compare: []etcdrpc.Compare{{Key: []byte(key), ModRevision: rev}},
+		Success: []etcdrpc.Op{{Put: &etcdrpc.PutRequest{Key: []byte(key), Value: value}}},
+		Failure: []etcdrpc.Op{{Range: &etcdrpc.RangeRequest{Key: []byte(key)}}},
+	})
 	if err != nil {
 		return 0, fmt.Errorf("update %s: %w", key, classify(err))
 	}
 	if !resp.Succeeded {
 		current := "the key no longer exists"
 		if len(resp.Responses) == 1 {
-			if r := resp.Responses[0].GetResponseRange(); r != nil && len(r.Kvs) > 0 {
+			if r := resp.Responses[0].Range; r != nil && len(r.Kvs) > 0 {
 				current = fmt.Sprintf("current revision is %d", r.Kvs[0].ModRevision)
 			}
 		}
@@ -274,12 +272,9 @@ func (e *Etcd) Update(ctx context.Context, key string, rev int64, value []byte) 
 
 // Close implements Backend.
 func (e *Etcd) Close() error {
-	if err := e.client.Close(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("close etcd client: %w", err)
-	}
-	return nil
+	return e.client.Close()
 }
 
-func toKV(kv *mvccpb.KeyValue) KV {
+func toKV(kv etcdrpc.KeyValue) KV {
 	return KV{Key: string(kv.Key), Value: kv.Value, ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision}
 }

@@ -46,23 +46,15 @@ type EtcdStatus struct {
 // IsEtcd reports whether the endpoint is a real etcd member.
 func (s EtcdStatus) IsEtcd() bool { return s.MemberID != 0 }
 
-// Status asks the first endpoint for its status (Maintenance.Status).
+// Status asks the endpoint e talks to for its status (Maintenance.Status).
 func (e *Etcd) Status(ctx context.Context) (EtcdStatus, error) {
 	ctx, cancel := e.opContext(ctx)
 	defer cancel()
-	eps := e.client.Endpoints()
-	if len(eps) == 0 {
-		return EtcdStatus{}, errors.New("etcd status: no endpoints")
-	}
-	resp, err := e.client.Status(ctx, eps[0])
+	resp, err := e.client.Status(ctx)
 	if err != nil {
-		return EtcdStatus{}, fmt.Errorf("etcd status of %s: %w", eps[0], classify(err))
+		return EtcdStatus{}, fmt.Errorf("etcd status of %s: %w", e.client.Endpoint(), classify(err))
 	}
-	st := EtcdStatus{Version: resp.Version, DBSize: resp.DbSize, IsLearner: resp.IsLearner}
-	if resp.Header != nil {
-		st.MemberID = resp.Header.MemberId
-	}
-	return st, nil
+	return EtcdStatus{Version: resp.Version, DBSize: resp.DBSize, IsLearner: resp.IsLearner, MemberID: resp.Header.MemberID}, nil
 }
 
 // EtcdSnapshot is a snapshot file written by SaveSnapshot.
@@ -93,15 +85,15 @@ func (e *Etcd) SaveSnapshot(ctx context.Context, path string, mode fs.FileMode, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, SnapshotTimeout)
 	defer cancel()
-	resp, err := e.client.SnapshotWithVersion(ctx)
+	stream, err := e.client.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", classify(err))
 	}
-	defer resp.Snapshot.Close()
-	snap := &EtcdSnapshot{Path: path, Version: resp.Version}
+	defer stream.Close()
+	snap := &EtcdSnapshot{Path: path, Version: stream.Version}
 	err = fsutil.WriteFileFrom(path, mode, mtime, func(w io.Writer) error {
 		tw := &trailerHash{h: sha256.New()}
-		n, err := io.Copy(io.MultiWriter(w, tw), resp.Snapshot)
+		n, err := io.Copy(io.MultiWriter(w, tw), stream)
 		if err != nil {
 			return fmt.Errorf("download snapshot: %w", classify(err))
 		}
