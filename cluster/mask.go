@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // maskedSecret replaces a secret that is not a parsed token.
@@ -11,17 +12,17 @@ const maskedSecret = "********"
 
 // userinfoRe matches "user:password@", as in a datastore-endpoint URL or a
 // MySQL DSN on the same line as a token.
-var userinfoRe = regexp.MustCompile(`([A-Za-z0-9._%+\-]+):([^\s@/'"]+)@`)
+var userinfoRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([A-Za-z0-9._%+\-]+):([^\s@/'"]+)@`) })
 
 // maskUserinfo masks the password of every "user:password@" in s.
-func maskUserinfo(s string) string { return userinfoRe.ReplaceAllString(s, "$1:"+maskedSecret+"@") }
+func maskUserinfo(s string) string { return userinfoRe().ReplaceAllString(s, "$1:"+maskedSecret+"@") }
 
 // yamlQuotedRe matches the quoted bits of a YAML error, which may quote
 // file content.
-var yamlQuotedRe = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']*'")
+var yamlQuotedRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']*'") })
 
 // scrubYAMLError is a YAML error without the file content it may quote.
-func scrubYAMLError(err error) string { return yamlQuotedRe.ReplaceAllString(err.Error(), "…") }
+func scrubYAMLError(err error) string { return yamlQuotedRe().ReplaceAllString(err.Error(), "…") }
 
 // secretSpan is the raw bytes [start, end) of a secret in a file and what
 // to show instead: the masked token before and after the edit.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
@@ -39,7 +40,7 @@ var (
 	ErrServerStatus = errors.New("unexpected response from the server")
 )
 
-var certErrorIDRe = regexp.MustCompile(`certificate error ID (\d+)`)
+var certErrorIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`certificate error ID (\d+)`) })
 
 // ServerRefusedError is the rotate-ca handler's 500: k3s logs the reason
 // as "certificate error ID <ID>: <reason>" and sends only the ID
@@ -243,7 +244,7 @@ func (s *ServerAPI) putResult(status int, body []byte, sent time.Time) error {
 		return fmt.Errorf("%w (HTTP %d): the token needs the server password of %s with role %s",
 			ErrServerAuth, status, s.Product.Name(), s.Product.ServerRole())
 	case status == http.StatusInternalServerError:
-		if m := certErrorIDRe.FindSubmatch(body); m != nil {
+		if m := certErrorIDRe().FindSubmatch(body); m != nil {
 			return &ServerRefusedError{ID: string(m[1]), Unit: s.Product.ServerUnit(), Sent: sent}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Version is a k3s or rke2 release, a release candidate or a development
@@ -39,10 +40,16 @@ var (
 	// versionRE is vMAJOR.MINOR.PATCH[-PRE]+BUILD, as k3s and rke2 tag
 	// their releases (v1.31.1+k3s1, v1.30.1-rc1+k3s1, v1.30.5+rke2r1) and
 	// as a development build names itself (v1.30.5+k3s-e9bb624c).
-	versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?\+([0-9A-Za-z.-]+)$`)
-	releaseRE = regexp.MustCompile(`^(k3s|rke2r)(\d+)$`)
-	devRE     = regexp.MustCompile(`^(k3s|rke2)-([0-9a-f]{7,40})$`)
+	// They are compiled on first use: start-up does not pay for them.
+	versionRE = lazyRE(`^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?\+([0-9A-Za-z.-]+)$`)
+	releaseRE = lazyRE(`^(k3s|rke2r)(\d+)$`)
+	devRE     = lazyRE(`^(k3s|rke2)-([0-9a-f]{7,40})$`)
 )
+
+// lazyRE compiles expr once, on the first call.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Parse reads a version: a bare tag ("v1.36.3+k3s1", "v1.30.5+rke2r1",
 // "v1.30.1-rc1+k3s1"), the gitVersion of the /version endpoint, or the
@@ -88,7 +95,7 @@ func parseOutput(first, rest []string, s string) (Version, error) {
 }
 
 func parseTag(tag string) (Version, error) {
-	m := versionRE.FindStringSubmatch(tag)
+	m := versionRE().FindStringSubmatch(tag)
 	if m == nil {
 		return Version{}, fmt.Errorf("%w: %q (want vMAJOR.MINOR.PATCH+k3sN or +rke2rN)", ErrNotVersion, tag)
 	}
@@ -101,12 +108,12 @@ func parseTag(tag string) (Version, error) {
 		*p = n
 	}
 	build := m[5]
-	if r := releaseRE.FindStringSubmatch(build); r != nil {
+	if r := releaseRE().FindStringSubmatch(build); r != nil {
 		v.Product = strings.TrimSuffix(r[1], "r")
 		v.Rev, _ = strconv.Atoi(r[2])
 		return v, nil
 	}
-	if d := devRE.FindStringSubmatch(build); d != nil {
+	if d := devRE().FindStringSubmatch(build); d != nil {
 		v.Product, v.Dev = d[1], d[2]
 		return v, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // TokenPrefix starts every full k3s token.
@@ -28,7 +29,7 @@ var (
 // hashHexLen is the length of a CA hash: hex of a SHA-256 digest.
 const hashHexLen = 64
 
-var bootstrapTokenRe = regexp.MustCompile(`^([a-z0-9]{6})\.([a-z0-9]{16})$`)
+var bootstrapTokenRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z0-9]{6})\.([a-z0-9]{16})$`) })
 
 // Token is a parsed k3s join token.
 type Token struct {
@@ -48,7 +49,7 @@ func ParseToken(s string) (Token, error) {
 		return Token{}, ErrTokenEmpty
 	}
 	if !strings.HasPrefix(s, TokenPrefix) {
-		if bootstrapTokenRe.MatchString(s) {
+		if bootstrapTokenRe().MatchString(s) {
 			s = TokenPrefix + "::" + s
 		} else {
 			s = TokenPrefix + ":::" + s
@@ -63,7 +64,7 @@ func ParseToken(s string) (Token, error) {
 		}
 		t.CAHash, creds = hash, after
 	}
-	if bootstrapTokenRe.MatchString(creds) {
+	if bootstrapTokenRe().MatchString(creds) {
 		t.BootstrapToken = creds
 		return t, nil
 	}
