@@ -1,8 +1,9 @@
 // Package etcdrpc is a small etcd v3 client: the few KV and Maintenance
 // calls k3sca makes (Range, Txn, Status, Alarm, Snapshot), spoken as gRPC
-// over HTTP/2 with net/http and encoded by hand with protowire. It links
-// neither grpc-go nor the protobuf registry nor etcd's generated API, which
-// keeps k3sca's start-up (package initialisation) and binary small.
+// over HTTP/2 with net/http, the messages encoded by hand in the protobuf
+// wire format. It links neither grpc-go nor google.golang.org/protobuf nor
+// etcd's generated API, which keeps k3sca's start-up (package
+// initialisation) and binary small.
 //
 // Endpoints are etcd client URLs: https://host:port (TLS, typically with a
 // client certificate, as k3s's embedded etcd on https://127.0.0.1:2379),

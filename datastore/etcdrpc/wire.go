@@ -1,9 +1,9 @@
 package etcdrpc
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // The messages of etcd's api/etcdserverpb/rpc.proto and api/mvccpb/kv.proto
@@ -167,19 +167,61 @@ func PrefixEnd(key []byte) []byte {
 	return []byte{0}
 }
 
-// Encoding.
+// The protobuf wire format (protobuf.dev/programming-guides/encoding),
+// the part these messages use. It is written here rather than taken from
+// google.golang.org/protobuf/encoding/protowire, whose package
+// initialisation reads the executable (internal/detrand), a cost every
+// k3sca command would pay at start-up.
 
-func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
+// wireType is a field's wire type, the low 3 bits of its tag.
+type wireType uint8
+
+const (
+	wireVarint  wireType = 0
+	wireFixed64 wireType = 1
+	wireBytes   wireType = 2
+	wireFixed32 wireType = 5
+)
+
+// errTruncated: a message ends inside a field.
+var errTruncated = errors.New("truncated message")
+
+func appendVarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
+func appendTag(b []byte, num int, t wireType) []byte {
+	return appendVarint(b, uint64(num)<<3|uint64(t))
+}
+
+// appendVarintField appends a varint field, also when v is 0.
+func appendVarintField(b []byte, num int, v uint64) []byte {
+	return appendVarint(appendTag(b, num, wireVarint), v)
+}
+
+func appendMessageField(b []byte, num int, msg []byte) []byte {
+	b = appendTag(b, num, wireBytes)
+	b = appendVarint(b, uint64(len(msg)))
+	return append(b, msg...)
+}
+
+// appendBytesField appends a bytes field unless v is empty (proto3's
+// default is not sent).
+func appendBytesField(b []byte, num int, v []byte) []byte {
 	if len(v) == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, v)
+	return appendMessageField(b, num, v)
 }
 
-func appendMessageField(b []byte, num protowire.Number, msg []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, msg)
+// consumeVarint reads a varint of at most 10 bytes.
+func consumeVarint(b []byte) (uint64, int, error) {
+	v, n := binary.Uvarint(b)
+	switch {
+	case n == 0:
+		return 0, 0, errTruncated
+	case n < 0:
+		return 0, 0, errors.New("varint overflows 64 bits")
+	}
+	return v, n, nil
 }
 
 func (r RangeRequest) marshal(b []byte) []byte {
@@ -195,11 +237,9 @@ func (p PutRequest) marshal(b []byte) []byte {
 func (c Compare) marshal(b []byte) []byte {
 	const equal, targetMod = 0, 2
 	// result EQUAL is proto3's default and not sent (as clientv3 does not).
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, targetMod)
+	b = appendVarintField(b, 2, targetMod)
 	b = appendBytesField(b, 3, c.Key)
-	b = protowire.AppendTag(b, 6, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(c.ModRevision))
+	return appendVarintField(b, 6, uint64(c.ModRevision))
 }
 
 func (o Op) marshal(b []byte) []byte {
@@ -230,37 +270,55 @@ func (t TxnRequest) marshal(b []byte) []byte {
 // field is one decoded field: its number, wire type and value (bytes for
 // the length-delimited type, the integer for varints and fixed types).
 type field struct {
-	num protowire.Number
-	typ protowire.Type
+	num int
+	typ wireType
 	b   []byte
 	x   uint64
 }
 
-// fields calls f for every field of the message b, in order.
+// fields calls f for every field of the message b, in order. Groups
+// (wire types 3 and 4, deprecated; etcd's messages have none) are refused.
 func fields(b []byte, f func(field) error) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		tag, n, err := consumeVarint(b)
+		if err != nil {
+			return fmt.Errorf("tag: %w", err)
 		}
 		b = b[n:]
-		fd := field{num: num, typ: typ}
-		switch typ {
-		case protowire.VarintType:
-			fd.x, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			fd.b, n = protowire.ConsumeBytes(b)
-		case protowire.Fixed32Type:
-			var v uint32
-			v, n = protowire.ConsumeFixed32(b)
-			fd.x = uint64(v)
-		case protowire.Fixed64Type:
-			fd.x, n = protowire.ConsumeFixed64(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+		fd := field{num: int(tag >> 3), typ: wireType(tag & 7)}
+		if tag>>3 == 0 || tag>>3 > 1<<29-1 {
+			return fmt.Errorf("invalid field number %d", tag>>3)
 		}
-		if n < 0 {
-			return fmt.Errorf("field %d: %w", num, protowire.ParseError(n))
+		switch fd.typ {
+		case wireVarint:
+			fd.x, n, err = consumeVarint(b)
+		case wireBytes:
+			var l uint64
+			l, n, err = consumeVarint(b)
+			if err == nil && l > uint64(len(b)-n) {
+				err = errTruncated
+			}
+			if err == nil {
+				fd.b = b[n : n+int(l)]
+				n += int(l)
+			}
+		case wireFixed32:
+			if len(b) < 4 {
+				err = errTruncated
+			} else {
+				fd.x, n = uint64(binary.LittleEndian.Uint32(b)), 4
+			}
+		case wireFixed64:
+			if len(b) < 8 {
+				err = errTruncated
+			} else {
+				fd.x, n = binary.LittleEndian.Uint64(b), 8
+			}
+		default:
+			err = fmt.Errorf("unsupported wire type %d", fd.typ)
+		}
+		if err != nil {
+			return fmt.Errorf("field %d: %w", fd.num, err)
 		}
 		b = b[n:]
 		if err := f(fd); err != nil {
@@ -271,7 +329,7 @@ func fields(b []byte, f func(field) error) error {
 }
 
 // want checks a known field's wire type.
-func (f field) want(t protowire.Type) error {
+func (f field) want(t wireType) error {
 	if f.typ != t {
 		return fmt.Errorf("field %d: wire type %d, want %d", f.num, f.typ, t)
 	}
@@ -279,14 +337,14 @@ func (f field) want(t protowire.Type) error {
 }
 
 // varint is a known varint field's value.
-func (f field) varint() (uint64, error) { return f.x, f.want(protowire.VarintType) }
+func (f field) varint() (uint64, error) { return f.x, f.want(wireVarint) }
 
 // bytes is a known length-delimited field's value.
-func (f field) bytes() ([]byte, error) { return f.b, f.want(protowire.BytesType) }
+func (f field) bytes() ([]byte, error) { return f.b, f.want(wireBytes) }
 
 // decodeVarints decodes a message made only of varint fields into the
 // pointers by field number; others are skipped.
-func decodeVarints(b []byte, into map[protowire.Number]*uint64) error {
+func decodeVarints(b []byte, into map[int]*uint64) error {
 	return fields(b, func(f field) error {
 		p, ok := into[f.num]
 		if !ok {
@@ -300,7 +358,7 @@ func decodeVarints(b []byte, into map[protowire.Number]*uint64) error {
 
 func (h *ResponseHeader) unmarshal(b []byte) error {
 	var rev uint64
-	err := decodeVarints(b, map[protowire.Number]*uint64{1: &h.ClusterID, 2: &h.MemberID, 3: &rev, 4: &h.RaftTerm})
+	err := decodeVarints(b, map[int]*uint64{1: &h.ClusterID, 2: &h.MemberID, 3: &rev, 4: &h.RaftTerm})
 	h.Revision = int64(rev)
 	return err
 }
@@ -476,7 +534,7 @@ func (a *AlarmResponse) unmarshal(b []byte) error {
 				return err
 			}
 			var id, alarm uint64
-			if err := decodeVarints(m, map[protowire.Number]*uint64{1: &id, 2: &alarm}); err != nil {
+			if err := decodeVarints(m, map[int]*uint64{1: &id, 2: &alarm}); err != nil {
 				return fmt.Errorf("alarms: %w", err)
 			}
 			a.Alarms = append(a.Alarms, AlarmMember{MemberID: id, Alarm: AlarmType(alarm)})

@@ -6,7 +6,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -118,8 +117,12 @@ func TestUnmarshalRefusesDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongType := protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 1)
-	for name, b := range map[string][]byte{"truncated": good[:len(good)-2], "kvs as a varint": wrongType} {
+	wrongType := appendVarintField(nil, 2, 1)
+	group := appendTag(nil, 2, 3)
+	overflow := append(appendTag(nil, 4, wireVarint), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)
+	fieldZero := appendVarintField(nil, 0, 1)
+	for name, b := range map[string][]byte{"truncated": good[:len(good)-2], "kvs as a varint": wrongType,
+		"a group": group, "a varint over 64 bits": overflow, "field number 0": fieldZero} {
 		t.Run(name, func(t *testing.T) {
 			var r RangeResponse
 			if err := r.unmarshal(b); err == nil {
@@ -141,4 +144,28 @@ func TestPrefixEnd(t *testing.T) {
 			t.Errorf("PrefixEnd(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzUnmarshal: no input makes a decoder panic or loop.
+func FuzzUnmarshal(f *testing.F) {
+	for _, m := range []proto.Message{
+		&pb.RangeResponse{Kvs: []*mvccpb.KeyValue{{Key: []byte("/k"), Value: []byte("v"), ModRevision: 3}}},
+		&pb.TxnResponse{Succeeded: true, Responses: []*pb.ResponseOp{{Response: &pb.ResponseOp_ResponsePut{ResponsePut: &pb.PutResponse{}}}}},
+		&pb.StatusResponse{Version: "3.6.5", Errors: []string{"x"}},
+		&pb.AlarmResponse{Alarms: []*pb.AlarmMember{{MemberID: 1, Alarm: pb.AlarmType_NOSPACE}}},
+		&pb.SnapshotResponse{Blob: []byte{1, 2, 3}},
+	} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = (&RangeResponse{}).unmarshal(b)
+		_ = (&TxnResponse{}).unmarshal(b)
+		_ = (&StatusResponse{}).unmarshal(b)
+		_ = (&AlarmResponse{}).unmarshal(b)
+		_ = (&SnapshotResponse{}).unmarshal(b)
+	})
 }
