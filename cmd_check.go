@@ -103,7 +103,7 @@ func (a *app) checkCommand() *cobra.Command {
 			return a.checkVerdict(inv, window)
 		},
 	}
-	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to check, comma-separated (default all)")
+	stringSliceVarP(cmd.Flags(), &services, "service", "s", "services to check, comma-separated (default all)")
 	addOutputFlag(cmd.Flags(), "text, table, json, yaml (k3s's documents) or prometheus")
 	cmd.Flags().Int(keyRenewDays, defaultRenewDays, "renewal window in days (default: the window of the k3s version found; k3s renews leaf certs within 120 days of expiry, 90 before the 2025-05 releases)")
 	cmd.Flags().StringVar(&textfile, "textfile", "", "with -o prometheus: write the metrics atomically to this file (node_exporter --collector.textfile.directory) instead of stdout")

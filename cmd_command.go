@@ -25,7 +25,7 @@ func addConfirmFlags(cmd *cobra.Command, o *confirmFlags, dryRunHelp, words stri
 	f.BoolVar(&o.dryRun, "dry-run", false, dryRunHelp)
 	f.BoolVarP(&o.yes, "yes", "y", false, "confirm the writing step")
 	if words != "" {
-		f.StringSliceVar(&o.confirm, "confirm", nil, "typed confirmation: "+words)
+		stringSliceVarP(f, &o.confirm, "confirm", "", "typed confirmation: "+words)
 	}
 }
 

@@ -100,7 +100,7 @@ func (a *app) addDatastoreFlags(cmd *cobra.Command) {
 	f.String(keyVia, "auto", "datastore path: auto, sqlite (k3s stopped), etcd (kine socket or etcd), server (k3s API)")
 	f.String(keyToken, "", "server token (env K3SCA_TOKEN; default <data-dir>/server/token)")
 	f.String(keyServer, "https://127.0.0.1:6443", "k3s supervisor URL for --via server")
-	f.StringSlice(keyEtcdEndpoints, nil, "etcd endpoints (default: datastore-endpoint of --k3s-config, else kine.sock or embedded etcd)")
+	stringSliceVarP(f, new([]string), keyEtcdEndpoints, "", "etcd endpoints (default: datastore-endpoint of --k3s-config, else kine.sock or embedded etcd)")
 	f.String(keyK3sConfig, "", "k3s server config file read for datastore-endpoint/-cafile/-certfile/-keyfile (default /etc/rancher/<product>/config.yaml)")
 	f.String(keyEtcdCA, "", "etcd CA file")
 	f.String(keyEtcdCert, "", "etcd client certificate file")

@@ -45,7 +45,7 @@ func (a *app) rotateCommand() *cobra.Command {
 			return a.runAndReport(cmd.Context(), c, o, format)
 		},
 	}
-	cmd.Flags().StringSliceVarP(&services, "service", "s", nil, "services to rotate, comma-separated (default all)")
+	stringSliceVarP(cmd.Flags(), &services, "service", "s", "services to rotate, comma-separated (default all)")
 	addConfirmFlags(cmd, &o, "print what would change and change nothing", "")
 	addOutputFlag(cmd.Flags(), "text or json (the flow report, as k3sca run prints it)")
 	return cmd
