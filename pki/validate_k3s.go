@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -121,34 +123,61 @@ func (r k3sResult) readError() error {
 
 // k3sValidateBootstrap replicates validateBootstrap: rotatable fields in
 // struct order; validateCA and validateCAKey for the five CAs and
-// validateServiceKey for ServiceKey. now replaces k3s's wall clock.
+// validateServiceKey for ServiceKey. now replaces k3s's wall clock. The
+// fields are independent (each reads its own files), so they are checked
+// concurrently, at most GOMAXPROCS at a time; the result is merged in
+// struct order, as k3s reports it.
 func k3sValidateBootstrap(r *resolvedPaths, now time.Time) k3sResult {
-	res := k3sResult{caOK: map[string]bool{}}
-	for _, f := range BootstrapFields {
+	type fieldResult struct {
+		caOK, hasCA bool
+		errs        []fieldError
+		serviceKeys []crypto.PublicKey
+		isService   bool
+	}
+	results := make([]fieldResult, len(BootstrapFields))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, f := range BootstrapFields {
 		if !f.Rotate {
 			continue
 		}
-		oldPath, newPath := r.current[f.Name], r.next[f.Name]
-		if strings.HasSuffix(f.Name, "CA") {
-			err := k3sValidateCA(oldPath, newPath, r.staged[f.Name], now)
-			if r.staged[f.Name] {
-				res.caOK[f.Name] = err == nil
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out := &results[i]
+			oldPath, newPath := r.current[f.Name], r.next[f.Name]
+			if strings.HasSuffix(f.Name, "CA") {
+				err := k3sValidateCA(oldPath, newPath, r.staged[f.Name], now)
+				out.hasCA, out.caOK = r.staged[f.Name], err == nil
+				if err != nil {
+					out.errs = append(out.errs, fieldError{f.Name, err})
+				}
+				keyField := f.Name + "Key"
+				err = k3sValidateCAKey(newPath, r.next[keyField], r.staged[f.Name] || r.staged[keyField])
+				if err != nil {
+					out.errs = append(out.errs, fieldError{keyField, err})
+				}
 			}
-			if err != nil {
-				res.errs = append(res.errs, fieldError{f.Name, err})
+			if f.Name == "ServiceKey" {
+				keys, err := k3sValidateServiceKey(oldPath, newPath)
+				if err != nil {
+					out.errs = append(out.errs, fieldError{f.Name, err})
+				}
+				out.serviceKeys, out.isService = keys, true
 			}
-			keyField := f.Name + "Key"
-			err = k3sValidateCAKey(newPath, r.next[keyField], r.staged[f.Name] || r.staged[keyField])
-			if err != nil {
-				res.errs = append(res.errs, fieldError{keyField, err})
-			}
+		}()
+	}
+	wg.Wait()
+	res := k3sResult{caOK: map[string]bool{}}
+	for i, f := range BootstrapFields {
+		out := results[i]
+		if out.hasCA {
+			res.caOK[f.Name] = out.caOK
 		}
-		if f.Name == "ServiceKey" {
-			keys, err := k3sValidateServiceKey(oldPath, newPath)
-			if err != nil {
-				res.errs = append(res.errs, fieldError{f.Name, err})
-			}
-			res.serviceKeys = keys
+		res.errs = append(res.errs, out.errs...)
+		if out.isService {
+			res.serviceKeys = out.serviceKeys
 		}
 	}
 	return res
