@@ -108,7 +108,7 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 	f.String(keyKubeconfig, "", "without --inventory: the cluster's nodes and roles from its Kubernetes API, through this admin kubeconfig (a server's /etc/rancher/k3s/k3s.yaml)")
 	stringArrayVar(f, &a.nodes, keyNode, "without --inventory or --kubeconfig: a node of the cluster, "+cluster.NodeFlagUsage+" (repeat for each node)")
 	f.Int(keyParallel, 1, "how many agents the rollout restarts at once (servers always one at a time)")
-	f.StringArrayVar(&a.acceptHostKeys, keyAcceptHostKey, nil, "NODE=SHA256:...: accept this host key for a node that known_hosts does not know (check it on the node first: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); it is then added to known_hosts (repeat for each node)")
+	stringArrayVar(f, &a.acceptHostKeys, keyAcceptHostKey, "NODE=SHA256:...: accept this host key for a node that known_hosts does not know (check it on the node first: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); it is then added to known_hosts (repeat for each node)")
 	a.addDatastoreFlags(cmd)
 }
 
