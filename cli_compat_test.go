@@ -250,7 +250,7 @@ func TestCheckTextIsTheSharedRenderer(t *testing.T) {
 	// and the datastore's certificates included), through the shared
 	// renderer.
 	env := steps.Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Window: pki.DefaultRenewWindow,
-		Services: steps.DetectServices(sb.DataDir)}.WithDefaults()
+		Services: nodeServices(sb.DataDir)}.WithDefaults()
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowCheck)
 	flow, err := spec.Build(t.Context(), env, map[string]string{})
 	if err != nil {

@@ -131,7 +131,7 @@ func (a *app) runCheck(cmd *cobra.Command, services []string) (*pki.Inventory, t
 	if why != "" {
 		a.printf("%s\n", why)
 	}
-	env := steps.Env{DataDir: dd, Product: p, Now: a.now, Window: window, Services: access.Services, Access: access,
+	env := steps.Env{DataDir: dd, Product: p, Now: a.now, Window: window, Services: access.Services, Access: access, Local: localClusters,
 		Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer), K3s: k3s}.WithDefaults()
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowCheck)
 	flow, err := spec.Build(cmd.Context(), env, map[string]string{"services": strings.Join(services, ",")})

@@ -131,7 +131,7 @@ func (a *app) accessInput() (steps.AccessInput, error) {
 		return steps.AccessInput{}, usageError{err}
 	}
 	return steps.AccessInput{
-		DataDir: dd, Via: via, Product: p, Services: steps.DetectServices(dd), K3sConfig: k3sConfig, Timeout: timeout,
+		DataDir: dd, Via: via, Product: p, Services: nodeServices(dd), K3sConfig: k3sConfig, Timeout: timeout,
 		SQLiteCopyLimit: copyLimit,
 		Etcd: datastore.EtcdConfig{
 			Endpoints: a.v.GetStringSlice(keyEtcdEndpoints), CAFile: a.v.GetString(keyEtcdCA),

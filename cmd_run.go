@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -123,12 +124,8 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 	if err != nil {
 		return steps.Env{}, err
 	}
-	services := steps.DetectServices(dd)
-	if sb, ok := services.(*steps.SandboxServices); ok {
-		// The simulated listener serves in this process, so the restart
-		// step probes it as it probes a real server's 6443.
-		sb.Product, sb.Now, sb.Serve = p, a.now, true
-	}
+	services := nodeServices(dd)
+	a.serveSandbox(services, p)
 	timeout := a.v.GetDuration(keyRestartTimeout)
 	if timeout <= 0 {
 		return steps.Env{}, usagef("--%s must be positive", keyRestartTimeout)
@@ -153,14 +150,14 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 		accept[node] = fp
 	}
 	name := a.v.GetString(keyClusterName)
-	if name == "" && steps.IsSandbox(dd) {
+	if name == "" && node.IsSandbox(dd) {
 		name = "sandbox"
 	}
 	env := steps.Env{
 		DataDir: dd, Product: p, Now: a.now, StageRoot: a.v.GetString(keyStageRoot),
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
 		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
-		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel, AcceptHostKeys: accept,
+		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel, AcceptHostKeys: accept, Local: localClusters,
 	}
 	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
 	window, why, err := a.renewWindow(cmd, env.K3s)

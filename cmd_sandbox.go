@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -53,7 +55,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 			if o.servers < 1 || o.agents < 0 {
 				return usagef("--servers must be at least 1 and --agents at least 0")
 			}
-			var sb *steps.Sandbox
+			var sb *sandbox.Sandbox
 			var root string
 			if o.servers > 1 || o.agents > 0 {
 				sb, root, err = a.buildSandboxCluster(cmd.Context(), p, o)
@@ -77,7 +79,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 			}
 			// The token printed before the wizard is the one of start-up; a
 			// rotation changed its CA hash: say the current one.
-			if now, err := steps.OpenSandbox(sb.DataDir); err == nil {
+			if now, err := sandbox.Open(sb.DataDir); err == nil {
 				a.printSandbox(now)
 			}
 			a.printf("the sandbox stays in %s; remove it with: rm -rf %s\n", root, root)
@@ -103,7 +105,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 // its root dir. A sandbox that fails half-way is removed.
 // buildSandboxCluster builds a sandbox cluster in a new dir and returns
 // its first server, where the wizard opens.
-func (a *app) buildSandboxCluster(ctx context.Context, p product.Product, o sandboxOptions) (*steps.Sandbox, string, error) {
+func (a *app) buildSandboxCluster(ctx context.Context, p product.Product, o sandboxOptions) (*sandbox.Sandbox, string, error) {
 	if o.from != "" {
 		return nil, "", usagef("--from copies one server; it does not build a cluster (--servers, --agents)")
 	}
@@ -116,11 +118,11 @@ func (a *app) buildSandboxCluster(ctx context.Context, p product.Product, o sand
 	} else if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 {
 		return nil, "", usagef("%s is not empty; a sandbox cluster is built in a new or empty dir", root)
 	}
-	c, err := steps.CreateSandboxCluster(ctx, steps.SandboxClusterInput{Root: root, Servers: o.servers, Agents: o.agents, Product: p, Now: a.now()})
+	c, err := sandbox.CreateCluster(ctx, sandbox.ClusterInput{Root: root, Servers: o.servers, Agents: o.agents, Product: p, Now: a.now()})
 	if err != nil {
 		return nil, "", err
 	}
-	sb, err := steps.OpenSandbox(c.Nodes[0].DataDir)
+	sb, err := sandbox.Open(c.Nodes[0].DataDir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -132,22 +134,22 @@ func (a *app) buildSandboxCluster(ctx context.Context, p product.Product, o sand
 	return sb, root, nil
 }
 
-func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOptions) (*steps.Sandbox, string, error) {
+func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOptions) (*sandbox.Sandbox, string, error) {
 	root, reopen := o.dir, false
 	var err error
 	if root == "" {
 		if root, err = os.MkdirTemp("", "k3sca-sandbox-"); err != nil {
 			return nil, "", fmt.Errorf("sandbox dir: %w", err)
 		}
-	} else if reopen, err = steps.InspectSandboxRoot(root); err != nil {
+	} else if reopen, err = sandbox.InspectRoot(root); err != nil {
 		return nil, "", err
 	}
-	dd := steps.SandboxDataDir(root)
+	dd := sandbox.DataDir(root)
 	if reopen {
 		if o.from != "" {
 			return nil, "", usagef("--from builds a new sandbox, but %s already holds one; choose another --dir", root)
 		}
-		sb, err := steps.OpenSandbox(dd)
+		sb, err := sandbox.Open(dd)
 		if err != nil {
 			return nil, "", err
 		}
@@ -155,14 +157,14 @@ func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOpti
 		a.printSandbox(sb)
 		return sb, root, nil
 	}
-	var sb *steps.Sandbox
+	var sb *sandbox.Sandbox
 	if o.from != "" {
-		var rep *steps.SandboxCopyReport
-		if sb, rep, err = steps.CreateSandboxFrom(ctx, o.from, dd, a.now()); err == nil {
+		var rep *sandbox.CopyReport
+		if sb, rep, err = sandbox.CreateFrom(ctx, o.from, dd, a.now()); err == nil {
 			a.printCopyReport(o.from, rep)
 		}
 	} else {
-		sb, err = steps.CreateSandbox(ctx, steps.SandboxInput{DataDir: dd, Product: p, Now: a.now(), NearExpiry: true})
+		sb, err = sandbox.Create(ctx, sandbox.Input{DataDir: dd, Product: p, Now: a.now(), NearExpiry: true})
 	}
 	if err != nil {
 		_ = os.RemoveAll(dd) // InspectSandboxRoot made sure it did not exist
@@ -175,7 +177,7 @@ func (a *app) buildSandbox(ctx context.Context, p product.Product, o sandboxOpti
 	return sb, root, nil
 }
 
-func (a *app) printSandbox(sb *steps.Sandbox) {
+func (a *app) printSandbox(sb *sandbox.Sandbox) {
 	if sb.Token.Password == "" && sb.Token.BootstrapToken == "" {
 		a.printf("sandbox data dir: %s (no server token)\n", sb.DataDir)
 		return
@@ -183,7 +185,7 @@ func (a *app) printSandbox(sb *steps.Sandbox) {
 	a.printf("sandbox data dir: %s (token %s)\n", sb.DataDir, sb.Token.Masked())
 }
 
-func (a *app) printCopyReport(from string, rep *steps.SandboxCopyReport) {
+func (a *app) printCopyReport(from string, rep *sandbox.CopyReport) {
 	a.printf("copied from %s (read only):\n", from)
 	for _, c := range rep.Copied {
 		a.printf("  %s\n", c)
@@ -285,7 +287,7 @@ func (a *app) sandboxServiceCommands() []*cobra.Command {
 
 // sandboxService runs one service verb on the sandbox dd.
 func (a *app) sandboxService(ctx context.Context, verb string, p product.Product, dd string) error {
-	svc := &steps.SandboxServices{DataDir: dd, Product: p, Now: a.now}
+	svc := &sandbox.Services{DataDir: dd, Product: p, Now: a.now}
 	unit := p.ServerUnit()
 	if verb != "start" {
 		if err := svc.Stop(ctx, unit); err != nil {
@@ -310,3 +312,26 @@ func (a *app) sandboxService(ctx context.Context, verb string, p product.Product
 	a.printf("%s started (sandbox): the disk matches the datastore; server token now %s\n", unit, tok.Masked())
 	return nil
 }
+
+// nodeServices is the service manager of the node that owns dataDir: the
+// simulated one of a sandbox data dir (its state persists between
+// commands), else this machine's (node.DetectServices).
+func nodeServices(dataDir string) node.ServiceManager {
+	if dataDir != "" && node.IsSandbox(dataDir) {
+		return &sandbox.Services{DataDir: dataDir}
+	}
+	return node.DetectServices()
+}
+
+// serveSandbox has a sandbox's simulated listener serve in this process
+// after a start, so the restart step probes it as it probes a real
+// server's 6443; other service managers are left as they are.
+func (a *app) serveSandbox(s node.ServiceManager, p product.Product) {
+	if sb, ok := s.(*sandbox.Services); ok {
+		sb.Product, sb.Now, sb.Serve = p, a.now, true
+	}
+}
+
+// localClusters are the sandbox clusters, whose rollout reaches the nodes
+// locally.
+var localClusters steps.LocalClusters = sandbox.Clusters{}

@@ -14,7 +14,10 @@ import (
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
-	"github.com/k3sca/k3sca/steps"
+	"github.com/k3sca/k3sca/sandbox"
+
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestSandboxCommand builds, reopens and copies sandboxes without the
@@ -35,7 +38,7 @@ func TestSandboxCommand(t *testing.T) {
 		{name: "build in --dir", args: []string{"sandbox", "--no-tui", "--dir", x}, wantStdout: xData + "\n",
 			wantStderr: []string{"sandbox data dir: " + xData},
 			check: func(t *testing.T) {
-				if !steps.IsSandbox(xData) {
+				if !node.IsSandbox(xData) {
 					t.Error("no sandbox built")
 				}
 				token = readFile(t, filepath.Join(xData, "server", "token"))
@@ -262,7 +265,7 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
 	}
 	dd := strings.TrimSpace(r.stdout)
-	c, err := steps.OpenSandboxCluster(filepath.Join(dir, "inventory.yml"))
+	c, err := sandbox.OpenCluster(filepath.Join(dir, "inventory.yml"))
 	if err != nil || c == nil {
 		t.Fatalf("the sandbox cluster: %v", err)
 	}
@@ -334,5 +337,18 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 				t.Errorf("after the undo %s: a token holds %s, want the one before the rotation %s", n.Name, h, oldHash)
 			}
 		}
+	}
+}
+
+// TestNodeServicesSandboxFirst: a sandbox data dir gets the sandbox's
+// simulated service manager whatever this machine runs; any other dir this
+// machine's (node.DetectServices).
+func TestNodeServicesSandboxFirst(t *testing.T) {
+	sb := sandboxtest.New(t)
+	if got := nodeServices(sb.DataDir); got.Name() != "sandbox" {
+		t.Errorf("sandbox data dir: %s, want sandbox", got.Name())
+	}
+	if got, want := nodeServices(filepath.Join(t.TempDir(), "data")).Name(), node.DetectServices().Name(); got != want {
+		t.Errorf("other data dir: %s, want this machine's %s", got, want)
 	}
 }

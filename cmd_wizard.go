@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/steps"
 	"github.com/k3sca/k3sca/ui"
 )
@@ -58,7 +59,7 @@ func (a *app) runWizard(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cfg := ui.Config{Env: env, Specs: steps.Flows(), DryRun: a.v.GetBool(keyDryRun), Sandbox: steps.IsSandbox(env.DataDir), DataDirSource: source}
+	cfg := ui.Config{Env: env, Specs: steps.Flows(), DryRun: a.v.GetBool(keyDryRun), Sandbox: node.IsSandbox(env.DataDir), DataDirSource: source}
 	if a.v.GetBool(keyPlain) || os.Getenv("ACCESSIBLE") != "" {
 		return ui.RunPlain(cmd.Context(), cfg, cmd.InOrStdin(), a.stderr)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -50,7 +51,7 @@ func stageRotation(t *testing.T, dataDir string) string {
 }
 
 // liveValue reads sb's bootstrap value from state.db.
-func liveValue(t *testing.T, sb *steps.Sandbox) datastore.KV {
+func liveValue(t *testing.T, sb *sandbox.Sandbox) datastore.KV {
 	t.Helper()
 	ctx := context.Background()
 	db, err := datastore.OpenSQLite(ctx, filepath.Join(sb.ServerDir, "db", "state.db"), 0)
@@ -192,11 +193,11 @@ func TestConcurrentLoads(t *testing.T) {
 func TestDatastoreBadInput(t *testing.T) {
 	tests := []struct {
 		name     string
-		args     func(t *testing.T, sb, other *steps.Sandbox) []string
+		args     func(t *testing.T, sb, other *sandbox.Sandbox) []string
 		wantCode int
 		want     []string
 	}{
-		{"state.db is a directory", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+		{"state.db is a directory", func(t *testing.T, sb, _ *sandbox.Sandbox) []string {
 			db := filepath.Join(sb.ServerDir, "db", "state.db")
 			for _, p := range []string{db, db + "-wal", db + "-shm"} {
 				_ = os.Remove(p)
@@ -206,7 +207,7 @@ func TestDatastoreBadInput(t *testing.T) {
 			}
 			return []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--dry-run"}
 		}, exitFailure, []string{"state.db", "not a regular file"}},
-		{"state.db is a directory, --via sqlite", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+		{"state.db is a directory, --via sqlite", func(t *testing.T, sb, _ *sandbox.Sandbox) []string {
 			db := filepath.Join(sb.ServerDir, "db", "state.db")
 			for _, p := range []string{db, db + "-wal", db + "-shm"} {
 				_ = os.Remove(p)
@@ -216,7 +217,7 @@ func TestDatastoreBadInput(t *testing.T) {
 			}
 			return []string{"load", "-d", sb.DataDir, "--via", "sqlite", "--path", stageRotation(t, sb.DataDir), "--dry-run"}
 		}, exitFailure, []string{"state.db", "not a regular file"}},
-		{"staged file unreadable", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+		{"staged file unreadable", func(t *testing.T, sb, _ *sandbox.Sandbox) []string {
 			stage := stageRotation(t, sb.DataDir)
 			bad := filepath.Join(stage, "tls", "client-ca.crt")
 			if err := os.Remove(bad); err != nil {
@@ -227,11 +228,11 @@ func TestDatastoreBadInput(t *testing.T) {
 			}
 			return []string{"validate", "-d", sb.DataDir, "--path", stage}
 		}, exitFailure, []string{"client-ca.crt", "not a regular file"}},
-		{"token with another CA hash", func(t *testing.T, sb, _ *steps.Sandbox) []string {
+		{"token with another CA hash", func(t *testing.T, sb, _ *sandbox.Sandbox) []string {
 			tok := sb.Token.WithCAHash(strings.Repeat("ab", 32))
 			return []string{"load", "-d", sb.DataDir, "--path", stageRotation(t, sb.DataDir), "--dry-run", "--token", tok.String()}
 		}, exitOK, []string{"warning: the token's CA hash abab", "is not this cluster's"}},
-		{"backup of another cluster", func(t *testing.T, sb, other *steps.Sandbox) []string {
+		{"backup of another cluster", func(t *testing.T, sb, other *sandbox.Sandbox) []string {
 			r := runAt(t, "load", "-d", other.DataDir, "--path", stageRotation(t, other.DataDir), "--yes", "--confirm", "load", "-o", "json")
 			var j loadJSON
 			if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Backup == "" {

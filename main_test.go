@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -36,9 +37,9 @@ func runAt(t *testing.T, args ...string) result {
 }
 
 // newSandbox creates a sandbox data dir at the pinned clock.
-func newSandbox(t *testing.T) *steps.Sandbox {
+func newSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+	sb, err := sandbox.Create(context.Background(), sandbox.Input{
 		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -128,7 +129,7 @@ func TestWizardInTmux(t *testing.T) {
 			t.Errorf("line %d is %d columns wide: %q", i, w, line)
 		}
 	}
-	sb, err := steps.OpenSandbox(dd)
+	sb, err := sandbox.Open(dd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -18,7 +19,7 @@ import (
 // on one from before the 2025-05 releases (90 days), unless --renew-days
 // (or K3SCA_RENEW_DAYS) says otherwise.
 func TestCheckTakesTheVersionsWindow(t *testing.T) {
-	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+	sb, err := sandbox.Create(context.Background(), sandbox.Input{
 		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testkit.Now.Add(-260 * 24 * time.Hour),
 	})
 	if err != nil {
@@ -27,7 +28,7 @@ func TestCheckTakesTheVersionsWindow(t *testing.T) {
 	if r := runAt(t, "check", "-d", sb.DataDir); r.code != 1 || !strings.Contains(r.stderr, "within 120 days") {
 		t.Errorf("k3s v1.36.3: exit %d, stderr %q; want 1 within 120 days", r.code, r.stderr)
 	}
-	if err := steps.SetSandboxVersion(sb.DataDir, product.K3s, "v1.32.4+k3s1", testkit.Now); err != nil {
+	if err := sandbox.SetVersion(sb.DataDir, product.K3s, "v1.32.4+k3s1", testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	r := runAt(t, "check", "-d", sb.DataDir)
@@ -47,7 +48,7 @@ func TestCheckTakesTheVersionsWindow(t *testing.T) {
 // with the reason before any step, and the JSON report names the version.
 func TestRunRefusedForTheVersion(t *testing.T) {
 	sb := newSandbox(t)
-	if err := steps.SetSandboxVersion(sb.DataDir, product.K3s, "v1.25.6+k3s1", testkit.Now); err != nil {
+	if err := sandbox.SetVersion(sb.DataDir, product.K3s, "v1.25.6+k3s1", testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	r := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--stage-root", t.TempDir(), "--yes", "--confirm", "load", "-o", "json")

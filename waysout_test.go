@@ -14,6 +14,7 @@ import (
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -80,7 +81,7 @@ func TestRestartFailureWaysOut(t *testing.T) {
 	if err := set.Write(context.Background(), rootDir, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	svc := &steps.SandboxServices{DataDir: dd, Product: product.K3s, Serve: true}
+	svc := &sandbox.Services{DataDir: dd, Product: product.K3s, Serve: true}
 	t.Cleanup(func() { _ = svc.Close() })
 	env := steps.Env{DataDir: dd, Product: product.K3s, Services: svc, ClusterName: "sandbox", RestartTimeout: 2 * time.Second}.WithDefaults()
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowRotateCustomCA)
@@ -148,11 +149,11 @@ func TestRestartFailureWaysOut(t *testing.T) {
 			if out, err := sh.CombinedOutput(); err != nil {
 				t.Fatalf("%s: %v\n%s", cmd, err, out)
 			}
-			svc := &steps.SandboxServices{DataDir: filepath.Join(cp, "data"), Product: product.K3s}
+			svc := &sandbox.Services{DataDir: filepath.Join(cp, "data"), Product: product.K3s}
 			if active, err := svc.IsActive(context.Background(), "k3s"); err != nil || !active {
 				t.Fatalf("after %q the sandbox's k3s is not running (%v)", cmd, err)
 			}
-			if _, err := steps.SimulateRestart(context.Background(), filepath.Join(cp, "data"), product.K3s, time.Now()); err != nil {
+			if _, err := sandbox.SimulateRestart(context.Background(), filepath.Join(cp, "data"), product.K3s, time.Now()); err != nil {
 				t.Fatalf("after %q the server still does not come up: %v", cmd, err)
 			}
 		})

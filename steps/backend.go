@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -103,7 +104,7 @@ type AccessInput struct {
 	// Product names the unit to query.
 	Product product.Product
 	// Services queries whether k3s runs.
-	Services ServiceManager
+	Services node.ServiceManager
 	// K3sConfig is the k3s server config file whose datastore-endpoint
 	// (external etcd) is used when no etcd endpoints are given; "" skips it.
 	K3sConfig string
@@ -314,4 +315,15 @@ func dirExists(p string) bool {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// kineSocketLive reports whether something accepts connections on the
+// server's kine socket, which means k3s (or kine) is running on it.
+func kineSocketLive(serverDir string) bool {
+	c, err := net.DialTimeout("unix", filepath.Join(serverDir, pki.KineSocket), 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +10,10 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 func TestChooseAccess(t *testing.T) {
@@ -39,18 +41,18 @@ func TestChooseAccess(t *testing.T) {
 		{name: "external SQL without kine socket", config: "datastore-endpoint: mysql://u:p@tcp(db:3306)/k3s\n", wantErr: ErrNoDatastore},
 		{name: "config of another data dir is ignored", config: "data-dir: /var/lib/rancher/k3s\ndatastore-endpoint: https://a:2379\n",
 			wantVia: ViaSQLite, reason: "stopped"},
-		{name: "embedded etcd", setup: func(t *testing.T, server string) { stMkdir(t, filepath.Join(server, "db", "etcd")) },
+		{name: "embedded etcd", setup: func(t *testing.T, server string) { testkit.Mkdir(t, filepath.Join(server, "db", "etcd")) },
 			wantVia: ViaEtcd, wantEnd: []string{datastore.EmbeddedEtcdEndpoint}, wantCA: "{server}/tls/etcd/server-ca.crt"},
-		{name: "live kine socket", running: true, setup: stListenKineSocket, wantVia: ViaEtcd,
+		{name: "live kine socket", running: true, setup: func(t *testing.T, server string) { testservers.ListenKineSocket(t, server) }, wantVia: ViaEtcd,
 			wantEnd: []string{"unix://{server}/kine.sock"}, reason: "kine.sock"},
 		{name: "no datastore at all", noDB: true, wantErr: ErrNoDatastore},
 		{name: "server asked", via: ViaServer, running: true, wantVia: ViaServer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			if tc.noDB {
-				if err := os.Remove(stDBPath(sb)); err != nil {
+				if err := os.Remove(sandboxtest.DBPath(sb)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -91,21 +93,4 @@ func TestChooseAccess(t *testing.T) {
 			}
 		})
 	}
-}
-
-func stMkdir(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// stListenKineSocket makes <server>/kine.sock accept connections, as a running kine does.
-func stListenKineSocket(t *testing.T, server string) {
-	t.Helper()
-	l, err := net.Listen("unix", filepath.Join(server, "kine.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
 }

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestBackupNamesConcurrent: backups of the same second and revision made
 // at once all succeed under distinct names, each complete.
 func TestBackupNamesConcurrent(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	kv := stKV(t, sb)
 	const n = 16
 	var wg sync.WaitGroup
@@ -62,7 +63,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 // and says so.
 func TestIncompleteBackups(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestIncompleteBackups(t *testing.T) {
 	if err != nil || !slices.Equal(inc, want) {
 		t.Fatalf("IncompleteBackups:\n%v, %v\nwant\n%v", inc, err, want)
 	}
-	l := NewLoad(stInput(sb, stStage(t, sb), ViaSQLite))
+	l := NewLoad(stInput(sb, sandboxtest.Stage(t, sb), ViaSQLite))
 	sum, err := l.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestIncompleteBackups(t *testing.T) {
 // its name.
 func TestListBackupEntries(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	kv := stKV(t, sb)
 	old, err := saveBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now.Add(-2*time.Hour), nil)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 const stEnvHold = "K3SCA_ST_HOLD_EXCLUSIVE"
@@ -46,12 +47,12 @@ func TestLoadBusySQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	// Write once, so the file is in WAL mode as kine leaves it.
 	before := stKV(t, sb)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBusyHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), stEnvHold+"="+stDBPath(sb))
+	cmd.Env = append(os.Environ(), stEnvHold+"="+sandboxtest.DBPath(sb))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +86,8 @@ func TestLoadBusySQLite(t *testing.T) {
 
 // TestEtcdTimeout: a closed etcd endpoint fails within --timeout.
 func TestEtcdTimeout(t *testing.T) {
-	sb := stSandbox(t)
-	in := stInput(sb, stStage(t, sb), ViaEtcd)
+	sb := sandboxtest.New(t)
+	in := stInput(sb, sandboxtest.Stage(t, sb), ViaEtcd)
 	in.Access.Etcd = datastore.EtcdConfig{Endpoints: []string{fmt.Sprintf("http://127.0.0.1:%d", stFreePort(t))}}
 	in.Access.Timeout = 300 * time.Millisecond
 	l := NewLoad(in)

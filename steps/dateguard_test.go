@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
 )
 
 // TestDateIndependence runs a whole rotation on a sandbox (stage, validate,
@@ -35,11 +36,11 @@ func TestDateIndependence(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = os.RemoveAll(root) })
 			dd := filepath.Join(root, "data")
-			sb, err := CreateSandbox(context.Background(), SandboxInput{DataDir: dd, Product: product.K3s, Now: now.Add(-time.Hour), NearExpiry: true})
+			sb, err := sandbox.Create(context.Background(), sandbox.Input{DataDir: dd, Product: product.K3s, Now: now.Add(-time.Hour), NearExpiry: true})
 			if err != nil {
 				t.Fatalf("sandbox: %v", err)
 			}
-			svc := &SandboxServices{DataDir: dd, Product: product.K3s, Now: clock}
+			svc := &sandbox.Services{DataDir: dd, Product: product.K3s, Now: clock}
 			env := Env{DataDir: dd, Product: product.K3s, Now: clock, StageRoot: root, Services: svc, ClusterName: "sandbox"}
 			oldHash := diskHash(t, sb)
 			rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load"}})

@@ -13,35 +13,40 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // declineCase is a flow that writes, with the values that make it reach
 // every writing step on a fresh sandbox.
 type declineCase struct {
 	id   string
-	vals func(t *testing.T, sb *Sandbox) map[string]string
+	vals func(t *testing.T, sb *sandbox.Sandbox) map[string]string
 }
 
 var declineCases = []declineCase{
-	{FlowRotateCerts, func(*testing.T, *Sandbox) map[string]string { return map[string]string{"services": "api-server"} }},
-	{FlowRotateCA, func(t *testing.T, _ *Sandbox) map[string]string {
+	{FlowRotateCerts, func(*testing.T, *sandbox.Sandbox) map[string]string {
+		return map[string]string{"services": "api-server"}
+	}},
+	{FlowRotateCA, func(t *testing.T, _ *sandbox.Sandbox) map[string]string {
 		return map[string]string{"path": filepath.Join(t.TempDir(), "s")}
 	}},
-	{FlowRotateServiceKey, func(t *testing.T, _ *Sandbox) map[string]string {
+	{FlowRotateServiceKey, func(t *testing.T, _ *sandbox.Sandbox) map[string]string {
 		return map[string]string{"path": filepath.Join(t.TempDir(), "s")}
 	}},
-	{FlowRotateCustomCA, func(t *testing.T, _ *Sandbox) map[string]string {
+	{FlowRotateCustomCA, func(t *testing.T, _ *sandbox.Sandbox) map[string]string {
 		root := customRoot(t)
 		return map[string]string{"root": "new", "root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
 			"path": filepath.Join(t.TempDir(), "s")}
 	}},
-	{FlowLoad, func(t *testing.T, sb *Sandbox) map[string]string {
-		return map[string]string{"path": stStage(t, sb)}
+	{FlowLoad, func(t *testing.T, sb *sandbox.Sandbox) map[string]string {
+		return map[string]string{"path": sandboxtest.Stage(t, sb)}
 	}},
-	{FlowDatastore, func(t *testing.T, sb *Sandbox) map[string]string {
+	{FlowDatastore, func(t *testing.T, sb *sandbox.Sandbox) map[string]string {
 		// A backup to restore: the one a load of a rotation leaves.
-		l := NewLoad(stInput(sb, stStage(t, sb), ViaSQLite))
+		l := NewLoad(stInput(sb, sandboxtest.Stage(t, sb), ViaSQLite))
 		defer l.Close()
 		if _, err := l.Run(context.Background()); err != nil {
 			t.Fatalf("load for a backup: %v", err)
@@ -75,7 +80,7 @@ func (a *scriptedAsker) Confirm(_ context.Context, step int, title, word string)
 // k3s is always left as it was, and the datastore is unchanged unless the
 // report says a step wrote it.
 func TestDeclineLeavesTheServiceAsItWas(t *testing.T) {
-	tmpl := stSandbox(t)
+	tmpl := sandboxtest.New(t)
 	for _, tc := range declineCases {
 		for _, running := range []bool{true, false} {
 			for _, cancel := range []bool{false, true} {
@@ -108,7 +113,7 @@ func TestDeclineLeavesTheServiceAsItWas(t *testing.T) {
 
 // copySandbox is a copy of tmpl, mtimes kept: a fresh node for each case
 // without generating its keys again.
-func copySandbox(t *testing.T, tmpl *Sandbox) *Sandbox {
+func copySandbox(t *testing.T, tmpl *sandbox.Sandbox) *sandbox.Sandbox {
 	t.Helper()
 	root, err := os.MkdirTemp("", "st")
 	if err != nil {
@@ -126,7 +131,7 @@ func copySandbox(t *testing.T, tmpl *Sandbox) *Sandbox {
 
 // declineAt runs tc with the asker and checks the node; it returns how
 // many questions were asked.
-func declineAt(t *testing.T, sb *Sandbox, tc declineCase, running bool, a *scriptedAsker) int {
+func declineAt(t *testing.T, sb *sandbox.Sandbox, tc declineCase, running bool, a *scriptedAsker) int {
 	env, svc := flowEnv(t, sb, running)
 	vals := tc.vals(t, sb)
 	before := stKV(t, sb)
@@ -150,7 +155,7 @@ func declineAt(t *testing.T, sb *Sandbox, tc declineCase, running bool, a *scrip
 
 // interruptAt cancels the run's context while step runs (ctrl+c during
 // it) and checks the node; it returns the flow's number of steps.
-func interruptAt(t *testing.T, sb *Sandbox, tc declineCase, running bool, step int) int {
+func interruptAt(t *testing.T, sb *sandbox.Sandbox, tc declineCase, running bool, step int) int {
 	env, svc := flowEnv(t, sb, running)
 	vals := tc.vals(t, sb)
 	before := stKV(t, sb)
@@ -182,7 +187,7 @@ func interruptAt(t *testing.T, sb *Sandbox, tc declineCase, running bool, step i
 // checkLeftAsItWas: k3s runs exactly when it ran before the flow, the
 // report and the output say so, and the datastore holds its old value
 // unless a step that writes it reported it did.
-func checkLeftAsItWas(t *testing.T, sb *Sandbox, svc *FakeServices, running bool, before datastore.KV, rep Report, out string) {
+func checkLeftAsItWas(t *testing.T, sb *sandbox.Sandbox, svc *node.FakeServices, running bool, before datastore.KV, rep Report, out string) {
 	t.Helper()
 	unit := product.K3s.ServerUnit()
 	started := false
@@ -223,7 +228,7 @@ func checkLeftAsItWas(t *testing.T, sb *Sandbox, svc *FakeServices, running bool
 func TestUnfinishedFlowNamesItsStagedDir(t *testing.T) {
 	for _, accept := range []bool{false, true} {
 		t.Run(fmt.Sprintf("accept=%v", accept), func(t *testing.T) {
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			env, _ := flowEnv(t, sb, true)
 			stage := filepath.Join(t.TempDir(), "s")
 			a := &offerAsker{scriptedAsker: scriptedAsker{no: 2}, accept: accept}
@@ -257,7 +262,7 @@ func TestUnfinishedFlowNamesItsStagedDir(t *testing.T) {
 			}
 		})
 	}
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, true)
 	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}})
 	if err != nil || len(rep.Leftovers) > 0 || strings.Contains(out, "left behind") {

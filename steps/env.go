@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/rollout"
 )
 
 // Env is what every flow needs to know about the node it runs on; main
@@ -25,7 +27,10 @@ type Env struct {
 	StageRoot string
 	// Services controls the k3s unit: systemd or OpenRC on a node, a fake
 	// in tests and in a sandbox.
-	Services ServiceManager
+	Services node.ServiceManager
+	// Local finds clusters whose nodes are directories on this machine (a
+	// sandbox cluster); nil: none.
+	Local LocalClusters
 	// Access says how to reach the datastore; its DataDir, Product and
 	// Services are taken from the fields above.
 	Access AccessInput
@@ -115,9 +120,9 @@ func (e Env) clusterFlags() string {
 
 // WithDefaults fills the clock, the window and the stage root.
 func (e Env) WithDefaults() Env {
-	if e.Inventory == "" && e.DataDir != "" {
-		if sc, err := SandboxClusterOf(e.DataDir); err == nil && sc != nil {
-			e.Inventory = sc.Inventory
+	if e.Inventory == "" && e.DataDir != "" && e.Local != nil {
+		if inv, err := e.Local.InventoryOf(e.DataDir); err == nil && inv != "" {
+			e.Inventory = inv
 		}
 	}
 	if e.Now == nil {
@@ -140,4 +145,17 @@ func (e Env) access() AccessInput {
 	a := e.Access
 	a.DataDir, a.Product, a.Services = e.DataDir, e.Product, e.Services
 	return a
+}
+
+// LocalClusters finds clusters whose nodes are directories on this machine,
+// with simulated services (a sandbox cluster): the rollout reaches their
+// nodes locally instead of over SSH.
+type LocalClusters interface {
+	// InventoryOf is the inventory of the local cluster that the data dir
+	// dataDir is a node of, or "" when it is none's.
+	InventoryOf(dataDir string) (string, error)
+	// Members are the rollout's members of the local cluster whose
+	// inventory is inventory, in rollout order, and what releases them; ok
+	// is false when that inventory is not a local cluster's.
+	Members(inventory string, p product.Product, now func() time.Time) (members []rollout.Member, release func(), ok bool, err error)
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -74,14 +76,14 @@ func TestFaultHelperProcess(t *testing.T) {
 // stRunChild runs one load in a child process. With delay >= 0 the parent
 // SIGKILLs the child delay after it reported ready. It returns whether the
 // child was killed and when, after ready, it passed each hook point.
-func stRunChild(t *testing.T, sb *Sandbox, stage, point string, now time.Time, delay time.Duration) (killed bool, at map[string]time.Duration) {
+func stRunChild(t *testing.T, sb *sandbox.Sandbox, stage, point string, now time.Time, delay time.Duration) (killed bool, at map[string]time.Duration) {
 	t.Helper()
 	return stRunChildEnv(t, sb, point, now, delay, stEnvStage+"="+stage)
 }
 
 // stRunChildEnv is stRunChild with the child's own environment (a stage,
 // or a backup to restore).
-func stRunChildEnv(t *testing.T, sb *Sandbox, point string, now time.Time, delay time.Duration, env ...string) (killed bool, at map[string]time.Duration) {
+func stRunChildEnv(t *testing.T, sb *sandbox.Sandbox, point string, now time.Time, delay time.Duration, env ...string) (killed bool, at map[string]time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHelperProcess$", "-test.count=1")
 	cmd.Env = append(append(os.Environ(), stEnvDataDir+"="+sb.DataDir,
@@ -135,10 +137,10 @@ func TestLoadKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	// Two different staged sets: each load picks the one the datastore does
 	// not hold, since loading the held set writes nothing.
-	stages := []string{stStage(t, sb), stStage(t, sb)}
+	stages := []string{sandboxtest.Stage(t, sb), sandboxtest.Stage(t, sb)}
 	stage := stages[0]
 	type tc struct {
 		name, point string
@@ -242,12 +244,12 @@ func TestDryRunAfterCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	if killed, _ := stRunChild(t, sb, stage, "after-write", testkit.Now, -1); !killed {
 		t.Fatal("the child was not killed")
 	}
-	db := stDBPath(sb)
+	db := sandboxtest.DBPath(sb)
 	sum := func() string {
 		var b strings.Builder
 		for _, p := range []string{db, db + "-wal"} {
@@ -281,7 +283,7 @@ func TestDryRunAfterCrash(t *testing.T) {
 
 // stPickStage returns the first staged set whose server CA differs from the
 // one the datastore holds.
-func stPickStage(t *testing.T, sb *Sandbox, stages []string) string {
+func stPickStage(t *testing.T, sb *sandbox.Sandbox, stages []string) string {
 	t.Helper()
 	held, err := datastore.DecodeBootstrap(stDecrypt(t, sb, stKV(t, sb).Value))
 	if err != nil {
@@ -305,7 +307,7 @@ func stPickStage(t *testing.T, sb *Sandbox, stages []string) string {
 // dir reads (nothing torn is taken for a backup); and every private key
 // under the server dir outside tls/ and cred/ lies in a complete backup or
 // in a piece `datastore backups` lists as incomplete.
-func stCheckAfterKill(t *testing.T, sb *Sandbox, name string) {
+func stCheckAfterKill(t *testing.T, sb *sandbox.Sandbox, name string) {
 	t.Helper()
 	stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
 		if err := db.IntegrityCheck(ctx); err != nil {
@@ -365,8 +367,8 @@ func TestRestoreKilled(t *testing.T) {
 		t.Skip("re-executes the test binary")
 	}
 	ctx := context.Background()
-	sb := stSandbox(t)
-	l := NewLoad(stInput(sb, stStage(t, sb), ViaSQLite))
+	sb := sandboxtest.New(t)
+	l := NewLoad(stInput(sb, sandboxtest.Stage(t, sb), ViaSQLite))
 	if _, err := l.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -613,7 +614,7 @@ func (r *run) startTask(id, title string) *Task {
 // supervisorURL is where the started server is probed; ok false when the
 // service manager has nothing to probe (a fake).
 func (r *run) supervisorURL() (string, bool) {
-	loc, ok := r.env.Services.(SupervisorLocator)
+	loc, ok := r.env.Services.(node.SupervisorLocator)
 	if !ok {
 		return "", false
 	}
@@ -641,7 +642,7 @@ func (r *run) expectedHash() string {
 // notReady builds the report of a start after which k3s did not come back.
 func (r *run) notReady(ctx context.Context, cause error) error {
 	e := &NotReadyError{Err: cause}
-	if lr, ok := r.env.Services.(ErrorLogReader); ok {
+	if lr, ok := r.env.Services.(node.ErrorLogReader); ok {
 		if lines, err := lr.ErrorLog(ctx, r.unit(), 10); err == nil {
 			e.Log = lines
 		}
@@ -660,27 +661,19 @@ func (r *run) notReady(ctx context.Context, cause error) error {
 }
 
 // restartCommand is the command that restarts k3s on this node.
-func restartCommand(env Env) string {
-	unit := env.Product.ServerUnit()
-	switch env.Services.(type) {
-	case *SandboxServices:
-		return "k3sca sandbox restart -d " + env.DataDir
-	case OpenRC:
-		return "rc-service " + unit + " restart"
-	}
-	return "systemctl restart " + unit
-}
+func restartCommand(env Env) string { return serviceCommand(env, "restart") }
 
 // startCommand is the command that starts k3s on this node.
-func startCommand(env Env) string {
+func startCommand(env Env) string { return serviceCommand(env, "start") }
+
+// serviceCommand is the command of the node's service manager that does
+// verb to the server unit; systemctl's when the manager names none.
+func serviceCommand(env Env, verb string) string {
 	unit := env.Product.ServerUnit()
-	switch env.Services.(type) {
-	case *SandboxServices:
-		return "k3sca sandbox start -d " + env.DataDir
-	case OpenRC:
-		return "rc-service " + unit + " start"
+	if c, ok := env.Services.(node.Commander); ok {
+		return c.Command(verb, unit)
 	}
-	return "systemctl start " + unit
+	return node.Systemd{}.Command(verb, unit)
 }
 
 // restoreCommand puts backup back into this node's datastore: the

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -19,16 +22,16 @@ import (
 
 // flowEnv is the Env of a flow test on sb: a fake service manager whose
 // start of k3s does what k3s does at start (SimulateRestart).
-func flowEnv(t testing.TB, sb *Sandbox, running bool) (Env, *FakeServices) {
+func flowEnv(t testing.TB, sb *sandbox.Sandbox, running bool) (Env, *node.FakeServices) {
 	t.Helper()
-	var svc *FakeServices
+	var svc *node.FakeServices
 	if running {
-		svc = NewFakeServices(product.K3s.ServerUnit())
+		svc = node.NewFakeServices(product.K3s.ServerUnit())
 	} else {
-		svc = NewFakeServices()
+		svc = node.NewFakeServices()
 	}
 	svc.OnStart = func(ctx context.Context, unit string) error {
-		_, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
+		_, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	return Env{
@@ -94,7 +97,7 @@ func customRoot(t testing.TB) string {
 	return dir
 }
 
-func diskHash(t testing.TB, sb *Sandbox) string {
+func diskHash(t testing.TB, sb *sandbox.Sandbox) string {
 	t.Helper()
 	h, err := currentHash(sb.ServerDir, testkit.Now)
 	if err != nil {
@@ -125,17 +128,17 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.id, func(t *testing.T) {
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			env, svc := flowEnv(t, sb, tc.running)
 			top := filepath.Dir(sb.DataDir)
 			switch tc.id {
 			case FlowLoad:
-				tc.vals = map[string]string{"path": stStage(t, sb)}
+				tc.vals = map[string]string{"path": sandboxtest.Stage(t, sb)}
 			case FlowCustomCA:
 				// A cluster that has not started: an empty data dir.
 				env.DataDir = filepath.Join(top, "fresh")
 			}
-			before := stFingerprint(t, top)
+			before := testkit.Fingerprint(t, top)
 			scratch, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*")
 			rep, out, err := runFlow(t, env, tc.id, tc.vals, Runner{DryRun: true})
 			if err != nil {
@@ -144,7 +147,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			if !rep.OK || !rep.DryRun {
 				t.Fatalf("report: ok=%v dry=%v", rep.OK, rep.DryRun)
 			}
-			if after := stFingerprint(t, top); after != before {
+			if after := testkit.Fingerprint(t, top); after != before {
 				t.Fatalf("the dry run changed the sandbox\n%s", out)
 			}
 			if calls := svc.Calls(); len(calls) > 0 {
@@ -161,7 +164,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 }
 
 func TestRotateCAFlowEndToEnd(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, svc := flowEnv(t, sb, true)
 	oldHash := diskHash(t, sb)
 	stage := filepath.Join(t.TempDir(), "stage")
@@ -208,7 +211,7 @@ func TestRotateCAFlowEndToEnd(t *testing.T) {
 }
 
 func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, false)
 	root := customRoot(t)
 	vals := map[string]string{"root-cert": filepath.Join(root, "ca/root-ca.pem"), "root-key": filepath.Join(root, "ca/root-ca.key"),
@@ -249,7 +252,7 @@ func TestRotateCustomCANewRootNeedsClusterName(t *testing.T) {
 }
 
 // assertChainsTo checks the live server CA bundle ends at rootPEM.
-func assertChainsTo(t *testing.T, sb *Sandbox, rootPEM string) {
+func assertChainsTo(t *testing.T, sb *sandbox.Sandbox, rootPEM string) {
 	t.Helper()
 	want, err := os.ReadFile(rootPEM)
 	if err != nil {
@@ -267,7 +270,7 @@ func assertChainsTo(t *testing.T, sb *Sandbox, rootPEM string) {
 
 func TestBootstrapCustomCA(t *testing.T) {
 	dd := filepath.Join(t.TempDir(), "data")
-	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
+	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: node.NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
 	rep, out, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
 	if err != nil {
 		t.Fatalf("bootstrap: %v\n%s", err, out)
@@ -303,31 +306,31 @@ func TestBootstrapCustomCA(t *testing.T) {
 		t.Errorf("the bootstrap's JSON holds a rotation class: %s", raw)
 	}
 	// A second run finds the cluster initialised and changes nothing.
-	before := stFingerprint(t, dd)
+	before := testkit.Fingerprint(t, dd)
 	_, out, err = runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
 	if !errors.Is(err, ErrInitialized) || !strings.Contains(out, "Rotate a custom CA") {
 		t.Fatalf("second bootstrap: %v\n%s", err, out)
 	}
-	if stFingerprint(t, dd) != before {
+	if testkit.Fingerprint(t, dd) != before {
 		t.Fatal("the refused bootstrap changed files")
 	}
 }
 
 func TestBootstrapCustomCARefusesAStartedCluster(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, false)
-	before := stFingerprint(t, filepath.Dir(sb.DataDir))
+	before := testkit.Fingerprint(t, filepath.Dir(sb.DataDir))
 	_, _, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
 	if !errors.Is(err, ErrInitialized) {
 		t.Fatalf("got %v", err)
 	}
-	if stFingerprint(t, filepath.Dir(sb.DataDir)) != before {
+	if testkit.Fingerprint(t, filepath.Dir(sb.DataDir)) != before {
 		t.Fatal("changed files")
 	}
 }
 
 func TestRotateCertsFlow(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, svc := flowEnv(t, sb, true)
 	rep, out, err := runFlow(t, env, FlowRotateCerts, map[string]string{"services": "api-server"}, Runner{Yes: true})
 	if err != nil {
@@ -352,7 +355,7 @@ func TestRotateCertsFlow(t *testing.T) {
 }
 
 func TestStartFailureRollsBack(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, svc := flowEnv(t, sb, true)
 	svc.FailStart = "nothing"
 	// The load refuses (a wrong token): k3s, stopped for the write, is started again.
@@ -370,7 +373,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 }
 
 func TestDatastoreFlowShowsAndRestores(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, false)
 	before := diskHash(t, sb)
 	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
@@ -433,9 +436,9 @@ func TestFlowSpecsAreComplete(t *testing.T) {
 // waits for the backup's CA (not the one on disk before it): the sandbox's
 // listener serves it, so the flow ends at once instead of timing out.
 func TestRestoreThenRestartWaitsForTheRestoredCA(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	now := func() time.Time { return testkit.Now }
-	svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: now, Serve: true}
+	svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: now, Serve: true}
 	t.Cleanup(func() { _ = svc.Close() })
 	env := Env{DataDir: sb.DataDir, Product: product.K3s, Now: now, StageRoot: filepath.Dir(sb.DataDir), Services: svc,
 		ClusterName: "sandbox", RestartTimeout: 3 * time.Second}

@@ -3,15 +3,13 @@ package steps
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testservers"
@@ -27,58 +25,22 @@ func (stServices) Stop(context.Context, string) error               { return nil
 func (stServices) Start(context.Context, string) error              { return nil }
 func (stServices) Name() string                                     { return "fake" }
 
-// stSandbox creates a sandbox data dir under a short temp dir, so that
-// <server>/kine.sock stays below the 108-byte unix socket limit.
-func stSandbox(t testing.TB) *Sandbox {
-	t.Helper()
-	root, err := os.MkdirTemp("", "st")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	sb, err := CreateSandbox(context.Background(), SandboxInput{
-		DataDir: filepath.Join(root, "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
-	})
-	if err != nil {
-		t.Fatalf("sandbox: %v", err)
-	}
-	return sb
-}
-
-// stStage writes a cross-signed rotation of the sandbox's CAs and returns its dir.
-func stStage(t testing.TB, sb *Sandbox) string {
-	t.Helper()
-	set, err := pki.GenerateRotation(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now}, sb.ServerDir)
-	if err != nil {
-		t.Fatalf("generate rotation: %v", err)
-	}
-	dir := filepath.Join(t.TempDir(), "stage")
-	if err := set.Write(context.Background(), dir, testkit.Now); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // stInput is a SQLite-era load of stage into sb with k3s stopped.
-func stInput(sb *Sandbox, stage string, via Via) LoadInput {
+func stInput(sb *sandbox.Sandbox, stage string, via Via) LoadInput {
 	return LoadInput{
 		DataDir: sb.DataDir, Staged: stage, Now: testkit.Now, Product: product.K3s,
 		Access: AccessInput{DataDir: sb.DataDir, Via: via, Product: product.K3s, Services: stServices{}},
 	}
 }
 
-func stDBPath(sb *Sandbox) string {
-	return filepath.Join(sb.ServerDir, filepath.FromSlash(pki.DatastoreFile))
-}
-
 // stPass is the passphrase the sandbox's value is encrypted with.
-func stPass(sb *Sandbox) string { return sb.Token.Password }
+func stPass(sb *sandbox.Sandbox) string { return sb.Token.Password }
 
 // stKV opens state.db directly, checks its integrity and returns the live bootstrap value.
-func stKV(t testing.TB, sb *Sandbox) datastore.KV {
+func stKV(t testing.TB, sb *sandbox.Sandbox) datastore.KV {
 	t.Helper()
 	ctx := context.Background()
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
+	db, err := datastore.OpenSQLite(ctx, sandboxtest.DBPath(sb), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +56,10 @@ func stKV(t testing.TB, sb *Sandbox) datastore.KV {
 }
 
 // stWrite runs fn on a direct handle to state.db.
-func stWrite(t testing.TB, sb *Sandbox, fn func(ctx context.Context, db *datastore.SQLite) error) {
+func stWrite(t testing.TB, sb *sandbox.Sandbox, fn func(ctx context.Context, db *datastore.SQLite) error) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
+	db, err := datastore.OpenSQLite(ctx, sandboxtest.DBPath(sb), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,74 +69,8 @@ func stWrite(t testing.TB, sb *Sandbox, fn func(ctx context.Context, db *datasto
 	}
 }
 
-// stDump is PRAGMA integrity_check followed by every row of every table of
-// the database, the exact state a refused operation must leave alone.
-func stDump(t testing.TB, path string) string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var b strings.Builder
-	var ok string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
-		t.Fatalf("integrity_check %s: %q %v", path, ok, err)
-	}
-	tables, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for tables.Next() {
-		var n string
-		if err := tables.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	tables.Close()
-	for _, n := range names {
-		rows, err := db.Query(fmt.Sprintf("SELECT * FROM %q ORDER BY rowid", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s %q\n", n, vals)
-		}
-		rows.Close()
-	}
-	return b.String()
-}
-
-// stFingerprint lists every path under dir with its size, mode and mtime.
-func stFingerprint(t testing.TB, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %d %s %d\n", p, fi.Size(), fi.Mode(), fi.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 // stExpectedPlain is the plaintext a load of stage at now must store.
-func stExpectedPlain(t testing.TB, sb *Sandbox, stage string, now time.Time) []byte {
+func stExpectedPlain(t testing.TB, sb *sandbox.Sandbox, stage string, now time.Time) []byte {
 	t.Helper()
 	next, _, err := datastore.Build(context.Background(), datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: stage, Now: now})
 	if err != nil {
@@ -188,7 +84,7 @@ func stExpectedPlain(t testing.TB, sb *Sandbox, stage string, now time.Time) []b
 }
 
 // stDecrypt opens a value with the sandbox's passphrase.
-func stDecrypt(t testing.TB, sb *Sandbox, value []byte) []byte {
+func stDecrypt(t testing.TB, sb *sandbox.Sandbox, value []byte) []byte {
 	t.Helper()
 	plain, err := datastore.Decrypt(stPass(sb), value)
 	if err != nil {
@@ -199,9 +95,9 @@ func stDecrypt(t testing.TB, sb *Sandbox, value []byte) []byte {
 
 // stStartKine runs a real kine on the sandbox's state.db, listening on
 // <server>/kine.sock as k3s does. stop waits until kine has closed the database.
-func stStartKine(t testing.TB, sb *Sandbox) (stop func()) {
+func stStartKine(t testing.TB, sb *sandbox.Sandbox) (stop func()) {
 	t.Helper()
-	_, stop = testservers.StartKine(t, stDBPath(sb), filepath.Join(sb.ServerDir, pki.KineSocket))
+	_, stop = testservers.StartKine(t, sandboxtest.DBPath(sb), filepath.Join(sb.ServerDir, pki.KineSocket))
 	return stop
 }
 

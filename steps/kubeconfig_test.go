@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 func TestKubeconfigPath(t *testing.T) {
@@ -30,8 +33,8 @@ func TestKubeconfigPath(t *testing.T) {
 	}
 	// A sandbox node's root: a cluster node's, or the dir of <dir>/data.
 	for dd, want := range map[string]string{"/r/nodes/s1/var/lib/rancher/k3s": "/r/nodes/s1", "/r/sb/data": "/r/sb"} {
-		if got := sandboxNodeRoot(filepath.FromSlash(dd), product.K3s); got != filepath.FromSlash(want) {
-			t.Errorf("sandboxNodeRoot(%s) = %s, want %s", dd, got, want)
+		if got := node.SandboxRoot(filepath.FromSlash(dd), product.K3s); got != filepath.FromSlash(want) {
+			t.Errorf("node.SandboxRoot(%s) = %s, want %s", dd, got, want)
 		}
 	}
 }
@@ -42,7 +45,7 @@ func TestKubeconfigPath(t *testing.T) {
 // after a CA rotation, as k3s does at every start.
 func TestSandboxKubeconfig(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	path := KubeconfigPath(sb.DataDir, product.K3s)
 	if want := filepath.Join(filepath.Dir(sb.DataDir), "etc", "rancher", "k3s", "k3s.yaml"); path != want {
 		t.Fatalf("kubeconfig at %s, want %s", path, want)
@@ -63,11 +66,11 @@ func TestSandboxKubeconfig(t *testing.T) {
 			t.Errorf("cert %d = %s/%s serial %s, want %s/default serial %s", i, c.Embedded.Kind, c.Embedded.Key, c.SerialDecimal, w.kind, w.serial)
 		}
 	}
-	l := NewLoad(stInput(sb, stStage(t, sb), ViaAuto))
+	l := NewLoad(stInput(sb, sandboxtest.Stage(t, sb), ViaAuto))
 	if _, err := l.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(time.Minute)); err != nil {
+	if _, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	certs, err = pki.InspectKubeconfig(path, testkit.Now, pki.DefaultRenewWindow)

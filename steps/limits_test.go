@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestLoadRefusesBadStagedFiles: a staged file k3sca cannot take as it is
@@ -54,18 +56,18 @@ func TestLoadRefusesBadStagedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := stSandbox(t)
-			stage := stStage(t, sb)
+			sb := sandboxtest.New(t)
+			stage := sandboxtest.Stage(t, sb)
 			bad := pki.ServerCAPath(stage)
 			tt.make(t, bad)
-			before := stDump(t, stDBPath(sb))
+			before := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 			l := NewLoad(stInput(sb, stage, ViaSQLite))
 			defer l.Close()
 			_, err := l.Run(context.Background())
 			if !errors.Is(err, ErrStagedFile) || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("load: %v; want ErrStagedFile naming %s and %q, not a refusal", err, bad, tt.want)
 			}
-			if stDump(t, stDBPath(sb)) != before {
+			if testkit.DumpSQLite(t, sandboxtest.DBPath(sb)) != before {
 				t.Error("the datastore changed")
 			}
 			if _, err := os.Stat(BackupDir(sb.DataDir)); !errors.Is(err, os.ErrNotExist) {
@@ -80,8 +82,8 @@ func TestLoadRefusesBadStagedFiles(t *testing.T) {
 // etcd and kine refuse) are refused on every path before anything is
 // written, with the size and the limit.
 func TestLoadRefusesTooLargeValue(t *testing.T) {
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	for _, f := range pki.BootstrapFields {
 		if !f.Rotate || !strings.HasSuffix(f.Name, "CA") {
 			continue
@@ -96,14 +98,14 @@ func TestLoadRefusesTooLargeValue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := stDump(t, stDBPath(sb))
+	before := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 	l := NewLoad(stInput(sb, stage, ViaSQLite))
 	defer l.Close()
 	_, err := l.Run(context.Background())
 	if !errors.Is(err, datastore.ErrValueTooLarge) || !strings.Contains(err.Error(), "the limit is 1048576") {
 		t.Fatalf("load: %v, want ErrValueTooLarge with the limit", err)
 	}
-	if stDump(t, stDBPath(sb)) != before {
+	if testkit.DumpSQLite(t, sandboxtest.DBPath(sb)) != before {
 		t.Error("the datastore changed")
 	}
 	if _, err := os.Stat(filepath.Join(BackupDir(sb.DataDir))); !errors.Is(err, os.ErrNotExist) {

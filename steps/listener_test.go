@@ -16,10 +16,12 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // stServiceKeyStage stages a new service-account key (the old one kept).
-func stServiceKeyStage(t *testing.T, sb *Sandbox) string {
+func stServiceKeyStage(t *testing.T, sb *sandbox.Sandbox) string {
 	t.Helper()
 	cur, err := os.ReadFile(filepath.Join(sb.ServerDir, filepath.FromSlash(pki.ServiceKeyPath)))
 	if err != nil {
@@ -39,7 +41,7 @@ func stServiceKeyStage(t *testing.T, sb *Sandbox) string {
 // stCustomSandbox is a sandbox bootstrapped from a custom root (the
 // custom CA flow before the first start) and the dir holding that root's
 // ca/root-ca.pem and ca/root-ca.key.
-func stCustomSandbox(t *testing.T) (*Sandbox, string) {
+func stCustomSandbox(t *testing.T) (*sandbox.Sandbox, string) {
 	t.Helper()
 	// The root predates the sandbox's first start.
 	set, err := pki.GenerateCustomCA(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now.Add(-48 * time.Hour)}, pki.CustomCAInput{})
@@ -63,7 +65,7 @@ func stCustomSandbox(t *testing.T) (*Sandbox, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	sb, err := CreateSandbox(context.Background(), SandboxInput{DataDir: filepath.Join(dir, "data"), Product: product.K3s,
+	sb, err := sandbox.Create(context.Background(), sandbox.Input{DataDir: filepath.Join(dir, "data"), Product: product.K3s,
 		Now: testkit.Now.Add(-24 * time.Hour), CustomCA: &pki.CustomCAInput{RootCert: rc, RootKey: rk}})
 	if err != nil {
 		t.Fatalf("custom-root sandbox: %v", err)
@@ -73,7 +75,7 @@ func stCustomSandbox(t *testing.T) (*Sandbox, string) {
 
 // stSameRootStage stages new CAs under the sandbox's own custom root (a new
 // intermediate), keeping the current service key.
-func stSameRootStage(t *testing.T, sb *Sandbox, root string) string {
+func stSameRootStage(t *testing.T, sb *sandbox.Sandbox, root string) string {
 	t.Helper()
 	read := func(p string) []byte {
 		b, err := os.ReadFile(p)
@@ -98,7 +100,7 @@ func stSameRootStage(t *testing.T, sb *Sandbox, root string) string {
 // stSeedEtcd starts a real embedded etcd holding the sandbox's bootstrap
 // value under k3s's key (/bootstrap/<hash of the token's password>), as
 // a k3s server on embedded etcd keeps it.
-func stSeedEtcd(t *testing.T, sb *Sandbox) datastore.EtcdConfig {
+func stSeedEtcd(t *testing.T, sb *sandbox.Sandbox) datastore.EtcdConfig {
 	t.Helper()
 	ctx := context.Background()
 	cfg := stStartEtcd(t)
@@ -116,7 +118,7 @@ func stSeedEtcd(t *testing.T, sb *Sandbox) datastore.EtcdConfig {
 // stCheckModes fails unless every certificate under the server's tls dir
 // is 0644 and every key 0600, as k3s leaves them after its start (its
 // reconciliation keeps the mode of a file that exists: os.WriteFile).
-func stCheckModes(t *testing.T, sb *Sandbox) {
+func stCheckModes(t *testing.T, sb *sandbox.Sandbox) {
 	t.Helper()
 	tlsDir := filepath.Join(sb.ServerDir, pki.TLSDir)
 	var certs int
@@ -159,24 +161,24 @@ func stCheckModes(t *testing.T, sb *Sandbox) {
 // message, as on the real server: on every path.
 func TestLoadThenRestartServesNewCA(t *testing.T) {
 	ctx := context.Background()
-	plain := func(t *testing.T) (*Sandbox, string) { return stSandbox(t), "" }
+	plain := func(t *testing.T) (*sandbox.Sandbox, string) { return sandboxtest.New(t), "" }
 	classes := []struct {
 		name        string
-		sandbox     func(t *testing.T) (*Sandbox, string) // the sandbox and its custom root dir, if any
-		stage       func(t *testing.T, sb *Sandbox, root string) string
+		sandbox     func(t *testing.T) (*sandbox.Sandbox, string) // the sandbox and its custom root dir, if any
+		stage       func(t *testing.T, sb *sandbox.Sandbox, root string) string
 		class       pki.Class
 		force       bool
 		caChanges   bool
 		dropTrigger bool // remove the trigger the load wrote: the outage k3s showed
 	}{
-		{name: "cross-signed", sandbox: plain, stage: func(t *testing.T, sb *Sandbox, _ string) string { return stStage(t, sb) },
+		{name: "cross-signed", sandbox: plain, stage: func(t *testing.T, sb *sandbox.Sandbox, _ string) string { return sandboxtest.Stage(t, sb) },
 			class: pki.ClassCrossSigned, caChanges: true},
 		{name: "same-root", sandbox: stCustomSandbox, stage: stSameRootStage, class: pki.ClassSameRoot, caChanges: true},
-		{name: "new-root", sandbox: plain, stage: func(t *testing.T, _ *Sandbox, _ string) string { return stFreshCAs(t) },
+		{name: "new-root", sandbox: plain, stage: func(t *testing.T, _ *sandbox.Sandbox, _ string) string { return stFreshCAs(t) },
 			class: pki.ClassNewRoot, force: true, caChanges: true},
-		{name: "service-key-only", sandbox: plain, stage: func(t *testing.T, sb *Sandbox, _ string) string { return stServiceKeyStage(t, sb) },
+		{name: "service-key-only", sandbox: plain, stage: func(t *testing.T, sb *sandbox.Sandbox, _ string) string { return stServiceKeyStage(t, sb) },
 			class: pki.ClassServiceKeyOnly},
-		{name: "new-root without the trigger", sandbox: plain, stage: func(t *testing.T, _ *Sandbox, _ string) string { return stFreshCAs(t) },
+		{name: "new-root without the trigger", sandbox: plain, stage: func(t *testing.T, _ *sandbox.Sandbox, _ string) string { return stFreshCAs(t) },
 			class: pki.ClassNewRoot, force: true, caChanges: true, dropTrigger: true},
 	}
 	paths := []struct {
@@ -191,7 +193,7 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				stage := c.stage(t, sb, root)
 				in := stInput(sb, stage, via)
 				in.Force = c.force
-				svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Serve: true}
+				svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Serve: true}
 				t.Cleanup(func() { _ = svc.Close() })
 				var stopKine func()
 				switch path.name {
@@ -242,7 +244,7 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				}
 				err = svc.Start(ctx, product.K3s.ServerUnit())
 				if c.dropTrigger {
-					if !errors.Is(err, ErrCACertValidation) || !strings.Contains(err.Error(), "Failed to validate connection to cluster at https://127.0.0.1:") ||
+					if !errors.Is(err, sandbox.ErrCACertValidation) || !strings.Contains(err.Error(), "Failed to validate connection to cluster at https://127.0.0.1:") ||
 						!strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
 						t.Fatalf("start without the trigger: %v, want k3s's CA cert validation failure", err)
 					}
@@ -313,7 +315,7 @@ func TestRestoreThenRestartServesOldCA(t *testing.T) {
 	for _, drop := range []bool{false, true} {
 		t.Run(map[bool]string{false: "with the trigger", true: "without the trigger"}[drop], func(t *testing.T) {
 			ctx := context.Background()
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			oldCA, err := os.ReadFile(pki.ServerCAPath(sb.ServerDir))
 			if err != nil {
 				t.Fatal(err)
@@ -324,7 +326,7 @@ func TestRestoreThenRestartServesOldCA(t *testing.T) {
 			if _, err := l.Run(ctx); err != nil {
 				t.Fatalf("load: %v", err)
 			}
-			svc := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now.Add(time.Minute) }, Serve: true}
+			svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now.Add(time.Minute) }, Serve: true}
 			t.Cleanup(func() { _ = svc.Close() })
 			if err := svc.Start(ctx, product.K3s.ServerUnit()); err != nil {
 				t.Fatalf("start on the new root: %v", err)
@@ -354,7 +356,7 @@ func TestRestoreThenRestartServesOldCA(t *testing.T) {
 			svc.Now = func() time.Time { return testkit.Now.Add(2 * time.Hour) }
 			err = svc.Start(ctx, product.K3s.ServerUnit())
 			if drop {
-				if !errors.Is(err, ErrCACertValidation) || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+				if !errors.Is(err, sandbox.ErrCACertValidation) || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
 					t.Fatalf("start after the restore without the trigger: %v, want k3s's CA cert validation failure", err)
 				}
 				return
@@ -412,7 +414,7 @@ func TestRestartPlanTriggerCommandRuns(t *testing.T) {
 // reported not ready once the bound is over, naming the bound and what it
 // served; the CA it serves is ready at once.
 func TestWaitReadyIsBounded(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	url := stSupervisor(t, sb)
 	now := func() time.Time { return testkit.Now }
 	if err := waitReady(context.Background(), url, sb.Token.CAHash, time.Second, now); err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -17,7 +19,7 @@ import (
 // stCheckLoaded reads the bootstrap value from be with the sandbox's token
 // and asserts that it holds every staged field's content, every other field
 // from the server dir, and every entry stamped testkit.Now.
-func stCheckLoaded(t *testing.T, sb *Sandbox, stage string, be datastore.Backend) {
+func stCheckLoaded(t *testing.T, sb *sandbox.Sandbox, stage string, be datastore.Backend) {
 	t.Helper()
 	b, err := ReadBootstrap(context.Background(), be, stPass(sb))
 	if err != nil {
@@ -48,8 +50,8 @@ func stCheckLoaded(t *testing.T, sb *Sandbox, stage string, be datastore.Backend
 
 func TestLoadSQLite(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	old := stKV(t, sb)
 
 	l := NewLoad(stInput(sb, stage, ViaAuto))
@@ -104,15 +106,15 @@ func TestLoadSQLite(t *testing.T) {
 
 func TestLoadDryRunTouchesNothing(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
-	db := stDBPath(sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
+	db := sandboxtest.DBPath(sb)
 	for _, side := range []string{"-wal", "-shm"} {
 		if _, err := os.Stat(db + side); err == nil {
 			t.Fatalf("sandbox already has %s%s; the test would prove nothing", db, side)
 		}
 	}
-	before := stFingerprint(t, sb.DataDir)
+	before := testkit.Fingerprint(t, sb.DataDir)
 	in := stInput(sb, stage, ViaAuto)
 	in.DryRun = true
 	l := NewLoad(in)
@@ -129,7 +131,7 @@ func TestLoadDryRunTouchesNothing(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := stFingerprint(t, sb.DataDir); after != before {
+	if after := testkit.Fingerprint(t, sb.DataDir); after != before {
 		t.Errorf("dry run changed the data dir:\nbefore\n%s\nafter\n%s", before, after)
 	}
 }
@@ -139,8 +141,8 @@ func TestLoadDryRunTouchesNothing(t *testing.T) {
 // direct SQLite access reads back.
 func TestLoadThroughKine(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	old := stKV(t, sb)
 	stop := stStartKine(t, sb)
 
@@ -178,8 +180,8 @@ func TestLoadThroughKine(t *testing.T) {
 // key and leaves the sandbox's state.db alone.
 func TestLoadEmbeddedEtcd(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	old := stKV(t, sb)
 	cfg := stStartEtcd(t)
 	e, err := datastore.OpenEtcd(ctx, cfg)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestLock: a second lock on a data dir is refused, naming the holder's
@@ -42,7 +43,7 @@ func TestLock(t *testing.T) {
 // holder, and nothing is done (no step wrote, k3s as it was, the datastore
 // unchanged).
 func TestFlowRefusedWhileLocked(t *testing.T) {
-	tmpl := stSandbox(t)
+	tmpl := sandboxtest.New(t)
 	for _, tc := range declineCases {
 		for _, running := range []bool{true, false} {
 			t.Run(tc.id+map[bool]string{true: "/running", false: "/stopped"}[running], func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestLoadLostReply loads through a TCP proxy that loses one exchange of
@@ -46,8 +47,8 @@ func TestLoadLostReply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			sb := stSandbox(t)
-			stage := stStage(t, sb)
+			sb := sandboxtest.New(t)
+			stage := sandboxtest.Stage(t, sb)
 			var direct datastore.EtcdConfig
 			var proxy *testservers.Proxy
 			switch tt.store {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -56,7 +57,7 @@ type NodeFacts struct {
 func DetectNode(ctx context.Context, env Env) NodeFacts {
 	env = env.WithDefaults()
 	server := product.ServerDir(env.DataDir)
-	f := NodeFacts{DataDir: env.DataDir, Role: RoleNone, Datastore: "none", Init: "none", Sandbox: IsSandbox(env.DataDir)}
+	f := NodeFacts{DataDir: env.DataDir, Role: RoleNone, Datastore: "none", Init: "none", Sandbox: node.IsSandbox(env.DataDir)}
 	switch {
 	case dirExists(filepath.Join(server, "tls")):
 		f.Role = RoleServer
@@ -91,7 +92,7 @@ func DetectNode(ctx context.Context, env Env) NodeFacts {
 	return f
 }
 
-func describeService(ctx context.Context, s ServiceManager, unit string) string {
+func describeService(ctx context.Context, s node.ServiceManager, unit string) string {
 	active, err := s.IsActive(ctx, unit)
 	switch {
 	case err != nil:

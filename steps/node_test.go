@@ -10,6 +10,10 @@ import (
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/product"
 )
@@ -60,7 +64,7 @@ func TestResolveDataDir(t *testing.T) {
 			dir := t.TempDir()
 			for rel, content := range tc.files {
 				p := filepath.Join(dir, filepath.FromSlash(rel))
-				stMkdir(t, filepath.Dir(p))
+				testkit.Mkdir(t, filepath.Dir(p))
 				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -84,8 +88,8 @@ func TestDetectNode(t *testing.T) {
 	emptyPath := t.TempDir()
 	tests := []struct {
 		name     string
-		setup    func(t *testing.T, sb *Sandbox) string // returns the data dir
-		services func(dataDir string) ServiceManager
+		setup    func(t *testing.T, sb *sandbox.Sandbox) string // returns the data dir
+		services func(dataDir string) node.ServiceManager
 		config   string // k3s config.yaml for the data dir
 		want     NodeFacts
 		hash     bool // CAHash is the sandbox token's
@@ -93,61 +97,70 @@ func TestDetectNode(t *testing.T) {
 		{name: "a stopped sandbox", hash: true,
 			want: NodeFacts{Role: RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "a running sandbox", hash: true,
-			setup: func(t *testing.T, sb *Sandbox) string {
-				if err := (&SandboxServices{DataDir: sb.DataDir}).Start(context.Background(), "k3s"); err != nil {
+			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
+				if err := (&sandbox.Services{DataDir: sb.DataDir}).Start(context.Background(), "k3s"); err != nil {
 					t.Fatal(err)
 				}
 				return sb.DataDir
 			},
 			want: NodeFacts{Role: RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "running", Init: "sandbox", Sandbox: true}},
 		{name: "kine socket answers", hash: true,
-			setup: func(t *testing.T, sb *Sandbox) string { stListenKineSocket(t, sb.ServerDir); return sb.DataDir },
-			want:  NodeFacts{Role: RoleServer, Datastore: "kine socket", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
+				testservers.ListenKineSocket(t, sb.ServerDir)
+				return sb.DataDir
+			},
+			want: NodeFacts{Role: RoleServer, Datastore: "kine socket", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "embedded etcd", hash: true,
-			setup: func(t *testing.T, sb *Sandbox) string {
-				stRemove(t, stDBPath(sb))
-				stMkdir(t, filepath.Join(sb.ServerDir, "db", "etcd"))
+			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
+				testkit.Remove(t, sandboxtest.DBPath(sb))
+				testkit.Mkdir(t, filepath.Join(sb.ServerDir, "db", "etcd"))
 				return sb.DataDir
 			},
 			want: NodeFacts{Role: RoleServer, Datastore: "embedded etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "external etcd from the k3s config", hash: true, config: "datastore-endpoint: https://a:2379\n",
 			want: NodeFacts{Role: RoleServer, Datastore: "external etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "external SQL from the k3s config", hash: true, config: "datastore-endpoint: postgres://db/k3s\n",
-			setup: func(t *testing.T, sb *Sandbox) string { stRemove(t, stDBPath(sb)); return sb.DataDir },
-			want:  NodeFacts{Role: RoleServer, Datastore: "external SQL", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
+				testkit.Remove(t, sandboxtest.DBPath(sb))
+				return sb.DataDir
+			},
+			want: NodeFacts{Role: RoleServer, Datastore: "external SQL", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "no datastore", hash: true,
-			setup: func(t *testing.T, sb *Sandbox) string { stRemove(t, stDBPath(sb)); return sb.DataDir },
-			want:  NodeFacts{Role: RoleServer, Datastore: "none", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
+				testkit.Remove(t, sandboxtest.DBPath(sb))
+				return sb.DataDir
+			},
+			want: NodeFacts{Role: RoleServer, Datastore: "none", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "an agent without a service manager",
-			setup: func(t *testing.T, _ *Sandbox) string {
+			setup: func(t *testing.T, _ *sandbox.Sandbox) string {
 				dd := t.TempDir()
-				stMkdir(t, filepath.Join(dd, "agent"))
+				testkit.Mkdir(t, filepath.Join(dd, "agent"))
 				return dd
 			},
-			services: func(string) ServiceManager { return Systemd{} },
-			want:     NodeFacts{Role: RoleAgent, Datastore: "none", ServiceState: "unknown: " + ErrNoServiceManager.Error(), Init: "systemd"}},
+			services: func(string) node.ServiceManager { return node.Systemd{} },
+			want:     NodeFacts{Role: RoleAgent, Datastore: "none", ServiceState: "unknown: " + node.ErrNoServiceManager.Error(), Init: "systemd"}},
 		{name: "an empty dir and no Services",
-			setup:    func(t *testing.T, _ *Sandbox) string { return t.TempDir() },
-			services: func(string) ServiceManager { return nil },
+			setup:    func(t *testing.T, _ *sandbox.Sandbox) string { return t.TempDir() },
+			services: func(string) node.ServiceManager { return nil },
 			want:     NodeFacts{Role: RoleNone, Datastore: "none", ServiceState: "unknown: no service manager", Init: "none"}},
 		{name: "an agent on openrc",
-			setup: func(t *testing.T, _ *Sandbox) string {
+			setup: func(t *testing.T, _ *sandbox.Sandbox) string {
 				dd := t.TempDir()
-				stMkdir(t, filepath.Join(dd, "agent"))
+				testkit.Mkdir(t, filepath.Join(dd, "agent"))
 				return dd
 			},
-			services: func(string) ServiceManager { return stNamedFake{NewFakeServices("k3s-agent"), "openrc"} },
+			services: func(string) node.ServiceManager { return stNamedFake{node.NewFakeServices("k3s-agent"), "openrc"} },
 			want:     NodeFacts{Role: RoleAgent, Datastore: "none", ServiceState: "running", Init: "openrc"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("PATH", emptyPath)
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			dd := sb.DataDir
 			if tc.setup != nil {
 				dd = tc.setup(t, sb)
 			}
-			services := ServiceManager(&SandboxServices{DataDir: dd})
+			services := node.ServiceManager(&sandbox.Services{DataDir: dd})
 			if tc.services != nil {
 				services = tc.services(dd)
 			}
@@ -172,7 +185,7 @@ func TestDetectNode(t *testing.T) {
 				}
 				got.K3sVersion = ""
 			default:
-				want.K3sVersion = SandboxVersion(product.K3s)
+				want.K3sVersion = sandbox.Version(product.K3s)
 			}
 			if got != want {
 				t.Errorf("facts\n %+v\nwant\n %+v", got, want)
@@ -183,7 +196,7 @@ func TestDetectNode(t *testing.T) {
 
 // stNamedFake is a FakeServices that names another init system.
 type stNamedFake struct {
-	*FakeServices
+	*node.FakeServices
 	name string
 }
 

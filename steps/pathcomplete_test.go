@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 func TestCompletePath(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []string{"alpha", ".hidden", "many"} {
-		stMkdir(t, filepath.Join(dir, d))
+		testkit.Mkdir(t, filepath.Join(dir, d))
 	}
 	for _, f := range []string{"alpine.txt", "beta", ".hfile"} {
 		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
@@ -83,7 +85,7 @@ func TestCompletePathUnreadable(t *testing.T) {
 		t.Skip("root reads any dir")
 	}
 	dir := filepath.Join(t.TempDir(), "locked")
-	stMkdir(t, dir)
+	testkit.Mkdir(t, dir)
 	if err := os.Chmod(dir, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestPrintedCommandsNameTheCluster: the undo and resume lines name where
@@ -13,7 +14,7 @@ import (
 // --kubeconfig or every --node, --cluster-name unless it is a sandbox's
 // default, and the product when not k3s.
 func TestPrintedCommandsNameTheCluster(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	plain := filepath.Join(t.TempDir(), "data")
 	tests := []struct {
 		name    string

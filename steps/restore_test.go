@@ -10,6 +10,8 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/product"
@@ -30,14 +32,14 @@ func TestRestore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			old := stKV(t, sb)
-			l := NewLoad(stInput(sb, stStage(t, sb), ViaSQLite))
+			l := NewLoad(stInput(sb, sandboxtest.Stage(t, sb), ViaSQLite))
 			if _, err := l.Run(ctx); err != nil {
 				t.Fatalf("load: %v", err)
 			}
 			loaded := stKV(t, sb)
-			before := stDump(t, stDBPath(sb))
+			before := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 			in := RestoreInput{
 				DataDir: sb.DataDir, BackupPath: l.Result().Backup, Token: tt.token, Now: testkit.Now.Add(time.Hour),
 				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}},
@@ -47,7 +49,7 @@ func TestRestore(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("restore: %v, want %v", err, tt.wantErr)
 				}
-				if after := stDump(t, stDBPath(sb)); after != before {
+				if after := testkit.DumpSQLite(t, sandboxtest.DBPath(sb)); after != before {
 					t.Error("a refused restore changed the datastore")
 				}
 				if bks, err := ListBackups(sb.DataDir); err != nil || len(bks) != 1 {
@@ -97,12 +99,12 @@ func TestRestore(t *testing.T) {
 			if !tt.twice {
 				return
 			}
-			again := stDump(t, stDBPath(sb))
+			again := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 			msg, err := NewRestore(in).Run(ctx)
 			if err != nil || !strings.Contains(msg, "nothing written") {
 				t.Errorf("second restore: %q, %v", msg, err)
 			}
-			if stDump(t, stDBPath(sb)) != again {
+			if testkit.DumpSQLite(t, sandboxtest.DBPath(sb)) != again {
 				t.Error("the second restore changed the datastore")
 			}
 			stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
@@ -121,19 +123,19 @@ func TestRestore(t *testing.T) {
 func TestRestorePreviewDiffAndHash(t *testing.T) {
 	tests := []struct {
 		name       string
-		stage      func(t testing.TB, sb *Sandbox) string
+		stage      func(t testing.TB, sb *sandbox.Sandbox) string
 		token      string
 		wantFields []string // "" : no field lines
 		wantNote   string
 	}{
-		{name: "a rotation undone", stage: stStage,
+		{name: "a rotation undone", stage: sandboxtest.Stage,
 			wantFields: []string{"ServerCA", "ServerCAKey", "ClientCA", "RequestHeaderCA"}, wantNote: "the join-token CA hash changes from "},
 		{name: "a service-key rotation undone", stage: stageServiceKey, wantFields: []string{"ServiceKey"}, wantNote: "the join-token CA hash stays "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			before := diskHash(t, sb)
 			l := NewLoad(stInput(sb, tt.stage(t, sb), ViaSQLite))
 			loadPlan, err := l.Preview(ctx)
@@ -196,7 +198,7 @@ func TestRestorePreviewDiffAndHash(t *testing.T) {
 }
 
 // stageServiceKey stages a new service-account key only.
-func stageServiceKey(t testing.TB, sb *Sandbox) string {
+func stageServiceKey(t testing.TB, sb *sandbox.Sandbox) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sk")
 	if _, err := NewGenerate(GenerateInput{Kind: GenServiceKey, DataDir: sb.DataDir, Out: dir,
@@ -213,7 +215,7 @@ func stageServiceKey(t testing.TB, sb *Sandbox) string {
 // the JSON result carries both hashes and the masked token; the restart
 // plan says to give full-token nodes the new token.
 func TestRestoreFlowOffersTheToken(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, true)
 	before := diskHash(t, sb)
 	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {

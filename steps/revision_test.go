@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestLoadRefusesAMovedDatastore: the plan the operator confirmed names a
@@ -17,7 +18,7 @@ import (
 // question), the load refuses, even though the new value would be valid,
 // and k3s is started again.
 func TestLoadRefusesAMovedDatastore(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, svc := flowEnv(t, sb, true)
 	spec, _ := FindFlow(Flows(), FlowRotateCA)
 	f, err := spec.Build(context.Background(), env, withInitial(spec, env, map[string]string{"stage-dir": filepath.Join(t.TempDir(), "s")}))

@@ -20,6 +20,7 @@ import (
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
+	"github.com/k3sca/k3sca/sandbox"
 )
 
 // Environment of the child process of TestRolloutKilled.
@@ -64,7 +65,7 @@ func TestRolloutHelperProcess(t *testing.T) {
 			select {} // the signal is on its way
 		}
 	}
-	c, err := OpenSandboxCluster(inv)
+	c, err := sandbox.OpenCluster(inv)
 	if err != nil || c == nil {
 		t.Fatalf("sandbox cluster %s: %v", inv, err)
 	}
@@ -94,7 +95,7 @@ func TestRolloutHelperProcess(t *testing.T) {
 // rkRunChild runs the rollout in a child process killed at point (or,
 // with delay >= 0, delay after it reported ready); it returns whether the
 // child was killed and the points it passed.
-func rkRunChild(t *testing.T, c *SandboxCluster, hash, point string, delay time.Duration) (bool, []string) {
+func rkRunChild(t *testing.T, c *sandbox.Cluster, hash, point string, delay time.Duration) (bool, []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRolloutHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), rkEnvInventory+"="+c.Inventory, rkEnvHash+"="+hash, rkEnvPoint+"="+point)
@@ -178,7 +179,7 @@ func TestRolloutKilled(t *testing.T) {
 // rkFinish runs the rollout again in this process and checks it finished
 // the job: every node done, every token on the new hash, one backup per
 // edited file holding the old token, no temp file of a killed write left.
-func rkFinish(t *testing.T, c *SandboxCluster, newHash string) {
+func rkFinish(t *testing.T, c *sandbox.Cluster, newHash string) {
 	t.Helper()
 	now := func() time.Time { return testkit.Now }
 	members, closeAll, err := c.Members(product.K3s, now)

@@ -14,6 +14,7 @@ import (
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/rollout"
+	"github.com/k3sca/k3sca/sandbox"
 )
 
 // newRootVals are the values of a forced new-root custom CA rotation.
@@ -92,7 +93,7 @@ func TestNewRootWithoutTheTriggerOnS2(t *testing.T) {
 		t.Fatalf("s2 has a trigger before the rollout: %v", err)
 	}
 	err = members[1].Service.Restart(context.Background())
-	if !errors.Is(err, ErrCACertValidation) || !strings.Contains(err.Error(), "Failed to validate connection to cluster at https://127.0.0.1:") ||
+	if !errors.Is(err, sandbox.ErrCACertValidation) || !strings.Contains(err.Error(), "Failed to validate connection to cluster at https://127.0.0.1:") ||
 		!strings.Contains(err.Error(), `/cacerts": tls: failed to verify certificate: x509: certificate signed by unknown authority`) {
 		t.Fatalf("s2 restarted without the trigger: %v, want k3s's CA cert validation failure", err)
 	}

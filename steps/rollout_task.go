@@ -13,6 +13,7 @@ import (
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/k3sver"
 	"github.com/k3sca/k3sca/kube"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
@@ -104,13 +105,13 @@ func (r *run) rollout(ctx context.Context, dry bool, progress ...func(rollout.No
 // members are the cluster's nodes: a sandbox cluster's locally, others
 // over SSH with systemd, in rollout order.
 func (r *run) members(ctx context.Context) ([]rollout.Member, func(), error) {
-	if r.env.Inventory != "" {
-		sc, err := OpenSandboxCluster(r.env.Inventory)
+	if r.env.Inventory != "" && r.env.Local != nil {
+		members, release, ok, err := r.env.Local.Members(r.env.Inventory, r.env.Product, r.env.Now)
 		if err != nil {
 			return nil, nil, err
 		}
-		if sc != nil {
-			return sc.Members(r.env.Product, r.env.Now)
+		if ok {
+			return members, release, nil
 		}
 	}
 	topo, err := r.topology(ctx)
@@ -242,7 +243,7 @@ func clusterArgs(env Env) string {
 	args := accessFlags(env.access())
 	if env.ClusterKnown() {
 		args += " " + env.clusterFlags()
-		if env.ClusterName != "" && !(env.ClusterName == "sandbox" && IsSandbox(env.DataDir)) {
+		if env.ClusterName != "" && !(env.ClusterName == "sandbox" && node.IsSandbox(env.DataDir)) {
 			args += " --cluster-name " + env.ClusterName
 		}
 	}

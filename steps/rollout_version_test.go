@@ -11,23 +11,24 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/rollout"
+	"github.com/k3sca/k3sca/sandbox"
 )
 
 // clusterEnv is the env of a flow on s1 of c.
-func clusterEnv(c *SandboxCluster, root string) Env {
+func clusterEnv(c *sandbox.Cluster, root string) Env {
 	now := func() time.Time { return testkit.Now }
 	s1 := c.Nodes[0]
 	return Env{DataDir: s1.DataDir, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
-		Services: &SandboxServices{DataDir: s1.DataDir, Product: product.K3s, Now: now}}.WithDefaults()
+		Services: &sandbox.Services{DataDir: s1.DataDir, Product: product.K3s, Now: now}, Local: sandbox.Clusters{}}.WithDefaults()
 }
 
 // setNodeVersions makes the simulated binaries of c's nodes report the
 // versions given by node name.
-func setNodeVersions(t *testing.T, c *SandboxCluster, versions map[string]string) {
+func setNodeVersions(t *testing.T, c *sandbox.Cluster, versions map[string]string) {
 	t.Helper()
 	for _, n := range c.Nodes {
 		if v, ok := versions[n.Name]; ok {
-			if err := SetSandboxVersion(n.DataDir, product.K3s, v, testkit.Now); err != nil {
+			if err := sandbox.SetVersion(n.DataDir, product.K3s, v, testkit.Now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -43,7 +44,7 @@ func TestRolloutRefusedForANodesVersion(t *testing.T) {
 	root := filepath.Dir(c.Inventory)
 	env := clusterEnv(c, root)
 	setNodeVersions(t, c, map[string]string{"s2": "v1.25.6+k3s1"})
-	before := stFingerprint(t, filepath.Join(root, "nodes"))
+	before := testkit.Fingerprint(t, filepath.Join(root, "nodes"))
 	for _, r := range []Runner{{DryRun: true}, {Yes: true, Words: []string{"sandbox"}}} {
 		rep, out, err := runFlow(t, env, FlowRollout, nil, r)
 		if !errors.Is(err, ErrVersionRefused) {
@@ -57,7 +58,7 @@ func TestRolloutRefusedForANodesVersion(t *testing.T) {
 		if rep.OK || rep.Steps[0].Status != StatusFailed {
 			t.Errorf("dry %v: ok %v, step %s", r.DryRun, rep.OK, rep.Steps[0].Status)
 		}
-		if got := stFingerprint(t, filepath.Join(root, "nodes")); got != before {
+		if got := testkit.Fingerprint(t, filepath.Join(root, "nodes")); got != before {
 			t.Fatalf("dry %v: a node changed:\n%s", r.DryRun, stLineDiff(got, before))
 		}
 	}
@@ -73,7 +74,7 @@ func TestRotateCARefusedForANodesVersion(t *testing.T) {
 		c, env := sandboxCluster(t)
 		root := filepath.Dir(c.Inventory)
 		setNodeVersions(t, c, map[string]string{"s3": "v1.24.10+k3s1"})
-		before := stFingerprint(t, root)
+		before := testkit.Fingerprint(t, root)
 		rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(root, "stage")}, Runner{Yes: true, Words: []string{"load", "sandbox"}})
 		if !errors.Is(err, ErrVersionRefused) || !strings.Contains(err.Error(), "node s3 (server, k3s v1.24.10+k3s1)") {
 			t.Fatalf("err %v, want the refusal for s3\n%s", err, out)
@@ -86,7 +87,7 @@ func TestRotateCARefusedForANodesVersion(t *testing.T) {
 		if strings.Contains(out, "step 1/") {
 			t.Errorf("a step was shown:\n%s", out)
 		}
-		if got := stFingerprint(t, root); got != before {
+		if got := testkit.Fingerprint(t, root); got != before {
 			t.Fatalf("the cluster changed:\n%s", stLineDiff(got, before))
 		}
 	})

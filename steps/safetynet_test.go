@@ -15,6 +15,8 @@ import (
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // stPlanText is the plan as the operator reads it.
@@ -60,8 +62,8 @@ func stRunShell(t *testing.T, command, pathDir string) string {
 // load, and the printed restore command puts it back.
 func TestLoadSQLiteCopy(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	old := stKV(t, sb)
 	l := NewLoad(stInput(sb, stage, ViaAuto))
 	plan, err := l.Preview(ctx)
@@ -125,8 +127,8 @@ func TestLoadSQLiteCopySkipped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := stSandbox(t)
-			in := stInput(sb, stStage(t, sb), ViaAuto)
+			sb := sandboxtest.New(t)
+			in := stInput(sb, sandboxtest.Stage(t, sb), ViaAuto)
 			in.Access.SQLiteCopyLimit = tt.limit
 			l := NewLoad(in)
 			plan, err := l.Preview(ctx)
@@ -162,7 +164,7 @@ func TestLoadSQLiteCopySkipped(t *testing.T) {
 // (server/db/etcd) whose etcd is a real one on 127.0.0.1, seeded with the
 // sandbox's bootstrap value; it returns the load input, a client and the
 // seeded revision.
-func stEmbedded(t *testing.T, sb *Sandbox, stage string) (LoadInput, *datastore.Etcd, int64) {
+func stEmbedded(t *testing.T, sb *sandbox.Sandbox, stage string) (LoadInput, *datastore.Etcd, int64) {
 	t.Helper()
 	ctx := context.Background()
 	if err := os.MkdirAll(filepath.Join(sb.ServerDir, "db", "etcd"), 0o700); err != nil {
@@ -190,8 +192,8 @@ func stEmbedded(t *testing.T, sb *Sandbox, stage string) (LoadInput, *datastore.
 // nothing.
 func TestLoadEtcdSnapshot(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	in, e, seedRev := stEmbedded(t, sb, stage)
 	snapDir := filepath.Join(sb.ServerDir, "db", "snapshots")
 	wantName := snapshotName("server-1", in.Now)
@@ -295,8 +297,8 @@ func TestLoadEtcdSnapshot(t *testing.T) {
 // load before anything is written, and the error says so.
 func TestLoadEtcdSnapshotFails(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	in, e, seedRev := stEmbedded(t, sb, stStage(t, sb))
+	sb := sandboxtest.New(t)
+	in, e, seedRev := stEmbedded(t, sb, sandboxtest.Stage(t, sb))
 	// A file where k3s's snapshot dir belongs.
 	if err := os.WriteFile(filepath.Join(sb.ServerDir, "db", "snapshots"), nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -343,8 +345,8 @@ func TestPlanCopyExternal(t *testing.T) {
 // write in the same second) is kept; the new one takes the next second.
 func TestLoadEtcdSnapshotNeverOverwrites(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	in, _, _ := stEmbedded(t, sb, stStage(t, sb))
+	sb := sandboxtest.New(t)
+	in, _, _ := stEmbedded(t, sb, sandboxtest.Stage(t, sb))
 	dir := filepath.Join(sb.ServerDir, "db", "snapshots")
 	earlier := filepath.Join(dir, snapshotName("server-1", in.Now))
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -6,17 +6,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestEveryStepHasAStableID: every step of every flow has an ID, unique in
 // its flow, and every disruptive step names the step that undoes it.
 func TestEveryStepHasAStableID(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, true)
 	for _, id := range []string{FlowCheck, FlowRotateCerts, FlowRotateCA, FlowRotateServiceKey, FlowLoad, FlowDatastore} {
 		vals := map[string]string{"path": filepath.Join(t.TempDir(), "s")}
 		if id == FlowLoad {
-			vals["path"] = stStage(t, sb)
+			vals["path"] = sandboxtest.Stage(t, sb)
 		}
 		f := buildFlow(t, env, id, vals)
 		var ids []string
@@ -38,7 +40,7 @@ func TestEveryStepHasAStableID(t *testing.T) {
 // TestSelectSteps: --only and --skip pick steps; an unknown ID and a stop
 // without its restart are refused, naming the flow's steps.
 func TestSelectSteps(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, true)
 	tests := []struct {
 		name       string
@@ -88,7 +90,7 @@ func TestSelectSteps(t *testing.T) {
 // TestOnlyRunsTheSelectedSteps stages and validates a rotation without
 // touching k3s or the datastore.
 func TestOnlyRunsTheSelectedSteps(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	env, svc := flowEnv(t, sb, true)
 	before := stKV(t, sb)
 	f := buildFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/remote"
 )
@@ -64,7 +65,7 @@ func (s ServerLogs) logFile(unit string) string {
 	if s.LogFile != "" {
 		return s.LogFile
 	}
-	return OpenRCLog(unit)
+	return node.OpenRCLog(unit)
 }
 
 // Find looks for the line "<component> error ID <id>: <reason>" that k3s

@@ -13,6 +13,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 const journalFixture = "testdata/k3s-journal-cert-error.txt"
@@ -125,11 +126,11 @@ func TestServerLogsCommand(t *testing.T) {
 // this node's journal through journalctl, beside k3sca's verdict.
 func TestLoadViaServerReason(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	journal := filepath.Join(t.TempDir(), "journal")
 	stStubJournalctl(t, journal)
 	old := stKV(t, sb)
-	in := stInput(sb, stStage(t, sb), ViaServer)
+	in := stInput(sb, sandboxtest.Stage(t, sb), ViaServer)
 	in.ServerURL = stSupervisorWith(t, sb, stServer{Now: testkit.Now.Add(-time.Hour), Journal: journal})
 	in.ServerLogs = ServerLogs{LogFile: filepath.Join(t.TempDir(), "k3s.log")}
 	l := NewLoad(in)

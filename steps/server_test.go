@@ -24,6 +24,8 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/pki"
@@ -45,12 +47,14 @@ type stServer struct {
 // basic auth against the server password, writes the body's non-empty
 // entries into a temp dir, validates it (refusing unless force) and saves
 // the merged bootstrap data into state.db with a compare-and-swap.
-func stSupervisor(t *testing.T, sb *Sandbox) string { return stSupervisorWith(t, sb, stServer{}) }
+func stSupervisor(t *testing.T, sb *sandbox.Sandbox) string {
+	return stSupervisorWith(t, sb, stServer{})
+}
 
 // stSupervisorWith is stSupervisor with the server's own clock and log.
 // A refusal is answered as k3s answers it: a random error ID in a
 // Kubernetes Status, the reason logged with the ID only.
-func stSupervisorWith(t *testing.T, sb *Sandbox, opt stServer) string {
+func stSupervisorWith(t *testing.T, sb *sandbox.Sandbox, opt stServer) string {
 	t.Helper()
 	if opt.Now.IsZero() {
 		opt.Now = testkit.Now
@@ -94,7 +98,7 @@ func stSupervisorWith(t *testing.T, sb *Sandbox, opt stServer) string {
 	return srv.URL
 }
 
-func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bool, now time.Time) error {
+func stSupervisorSave(ctx context.Context, sb *sandbox.Sandbox, body io.Reader, force bool, now time.Time) error {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return err
@@ -137,7 +141,7 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 	if err != nil {
 		return err
 	}
-	db, err := datastore.OpenSQLite(ctx, stDBPath(sb), 0)
+	db, err := datastore.OpenSQLite(ctx, sandboxtest.DBPath(sb), 0)
 	if err != nil {
 		return err
 	}
@@ -156,7 +160,7 @@ func stSupervisorSave(ctx context.Context, sb *Sandbox, body io.Reader, force bo
 }
 
 // stServingCert is the supervisor's listener cert, signed by the sandbox's server CA.
-func stServingCert(t *testing.T, sb *Sandbox) tls.Certificate {
+func stServingCert(t *testing.T, sb *sandbox.Sandbox) tls.Certificate {
 	t.Helper()
 	f, _ := pki.Field("ServerCAKey")
 	caCerts, err := pki.LoadBundle(pki.ServerCAPath(sb.ServerDir))
@@ -190,23 +194,23 @@ func TestLoadViaServer(t *testing.T) {
 		name    string
 		fresh   bool // stage brand-new self-signed CAs instead of a cross-signed rotation
 		force   bool
-		token   func(sb *Sandbox) string
+		token   func(sb *sandbox.Sandbox) string
 		wantErr error
 	}{
 		{name: "cross-signed rotation saved"},
 		{name: "new root refused locally", fresh: true, wantErr: ErrRefused},
 		{name: "new root forced", fresh: true, force: true},
-		{name: "wrong password", wantErr: datastore.ErrServerAuth, token: func(sb *Sandbox) string {
+		{name: "wrong password", wantErr: datastore.ErrServerAuth, token: func(sb *sandbox.Sandbox) string {
 			return pki.FormatToken(sb.Token.CAHash, "server:not-the-password")
 		}},
-		{name: "token CA hash of another cluster", wantErr: datastore.ErrCAHashMismatch, token: func(sb *Sandbox) string {
+		{name: "token CA hash of another cluster", wantErr: datastore.ErrCAHashMismatch, token: func(sb *sandbox.Sandbox) string {
 			return sb.Token.WithCAHash(strings.Repeat("0", 64)).String()
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := stSandbox(t)
-			stage := stStage(t, sb)
+			sb := sandboxtest.New(t)
+			stage := sandboxtest.Stage(t, sb)
 			if tc.fresh {
 				stage = stFreshCAs(t)
 			}

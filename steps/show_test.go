@@ -6,13 +6,16 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 func TestShowDatastore(t *testing.T) {
 	tests := []struct {
 		name       string
-		token      func(sb *Sandbox) string
+		token      func(sb *sandbox.Sandbox) string
 		extraKey   bool
 		wantKeys   int
 		wantFields bool
@@ -20,19 +23,19 @@ func TestShowDatastore(t *testing.T) {
 	}{
 		{name: "opens with the server token", wantKeys: 1, wantFields: true},
 		{name: "another token lists the keys", wantKeys: 1, wantNote: "does not hold",
-			token: func(sb *Sandbox) string { return pki.FormatToken(sb.Token.CAHash, "server:other") }},
+			token: func(sb *sandbox.Sandbox) string { return pki.FormatToken(sb.Token.CAHash, "server:other") }},
 		{name: "two keys are listed and flagged", extraKey: true, wantKeys: 2, wantFields: true, wantNote: "more than one"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := stSandbox(t)
+			sb := sandboxtest.New(t)
 			if tc.extraKey {
 				stWrite(t, sb, func(ctx context.Context, db *datastore.SQLite) error {
 					_, err := db.Create(ctx, datastore.StorageKey("other"), []byte("x:y"))
 					return err
 				})
 			}
-			before := stDump(t, stDBPath(sb))
+			before := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 			token := ""
 			if tc.token != nil {
 				token = tc.token(sb)
@@ -51,7 +54,7 @@ func TestShowDatastore(t *testing.T) {
 					t.Errorf("%s: disk %s, next start %s; a fresh sandbox matches its datastore", f.Field, f.Disk, f.AtNextStart)
 				}
 			}
-			if stDump(t, stDBPath(sb)) != before {
+			if testkit.DumpSQLite(t, sandboxtest.DBPath(sb)) != before {
 				t.Error("show changed the database")
 			}
 		})

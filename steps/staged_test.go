@@ -6,14 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestStagedDirWithoutTLSIsRefused: a dir without tls/, or the tls/ dir
 // itself, is refused by the load flow before any step, naming the dir to
 // give instead; nothing is offered as a no-op load.
 func TestStagedDirWithoutTLSIsRefused(t *testing.T) {
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	empty := t.TempDir()
 	file := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {

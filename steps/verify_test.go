@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/datastore"
 )
@@ -20,8 +21,8 @@ import (
 // read at Preview back with a compare-and-swap, and fail loudly.
 func TestLoadVerifyRestoresBackup(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	old := stKV(t, sb)
 	in := stInput(sb, stage, ViaAuto)
 	in.Hook = func(point string) {
@@ -54,14 +55,14 @@ func TestLoadVerifyRestoresBackup(t *testing.T) {
 	if !bytes.Equal(got.Value, old.Value) || got.ModRevision <= old.ModRevision {
 		t.Errorf("after the failed verify the value is not the backup (rev %d, old rev %d)", got.ModRevision, old.ModRevision)
 	}
-	stDump(t, stDBPath(sb)) // integrity check
+	testkit.DumpSQLite(t, sandboxtest.DBPath(sb)) // integrity check
 }
 
 // TestBackupSameSecond: a load re-run within the second of a crashed one
 // must not fail on the earlier backup's name.
 func TestBackupSameSecond(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	kv := stKV(t, sb)
 	first, err := writeBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
@@ -85,8 +86,8 @@ func TestBackupSameSecond(t *testing.T) {
 // datastore already holds writes nothing.
 func TestLoadPlanFlags(t *testing.T) {
 	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	first := NewLoad(stInput(sb, stage, ViaAuto))
 	if _, err := first.Run(ctx); err != nil {
 		t.Fatal(err)
@@ -117,8 +118,8 @@ func TestLoadPlanFlags(t *testing.T) {
 // TestLoadFlagsFilesNewerThanTheLoad: a server file the load changes whose
 // mtime lies after the load time (clock skew) would make k3s refuse to start.
 func TestLoadFlagsFilesNewerThanTheLoad(t *testing.T) {
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
+	sb := sandboxtest.New(t)
+	stage := sandboxtest.Stage(t, sb)
 	ca := filepath.Join(sb.ServerDir, "tls", "server-ca.crt")
 	future := testkit.Now.Add(time.Hour)
 	if err := os.Chtimes(ca, future, future); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -61,13 +62,6 @@ func (p *VersionProbe) withDefaults() VersionProbe {
 	return v
 }
 
-// ProgramLocator is implemented by a service manager that knows the
-// program its unit runs without unit files: the sandbox's, whose
-// simulated k3s binary lives in its data dir.
-type ProgramLocator interface {
-	UnitProgram(ctx context.Context, unit string) (program, source string, err error)
-}
-
 // DetectK3sVersion finds the version of k3s on the node of env: `<program>
 // --version` with the program of the node's unit (its ExecStart, or
 // OpenRC's command=; a sandbox's simulated binary), then the product's
@@ -83,7 +77,7 @@ func DetectK3sVersion(ctx context.Context, env Env) *K3sVersion {
 		unit = env.Product.AgentUnit()
 	}
 	probe := cluster.VersionProbe{Files: pr.Files, Run: pr.Run}
-	switch pl, ok := env.Services.(ProgramLocator); {
+	switch pl, ok := env.Services.(node.ProgramLocator); {
 	case ok:
 		probe.Program = pl.UnitProgram
 	case !onThisMachine(env.Services):
@@ -107,15 +101,15 @@ func DetectK3sVersion(ctx context.Context, env Env) *K3sVersion {
 // onThisMachine reports whether s controls this machine's own units
 // (systemd, OpenRC): only then are this machine's unit files and PATH the
 // node's. A sandbox or a test's fake stands for another node.
-func onThisMachine(s ServiceManager) bool {
+func onThisMachine(s node.ServiceManager) bool {
 	switch s.(type) {
-	case Systemd, OpenRC, *Systemd, *OpenRC:
+	case node.Systemd, node.OpenRC, *node.Systemd, *node.OpenRC:
 		return true
 	}
 	return false
 }
 
-func serviceName(s ServiceManager) string {
+func serviceName(s node.ServiceManager) string {
 	if s == nil {
 		return "none"
 	}
@@ -126,7 +120,7 @@ func serviceName(s ServiceManager) string {
 // admin client certificate, trusting its server CA.
 func serverVersion(ctx context.Context, env Env, pr VersionProbe) (*K3sVersion, error) {
 	base := env.ServerURL
-	if sl, ok := env.Services.(SupervisorLocator); ok {
+	if sl, ok := env.Services.(node.SupervisorLocator); ok {
 		url, serving := sl.SupervisorURL(env.Product.ServerUnit())
 		if !serving {
 			return nil, errors.New("no server serves /version here")

@@ -17,16 +17,19 @@ import (
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // stFlowEnv is a flow environment on the sandbox with its own simulated
 // service manager and binary.
-func stFlowEnv(t *testing.T, sb *Sandbox) Env {
+func stFlowEnv(t *testing.T, sb *sandbox.Sandbox) Env {
 	t.Helper()
 	return Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
-		Services:  &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
+		Services:  &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
 		StageRoot: t.TempDir(), ClusterName: "sandbox"}
 }
 
@@ -50,9 +53,9 @@ func stBuild(t *testing.T, env Env, id string, set map[string]string) *Flow {
 // TestSandboxReportsItsVersion: a new sandbox's simulated binary is found
 // as the unit's program and run.
 func TestSandboxReportsItsVersion(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	k := DetectK3sVersion(context.Background(), stFlowEnv(t, sb))
-	if k.Version != "v1.36.3+k3s1" || !strings.Contains(k.Source, SandboxProgram(sb.DataDir, product.K3s)+" --version") {
+	if k.Version != "v1.36.3+k3s1" || !strings.Contains(k.Source, sandbox.Program(sb.DataDir, product.K3s)+" --version") {
 		t.Fatalf("version = %+v", k)
 	}
 }
@@ -76,8 +79,8 @@ func TestVersionRefusedBeforeFirstStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb := stSandbox(t)
-			if err := SetSandboxVersion(sb.DataDir, product.K3s, tt.version, testkit.Now); err != nil {
+			sb := sandboxtest.New(t)
+			if err := sandbox.SetVersion(sb.DataDir, product.K3s, tt.version, testkit.Now); err != nil {
 				t.Fatal(err)
 			}
 			env := stFlowEnv(t, sb)
@@ -87,7 +90,7 @@ func TestVersionRefusedBeforeFirstStep(t *testing.T) {
 				vals["root"] = "new"
 				vals["root-cert"] = filepath.Join(t.TempDir(), "root.crt")
 			}
-			kvBefore, treeBefore := stKV(t, sb), stFingerprint(t, sb.DataDir)
+			kvBefore, treeBefore := stKV(t, sb), testkit.Fingerprint(t, sb.DataDir)
 			f := stBuild(t, env, tt.flow, vals)
 			var out bytes.Buffer
 			r := Runner{Out: &out, Yes: true, Words: []string{"load", "sandbox"}}
@@ -115,7 +118,7 @@ func TestVersionRefusedBeforeFirstStep(t *testing.T) {
 			if strings.Contains(out.String(), "step 1/") {
 				t.Errorf("a step was shown:\n%s", out.String())
 			}
-			if got := stFingerprint(t, sb.DataDir); got != treeBefore {
+			if got := testkit.Fingerprint(t, sb.DataDir); got != treeBefore {
 				t.Errorf("the data dir changed:\n%s", stLineDiff(got, treeBefore))
 			}
 			stSameKV(t, stKV(t, sb), kvBefore)
@@ -129,8 +132,8 @@ func TestVersionRefusedBeforeFirstStep(t *testing.T) {
 // TestVersionOtherPathGoesOn: the same k3s v1.31.1 that refuses --via
 // server lets the direct write go on, with a note saying why.
 func TestVersionOtherPathGoesOn(t *testing.T) {
-	sb := stSandbox(t)
-	if err := SetSandboxVersion(sb.DataDir, product.K3s, "v1.31.1+k3s1", testkit.Now); err != nil {
+	sb := sandboxtest.New(t)
+	if err := sandbox.SetVersion(sb.DataDir, product.K3s, "v1.31.1+k3s1", testkit.Now); err != nil {
 		t.Fatal(err)
 	}
 	env := stFlowEnv(t, sb)
@@ -157,7 +160,7 @@ func TestVersionOtherPathGoesOn(t *testing.T) {
 // TestVersionInJSONReport: the version and its source reach the JSON of
 // every flow's report.
 func TestVersionInJSONReport(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	rep, err := (&Runner{}).Run(context.Background(), stBuild(t, stFlowEnv(t, sb), FlowCheck, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +199,7 @@ func TestDetectK3sVersionOrder(t *testing.T) {
 	get := func(status int, body string) func(context.Context, string, *tls.Config) (int, []byte, error) {
 		return func(context.Context, string, *tls.Config) (int, []byte, error) { return status, []byte(body), nil }
 	}
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	tests := []struct {
 		name          string
 		probe         VersionProbe
@@ -214,7 +217,7 @@ func TestDetectK3sVersionOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := Env{DataDir: sb.DataDir, Product: product.K3s, Services: Systemd{}, ServerURL: "https://127.0.0.1:6443",
+			env := Env{DataDir: sb.DataDir, Product: product.K3s, Services: node.Systemd{}, ServerURL: "https://127.0.0.1:6443",
 				Now: func() time.Time { return testkit.Now }, Versions: &tt.probe}
 			k := DetectK3sVersion(context.Background(), env)
 			if k.Version != tt.version || k.Source != tt.from {
@@ -235,7 +238,7 @@ func TestDetectK3sVersionOrder(t *testing.T) {
 // client certificate, as k3s's apiserver answers no anonymous request; a
 // server that does not take the certificate leaves the version unknown.
 func TestServerVersionEndpoint(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	clientCA := x509.NewCertPool()
 	b, err := os.ReadFile(filepath.Join(sb.ServerDir, pki.TLSDir, "client-ca.crt"))
 	if err != nil || !clientCA.AppendCertsFromPEM(b) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -22,9 +23,9 @@ var hints = []struct {
 	{steps.ErrNoDatastore, "Run the wizard on a server: it needs server/db/state.db, embedded etcd or a running kine."},
 	{steps.ErrConcurrent, "The bootstrap data changed meanwhile (another server?). Start the load again to re-read it."},
 	{steps.ErrVerifyFailed, "The previous value is back in place. Check the datastore with k3sca datastore show."},
-	{steps.ErrNotSandbox, "The simulated restart only runs on a data dir made by k3sca sandbox."},
-	{steps.ErrNewerOnDisk, "Remove the named files, or load them into the datastore first."},
-	{steps.ErrNoServiceManager, "Without systemd k3sca cannot tell whether k3s runs; make sure it is stopped."},
+	{node.ErrNotSandbox, "The simulated restart only runs on a data dir made by k3sca sandbox."},
+	{node.ErrNewerOnDisk, "Remove the named files, or load them into the datastore first."},
+	{node.ErrNoServiceManager, "Without systemd k3sca cannot tell whether k3s runs; make sure it is stopped."},
 	{pki.ErrUnknownService, "Pick services from the list."},
 	{context.Canceled, "The operation was cancelled; nothing more was done."},
 }

@@ -113,7 +113,7 @@ func writeTestBackup(t *testing.T, dir string, created time.Time, rev int64, caH
 // TestPlainListsBackups: the line-by-line wizard prints the backups,
 // newest first and whole, before it asks for the one to restore.
 func TestPlainListsBackups(t *testing.T) {
-	_, env := sandbox(t)
+	_, env := uiSandbox(t)
 	dir := steps.BackupDir("data")
 	newest := writeTestBackup(t, dir, testkit.Now.Add(-time.Hour), 3, strings.Repeat("cd", 32))
 	oldest := writeTestBackup(t, dir, testkit.Now.Add(-2*time.Hour), 2, "")

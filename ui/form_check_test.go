@@ -20,7 +20,7 @@ import (
 // to the menu and back keeps the values, the error and the menu cursor;
 // starting with the error on screen is refused before anything runs.
 func TestFormChecksOnLeaveAndRemembers(t *testing.T) {
-	_, env := sandbox(t)
+	_, env := uiSandbox(t)
 	if err := os.WriteFile("notes.txt", []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

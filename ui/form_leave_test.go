@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
@@ -46,7 +47,7 @@ func TestCustomCAFormFlagsEachFieldOnLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join("pki", "ca", "root-ca.pem")
-	env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: steps.NewFakeServices()}
+	env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: node.NewFakeServices()}
 	specs := steps.Flows()
 	at := -1
 	for i, sp := range specs {

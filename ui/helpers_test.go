@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -175,14 +176,14 @@ func requireGolden(t *testing.T, view string, stabilize bool) {
 	golden.RequireEqual(t, []byte(view))
 }
 
-// sandbox creates a sandbox in a fresh temp dir, makes that dir the working
+// uiSandbox creates a sandbox in a fresh temp dir, makes that dir the working
 // dir (so every path on screen is short and the same from run to run) and
 // returns the sandbox and its env.
-func sandbox(t *testing.T) (*steps.Sandbox, steps.Env) {
+func uiSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+	sb, err := sandbox.Create(context.Background(), sandbox.Input{
 		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}),
 	})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -23,10 +25,10 @@ import (
 // holds the staged server CA, the simulated restart took it, and the new
 // token is drawn only after t.
 func TestRealRotateCAOnASandbox(t *testing.T) {
-	sb, env := sandbox(t)
-	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	sb, env := uiSandbox(t)
+	svc := node.NewFakeServices(product.K3s.ServerUnit())
 	svc.OnStart = func(ctx context.Context, _ string) error {
-		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
+		_, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	env.Services, env.ClusterName = svc, "sandbox"
@@ -74,8 +76,8 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 // TestRealRotateCANoAtTheStop answers No (esc) at the question that stops
 // k3s: k3s was never stopped, nothing was loaded, and the end says so.
 func TestRealRotateCANoAtTheStop(t *testing.T) {
-	_, env := sandbox(t)
-	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	_, env := uiSandbox(t)
+	svc := node.NewFakeServices(product.K3s.ServerUnit())
 	env.Services, env.ClusterName = svc, "sandbox"
 	s := toTheStopQuestion(t, env)
 	s.key(tea.KeyEsc, 1)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -236,18 +238,18 @@ func rfNormalize(view string) string {
 // working dir, so paths on screen are short and the same on every run. The
 // env's k3s runs under a fake service manager whose start simulates what
 // k3s does at start.
-func rfSandbox(t *testing.T) (*steps.Sandbox, steps.Env, *steps.FakeServices) {
+func rfSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env, *node.FakeServices) {
 	t.Helper()
 	t.Chdir(t.TempDir())
-	sb, err := steps.CreateSandbox(context.Background(), steps.SandboxInput{
+	sb, err := sandbox.Create(context.Background(), sandbox.Input{
 		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}), NearExpiry: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := steps.NewFakeServices(product.K3s.ServerUnit())
+	svc := node.NewFakeServices(product.K3s.ServerUnit())
 	svc.OnStart = func(ctx context.Context, _ string) error {
-		_, err := steps.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
+		_, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)
 		return err
 	}
 	env := steps.Env{
@@ -353,12 +355,12 @@ func rfRunHeadless(t *testing.T, env steps.Env, id string, vals map[string]strin
 // rfRotatedCluster is a 3+2 sandbox cluster in the test's dir whose first
 // server ran rotate-ca up to its own restart; the env is s1's, with the
 // cluster's inventory, and the new CA hash.
-func rfRotatedCluster(t *testing.T) (*steps.SandboxCluster, steps.Env, string) {
+func rfRotatedCluster(t *testing.T) (*sandbox.Cluster, steps.Env, string) {
 	t.Helper()
 	root := t.TempDir()
 	t.Chdir(root)
 	now := func() time.Time { return testkit.Now }
-	c, err := steps.CreateSandboxCluster(context.Background(), steps.SandboxClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
+	c, err := sandbox.CreateCluster(context.Background(), sandbox.ClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func rfRotatedCluster(t *testing.T) (*steps.SandboxCluster, steps.Env, string) {
 		t.Fatal(err)
 	}
 	env := steps.Env{DataDir: dd, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
-		Services: &steps.SandboxServices{DataDir: dd, Product: product.K3s, Now: now}, Inventory: "inventory.yml"}
+		Services: &sandbox.Services{DataDir: dd, Product: product.K3s, Now: now}, Inventory: "inventory.yml", Local: sandbox.Clusters{}}
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowRotateCA)
 	vals := spec.InitialValues(env)
 	vals["path"] = filepath.Join(root, "stage")

@@ -14,7 +14,9 @@ import (
 
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/rollout"
+	"github.com/k3sca/k3sca/sandbox"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -56,7 +58,7 @@ var realFlowCases = []realFlowCase{
 				}
 				aged := false
 				for _, c := range inv.Leaves {
-					if strings.HasSuffix(c.Path, filepath.FromSlash(steps.NearExpiryFile)) {
+					if strings.HasSuffix(c.Path, filepath.FromSlash(sandbox.NearExpiryFile)) {
 						aged = c.Status != pki.StatusOK
 					}
 				}
@@ -114,7 +116,7 @@ var realFlowCases = []realFlowCase{
 				t.Fatal(err)
 			}
 			env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
-				Services: steps.NewFakeServices()}
+				Services: node.NewFakeServices()}
 			return env, func(t *testing.T, _ rfState) {
 				server := product.ServerDir("data")
 				for _, f := range pki.RotatableFields() {
@@ -259,7 +261,7 @@ var realFlowCases = []realFlowCase{
 		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
 			_, env, _ := rfSandbox(t)
 			// The sandbox's own service manager: a new sandbox is stopped.
-			svc := &steps.SandboxServices{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+			svc := &sandbox.Services{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }}
 			env.Services = svc
 			_, err := steps.NewGenerate(steps.GenerateInput{Kind: steps.GenRotation, DataDir: "data", Out: "staged",
 				Opts: pki.GenOptions{Product: product.K3s, Now: testkit.Now}}).Run(context.Background())
@@ -355,7 +357,7 @@ type rfShot struct{ name, view, whole string }
 
 func runRealFlow(t *testing.T, tc realFlowCase, specs []steps.FlowSpec, at, w, h int) {
 	env, effects := tc.setup(t)
-	d := rfStart(t, Config{Env: env, Specs: specs, Sandbox: steps.IsSandbox(env.DataDir), DataDirSource: "--data-dir flag"}, w, h)
+	d := rfStart(t, Config{Env: env, Specs: specs, Sandbox: node.IsSandbox(env.DataDir), DataDirSource: "--data-dir flag"}, w, h)
 	var shots []rfShot
 
 	d.wait("the menu and the node's facts", func(st rfState) bool { return st.kind == "menu" && st.facts > 0 })
@@ -466,7 +468,7 @@ func TestRolloutKeepsTheDryRun(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			c, env, newHash := rfRotatedCluster(t)
 			before := rfTreeSums(t, "nodes")
-			d := rfStart(t, Config{Env: env, Specs: specs, Sandbox: steps.IsSandbox(env.DataDir), DataDirSource: "--data-dir flag"}, size[0], size[1])
+			d := rfStart(t, Config{Env: env, Specs: specs, Sandbox: node.IsSandbox(env.DataDir), DataDirSource: "--data-dir flag"}, size[0], size[1])
 			d.wait("the menu and the node's facts", func(st rfState) bool { return st.kind == "menu" && st.facts > 0 })
 			d.key(tea.KeyDown, at)
 			d.key(tea.KeyEnter, 1)

@@ -1,5 +1,6 @@
 // Package testkit holds what the tests of every package share: the one
-// pinned clock. Only test code imports it.
+// pinned clock, the shared testdata and file and database snapshots. Only
+// test code imports it.
 package testkit
 
 import "time"

@@ -184,3 +184,14 @@ func SnapshotValue(t testing.TB, path, key string) (value []byte, modRevision in
 	}
 	return value, modRevision, ok
 }
+
+// ListenKineSocket makes <server>/kine.sock accept connections, as a
+// running kine does, until the test ends.
+func ListenKineSocket(t testing.TB, server string) {
+	t.Helper()
+	l, err := net.Listen("unix", filepath.Join(server, "kine.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+}

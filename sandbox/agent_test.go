@@ -1,10 +1,9 @@
-package steps
+package sandbox_test
 
 import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,9 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
+	"github.com/k3sca/k3sca/steps"
 )
 
 // saOpts is the clock and product of an agent start in these tests.
@@ -24,37 +26,13 @@ func saOpts(now time.Time) pki.GenOptions {
 
 // saAgentSandbox is a sandbox whose server also runs its agent, as a real
 // k3s server does.
-func saAgentSandbox(t *testing.T) *Sandbox {
+func saAgentSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb := stSandbox(t)
-	if err := writeAgentDir(context.Background(), saOpts(testkit.Now.Add(-24*time.Hour)), sb.DataDir, sandboxAgentNode); err != nil {
+	sb := sandboxtest.New(t)
+	if err := sandbox.WriteAgentDir(context.Background(), saOpts(testkit.Now.Add(-24*time.Hour)), sb.DataDir, sandbox.AgentNode); err != nil {
 		t.Fatal(err)
 	}
 	return sb
-}
-
-// saSnapshot maps every file under dir (slash-separated) to its content
-// and mtime, so that a rewrite with the same content shows too.
-func saSnapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(b) + "|" + fi.ModTime().UTC().Format(time.RFC3339Nano)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // saChanged lists the files that differ between two snapshots, sorted.
@@ -80,45 +58,14 @@ var saAgentFiles = []string{
 	"client-kubelet.crt", "client-kubelet.key", "server-ca.crt", "serving-kubelet.crt", "serving-kubelet.key",
 }
 
-// saCheckSigned fails unless every agent cert in agent is the leaf of the
-// server's current bundle (signature, AKI, bundle appended) for its own key.
-func saCheckSigned(t *testing.T, server, agent string) {
-	t.Helper()
-	for _, c := range pki.AgentCerts(product.K3s, sandboxAgentNode) {
-		f, _ := pki.Field(c.CA)
-		bundle, err := pki.LoadBundle(f.Abs(server))
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs, err := pki.LoadBundle(filepath.Join(agent, c.Name+".crt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys, err := pki.LoadPrivateKeys(filepath.Join(agent, c.Name+".key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf := certs[0]
-		if leaf.CheckSignatureFrom(bundle[0]) != nil || string(leaf.AuthorityKeyId) != string(bundle[0].SubjectKeyId) ||
-			!pki.PublicKeyEqual(keys[0].Public(), leaf.PublicKey) || len(certs) != 1+len(bundle) {
-			t.Errorf("%s.crt is not signed by the server's first %s cert for its key, with the bundle", c.Name, c.CA)
-		}
-		for i, b := range bundle {
-			if !certs[i+1].Equal(b) {
-				t.Errorf("%s.crt: cert %d is not %s bundle cert %d", c.Name, i+2, c.CA, i+1)
-			}
-		}
-	}
-}
-
 func TestSandboxAgentWriteDir(t *testing.T) {
-	sb := stSandbox(t)
+	sb := sandboxtest.New(t)
 	now := testkit.Now
-	if err := writeAgentDir(context.Background(), saOpts(now), sb.DataDir, sandboxAgentNode); err != nil {
+	if err := sandbox.WriteAgentDir(context.Background(), saOpts(now), sb.DataDir, sandbox.AgentNode); err != nil {
 		t.Fatal(err)
 	}
 	agent := pki.AgentDir(sb.DataDir)
-	snap := saSnapshot(t, agent)
+	snap := sandboxtest.Snapshot(t, agent)
 	var names []string
 	for p := range snap {
 		names = append(names, p)
@@ -143,7 +90,7 @@ func TestSandboxAgentWriteDir(t *testing.T) {
 			t.Errorf("agent %s is not the server's %s: %v", c[0], c[1], err)
 		}
 	}
-	saCheckSigned(t, sb.ServerDir, agent)
+	sandboxtest.CheckAgentSigned(t, sb.ServerDir, agent)
 	serving, err := pki.LoadBundle(filepath.Join(agent, "serving-kubelet.crt"))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +101,7 @@ func TestSandboxAgentWriteDir(t *testing.T) {
 	}
 
 	// check lists the agent's certificates and CA copies beside the server's
-	inv, err := Check(context.Background(), CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: now})
+	inv, err := steps.Check(context.Background(), steps.CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,36 +150,36 @@ func TestSandboxAgentReissue(t *testing.T) {
 	certsAndCopies := []string{"client-ca.crt", "client-k3s-controller.crt", "client-kube-proxy.crt", "client-kubelet.crt", "server-ca.crt", "serving-kubelet.crt"}
 	tests := []struct {
 		name        string
-		mutate      func(t *testing.T, sb *Sandbox, agent string)
+		mutate      func(t *testing.T, sb *sandbox.Sandbox, agent string)
 		wantChanged []string // files rewritten, sorted
 		noAgent     bool
 	}{
 		{name: "plain restart: nothing to do"},
 		{
 			name: "kubelet rotated: pair re-issued with a new key",
-			mutate: func(t *testing.T, sb *Sandbox, agent string) {
+			mutate: func(t *testing.T, sb *sandbox.Sandbox, agent string) {
 				rm(t, agent, "client-kubelet.crt", "client-kubelet.key")
 			},
 			wantChanged: []string{"client-kubelet.crt", "client-kubelet.key"},
 		},
 		{
 			name:        "cert alone missing: the key is kept",
-			mutate:      func(t *testing.T, sb *Sandbox, agent string) { rm(t, agent, "serving-kubelet.crt") },
+			mutate:      func(t *testing.T, sb *sandbox.Sandbox, agent string) { rm(t, agent, "serving-kubelet.crt") },
 			wantChanged: []string{"serving-kubelet.crt"},
 		},
 		{
 			name:        "key alone missing: a new key and its cert",
-			mutate:      func(t *testing.T, sb *Sandbox, agent string) { rm(t, agent, "client-kube-proxy.key") },
+			mutate:      func(t *testing.T, sb *sandbox.Sandbox, agent string) { rm(t, agent, "client-kube-proxy.key") },
 			wantChanged: []string{"client-kube-proxy.crt", "client-kube-proxy.key"},
 		},
 		{
 			name:        "CA copy missing",
-			mutate:      func(t *testing.T, sb *Sandbox, agent string) { rm(t, agent, "server-ca.crt") },
+			mutate:      func(t *testing.T, sb *sandbox.Sandbox, agent string) { rm(t, agent, "server-ca.crt") },
 			wantChanged: []string{"server-ca.crt"},
 		},
 		{
 			name: "unparsable cert",
-			mutate: func(t *testing.T, sb *Sandbox, agent string) {
+			mutate: func(t *testing.T, sb *sandbox.Sandbox, agent string) {
 				if err := os.WriteFile(filepath.Join(agent, "client-k3s-controller.crt"), []byte("garbage\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -241,7 +188,7 @@ func TestSandboxAgentReissue(t *testing.T) {
 		},
 		{
 			name: "CAs replaced: everything re-issued, keys kept",
-			mutate: func(t *testing.T, sb *Sandbox, agent string) {
+			mutate: func(t *testing.T, sb *sandbox.Sandbox, agent string) {
 				cas, err := pki.GenerateDefaultCAs(saOpts(now.Add(-time.Hour)))
 				if err != nil {
 					t.Fatal(err)
@@ -254,7 +201,7 @@ func TestSandboxAgentReissue(t *testing.T) {
 		},
 		{
 			name: "server bundle gained a cert, same signer: everything re-issued",
-			mutate: func(t *testing.T, sb *Sandbox, agent string) {
+			mutate: func(t *testing.T, sb *sandbox.Sandbox, agent string) {
 				p := filepath.Join(sb.ServerDir, "tls/client-ca.crt")
 				b, err := os.ReadFile(p)
 				extra, err2 := os.ReadFile(filepath.Join(sb.ServerDir, "tls/request-header-ca.crt"))
@@ -269,7 +216,7 @@ func TestSandboxAgentReissue(t *testing.T) {
 		},
 		{
 			name: "no agent dir (--disable-agent): nothing written",
-			mutate: func(t *testing.T, sb *Sandbox, agent string) {
+			mutate: func(t *testing.T, sb *sandbox.Sandbox, agent string) {
 				if err := os.RemoveAll(agent); err != nil {
 					t.Fatal(err)
 				}
@@ -286,9 +233,9 @@ func TestSandboxAgentReissue(t *testing.T) {
 			}
 			var before map[string]string
 			if !tt.noAgent {
-				before = saSnapshot(t, agent)
+				before = sandboxtest.Snapshot(t, agent)
 			}
-			n, err := reissueMissingAgentCerts(context.Background(), saOpts(now), sb.DataDir, sandboxAgentNode)
+			n, err := sandbox.ReissueMissingAgentCerts(context.Background(), saOpts(now), sb.DataDir, sandbox.AgentNode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +248,7 @@ func TestSandboxAgentReissue(t *testing.T) {
 				}
 				return
 			}
-			after := saSnapshot(t, agent)
+			after := sandboxtest.Snapshot(t, agent)
 			if got := saChanged(before, after); !slices.Equal(got, tt.wantChanged) {
 				t.Errorf("changed %q, want %q", got, tt.wantChanged)
 			}
@@ -311,75 +258,11 @@ func TestSandboxAgentReissue(t *testing.T) {
 					t.Errorf("%s: %v %v, want 0600 at the clock", p, fi, err)
 				}
 			}
-			saCheckSigned(t, sb.ServerDir, agent)
+			sandboxtest.CheckAgentSigned(t, sb.ServerDir, agent)
 			// a second start finds nothing more to do
-			if n, err := reissueMissingAgentCerts(context.Background(), saOpts(now.Add(time.Minute)), sb.DataDir, sandboxAgentNode); err != nil || n != 0 {
+			if n, err := sandbox.ReissueMissingAgentCerts(context.Background(), saOpts(now.Add(time.Minute)), sb.DataDir, sandbox.AgentNode); err != nil || n != 0 {
 				t.Errorf("second start wrote %d files (%v), want 0", n, err)
 			}
 		})
 	}
-}
-
-// TestSandboxAgentRotateRoundTrip is the failure found on a real k3s
-// server: `rotate-certs` on a server that runs an agent, whose tls and agent
-// dirs share file names, then the restart that re-issues the agent's certs.
-func TestSandboxAgentRotateRoundTrip(t *testing.T) {
-	sb := saAgentSandbox(t)
-	agent := pki.AgentDir(sb.DataDir)
-	agentBefore := saSnapshot(t, agent)
-	tlsBefore := saSnapshot(t, filepath.Join(sb.ServerDir, "tls"))
-	now := testkit.Now
-	lr, err := NewLeafRotate(product.K3s, sb.DataDir, nil, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lr.Run(context.Background()); err != nil {
-		t.Fatalf("rotate: %v", err)
-	}
-	backup := saSnapshot(t, lr.plan.BackupDir)
-	for rel, content := range tlsBefore { // content and mtime: CopyFile keeps both
-		if backup[rel] != content {
-			t.Errorf("backup of server/tls/%s differs", rel)
-		}
-	}
-	for _, c := range pki.AgentCerts(product.K3s, sandboxAgentNode) {
-		for _, f := range []string{c.Name + ".crt", c.Name + ".key"} {
-			if backup["agent/"+f] != agentBefore[f] {
-				t.Errorf("backup agent/%s differs from the agent's file", f)
-			}
-			if _, err := os.Stat(filepath.Join(agent, f)); !os.IsNotExist(err) {
-				t.Errorf("agent %s not removed: %v", f, err)
-			}
-		}
-	}
-	// A name both have is kept twice, each where it came from; every
-	// private key in the backup stays 0600.
-	var both, keys int
-	for rel := range backup {
-		if _, ok := agentBefore[rel]; ok && filepath.Ext(rel) == ".key" {
-			both++
-			if backup[rel] == backup["agent/"+rel] {
-				t.Errorf("%s: the server's and the agent's copies in the backup are the same file", rel)
-			}
-		}
-		if filepath.Ext(rel) != ".key" {
-			continue
-		}
-		keys++
-		fi, err := os.Stat(filepath.Join(lr.plan.BackupDir, filepath.FromSlash(rel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("backup %s: mode %o, want 600", rel, fi.Mode().Perm())
-		}
-	}
-	if both == 0 || keys == 0 {
-		t.Fatalf("the backup holds %d keys, %d of a name the server and the agent both have; want some of each", keys, both)
-	}
-	n, err := reissueMissingAgentCerts(context.Background(), saOpts(now), sb.DataDir, sandboxAgentNode)
-	if err != nil || n != 8 {
-		t.Fatalf("agent start wrote %d files (%v), want the 4 removed pairs", n, err)
-	}
-	saCheckSigned(t, sb.ServerDir, agent)
 }

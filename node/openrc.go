@@ -1,4 +1,4 @@
-package steps
+package node
 
 import (
 	"bytes"
@@ -41,6 +41,9 @@ func (OpenRC) Start(ctx context.Context, unit string) error { return rcService(c
 
 // Name implements ServiceManager.
 func (OpenRC) Name() string { return "openrc" }
+
+// Command implements Commander: `rc-service UNIT VERB`.
+func (OpenRC) Command(verb, unit string) string { return "rc-service " + unit + " " + verb }
 
 func rcService(ctx context.Context, unit, verb string) error {
 	if _, err := exec.LookPath("rc-service"); err != nil {

@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"github.com/k3sca/k3sca/product"
 )
 
-// sandboxAgentNode is the node name of a sandbox's own agent.
-const sandboxAgentNode = "sandbox"
+// AgentNode is the node name of a sandbox's own agent.
+const AgentNode = "sandbox"
 
 // writeAgentDir writes <dataDir>/agent as a k3s server that also runs an
 // agent (the default) has it after its first start: the agent's

@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"context"
@@ -29,8 +29,8 @@ type SkippedPath struct {
 	Why string
 }
 
-// SandboxCopyReport says what CreateSandboxFrom took from the source.
-type SandboxCopyReport struct {
+// CopyReport says what CreateFrom took from the source.
+type CopyReport struct {
 	// Copied lists the copied entries of server/ with their file counts,
 	// such as "server/tls (36 files)".
 	Copied []string
@@ -40,14 +40,14 @@ type SandboxCopyReport struct {
 	Datastore string
 }
 
-// CreateSandboxFrom builds the sandbox data dir dataDir as a copy of the
+// CreateFrom builds the sandbox data dir dataDir as a copy of the
 // server part of a real node's data dir from, which it only reads: server/
 // without embedded etcd data, sockets and symlinks, and server/db/state.db
 // through SQLite's VACUUM INTO, so the copy is one consistent snapshot that
 // includes the -wal of a running k3s. agent/ is never copied. The sandbox
 // starts stopped. Copied files keep their mtimes, as k3s compares them with
 // the datastore's stamps; now stamps the sandbox's own marker files.
-func CreateSandboxFrom(ctx context.Context, from, dataDir string, now time.Time) (*Sandbox, *SandboxCopyReport, error) {
+func CreateFrom(ctx context.Context, from, dataDir string, now time.Time) (*Sandbox, *CopyReport, error) {
 	src := product.ServerDir(from)
 	if !dirExists(filepath.Join(src, "tls")) {
 		return nil, nil, fmt.Errorf("sandbox source %s %w", from, ErrNotServerDataDir)
@@ -58,7 +58,7 @@ func CreateSandboxFrom(ctx context.Context, from, dataDir string, now time.Time)
 	if err := fsutil.CheckStagingDir(dataDir, "", false); err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
-	c := &serverCopy{src: src, dst: product.ServerDir(dataDir), counts: map[string]int{}, rep: &SandboxCopyReport{}}
+	c := &serverCopy{src: src, dst: product.ServerDir(dataDir), counts: map[string]int{}, rep: &CopyReport{}}
 	if dirExists(filepath.Join(from, "agent")) {
 		c.skip("agent", "an agent's files are never copied into a sandbox")
 	}
@@ -69,7 +69,7 @@ func CreateSandboxFrom(ctx context.Context, from, dataDir string, now time.Time)
 	if err := markSandbox(dataDir, now); err != nil {
 		return nil, nil, err
 	}
-	sb, err := OpenSandbox(dataDir)
+	sb, err := Open(dataDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +79,7 @@ func CreateSandboxFrom(ctx context.Context, from, dataDir string, now time.Time)
 // serverCopy walks a source server/ dir into a sandbox's.
 type serverCopy struct {
 	src, dst string
-	rep      *SandboxCopyReport
+	rep      *CopyReport
 	order    []string
 	counts   map[string]int
 	dirs     []dirPerm

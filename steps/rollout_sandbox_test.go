@@ -16,31 +16,32 @@ import (
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
+	"github.com/k3sca/k3sca/sandbox"
 )
 
 // sandboxCluster is a 3+2 sandbox cluster and the env of a flow on s1.
-func sandboxCluster(t *testing.T) (*SandboxCluster, Env) {
+func sandboxCluster(t *testing.T) (*sandbox.Cluster, Env) {
 	t.Helper()
 	root, err := os.MkdirTemp("", "sc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	c, err := CreateSandboxCluster(context.Background(), SandboxClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
+	c, err := sandbox.CreateCluster(context.Background(), sandbox.ClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s1 := c.Nodes[0]
 	now := func() time.Time { return testkit.Now }
 	env := Env{DataDir: s1.DataDir, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
-		Services: &SandboxServices{DataDir: s1.DataDir, Product: product.K3s, Now: now}}
+		Services: &sandbox.Services{DataDir: s1.DataDir, Product: product.K3s, Now: now}, Local: sandbox.Clusters{}}
 	return c, env.WithDefaults()
 }
 
 // rotatedCluster is a sandbox cluster whose first server ran rotate-ca up
 // to its own restart (the rollout step left out): the datastore holds the
 // new CAs, s1 restarted on them, every other node holds the old token.
-func rotatedCluster(t *testing.T) (*SandboxCluster, string) {
+func rotatedCluster(t *testing.T) (*sandbox.Cluster, string) {
 	t.Helper()
 	c, env := sandboxCluster(t)
 	if env.Inventory != c.Inventory {
@@ -89,7 +90,7 @@ func TestRotateCAOnASandboxClusterRollsOut(t *testing.T) {
 }
 
 // backups are the rollout backups under a node root.
-func backups(t *testing.T, n SandboxNode) []string {
+func backups(t *testing.T, n sandbox.Node) []string {
 	t.Helper()
 	var found []string
 	_ = filepath.WalkDir(filepath.Join(n.Root, "etc"), func(p string, _ os.DirEntry, _ error) error {
@@ -257,7 +258,7 @@ func TestRolloutOverSSH(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = []byte(strings.Replace(string(b), "ExecStart=/usr/local/bin/k3s", "ExecStart="+SandboxProgram(c.Nodes[i].DataDir, product.K3s), 1))
+		b = []byte(strings.Replace(string(b), "ExecStart=/usr/local/bin/k3s", "ExecStart="+sandbox.Program(c.Nodes[i].DataDir, product.K3s), 1))
 		if err := os.WriteFile(unit, b, 0o600); err != nil {
 			t.Fatal(err)
 		}

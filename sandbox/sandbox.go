@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"context"
@@ -15,12 +15,13 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
-// SandboxInput configures a throwaway k3s data dir.
-type SandboxInput struct {
+// Input configures a throwaway k3s data dir.
+type Input struct {
 	// DataDir is created; it must not exist or be empty.
 	DataDir string
 	// Product names CNs and roles.
@@ -65,8 +66,8 @@ type Sandbox struct {
 	Key string
 }
 
-// CreateSandbox writes a sandbox data dir.
-func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
+// Create writes a sandbox data dir.
+func Create(ctx context.Context, in Input) (*Sandbox, error) {
 	if err := fsutil.CheckStagingDir(in.DataDir, "", false); err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 		}
 	}
 	// A server runs an agent too: its certificates, signed by the server.
-	if err := writeAgentDir(ctx, opts, in.DataDir, sandboxAgentNode); err != nil {
+	if err := writeAgentDir(ctx, opts, in.DataDir, AgentNode); err != nil {
 		return nil, err
 	}
 	// The supervisor listener's serving certificate, cached at first start.
@@ -142,7 +143,7 @@ func CreateSandbox(ctx context.Context, in SandboxInput) (*Sandbox, error) {
 	if err := sb.seedDatastore(ctx, pass); err != nil {
 		return nil, err
 	}
-	if err := SetSandboxVersion(in.DataDir, in.Product, SandboxVersion(in.Product), in.Now); err != nil {
+	if err := SetVersion(in.DataDir, in.Product, Version(in.Product), in.Now); err != nil {
 		return nil, err
 	}
 	// k3s writes the admin kubeconfig at the end of its start.
@@ -163,25 +164,25 @@ func markSandbox(dataDir string, now time.Time) error {
 	if err := writeSandboxState(dataDir, false, now); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic, now); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dataDir, node.SandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic, now); err != nil {
 		return fmt.Errorf("mark sandbox: %w", err)
 	}
 	return nil
 }
 
-// ErrSandboxDirInUse refuses a --dir that holds something other than a
+// ErrDirInUse refuses a --dir that holds something other than a
 // sandbox: k3sca never builds a sandbox over someone's files.
-var ErrSandboxDirInUse = errors.New("holds files that are not a k3sca sandbox; choose a new or empty dir")
+var ErrDirInUse = errors.New("holds files that are not a k3sca sandbox; choose a new or empty dir")
 
-// SandboxDataDir is the data dir of the sandbox built in root.
-func SandboxDataDir(root string) string { return filepath.Join(root, "data") }
+// DataDir is the data dir of the sandbox built in root.
+func DataDir(root string) string { return filepath.Join(root, "data") }
 
-// InspectSandboxRoot says what root holds before a sandbox is built there:
-// reopen is true when SandboxDataDir(root) is a sandbox built before; a
+// InspectRoot says what root holds before a sandbox is built there:
+// reopen is true when DataDir(root) is a sandbox built before; a
 // missing or empty root takes a new one; anything else is refused (wrapping
-// ErrSandboxDirInUse), including a sandbox data dir given in place of its
+// ErrDirInUse), including a sandbox data dir given in place of its
 // parent.
-func InspectSandboxRoot(root string) (reopen bool, err error) {
+func InspectRoot(root string) (reopen bool, err error) {
 	fi, err := os.Lstat(root)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -190,33 +191,33 @@ func InspectSandboxRoot(root string) (reopen bool, err error) {
 		return false, fmt.Errorf("sandbox dir: %w", err)
 	case !fi.IsDir():
 		return false, fmt.Errorf("sandbox dir %s is not a directory", root)
-	case IsSandbox(SandboxDataDir(root)):
+	case node.IsSandbox(DataDir(root)):
 		return true, nil
-	case IsSandbox(root):
+	case node.IsSandbox(root):
 		return false, fmt.Errorf("sandbox dir %s is a sandbox data dir itself; give its parent %s: %w",
-			root, filepath.Dir(filepath.Clean(root)), ErrSandboxDirInUse)
+			root, filepath.Dir(filepath.Clean(root)), ErrDirInUse)
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return false, fmt.Errorf("sandbox dir: %w", err)
 	}
 	if len(entries) > 0 {
-		return false, fmt.Errorf("sandbox dir %s %w", root, ErrSandboxDirInUse)
+		return false, fmt.Errorf("sandbox dir %s %w", root, ErrDirInUse)
 	}
 	return false, nil
 }
 
-// OpenSandbox reopens a sandbox data dir built before. Its token is read
+// Open reopens a sandbox data dir built before. Its token is read
 // from server/token; a sandbox copied from a node without one has none.
-func OpenSandbox(dataDir string) (*Sandbox, error) {
-	if !IsSandbox(dataDir) {
-		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, ErrNotSandbox)
+func Open(dataDir string) (*Sandbox, error) {
+	if !node.IsSandbox(dataDir) {
+		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, node.ErrNotSandbox)
 	}
 	sb := &Sandbox{DataDir: dataDir, ServerDir: product.ServerDir(dataDir)}
 	if !fileExists(filepath.Join(sb.ServerDir, pki.TokenFile)) {
 		return sb, nil
 	}
-	tok, err := ReadServerToken(sb.ServerDir)
+	tok, err := readToken(sb.ServerDir)
 	if err != nil {
 		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, err)
 	}
@@ -229,11 +230,11 @@ func OpenSandbox(dataDir string) (*Sandbox, error) {
 
 func (sb *Sandbox) writeToken(now time.Time, pass string) error {
 	f, _ := pki.Field("ServerCA")
-	st, err := hashState(f.Abs(sb.ServerDir), nil, now)
+	hash, err := caHash(f.Abs(sb.ServerDir), now)
 	if err != nil {
 		return err
 	}
-	sb.Token = pki.Token{CAHash: st.Hash.Hex, Username: "server", Password: pass}
+	sb.Token = pki.Token{CAHash: hash, Username: "server", Password: pass}
 	return fsutil.WriteFile(filepath.Join(sb.ServerDir, pki.TokenFile), []byte(sb.Token.String()+"\n"), fsutil.ModeSecret, now)
 }
 

@@ -1,4 +1,4 @@
-package steps
+package node
 
 import (
 	"context"
@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
-
-	"github.com/k3sca/k3sca/pki"
-	"github.com/k3sca/k3sca/product"
 )
 
 func TestDetectServices(t *testing.T) {
@@ -21,12 +18,10 @@ func TestDetectServices(t *testing.T) {
 	missing := func(string) (string, error) { return "", exec.ErrNotFound }
 	tests := []struct {
 		name     string
-		sandbox  bool
 		systemd  bool
 		lookPath func(string) (string, error)
 		want     string
 	}{
-		{name: "sandbox wins over systemd", sandbox: true, systemd: true, lookPath: found, want: "sandbox"},
 		{name: "systemd runs", systemd: true, lookPath: found, want: "systemd"},
 		{name: "openrc", lookPath: found, want: "openrc"},
 		{name: "neither: systemd, which reports ErrNoServiceManager", lookPath: missing, want: "systemd"},
@@ -35,13 +30,9 @@ func TestDetectServices(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			if tc.systemd {
-				stMkdir(t, filepath.Join(root, "run", "systemd", "system"))
+				testkit.Mkdir(t, filepath.Join(root, "run", "systemd", "system"))
 			}
-			dataDir := filepath.Join(t.TempDir(), "data")
-			if tc.sandbox {
-				dataDir = stSandbox(t).DataDir
-			}
-			got := detectServices(dataDir, root, tc.lookPath)
+			got := detectServices(root, tc.lookPath)
 			if got.Name() != tc.want {
 				t.Errorf("detected %s, want %s", got.Name(), tc.want)
 			}
@@ -123,124 +114,6 @@ func TestNoServiceManager(t *testing.T) {
 	}
 	if msg := ErrNoServiceManager.Error(); !strings.Contains(msg, "systemctl") || !strings.Contains(msg, "rc-service") {
 		t.Errorf("ErrNoServiceManager %q should name both systemctl and rc-service", msg)
-	}
-}
-
-func TestSandboxServices(t *testing.T) {
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, sb *Sandbox)
-		run     func(ctx context.Context, s *SandboxServices) error
-		want    string // state file content after run; "" for no file
-		active  bool
-		wantErr error
-	}{
-		{name: "a new sandbox is stopped", want: "inactive"},
-		{name: "a sandbox made before the state file is stopped", want: "",
-			setup: func(t *testing.T, sb *Sandbox) { stRemove(t, filepath.Join(sb.DataDir, sandboxServiceFile)) }},
-		{name: "start simulates the restart and runs", want: "active", active: true,
-			run: func(ctx context.Context, s *SandboxServices) error { return s.Start(ctx, "k3s") }},
-		{name: "stop after start", want: "inactive",
-			run: func(ctx context.Context, s *SandboxServices) error {
-				if err := s.Start(ctx, "k3s"); err != nil {
-					return err
-				}
-				return s.Stop(ctx, "k3s")
-			}},
-		{name: "a failed start leaves it stopped", want: "inactive", wantErr: ErrNewerOnDisk,
-			setup: func(t *testing.T, sb *Sandbox) {
-				p := pki.ServerCAPath(sb.ServerDir)
-				if err := os.WriteFile(p, []byte("edited by hand\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				future := testkit.Now.Add(time.Hour)
-				if err := os.Chtimes(p, future, future); err != nil {
-					t.Fatal(err)
-				}
-			},
-			run: func(ctx context.Context, s *SandboxServices) error { return s.Start(ctx, "k3s") }},
-		{name: "only the server unit exists", want: "inactive",
-			run:     func(ctx context.Context, s *SandboxServices) error { return s.Start(ctx, "k3s-agent") },
-			wantErr: errAny},
-		{name: "a real data dir is refused", wantErr: ErrNotSandbox, want: "inactive",
-			setup: func(t *testing.T, sb *Sandbox) { stRemove(t, filepath.Join(sb.DataDir, sandboxMarker)) },
-			run:   func(ctx context.Context, s *SandboxServices) error { return s.Stop(ctx, "k3s") }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			sb := stSandbox(t)
-			if tc.setup != nil {
-				tc.setup(t, sb)
-			}
-			s := &SandboxServices{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
-			if tc.run != nil {
-				err := tc.run(ctx, s)
-				if tc.wantErr == errAny && err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-			}
-			b, _ := os.ReadFile(filepath.Join(sb.DataDir, sandboxServiceFile))
-			if got := strings.TrimSpace(string(b)); got != tc.want {
-				t.Errorf("state file %q, want %q", got, tc.want)
-			}
-			active, err := s.IsActive(ctx, "k3s")
-			if tc.wantErr == ErrNotSandbox {
-				if !errors.Is(err, ErrNotSandbox) {
-					t.Errorf("IsActive on a real data dir: %v, want ErrNotSandbox", err)
-				}
-				return
-			}
-			if err != nil || active != tc.active {
-				t.Errorf("IsActive = %t, %v; want %t", active, err, tc.active)
-			}
-			if agent, err := s.IsActive(ctx, "k3s-agent"); err != nil || agent {
-				t.Errorf("agent unit active = %t, %v; want false", agent, err)
-			}
-		})
-	}
-}
-
-// errAny stands for "some error" in tables that mostly name a sentinel.
-var errAny = errors.New("any error")
-
-// TestSandboxServicesGateSQLite: a started sandbox makes ChooseAccess refuse
-// a direct SQLite write, a stopped one allows it; the restart is the real one.
-func TestSandboxServicesGateSQLite(t *testing.T) {
-	ctx := context.Background()
-	sb := stSandbox(t)
-	stage := stStage(t, sb)
-	if _, err := NewLoad(stInput(sb, stage, ViaAuto)).Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s := &SandboxServices{DataDir: sb.DataDir, Now: func() time.Time { return testkit.Now.Add(time.Minute) }}
-	in := AccessInput{DataDir: sb.DataDir, Product: product.K3s, Services: s}
-	if acc, err := ChooseAccess(ctx, in); err != nil || acc.Via != ViaSQLite {
-		t.Fatalf("stopped sandbox: %v %v, want sqlite", acc.Via, err)
-	}
-	if err := s.Start(ctx, product.K3s.ServerUnit()); err != nil {
-		t.Fatal(err)
-	}
-	staged, _ := os.ReadFile(pki.ServerCAPath(stage))
-	disk, _ := os.ReadFile(pki.ServerCAPath(sb.ServerDir))
-	if string(staged) != string(disk) {
-		t.Error("start did not take the loaded server CA from the datastore")
-	}
-	if _, err := ChooseAccess(ctx, in); !errors.Is(err, ErrK3sRunning) {
-		t.Errorf("running sandbox: %v, want ErrK3sRunning", err)
-	}
-	if err := s.Stop(ctx, product.K3s.ServerUnit()); err != nil {
-		t.Fatal(err)
-	}
-	if acc, err := ChooseAccess(ctx, in); err != nil || acc.Via != ViaSQLite {
-		t.Errorf("stopped again: %v %v, want sqlite", acc.Via, err)
-	}
-}
-
-func stRemove(t *testing.T, p string) {
-	t.Helper()
-	if err := os.Remove(p); err != nil {
-		t.Fatal(err)
 	}
 }
 

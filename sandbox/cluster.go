@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"context"
@@ -13,14 +13,15 @@ import (
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
 )
 
-// SandboxClusterInput configures a sandbox cluster.
-type SandboxClusterInput struct {
+// ClusterInput configures a sandbox cluster.
+type ClusterInput struct {
 	// Root is created; each node's root is Root/nodes/<name>.
 	Root string
 	// Servers (at least 1) and Agents are the node counts.
@@ -30,8 +31,8 @@ type SandboxClusterInput struct {
 	Now     time.Time
 }
 
-// SandboxNode is one node of a sandbox cluster.
-type SandboxNode struct {
+// Node is one node of a sandbox cluster.
+type Node struct {
 	// Name is s1, s2, ... or a1, a2, ...; Role its role.
 	Name string       `json:"name"`
 	Role cluster.Role `json:"role"`
@@ -40,30 +41,30 @@ type SandboxNode struct {
 	DataDir string `json:"dataDir"`
 }
 
-// SandboxCluster is N server and M agent node roots on this machine that
+// Cluster is N server and M agent node roots on this machine that
 // share one datastore: the servers' server/db is the first server's (a
 // symlink), as servers of one cluster share their datastore. Each node
 // keeps the full token where real installs put it.
-type SandboxCluster struct {
+type Cluster struct {
 	// Nodes are the servers, then the agents.
-	Nodes []SandboxNode
+	Nodes []Node
 	// Inventory is the k3s-ansible inventory describing them.
 	Inventory string
 	// Token is the cluster's full token (secret).
 	Token pki.Token
 }
 
-// CreateSandboxCluster builds a sandbox cluster: the first server is a
-// sandbox (CreateSandbox), the other servers copies of it sharing its
+// CreateCluster builds a sandbox cluster: the first server is a
+// sandbox (Create), the other servers copies of it sharing its
 // datastore, the agents an agent dir with the server CA they trust. Token
 // places: config.yaml on s1 and every third server, k3s.service.env on the
 // others, k3s-agent.service.env on agents, with the units and an inventory.
-func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*SandboxCluster, error) {
+func CreateCluster(ctx context.Context, in ClusterInput) (*Cluster, error) {
 	if in.Servers < 1 || in.Agents < 0 {
 		return nil, fmt.Errorf("a sandbox cluster needs at least one server (got %d servers, %d agents)", in.Servers, in.Agents)
 	}
 	p := in.Product
-	c := &SandboxCluster{}
+	c := &Cluster{}
 	for i := 1; i <= in.Servers; i++ {
 		c.Nodes = append(c.Nodes, c.node(in, fmt.Sprintf("s%d", i), cluster.RoleServer))
 	}
@@ -71,7 +72,7 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 		c.Nodes = append(c.Nodes, c.node(in, fmt.Sprintf("a%d", i), cluster.RoleAgent))
 	}
 	first := c.Nodes[0]
-	sb, err := CreateSandbox(ctx, SandboxInput{DataDir: first.DataDir, Product: p, Now: in.Now, NoKubeconfig: true})
+	sb, err := Create(ctx, Input{DataDir: first.DataDir, Product: p, Now: in.Now, NoKubeconfig: true})
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +112,9 @@ func CreateSandboxCluster(ctx context.Context, in SandboxClusterInput) (*Sandbox
 // services, instead of over SSH.
 const sandboxClusterFile = ".k3sca-sandbox-cluster.json"
 
-// OpenSandboxCluster returns the sandbox cluster whose inventory is
+// OpenCluster returns the sandbox cluster whose inventory is
 // inventory, or nil when it is not one.
-func OpenSandboxCluster(inventory string) (*SandboxCluster, error) {
+func OpenCluster(inventory string) (*Cluster, error) {
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(inventory), sandboxClusterFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -121,35 +122,35 @@ func OpenSandboxCluster(inventory string) (*SandboxCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &SandboxCluster{Inventory: inventory}
+	c := &Cluster{Inventory: inventory}
 	if err := json.Unmarshal(b, &c.Nodes); err != nil {
 		return nil, fmt.Errorf("sandbox cluster %s: %w", sandboxClusterFile, err)
 	}
 	return c, nil
 }
 
-// SandboxClusterOf returns the sandbox cluster the data dir dataDir is a
+// ClusterOf returns the sandbox cluster the data dir dataDir is a
 // node of, or nil.
-func SandboxClusterOf(dataDir string) (*SandboxCluster, error) {
+func ClusterOf(dataDir string) (*Cluster, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, err
 	}
 	for d := abs; d != filepath.Dir(d); d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, sandboxClusterFile)); err == nil {
-			return OpenSandboxCluster(filepath.Join(d, "inventory.yml"))
+			return OpenCluster(filepath.Join(d, "inventory.yml"))
 		}
 	}
 	return nil, nil
 }
 
-func (c *SandboxCluster) node(in SandboxClusterInput, name string, role cluster.Role) SandboxNode {
+func (c *Cluster) node(in ClusterInput, name string, role cluster.Role) Node {
 	root := filepath.Join(in.Root, "nodes", name)
-	return SandboxNode{Name: name, Role: role, Root: root, DataDir: filepath.Join(root, filepath.FromSlash(in.Product.DefaultDataDir()))}
+	return Node{Name: name, Role: role, Root: root, DataDir: filepath.Join(root, filepath.FromSlash(in.Product.DefaultDataDir()))}
 }
 
 // addServer copies the first server's data dir and shares its datastore.
-func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) error {
+func (c *Cluster) addServer(ctx context.Context, first, n Node) error {
 	if err := os.MkdirAll(filepath.Dir(n.DataDir), 0o755); err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func (c *SandboxCluster) addServer(ctx context.Context, first, n SandboxNode) er
 
 // addAgent gives an agent the server CA it trusts, as a joined agent has,
 // and the simulated binary a sandbox server has.
-func (c *SandboxCluster) addAgent(first, n SandboxNode, p product.Product, now time.Time) error {
+func (c *Cluster) addAgent(first, n Node, p product.Product, now time.Time) error {
 	ca, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(first.DataDir)))
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func (c *SandboxCluster) addAgent(first, n SandboxNode, p product.Product, now t
 	if err := fsutil.WriteFile(filepath.Join(n.DataDir, "agent", "server-ca.crt"), ca, fsutil.ModePublic, now); err != nil {
 		return err
 	}
-	if err := SetSandboxVersion(n.DataDir, p, SandboxVersion(p), now); err != nil {
+	if err := SetVersion(n.DataDir, p, Version(p), now); err != nil {
 		return err
 	}
 	return (&sandboxAgent{node: n}).write(true, now)
@@ -184,7 +185,7 @@ func (c *SandboxCluster) addAgent(first, n SandboxNode, p product.Product, now t
 
 // writeTokenPlaces writes the unit, and the full token where installs
 // keep it.
-func (c *SandboxCluster) writeTokenPlaces(p product.Product, i int, n SandboxNode, now time.Time) error {
+func (c *Cluster) writeTokenPlaces(p product.Product, i int, n Node, now time.Time) error {
 	unit, sub := p.ServerUnit(), "server"
 	if n.Role == cluster.RoleAgent {
 		unit, sub = p.AgentUnit(), "agent"
@@ -218,7 +219,7 @@ func (c *SandboxCluster) writeTokenPlaces(p product.Product, i int, n SandboxNod
 }
 
 // inventoryYAML is the cluster in k3s-ansible's inventory format.
-func (c *SandboxCluster) inventoryYAML() []byte {
+func (c *Cluster) inventoryYAML() []byte {
 	var b strings.Builder
 	b.WriteString("# k3sca sandbox cluster: every node is a directory on this machine (sandbox_root)\n")
 	b.WriteString("k3s_cluster:\n  children:\n")
@@ -239,10 +240,10 @@ func (c *SandboxCluster) inventoryYAML() []byte {
 // Members are the rollout's view of the sandbox cluster: local files under
 // each node's root, the simulated services (a server's supervisor serves
 // on 127.0.0.1 in this process), and the checks. Close releases them.
-func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rollout.Member, func(), error) {
+func (c *Cluster) Members(p product.Product, now func() time.Time) ([]rollout.Member, func(), error) {
 	var (
 		members []rollout.Member
-		servers []*SandboxServices
+		servers []*Services
 	)
 	closeAll := func() {
 		for _, s := range servers {
@@ -255,11 +256,11 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 			closeAll()
 			return nil, nil, err
 		}
-		node := cluster.Node{Name: n.Name, Declared: "sandbox cluster", Address: cluster.Fact[string]{Value: "127.0.0.1", Source: "sandbox"},
+		cn := cluster.Node{Name: n.Name, Declared: "sandbox cluster", Address: cluster.Fact[string]{Value: "127.0.0.1", Source: "sandbox"},
 			Role: cluster.Fact[cluster.Role]{Value: n.Role, Source: "sandbox"}}
 		// Its version as a node's is read: its simulated binary's
 		// --version, run on this machine (whose PATH is not the node's).
-		m := rollout.Member{Node: node, Host: host, Version: cluster.VersionProbe{Files: host,
+		m := rollout.Member{Node: cn, Host: host, Version: cluster.VersionProbe{Files: host,
 			Run: func(ctx context.Context, argv []string) ([]byte, error) {
 				out, _, err := host.Run(ctx, argv)
 				return out, err
@@ -274,7 +275,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 		}
 		kubeReady := rollout.KubeReady{Node: n.Name, Server: first, ServerName: c.Nodes[0].Name, Kubeconfig: p.AdminKubeconfig(), Now: now}
 		if n.Role == cluster.RoleServer {
-			svc := &SandboxServices{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
+			svc := &Services{DataDir: n.DataDir, Product: p, Now: now, Serve: true}
 			servers = append(servers, svc)
 			m.Service = unitService{svc, p.ServerUnit()}
 			m.Version.Program = svc.UnitProgram
@@ -307,7 +308,7 @@ func (c *SandboxCluster) Members(p product.Product, now func() time.Time) ([]rol
 
 // unitService is one unit of a ServiceManager as a rollout.Service.
 type unitService struct {
-	mgr  ServiceManager
+	mgr  node.ServiceManager
 	unit string
 }
 
@@ -328,7 +329,7 @@ func (u unitService) IsActive(ctx context.Context) (bool, error) { return u.mgr.
 // agent does with its token, it fetches /cacerts from a server and refuses
 // a token whose CA hash does not match; then it takes the server CA.
 type sandboxAgent struct {
-	node    SandboxNode
+	node    Node
 	files   cluster.Files
 	product product.Product
 	now     func() time.Time
@@ -382,4 +383,33 @@ func (a *sandboxAgent) write(active bool, now time.Time) error {
 		state = stateActive
 	}
 	return fsutil.WriteFile(filepath.Join(a.node.DataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic, now)
+}
+
+// Clusters finds the sandbox clusters on this machine, for the flows (the
+// steps' LocalClusters): a sandbox cluster's rollout reaches its nodes
+// locally, with their simulated services.
+type Clusters struct{}
+
+// InventoryOf is the inventory of the sandbox cluster dataDir is a node
+// of, or "".
+func (Clusters) InventoryOf(dataDir string) (string, error) {
+	c, err := ClusterOf(dataDir)
+	if err != nil || c == nil {
+		return "", err
+	}
+	return c.Inventory, nil
+}
+
+// Members are the rollout's members of the sandbox cluster whose inventory
+// is inventory (Cluster.Members); ok is false when it is not one.
+func (Clusters) Members(inventory string, p product.Product, now func() time.Time) ([]rollout.Member, func(), bool, error) {
+	c, err := OpenCluster(inventory)
+	if err != nil || c == nil {
+		return nil, nil, false, err
+	}
+	members, release, err := c.Members(p, now)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return members, release, true, nil
 }

@@ -1,6 +1,7 @@
-package steps
+package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,26 +12,13 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
 
-// sandboxMarker marks a data dir made by CreateSandbox; only such a dir may
-// get a simulated restart.
-const sandboxMarker = ".k3sca-sandbox"
-
-// Errors of the simulated restart.
-var (
-	ErrNotSandbox   = errors.New("not a k3sca sandbox data dir; a simulated restart never touches a real k3s data dir")
-	ErrNewerOnDisk  = errors.New("newer than datastore and could cause a cluster outage. Remove the file(s) from disk and restart to be recreated from datastore")
-	errNoReconciler = errors.New("no bootstrap data to reconcile against")
-)
-
-// IsSandbox reports whether dataDir was made by CreateSandbox.
-func IsSandbox(dataDir string) bool {
-	_, err := os.Stat(filepath.Join(dataDir, sandboxMarker))
-	return err == nil
-}
+// errNoReconciler: a start found no bootstrap data to reconcile against.
+var errNoReconciler = errors.New("no bootstrap data to reconcile against")
 
 // RestartReport says what a simulated restart changed.
 type RestartReport struct {
@@ -56,7 +44,7 @@ type RestartReport struct {
 // only on tls/dynamic-cert-regenerate, a missing cache or expiry) and run
 // k3s's own check of that listener against the /cacerts bundle, which fails
 // when the certificate is signed by a CA the bundle does not hold. Every
-// outcome is logged to the sandbox's k3s log (SandboxServices.Logs).
+// outcome is logged to the sandbox's k3s log (Services.Logs).
 func SimulateRestart(ctx context.Context, dataDir string, p product.Product, now time.Time) (*RestartReport, error) {
 	rep, lst, err := simulateStart(ctx, dataDir, p, now, nil)
 	_ = lst.Close()
@@ -86,7 +74,7 @@ func simulateStart(ctx context.Context, dataDir string, p product.Product, now t
 		store = sqliteStore
 	}
 	rep, lst, err := reconcileAndListen(ctx, dataDir, p, now, store)
-	if IsSandbox(dataDir) {
+	if node.IsSandbox(dataDir) {
 		if err != nil {
 			appendSandboxLog(dataDir, now, "fatal", err.Error())
 		} else {
@@ -120,7 +108,7 @@ func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, 
 		return nil, nil, err
 	}
 	// The server's own agent then gets its certificates from the supervisor.
-	if rep.AgentFiles, err = reissueMissingAgentCerts(ctx, pki.GenOptions{Product: p, Now: now}, dataDir, sandboxAgentNode); err != nil {
+	if rep.AgentFiles, err = reissueMissingAgentCerts(ctx, pki.GenOptions{Product: p, Now: now}, dataDir, AgentNode); err != nil {
 		_ = lst.Close()
 		return nil, nil, err
 	}
@@ -130,10 +118,10 @@ func reconcileAndListen(ctx context.Context, dataDir string, p product.Product, 
 // reconcile is the datastore side of a start: files, leaves, token.
 func reconcile(ctx context.Context, dataDir string, p product.Product, now time.Time, store sandboxStore) (*RestartReport, error) {
 	server := product.ServerDir(dataDir)
-	if !IsSandbox(dataDir) {
-		return nil, fmt.Errorf("%s: %w", dataDir, ErrNotSandbox)
+	if !node.IsSandbox(dataDir) {
+		return nil, fmt.Errorf("%s: %w", dataDir, node.ErrNotSandbox)
 	}
-	tok, err := ReadServerToken(server)
+	tok, err := readToken(server)
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +129,14 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	if err != nil {
 		return nil, err
 	}
-	cur, err := ReadBootstrap(ctx, db, tok.Password)
+	data, err := readBootstrap(ctx, db, tok.Password)
 	_ = db.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoReconciler, err)
 	}
 	rep := &RestartReport{}
 	var conflicts []string
-	for _, st := range cur.Data.CompareDisk(server) {
+	for _, st := range data.CompareDisk(server) {
 		switch st.Outcome {
 		case datastore.OutcomeConflict:
 			conflicts = append(conflicts, st.Path)
@@ -157,10 +145,10 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 		}
 	}
 	if len(conflicts) > 0 {
-		return nil, fmt.Errorf("%s %w", strings.Join(conflicts, ", "), ErrNewerOnDisk)
+		return nil, fmt.Errorf("%s %w", strings.Join(conflicts, ", "), node.ErrNewerOnDisk)
 	}
 	if len(rep.Updated) > 0 {
-		if err := cur.Data.WriteToDisk(ctx, server); err != nil {
+		if err := data.WriteToDisk(ctx, server); err != nil {
 			return nil, err
 		}
 	}
@@ -177,17 +165,17 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 		return nil, err
 	}
 	rep.Leaves = len(leaves.Files)
-	st, err := hashState(pki.ServerCAPath(server), &tok, now)
+	hash, err := caHash(pki.ServerCAPath(server), now)
 	if err != nil {
 		return nil, err
 	}
-	rep.Token = *st.Token
+	rep.Token = tok.WithCAHash(hash)
 	if err := fsutil.WriteFile(filepath.Join(server, pki.TokenFile), []byte(rep.Token.String()+"\n"), fsutil.ModeSecret, now); err != nil {
 		return nil, err
 	}
 	// k3s rewrites the admin kubeconfig at every start (a sandbox built
 	// without one, a sandbox cluster's node, stays without).
-	if fileExists(filepath.Join(sandboxNodeRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))) {
+	if fileExists(filepath.Join(node.SandboxRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))) {
 		if err := writeKubeconfig(dataDir, p, now); err != nil {
 			return nil, err
 		}
@@ -212,4 +200,62 @@ func missingLeaves(server string, files []pki.StagedFile) []pki.StagedFile {
 		}
 	}
 	return out
+}
+
+// readBootstrap reads the bootstrap data the way a k3s server does at
+// start: the key the token's password names, decrypted with it.
+func readBootstrap(ctx context.Context, db datastore.Backend, pass string) (datastore.Bootstrap, error) {
+	kv, err := db.Get(ctx, datastore.StorageKey(pass))
+	if err != nil {
+		return datastore.Bootstrap{}, fmt.Errorf("get %s: %w", datastore.StorageKey(pass), err)
+	}
+	if len(kv.Value) == 0 {
+		return datastore.Bootstrap{}, fmt.Errorf("%s is an empty lock: a server is initializing", kv.Key)
+	}
+	plain, err := datastore.Decrypt(pass, kv.Value)
+	if err != nil {
+		return datastore.Bootstrap{}, fmt.Errorf("decrypt %s: %w", kv.Key, err)
+	}
+	data, err := datastore.DecodeBootstrap(plain)
+	if err != nil {
+		return datastore.Bootstrap{}, fmt.Errorf("decode %s: %w", kv.Key, err)
+	}
+	return data, nil
+}
+
+// readToken reads server/token as k3s does: trailing newlines stripped.
+func readToken(server string) (pki.Token, error) {
+	b, err := os.ReadFile(filepath.Join(server, pki.TokenFile))
+	if err != nil {
+		return pki.Token{}, fmt.Errorf("read server token: %w", err)
+	}
+	t, err := pki.ParseToken(string(bytes.TrimRight(b, "\n")))
+	if err != nil {
+		return pki.Token{}, fmt.Errorf("parse server token: %w", err)
+	}
+	return t, nil
+}
+
+// caHash is the CA hash of the server CA bundle at path, the hash a k3s
+// server puts in its token.
+func caHash(path string, now time.Time) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read server CA: %w", err)
+	}
+	h, err := pki.HashCA(b, now)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return h.Hex, nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -1,17 +1,14 @@
-package steps
+package node
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/k3sca/k3sca/pki"
 )
 
 // ServiceManager queries and controls the k3s unit. Production uses systemd
@@ -43,31 +40,47 @@ func (Systemd) SupervisorURL(string) (string, bool) { return "", true }
 // SupervisorURL implements SupervisorLocator: the node's own supervisor.
 func (OpenRC) SupervisorURL(string) (string, bool) { return "", true }
 
+// Commander is implemented by service managers that name the shell command
+// an operator runs to act on a unit, for the lines k3sca prints to copy.
+type Commander interface {
+	// Command is the command that does verb ("start", "restart") to unit.
+	Command(verb, unit string) string
+}
+
+// ProgramLocator is implemented by a service manager that knows the
+// program its unit runs without unit files: the sandbox's, whose
+// simulated k3s binary lives in its data dir.
+type ProgramLocator interface {
+	UnitProgram(ctx context.Context, unit string) (program, source string, err error)
+}
+
 // ErrNoServiceManager means neither systemd's systemctl nor OpenRC's
 // rc-service is available on this machine.
 var ErrNoServiceManager = errors.New("no service manager found (neither systemctl nor rc-service): cannot query or control the k3s service")
 
-// DetectServices picks the service manager of the node that owns dataDir: the
-// persistent fake for a sandbox, systemd when it runs (/run/systemd/system
-// exists), OpenRC when rc-service is on PATH, else Systemd, whose calls then
-// fail with ErrNoServiceManager.
-func DetectServices(dataDir string) ServiceManager {
-	return detectServices(dataDir, "/", exec.LookPath)
+// DetectServices picks this machine's service manager: systemd when it runs
+// (/run/systemd/system exists), OpenRC when rc-service is on PATH, else
+// Systemd, whose calls then fail with ErrNoServiceManager. A sandbox data
+// dir has its own service manager, which the CLI picks (IsSandbox).
+func DetectServices() ServiceManager {
+	return detectServices("/", exec.LookPath)
 }
 
 // detectServices is DetectServices with the file-system root and the PATH
 // lookup injected, for tests.
-func detectServices(dataDir, root string, lookPath func(string) (string, error)) ServiceManager {
-	switch {
-	case dataDir != "" && IsSandbox(dataDir):
-		return &SandboxServices{DataDir: dataDir}
-	case dirExists(filepath.Join(root, "run", "systemd", "system")):
+func detectServices(root string, lookPath func(string) (string, error)) ServiceManager {
+	if dirExists(filepath.Join(root, "run", "systemd", "system")) {
 		return Systemd{}
 	}
 	if _, err := lookPath("rc-service"); err == nil {
 		return OpenRC{}
 	}
 	return Systemd{}
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // Systemd controls units through systemctl.
@@ -89,17 +102,6 @@ func (Systemd) IsActive(ctx context.Context, unit string) (bool, error) {
 	return true, nil
 }
 
-// kineSocketLive reports whether something accepts connections on the
-// server's kine socket, which means k3s (or kine) is running on it.
-func kineSocketLive(serverDir string) bool {
-	c, err := net.DialTimeout("unix", filepath.Join(serverDir, pki.KineSocket), 300*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	_ = c.Close()
-	return true
-}
-
 // Stop implements ServiceManager: systemctl stop waits for the unit to stop.
 func (Systemd) Stop(ctx context.Context, unit string) error { return systemctl(ctx, "stop", unit) }
 
@@ -113,6 +115,9 @@ func (Systemd) Start(ctx context.Context, unit string) error {
 
 // Name implements ServiceManager.
 func (Systemd) Name() string { return "systemd" }
+
+// Command implements Commander: `systemctl VERB UNIT`.
+func (Systemd) Command(verb, unit string) string { return "systemctl " + verb + " " + unit }
 
 func systemctl(ctx context.Context, args ...string) error {
 	if _, err := exec.LookPath("systemctl"); err != nil {

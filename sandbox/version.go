@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"context"
@@ -19,23 +19,23 @@ import (
 // does, so the version preflight runs on a sandbox as on a node.
 const sandboxProgramDir = ".k3sca-bin"
 
-// SandboxVersion is the version a new sandbox's simulated binary reports:
+// Version is the version a new sandbox's simulated binary reports:
 // the k3s release the compatibility spec was read against.
-func SandboxVersion(p product.Product) string {
+func Version(p product.Product) string {
 	if p.Name() == product.RKE2.Name() {
 		return "v1.36.3+rke2r1"
 	}
 	return "v1.36.3+k3s1"
 }
 
-// SandboxProgram is the simulated binary of the sandbox data dir.
-func SandboxProgram(dataDir string, p product.Product) string {
+// Program is the simulated binary of the sandbox data dir.
+func Program(dataDir string, p product.Product) string {
 	return filepath.Join(dataDir, sandboxProgramDir, p.Name())
 }
 
-// SetSandboxVersion writes the sandbox's simulated binary, reporting tag
+// SetVersion writes the sandbox's simulated binary, reporting tag
 // (a k3s or rke2 release tag) in the format of `k3s --version`.
-func SetSandboxVersion(dataDir string, p product.Product, tag string, mtime time.Time) error {
+func SetVersion(dataDir string, p product.Product, tag string, mtime time.Time) error {
 	v, err := k3sver.Parse(tag)
 	if err != nil {
 		return fmt.Errorf("sandbox version: %w", err)
@@ -49,7 +49,7 @@ func SetSandboxVersion(dataDir string, p product.Product, tag string, mtime time
 		"--version|-v) printf '%%s\\n' '%[1]s version %[2]s (sandbox)' 'go version go1.26.5' ;;\n"+
 		"*) echo 'k3sca sandbox: not %[1]s; only --version is simulated' >&2; exit 1 ;;\n"+
 		"esac\n", p.Name(), v.String())
-	path := SandboxProgram(dataDir, p)
+	path := Program(dataDir, p)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("sandbox binary: %w", err)
 	}
@@ -60,7 +60,7 @@ func SetSandboxVersion(dataDir string, p product.Product, tag string, mtime time
 }
 
 // UnitProgram implements ProgramLocator: the sandbox's simulated binary.
-func (s *SandboxServices) UnitProgram(_ context.Context, unit string) (string, string, error) {
+func (s *Services) UnitProgram(_ context.Context, unit string) (string, string, error) {
 	p, ok := s.serverProduct(unit)
 	if !ok {
 		return "", "", s.unknownUnit(unit)
@@ -79,7 +79,7 @@ func (a *sandboxAgent) UnitProgram(_ context.Context, unit string) (string, stri
 // sandboxProgram is the simulated binary of the sandbox data dir, if it
 // has one.
 func sandboxProgram(dataDir string, p product.Product) (string, string, error) {
-	path := SandboxProgram(dataDir, p)
+	path := Program(dataDir, p)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("sandbox %s has no simulated %s binary (made before k3sca simulated one)", dataDir, p.Name())
 	} else if err != nil {

@@ -1,4 +1,4 @@
-package steps
+package node
 
 import (
 	"bufio"
@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // ErrorLogReader is implemented by service managers that can show the
@@ -26,16 +23,16 @@ type ErrorLogReader interface {
 	ErrorLogCommand(unit string) string
 }
 
-// errorLinesOf is the command that shows the error lines of a log file.
-func errorLinesOf(file string) string {
+// ErrorLinesOf is the command that shows the error lines of a log file.
+func ErrorLinesOf(file string) string {
 	return fmt.Sprintf("grep -E 'level=(error|fatal)' %s | tail -n 20", file)
 }
 
 // k3sErrorLine matches a logrus line of level error or fatal, as k3s logs.
 var k3sErrorLine = regexp.MustCompile(`level=(error|fatal)`)
 
-// lastErrorLines keeps the last n lines of out that match k3sErrorLine.
-func lastErrorLines(out []byte, n int) []string {
+// LastErrorLines keeps the last n lines of out that match k3sErrorLine.
+func LastErrorLines(out []byte, n int) []string {
 	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -66,7 +63,7 @@ func (Systemd) ErrorLog(ctx context.Context, unit string, n int) ([]string, erro
 	if err != nil {
 		return nil, fmt.Errorf("journalctl -u %s: %w", unit, err)
 	}
-	return lastErrorLines(out, n), nil
+	return LastErrorLines(out, n), nil
 }
 
 // OpenRCLog is where k3s's install script has OpenRC write the service's
@@ -74,7 +71,7 @@ func (Systemd) ErrorLog(ctx context.Context, unit string, n int) ([]string, erro
 func OpenRCLog(unit string) string { return "/var/log/" + unit + ".log" }
 
 // ErrorLogCommand implements ErrorLogReader.
-func (OpenRC) ErrorLogCommand(unit string) string { return errorLinesOf(OpenRCLog(unit)) }
+func (OpenRC) ErrorLogCommand(unit string) string { return ErrorLinesOf(OpenRCLog(unit)) }
 
 // ErrorLog implements ErrorLogReader from the service's log file.
 func (OpenRC) ErrorLog(_ context.Context, unit string, n int) ([]string, error) {
@@ -82,34 +79,5 @@ func (OpenRC) ErrorLog(_ context.Context, unit string, n int) ([]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read the %s log: %w", unit, err)
 	}
-	return lastErrorLines(out, n), nil
-}
-
-// sandboxLogFile is the sandbox's k3s log, written by the simulated start.
-const sandboxLogFile = ".k3sca-k3s.log"
-
-// SandboxLog is the path of a sandbox's k3s log.
-func SandboxLog(dataDir string) string { return filepath.Join(dataDir, sandboxLogFile) }
-
-// ErrorLogCommand implements ErrorLogReader.
-func (s *SandboxServices) ErrorLogCommand(string) string { return errorLinesOf(SandboxLog(s.DataDir)) }
-
-// ErrorLog implements ErrorLogReader from the sandbox's log.
-func (s *SandboxServices) ErrorLog(_ context.Context, _ string, n int) ([]string, error) {
-	out, err := os.ReadFile(SandboxLog(s.DataDir))
-	if err != nil {
-		return nil, fmt.Errorf("read the sandbox's k3s log: %w", err)
-	}
-	return lastErrorLines(out, n), nil
-}
-
-// appendSandboxLog appends one line to the sandbox's k3s log in k3s's
-// (logrus) format. A failure to log is not an error of the start.
-func appendSandboxLog(dataDir string, now time.Time, level, msg string) {
-	f, err := os.OpenFile(SandboxLog(dataDir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	_, _ = fmt.Fprintf(f, "time=%q level=%s msg=%s\n", now.UTC().Format(time.RFC3339), level, strconv.Quote(msg))
+	return LastErrorLines(out, n), nil
 }

@@ -1,4 +1,4 @@
-package steps
+package sandbox_test
 
 import (
 	"bytes"
@@ -13,6 +13,11 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
+	"github.com/k3sca/k3sca/steps"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -21,11 +26,11 @@ import (
 func TestSimulateRestart(t *testing.T) {
 	tests := []struct {
 		name    string
-		before  func(t *testing.T, sb *Sandbox)
+		before  func(t *testing.T, sb *sandbox.Sandbox)
 		wantErr error
 	}{
 		{name: "takes the loaded CAs, re-issues leaves, rewrites the token"},
-		{name: "a differing file 3 s newer on disk aborts", wantErr: ErrNewerOnDisk, before: func(t *testing.T, sb *Sandbox) {
+		{name: "a differing file 3 s newer on disk aborts", wantErr: node.ErrNewerOnDisk, before: func(t *testing.T, sb *sandbox.Sandbox) {
 			p := pki.ServerCAPath(sb.ServerDir)
 			if err := os.WriteFile(p, []byte("edited by hand\n"), 0o600); err != nil {
 				t.Fatal(err)
@@ -35,8 +40,8 @@ func TestSimulateRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{name: "a real data dir is refused", wantErr: ErrNotSandbox, before: func(t *testing.T, sb *Sandbox) {
-			if err := os.Remove(filepath.Join(sb.DataDir, sandboxMarker)); err != nil {
+		{name: "a real data dir is refused", wantErr: node.ErrNotSandbox, before: func(t *testing.T, sb *sandbox.Sandbox) {
+			if err := os.Remove(filepath.Join(sb.DataDir, node.SandboxMarker)); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -44,9 +49,12 @@ func TestSimulateRestart(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			sb := stSandbox(t)
-			stage := stStage(t, sb)
-			l := NewLoad(stInput(sb, stage, ViaAuto))
+			sb := sandboxtest.New(t)
+			stage := sandboxtest.Stage(t, sb)
+			l := steps.NewLoad(steps.LoadInput{
+				DataDir: sb.DataDir, Staged: stage, Now: testkit.Now, Product: product.K3s,
+				Access: steps.AccessInput{DataDir: sb.DataDir, Via: steps.ViaAuto, Product: product.K3s, Services: node.NewFakeServices()},
+			})
 			if _, err := l.Run(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +62,7 @@ func TestSimulateRestart(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, sb)
 			}
-			rep, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(time.Minute))
+			rep, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(time.Minute))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("restart: %v, want %v", err, tc.wantErr)
 			}
@@ -74,7 +82,7 @@ func TestSimulateRestart(t *testing.T) {
 			if err != nil || !bytes.Equal(leaf[0].AuthorityKeyId, ca[0].SubjectKeyId) {
 				t.Errorf("serving-kube-apiserver.crt was not re-issued by the new server CA (%v)", err)
 			}
-			again, err := SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(2*time.Minute))
+			again, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now.Add(2*time.Minute))
 			if err != nil || len(again.Updated) != 0 {
 				t.Errorf("second restart: %v, %d updated; want nothing to do", err, len(again.Updated))
 			}
@@ -92,14 +100,14 @@ func TestInspectSandboxRoot(t *testing.T) {
 		{name: "missing", root: func(t *testing.T) string { return filepath.Join(t.TempDir(), "new") }},
 		{name: "empty", root: func(t *testing.T) string { return t.TempDir() }},
 		{name: "a sandbox built before", wantReopen: true,
-			root: func(t *testing.T) string { return filepath.Dir(stSandbox(t).DataDir) }},
-		{name: "someone's files", wantErr: ErrSandboxDirInUse, root: func(t *testing.T) string {
+			root: func(t *testing.T) string { return filepath.Dir(sandboxtest.New(t).DataDir) }},
+		{name: "someone's files", wantErr: sandbox.ErrDirInUse, root: func(t *testing.T) string {
 			dir := t.TempDir()
-			stMkdir(t, filepath.Join(dir, "server", "tls"))
+			testkit.Mkdir(t, filepath.Join(dir, "server", "tls"))
 			return dir
 		}},
-		{name: "a sandbox data dir instead of its parent", wantErr: ErrSandboxDirInUse,
-			root: func(t *testing.T) string { return stSandbox(t).DataDir }},
+		{name: "a sandbox data dir instead of its parent", wantErr: sandbox.ErrDirInUse,
+			root: func(t *testing.T) string { return sandboxtest.New(t).DataDir }},
 		{name: "a file", wantErr: errAny, root: func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "f")
 			if err := os.WriteFile(p, nil, 0o600); err != nil {
@@ -110,7 +118,7 @@ func TestInspectSandboxRoot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			reopen, err := InspectSandboxRoot(tc.root(t))
+			reopen, err := sandbox.InspectRoot(tc.root(t))
 			if tc.wantErr == errAny && err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -122,18 +130,18 @@ func TestInspectSandboxRoot(t *testing.T) {
 }
 
 func TestOpenSandbox(t *testing.T) {
-	sb := stSandbox(t)
-	got, err := OpenSandbox(sb.DataDir)
+	sb := sandboxtest.New(t)
+	got, err := sandbox.Open(sb.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Token != sb.Token || got.Key != sb.Key || got.ServerDir != sb.ServerDir {
 		t.Errorf("reopened %+v, want %+v", got, sb)
 	}
-	if state, _ := os.ReadFile(filepath.Join(sb.DataDir, sandboxServiceFile)); string(state) != "inactive\n" {
+	if state, _ := os.ReadFile(filepath.Join(sb.DataDir, sandbox.ServiceFile)); string(state) != "inactive\n" {
 		t.Errorf("a new sandbox's service state is %q, want inactive", state)
 	}
-	if _, err := OpenSandbox(t.TempDir()); !errors.Is(err, ErrNotSandbox) {
+	if _, err := sandbox.Open(t.TempDir()); !errors.Is(err, node.ErrNotSandbox) {
 		t.Errorf("open a plain dir: %v, want ErrNotSandbox", err)
 	}
 }
@@ -141,38 +149,38 @@ func TestOpenSandbox(t *testing.T) {
 func TestCreateSandboxFrom(t *testing.T) {
 	tests := []struct {
 		name        string
-		setup       func(t *testing.T, sb *Sandbox) // makes the source look like a node
-		wantCopied  []string                        // substrings of Copied
-		wantSkipped []string                        // Skipped paths
-		wantStore   string                          // substring of Datastore
-		readOnly    bool                            // the source's files must not change at all
+		setup       func(t *testing.T, sb *sandbox.Sandbox) // makes the source look like a node
+		wantCopied  []string                                // substrings of Copied
+		wantSkipped []string                                // Skipped paths
+		wantStore   string                                  // substring of Datastore
+		readOnly    bool                                    // the source's files must not change at all
 		wantErr     error
 	}{
 		{name: "a stopped SQLite server", readOnly: true, wantStore: "sqlite",
 			wantCopied: []string{"server/tls (", "server/cred (", "server/token", "server/db/state.db (VACUUM INTO"}},
 		{name: "a node's extras are skipped", wantStore: "sqlite",
-			setup: func(t *testing.T, sb *Sandbox) {
-				stMkdir(t, filepath.Join(sb.DataDir, "agent", "images"))
-				stMkdir(t, filepath.Join(sb.ServerDir, "db", "snapshots"))
-				stMkdir(t, filepath.Join(sb.ServerDir, "manifests"))
+			setup: func(t *testing.T, sb *sandbox.Sandbox) {
+				testkit.Mkdir(t, filepath.Join(sb.DataDir, "agent", "images"))
+				testkit.Mkdir(t, filepath.Join(sb.ServerDir, "db", "snapshots"))
+				testkit.Mkdir(t, filepath.Join(sb.ServerDir, "manifests"))
 				if err := os.WriteFile(filepath.Join(sb.ServerDir, "manifests", "ccm.yaml"), []byte("kind: x\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				if err := os.Symlink(filepath.Join(sb.ServerDir, "token"), filepath.Join(sb.ServerDir, "node-token")); err != nil {
 					t.Fatal(err)
 				}
-				stListenKineSocket(t, sb.ServerDir)
+				testservers.ListenKineSocket(t, sb.ServerDir)
 			},
 			wantCopied:  []string{"server/manifests (1 files)"},
 			wantSkipped: []string{"agent", "server/db/snapshots", "server/kine.sock", "server/node-token"}},
 		{name: "embedded etcd: no datastore", wantStore: "none: the source runs embedded etcd",
-			setup: func(t *testing.T, sb *Sandbox) {
-				stRemove(t, stDBPath(sb))
-				stMkdir(t, filepath.Join(sb.ServerDir, "db", "etcd", "member"))
+			setup: func(t *testing.T, sb *sandbox.Sandbox) {
+				testkit.Remove(t, sandboxtest.DBPath(sb))
+				testkit.Mkdir(t, filepath.Join(sb.ServerDir, "db", "etcd", "member"))
 			},
 			wantSkipped: []string{"server/db/etcd"}},
-		{name: "an agent's data dir is refused", wantErr: ErrNotServerDataDir,
-			setup: func(t *testing.T, sb *Sandbox) {
+		{name: "an agent's data dir is refused", wantErr: sandbox.ErrNotServerDataDir,
+			setup: func(t *testing.T, sb *sandbox.Sandbox) {
 				if err := os.RemoveAll(filepath.Join(sb.ServerDir, "tls")); err != nil {
 					t.Fatal(err)
 				}
@@ -181,13 +189,13 @@ func TestCreateSandboxFrom(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			src := stSandbox(t)
+			src := sandboxtest.New(t)
 			if tc.setup != nil {
 				tc.setup(t, src)
 			}
-			before := stFingerprint(t, src.DataDir)
+			before := testkit.Fingerprint(t, src.DataDir)
 			dd := filepath.Join(t.TempDir(), "data")
-			sb, rep, err := CreateSandboxFrom(ctx, src.DataDir, dd, testkit.Now)
+			sb, rep, err := sandbox.CreateFrom(ctx, src.DataDir, dd, testkit.Now)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -197,7 +205,7 @@ func TestCreateSandboxFrom(t *testing.T) {
 				}
 				return
 			}
-			if tc.readOnly && stFingerprint(t, src.DataDir) != before {
+			if tc.readOnly && testkit.Fingerprint(t, src.DataDir) != before {
 				t.Error("the source changed")
 			}
 			copied := strings.Join(rep.Copied, "\n")
@@ -218,17 +226,17 @@ func TestCreateSandboxFrom(t *testing.T) {
 			if !strings.Contains(rep.Datastore, tc.wantStore) {
 				t.Errorf("datastore %q, want %q", rep.Datastore, tc.wantStore)
 			}
-			if !IsSandbox(dd) || sb.Token != src.Token || sb.Key != src.Key {
-				t.Errorf("copy: sandbox %t, token or key differ", IsSandbox(dd))
+			if !node.IsSandbox(dd) || sb.Token != src.Token || sb.Key != src.Key {
+				t.Errorf("copy: sandbox %t, token or key differ", node.IsSandbox(dd))
 			}
 			if _, err := os.Stat(filepath.Join(dd, "agent")); err == nil {
 				t.Error("agent/ was copied")
 			}
-			if active, err := (&SandboxServices{DataDir: dd}).IsActive(ctx, "k3s"); err != nil || active {
+			if active, err := (&sandbox.Services{DataDir: dd}).IsActive(ctx, "k3s"); err != nil || active {
 				t.Errorf("the copy runs (%t, %v); want it stopped", active, err)
 			}
 			if strings.HasPrefix(tc.wantStore, "sqlite") {
-				if _, err := SimulateRestart(ctx, dd, product.K3s, testkit.Now); err != nil {
+				if _, err := sandbox.SimulateRestart(ctx, dd, product.K3s, testkit.Now); err != nil {
 					t.Errorf("restart of the copy: %v", err)
 				}
 			}
@@ -240,8 +248,8 @@ func TestCreateSandboxFrom(t *testing.T) {
 // only in the -wal of a connection that is still open, as with a running k3s.
 func TestCreateSandboxFromLiveWAL(t *testing.T) {
 	ctx := context.Background()
-	src := stSandbox(t)
-	db, err := sql.Open("sqlite", "file:"+stDBPath(src)+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
+	src := sandboxtest.New(t)
+	db, err := sql.Open("sqlite", "file:"+sandboxtest.DBPath(src)+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,14 +259,14 @@ func TestCreateSandboxFromLiveWAL(t *testing.T) {
 		VALUES ('/registry/only-in-wal', 1, 0, 0, 0, 0, x'00', NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(stDBPath(src) + "-wal"); err != nil || fi.Size() == 0 {
+	if fi, err := os.Stat(sandboxtest.DBPath(src) + "-wal"); err != nil || fi.Size() == 0 {
 		t.Fatalf("no live WAL to copy (%v)", err)
 	}
 	dd := filepath.Join(t.TempDir(), "data")
-	if _, _, err := CreateSandboxFrom(ctx, src.DataDir, dd, testkit.Now); err != nil {
+	if _, _, err := sandbox.CreateFrom(ctx, src.DataDir, dd, testkit.Now); err != nil {
 		t.Fatal(err)
 	}
-	if dump := stDump(t, filepath.Join(dd, "server", "db", "state.db")); !strings.Contains(dump, "/registry/only-in-wal") {
+	if dump := testkit.DumpSQLite(t, filepath.Join(dd, "server", "db", "state.db")); !strings.Contains(dump, "/registry/only-in-wal") {
 		t.Error("the copy lacks the row committed to the WAL")
 	}
 	for _, junk := range []string{"-wal", "-shm"} {
@@ -269,7 +277,7 @@ func TestCreateSandboxFromLiveWAL(t *testing.T) {
 }
 
 func TestCreateSandboxFromRefuses(t *testing.T) {
-	src := stSandbox(t)
+	src := sandboxtest.New(t)
 	tests := []struct {
 		name string
 		dd   func(t *testing.T) string
@@ -286,11 +294,11 @@ func TestCreateSandboxFromRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := stFingerprint(t, src.DataDir)
-			if _, _, err := CreateSandboxFrom(context.Background(), src.DataDir, tc.dd(t), testkit.Now); err == nil {
+			before := testkit.Fingerprint(t, src.DataDir)
+			if _, _, err := sandbox.CreateFrom(context.Background(), src.DataDir, tc.dd(t), testkit.Now); err == nil {
 				t.Fatal("no error")
 			}
-			if stFingerprint(t, src.DataDir) != before {
+			if testkit.Fingerprint(t, src.DataDir) != before {
 				t.Error("the source changed")
 			}
 		})

@@ -1,4 +1,4 @@
-package steps
+package sandbox
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -27,13 +28,13 @@ const (
 	stateInactive = "inactive"
 )
 
-// SandboxServices is the ServiceManager of a sandbox data dir. Its state
+// Services is the ServiceManager of a sandbox data dir. Its state
 // lives in <DataDir>/.k3sca-service so that it survives between commands; a
 // new sandbox is stopped, as k3s after its first start, so direct SQLite
 // writes are allowed. Starting the server unit simulates what a k3s server
 // start does to the data dir (SimulateRestart). Every call refuses a data dir
 // that is not a sandbox.
-type SandboxServices struct {
+type Services struct {
 	// DataDir is the sandbox data dir.
 	DataDir string
 	// Product is the sandbox's product; the zero value takes it from the
@@ -54,10 +55,10 @@ type SandboxServices struct {
 	lst *supervisorListener
 }
 
-var _ ServiceManager = (*SandboxServices)(nil)
+var _ node.ServiceManager = (*Services)(nil)
 
 // IsActive implements ServiceManager: only the server unit ever runs.
-func (s *SandboxServices) IsActive(_ context.Context, unit string) (bool, error) {
+func (s *Services) IsActive(_ context.Context, unit string) (bool, error) {
 	if _, ok := s.serverProduct(unit); !ok {
 		return false, s.check()
 	}
@@ -67,7 +68,7 @@ func (s *SandboxServices) IsActive(_ context.Context, unit string) (bool, error)
 }
 
 // Stop implements ServiceManager: it marks the server stopped.
-func (s *SandboxServices) Stop(_ context.Context, unit string) error {
+func (s *Services) Stop(_ context.Context, unit string) error {
 	if _, ok := s.serverProduct(unit); !ok {
 		return s.unknownUnit(unit)
 	}
@@ -79,14 +80,14 @@ func (s *SandboxServices) Stop(_ context.Context, unit string) error {
 
 // Close stops the simulated listener, if one runs; the recorded state is
 // kept.
-func (s *SandboxServices) Close() error {
+func (s *Services) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeListener()
 	return nil
 }
 
-func (s *SandboxServices) closeListener() {
+func (s *Services) closeListener() {
 	_ = s.lst.Close()
 	s.lst = nil
 }
@@ -95,7 +96,7 @@ func (s *SandboxServices) closeListener() {
 // while it serves (Serve), else not probeable. A sandbox server recorded
 // as running but started by another process serves again here, with the
 // certificate and CA it started with (its disk), as a running k3s does.
-func (s *SandboxServices) SupervisorURL(string) (string, bool) {
+func (s *Services) SupervisorURL(string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lst == nil && s.Serve {
@@ -113,7 +114,7 @@ func (s *SandboxServices) SupervisorURL(string) (string, bool) {
 // sandbox (reconcile from the datastore, re-issue leaf certificates, rewrite
 // the token), then marks the server running. A failed simulation leaves it
 // stopped, as a k3s that exits at start-up.
-func (s *SandboxServices) Start(ctx context.Context, unit string) error {
+func (s *Services) Start(ctx context.Context, unit string) error {
 	p, ok := s.serverProduct(unit)
 	if !ok {
 		return s.unknownUnit(unit)
@@ -141,7 +142,7 @@ func (s *SandboxServices) Start(ctx context.Context, unit string) error {
 }
 
 // now reads the injected clock (nil: time.Now).
-func (s *SandboxServices) now() time.Time {
+func (s *Services) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
@@ -149,11 +150,16 @@ func (s *SandboxServices) now() time.Time {
 }
 
 // Name implements ServiceManager.
-func (s *SandboxServices) Name() string { return "sandbox" }
+func (s *Services) Name() string { return "sandbox" }
+
+// Command implements node.Commander: `k3sca sandbox VERB -d DATADIR`.
+func (s *Services) Command(verb, _ string) string {
+	return "k3sca sandbox " + verb + " -d " + s.DataDir
+}
 
 // serverProduct reports whether unit is the sandbox's server unit and for
 // which product.
-func (s *SandboxServices) serverProduct(unit string) (product.Product, bool) {
+func (s *Services) serverProduct(unit string) (product.Product, bool) {
 	if s.Product != (product.Product{}) {
 		return s.Product, unit == s.Product.ServerUnit()
 	}
@@ -165,7 +171,7 @@ func (s *SandboxServices) serverProduct(unit string) (product.Product, bool) {
 	return product.Product{}, false
 }
 
-func (s *SandboxServices) unknownUnit(unit string) error {
+func (s *Services) unknownUnit(unit string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -173,14 +179,14 @@ func (s *SandboxServices) unknownUnit(unit string) error {
 }
 
 // check refuses a data dir that is not a sandbox.
-func (s *SandboxServices) check() error {
-	if s.DataDir == "" || !IsSandbox(s.DataDir) {
-		return fmt.Errorf("sandbox service manager on %q: %w", s.DataDir, ErrNotSandbox)
+func (s *Services) check() error {
+	if s.DataDir == "" || !node.IsSandbox(s.DataDir) {
+		return fmt.Errorf("sandbox service manager on %q: %w", s.DataDir, node.ErrNotSandbox)
 	}
 	return nil
 }
 
-func (s *SandboxServices) read() (bool, error) {
+func (s *Services) read() (bool, error) {
 	if err := s.check(); err != nil {
 		return false, err
 	}
@@ -202,7 +208,7 @@ func (s *SandboxServices) read() (bool, error) {
 	}
 }
 
-func (s *SandboxServices) write(active bool) error {
+func (s *Services) write(active bool) error {
 	if err := s.check(); err != nil {
 		return err
 	}
