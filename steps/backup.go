@@ -15,6 +15,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -282,7 +283,7 @@ func removedNote(removed []string) string {
 	if len(removed) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; removed %s a killed run left: %s", plural(len(removed), "incomplete backup"), strings.Join(removed, ", "))
+	return fmt.Sprintf("; removed %s a killed run left: %s", words.Plural(len(removed), "incomplete backup"), strings.Join(removed, ", "))
 }
 
 // RemoveIncompleteBackups deletes what IncompleteBackups lists and returns

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -96,7 +97,7 @@ func (g *Generate) Run(ctx context.Context) (string, error) {
 	if err := g.set.Write(ctx, g.in.Out, g.in.Opts.Now); err != nil {
 		return "", fmt.Errorf("write staged set: %w", err)
 	}
-	return fmt.Sprintf("wrote %s to %s", plural(len(g.set.Files), "file"), g.in.Out), nil
+	return fmt.Sprintf("wrote %s to %s", words.Plural(len(g.set.Files), "file"), g.in.Out), nil
 }
 
 func (g *Generate) build(ctx context.Context) error {

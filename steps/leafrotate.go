@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -37,7 +38,7 @@ func (l *LeafRotate) Preview(ctx context.Context) (*Plan, error) {
 		plan.Add(ActBackup, l.plan.BackupDir, "copy of the tls dir")
 	}
 	if d := l.plan.AgentBackupDir; d != "" {
-		plan.Add(ActBackup, d, "the %s below, kept apart from the server's", plural(len(l.plan.AgentFiles), "agent file"))
+		plan.Add(ActBackup, d, "the %s below, kept apart from the server's", words.Plural(len(l.plan.AgentFiles), "agent file"))
 	}
 	if l.plan.Regenerate {
 		plan.Add(ActWrite, pki.RegenerateTriggerPath(product.ServerDir(l.plan.DataDir)), "empty trigger, 0600")

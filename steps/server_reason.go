@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/remote"
@@ -223,7 +224,7 @@ func validationVerdict(rep *pki.Report, force bool) string {
 	case rep.Accepted && len(rep.Warnings) == 0:
 		return fmt.Sprintf("accepted (%s)", rep.Class)
 	case rep.Accepted:
-		return fmt.Sprintf("accepted (%s), %s: %s", rep.Class, plural(len(rep.Warnings), "warning"), strings.Join(rep.Warnings, "; "))
+		return fmt.Sprintf("accepted (%s), %s: %s", rep.Class, words.Plural(len(rep.Warnings), "warning"), strings.Join(rep.Warnings, "; "))
 	case force:
 		return fmt.Sprintf("refused without --force (%s): %s", rep.Class, strings.Join(rep.Errors, "; "))
 	}

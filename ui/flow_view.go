@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -37,20 +38,12 @@ func (f *flowScreen) stepList() string {
 		lines = append(lines, f.stepRow(i, cur, f.com.Width))
 	}
 	if first > 0 {
-		lines[0] = f.com.Styles.Dim.Render("  … " + plural(first+1, "step") + " above")
+		lines[0] = f.com.Styles.Dim.Render("  … " + words.Plural(first+1, "step") + " above")
 	}
 	if n := len(f.reps) - first - rows; n > 0 {
-		lines[len(lines)-1] = f.com.Styles.Dim.Render("  … " + plural(n+1, "step") + " below")
+		lines[len(lines)-1] = f.com.Styles.Dim.Render("  … " + words.Plural(n+1, "step") + " below")
 	}
 	return strings.Join(lines, "\n")
-}
-
-// plural is "1 step", "2 steps".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // stepRow is step i's line of the list at width w; cur is the current

@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/k3sca/k3sca/internal/words"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -177,7 +178,7 @@ func (f *form) backupLines() []string {
 	for i, c := range head[:len(head)-1] {
 		widths[i] = max(widths[i], ansi.StringWidth(c))
 	}
-	lines := []string{st.Title.Render(hang(indent, fmt.Sprintf("%s in %s, newest first (↑↓ choose, tab completes):", plural(len(p.list), "backup"), dir), w))}
+	lines := []string{st.Title.Render(hang(indent, fmt.Sprintf("%s in %s, newest first (↑↓ choose, tab completes):", words.Plural(len(p.list), "backup"), dir), w))}
 	first, shown := f.backupWindow()
 	for r, row := range rows {
 		j := r - 2 // the entry index; -1 is "none", -2 the head
