@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/steps"
+	"github.com/k3sca/k3sca/steps/render"
 )
 
 // confirmFlags are the flags of a single-step command that writes: the
@@ -48,7 +49,7 @@ func (a *app) commandEnv(cmd *cobra.Command, holder string, dryRun bool) (steps.
 // the plans go to stdout instead, as the command printed them before it
 // ran on the flow engine.
 func (a *app) runSingle(ctx context.Context, c *steps.Command, o confirmFlags, format string) (steps.Report, error) {
-	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, DryRun: o.dryRun}
+	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, DryRun: o.dryRun, Render: render.Data}
 	textDry := o.dryRun && format != "json"
 	if textDry {
 		r.Out = nil

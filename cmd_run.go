@@ -14,6 +14,7 @@ import (
 	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
+	"github.com/k3sca/k3sca/steps/render"
 )
 
 // Flags shared by every flow command.
@@ -266,7 +267,7 @@ func (a *app) runFlow(cmd *cobra.Command, spec steps.FlowSpec, o flowOptions) er
 		}
 		return usageError{err}
 	}
-	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun}
+	r := steps.Runner{Out: a.stderr, Yes: o.yes, Words: o.confirm, ShowSecrets: o.showToken, DryRun: o.dryRun, Render: render.Data}
 	rep, runErr := r.Run(cmd.Context(), flow)
 	if err := a.writeReport(rep, format); err != nil {
 		return err
@@ -298,7 +299,7 @@ func (a *app) printSummary(rep steps.Report) {
 	}
 	fmt.Fprintf(a.stdout, "%s: %s\n", rep.Title, state)
 	for _, st := range rep.Steps {
-		line := fmt.Sprintf("  %s %d. %s", st.Status.Mark(), st.N, st.Title)
+		line := fmt.Sprintf("  %s %d. %s", render.Mark(st.Status), st.N, st.Title)
 		switch {
 		case st.Reason != "":
 			line += " (skipped: " + st.Reason + ")"

@@ -203,25 +203,6 @@ const (
 	StatusDeclined Status = "declined"
 )
 
-// Mark is the one-character mark of a status in step lists.
-func (s Status) Mark() string {
-	switch s {
-	case StatusDone:
-		return "✓"
-	case StatusRunning:
-		return "▸"
-	case StatusSkipped:
-		return "–"
-	case StatusPlanned:
-		return "○"
-	case StatusFailed:
-		return "✗"
-	case StatusDeclined:
-		return "✗"
-	}
-	return "·"
-}
-
 // ErrDeclined means the operator answered No (or --yes was not given) at a
 // writing step; nothing from that step on was done.
 var ErrDeclined = errors.New("not confirmed: stopped before the step that writes")

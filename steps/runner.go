@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/k3sver"
-	"github.com/k3sca/k3sca/pki"
 )
 
 // Asker asks the operator to confirm a writing step; the plain (line by
@@ -42,6 +41,9 @@ type Runner struct {
 	SecretHint string
 	// DryRun previews writing steps instead of running them.
 	DryRun bool
+	// Render is the text printed, indented, under an outcome for its Data
+	// (the front end's renderer, render.Data); nil prints no data.
+	Render func(data any) string
 }
 
 // Run runs f to its end and returns the session's report. The error is
@@ -278,10 +280,9 @@ func (r *Runner) printOutcome(i, n int, st Status, out *Outcome) {
 	for _, d := range out.Details {
 		r.printf("  %s\n", d)
 	}
-	if inv, ok := out.Data.(*pki.Inventory); ok && r.Out != nil {
-		var b strings.Builder
-		if err := inv.WriteText(&b, inv.TLSDir); err == nil {
-			r.printf("%s", indent(b.String()))
+	if r.Render != nil && r.Out != nil {
+		if text := r.Render(out.Data); text != "" {
+			r.printf("%s", indent(text))
 		}
 	}
 	lines, hint := out.Masked, len(out.Masked) > 0

@@ -10,6 +10,7 @@ import (
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
+	"github.com/k3sca/k3sca/steps/render"
 )
 
 // outcomeView renders outcomes: the theme, the width, the TLS dir the
@@ -119,7 +120,7 @@ func listTail(r steps.StepReport) string {
 
 // stepLine is one line of the step list: mark, number, title and tail.
 func stepLine(r steps.StepReport, tail string, st Styles, width int) string {
-	head := fmt.Sprintf("%s %d. %s", r.Status.Mark(), r.N, r.Title)
+	head := fmt.Sprintf("%s %d. %s", render.Mark(r.Status), r.N, r.Title)
 	line := truncate(head, width)
 	if tail != "" && ansi.StringWidth(line)+3+6 <= width {
 		line += " — " + cutWords(tail, width-ansi.StringWidth(line)-3)
@@ -127,7 +128,7 @@ func stepLine(r steps.StepReport, tail string, st Styles, width int) string {
 	if r.Status == steps.StatusRunning {
 		return st.Selected.Render(line)
 	}
-	mark, rest := r.Status.Mark(), strings.TrimPrefix(line, r.Status.Mark())
+	mark, rest := render.Mark(r.Status), strings.TrimPrefix(line, render.Mark(r.Status))
 	return st.Step(r.Status).Render(mark) + rest
 }
 

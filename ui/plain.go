@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/steps"
+	"github.com/k3sca/k3sca/steps/render"
 )
 
 // RunPlain runs the wizard line by line, for terminals that cannot draw a
@@ -208,7 +209,7 @@ func (p *plain) run(ctx context.Context, spec steps.FlowSpec) {
 		p.failed(err)
 		return
 	}
-	r := &steps.Runner{Out: p.out, Ask: plainAsker{p}, DryRun: p.dry, SecretHint: "hidden: you are asked at the end whether to show it"}
+	r := &steps.Runner{Out: p.out, Ask: plainAsker{p}, DryRun: p.dry, SecretHint: "hidden: you are asked at the end whether to show it", Render: render.Data}
 	rep, err := r.Run(ctx, f)
 	switch {
 	case errors.Is(err, steps.ErrDeclined):
