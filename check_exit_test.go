@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestCheckExitCodes pins the exit codes of check and run check: the
@@ -12,7 +14,7 @@ import (
 // 17 service-file leaves and the kubeconfig's admin certificate expire in
 // 364 days, its CAs in about ten years.
 func TestCheckExitCodes(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	dd := sb.DataDir
 	tests := []struct {
 		name string
@@ -74,7 +76,7 @@ func TestCheckExitCodes(t *testing.T) {
 // k3s's seven, on every row; k3sca's rows add Source, and nothing else
 // is ever added.
 func TestCheckJSONFields(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "check", "-d", sb.DataDir, "-o", "json")
 	var doc map[string][]map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {

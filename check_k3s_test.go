@@ -16,6 +16,7 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 var updateK3sCheck = flag.Bool("update-k3s-check", false, "rewrite testdata/k3s-check/sandbox.{json,yaml} with k3sCheckOracle")
@@ -133,7 +134,7 @@ func k3sDocuments(t *testing.T, rows []k3sCertificate) (j, y []byte) {
 // k3s deletes at start being absent), then k3sca's extra rows, each marked
 // with a Source k3s's rows never carry.
 func TestCheckK3sRows(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	wantJSON, wantYAML := k3sDocuments(t, k3sCheckOracle(t, sb.DataDir, testkit.Now))
 	fixJSON, fixYAML := filepath.Join("testdata", "k3s-check", "sandbox.json"), filepath.Join("testdata", "k3s-check", "sandbox.yaml")
 	if *updateK3sCheck {
@@ -226,7 +227,7 @@ func splitK3sRows(t *testing.T, format string, out []byte) ([]byte, map[string]i
 // and a datastore that cannot be read is a note on stderr, never a
 // failure or a row.
 func TestCheckDatastore(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	rows := func(r result) (datastore, differs int) {
 		t.Helper()
 		var doc pki.K3sReport

@@ -13,6 +13,7 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // parseProm parses the text format as Prometheus and node_exporter do.
@@ -40,7 +41,7 @@ func labels(m *dto.Metric) map[string]string {
 // certificate of every source, values true to the files; a CA file that
 // differs from the datastore's copy gets k3sca_ca_datastore_match 0.
 func TestCheckPrometheus(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	dir := t.TempDir()
 	textfile := filepath.Join(dir, "k3sca.prom")
 	r := runAt(t, "check", "-d", sb.DataDir, "-o", "prometheus", "--textfile", textfile)

@@ -14,6 +14,7 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -183,7 +184,7 @@ func checkCLIGolden(t *testing.T, name string, r result, n normaliser, isJSON bo
 // validate, token, rotate, load, datastore restore, backups and show. New
 // fields may be added; a pinned one may not change or go away.
 func TestSingleStepCommandsCompat(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	top := t.TempDir()
 	stage := filepath.Join(top, "stage")
 	fresh := filepath.Join(top, "fresh")
@@ -244,7 +245,7 @@ func TestSingleStepCommandsCompat(t *testing.T) {
 // prints for the same inventory, so check can adopt it without a change
 // to its output.
 func TestCheckTextIsTheSharedRenderer(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "check", "-d", sb.DataDir)
 	// The check flow's report, as check builds it (the admin kubeconfig's
 	// and the datastore's certificates included), through the shared
@@ -278,7 +279,7 @@ func TestCheckTextIsTheSharedRenderer(t *testing.T) {
 // each names the flow that does, and that printed command, run as it is,
 // writes and leaves k3s running.
 func TestWhileK3sRunsTheHintedFlowWrites(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	d := []string{"-d", sb.DataDir}
 	stage := stageRotation(t, sb.DataDir)
 	if r := runAt(t, append([]string{"sandbox", "start"}, d...)...); r.code != exitOK {

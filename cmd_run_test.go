@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -14,7 +15,7 @@ import (
 // nothing, a run without --confirm stops at the load, the full run loads,
 // restarts the sandbox's k3s and reports every step in JSON.
 func TestRunFlowHeadless(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	top := filepath.Dir(sb.DataDir)
 	stage := filepath.Join(top, "stage")
 	before := snapshot(t, top)
@@ -74,7 +75,7 @@ func TestRunFlowHeadless(t *testing.T) {
 }
 
 func TestRunFlowUsageErrors(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	tests := []struct {
 		name string
 		args []string
@@ -98,7 +99,7 @@ func TestRunFlowUsageErrors(t *testing.T) {
 }
 
 func TestRunShowToken(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--dry-run", "--show-token")
 	if r.code != exitOK || !strings.Contains(r.stderr, "::server:"+sb.Token.Password) {
 		t.Fatalf("--show-token should print the full token: %d\n%s", r.code, r.stderr)
@@ -106,7 +107,7 @@ func TestRunShowToken(t *testing.T) {
 }
 
 func TestWizardRefusesWithoutTerminal(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "wizard", "-d", sb.DataDir)
 	if r.code != exitUsage || !strings.Contains(r.stderr, "needs a terminal") || !strings.Contains(r.stderr, "k3sca run") {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
@@ -116,7 +117,7 @@ func TestWizardRefusesWithoutTerminal(t *testing.T) {
 // TestRestartTimeoutMustBePositive: the restart's bound comes from the
 // flag or the setting, and no bound at all is refused before anything runs.
 func TestRestartTimeoutMustBePositive(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	for _, tt := range []struct {
 		name, env string
 		args      []string

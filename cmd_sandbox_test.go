@@ -192,7 +192,7 @@ func treeSums(t *testing.T, root string) map[string]string {
 // TestRolloutFlagsRefused: a bad --parallel, --node or --accept-host-key is a usage error
 // that names it, before any step.
 func TestRolloutFlagsRefused(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	tests := []struct {
 		args []string
 		want string

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // TestDumbTerminalAsksLineByLine: with TERM=dumb the wizard never draws
 // (no escape sequence reaches the terminal), says why, and asks line by
 // line from stdin, as --plain does.
 func TestDumbTerminalAsksLineByLine(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	t.Setenv("TERM", "dumb")
 	t.Setenv("ACCESSIBLE", "")
 	var out, errb bytes.Buffer

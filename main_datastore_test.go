@@ -16,6 +16,7 @@ import (
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -70,7 +71,7 @@ func liveValue(t *testing.T, sb *sandbox.Sandbox) datastore.KV {
 // the JSON result fails. The exit code still says what the datastore
 // holds (0: written), and stderr says the result could not be printed.
 func TestLoadOutcomeWhenStdoutFails(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	stage := stageRotation(t, sb.DataDir)
 	old := liveValue(t, sb)
 	r := runWith(t, fullWriter{}, "load", "-d", sb.DataDir, "--path", stage, "--yes", "--confirm", "load", "-o", "json")
@@ -89,7 +90,7 @@ func TestLoadOutcomeWhenStdoutFails(t *testing.T) {
 
 // TestLoadJSONOutcome: -o json says what the datastore holds.
 func TestLoadJSONOutcome(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	tests := []struct {
 		name     string
 		args     []string
@@ -131,7 +132,7 @@ func TestExitCodeOfUnknownOutcome(t *testing.T) {
 // (no backup, no datastore change), naming the holder; the first one then
 // completes. Exactly one succeeds.
 func TestConcurrentLoads(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	stageA, stageB := stageRotation(t, sb.DataDir), stageRotation(t, sb.DataDir)
 	old := liveValue(t, sb)
 	paused, resume := make(chan struct{}), make(chan struct{})
@@ -243,7 +244,7 @@ func TestDatastoreBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb, other := newSandbox(t), newSandbox(t)
+			sb, other := sandboxtest.New(t), sandboxtest.New(t)
 			args := tt.args(t, sb, other)
 			r := runAt(t, args...)
 			if r.code != tt.wantCode {
@@ -262,7 +263,7 @@ func TestDatastoreBadInput(t *testing.T) {
 // (planned in a dry run, taken by the load) and in `datastore backups`;
 // --sqlite-copy-limit (or K3SCA_SQLITE_COPY_LIMIT) skips it, saying why.
 func TestLoadDatastoreCopyCLI(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	stage := stageRotation(t, sb.DataDir)
 	type copyJSON struct {
 		DatastoreCopy *struct {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -34,18 +34,6 @@ func runAt(t *testing.T, args ...string) result {
 	a.home = func() (string, error) { return t.TempDir(), nil }
 	code := a.execute(context.Background(), a.rootCommand(), args)
 	return result{code, out.String(), errb.String()}
-}
-
-// newSandbox creates a sandbox data dir at the pinned clock.
-func newSandbox(t *testing.T) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Create(context.Background(), sandbox.Input{
-		DataDir: filepath.Join(t.TempDir(), "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
-	})
-	if err != nil {
-		t.Fatalf("sandbox: %v", err)
-	}
-	return sb
 }
 
 func TestSettingsPrecedence(t *testing.T) {
@@ -101,7 +89,7 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func TestValidateCommand(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	stage := filepath.Join(t.TempDir(), "stage")
 	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate rotation: %d %s", r.code, r.stderr)
@@ -154,7 +142,7 @@ func TestValidateCommand(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	tests := []struct {
 		name string
 		args []string
@@ -184,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestGenerateRefusesUnsafeOut(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	live := filepath.Join(sb.ServerDir, "tls")
 	nonEmpty := t.TempDir()
 	if err := os.WriteFile(filepath.Join(nonEmpty, "x"), []byte("x"), 0o600); err != nil {
@@ -210,7 +198,7 @@ func TestGenerateRefusesUnsafeOut(t *testing.T) {
 }
 
 func TestTokenMasksSecret(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "token", "-d", sb.DataDir, "-o", "json")
 	if r.code != 0 || strings.Contains(r.stdout, sb.Token.Password) || !strings.Contains(r.stdout, "server:********") {
 		t.Fatalf("masked token: exit %d stdout %s", r.code, r.stdout)
@@ -229,7 +217,7 @@ func TestTokenMasksSecret(t *testing.T) {
 }
 
 func TestCheckExitCode(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "check", "-d", sb.DataDir)
 	if r.code != 0 {
 		t.Errorf("fresh sandbox: exit %d, stderr %s", r.code, r.stderr)
@@ -246,7 +234,7 @@ func TestCheckExitCode(t *testing.T) {
 }
 
 func TestLoadRoundTrip(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	stage := filepath.Join(t.TempDir(), "stage")
 	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate: %s", r.stderr)
@@ -297,7 +285,7 @@ func snapshot(t *testing.T, dir string) string {
 }
 
 func TestLiveDirAsStagingDir(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	before := snapshot(t, sb.DataDir)
 	for _, args := range [][]string{
 		{"validate", "--path", sb.ServerDir},
@@ -316,7 +304,7 @@ func TestLiveDirAsStagingDir(t *testing.T) {
 }
 
 func TestGenerateBadImports(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	dir := t.TempDir()
 	rootCA := filepath.Join(sb.ServerDir, "tls", "client-ca.crt")
 	rootKey := filepath.Join(sb.ServerDir, "tls", "client-ca.key")
@@ -360,7 +348,7 @@ func TestGenerateBadImports(t *testing.T) {
 // TestRunCheckExitsLikeCheck: `run check` and `check` give the same exit
 // for the same certificates.
 func TestRunCheckExitsLikeCheck(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	for _, days := range []string{"120", "400"} {
 		a := runAt(t, "check", "-d", sb.DataDir, "--renew-days", days)
 		b := runAt(t, "run", "check", "-d", sb.DataDir, "--renew-days", days)
@@ -373,7 +361,7 @@ func TestRunCheckExitsLikeCheck(t *testing.T) {
 // TestLogOnEveryCommand: --log is taken by every command and records the
 // command, the names of the flags given (never their values) and the exit.
 func TestLogOnEveryCommand(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	for _, args := range [][]string{
 		{"check", "-d", sb.DataDir},
 		{"run", "check", "-d", sb.DataDir, "--token", sb.Token.String()},
@@ -399,7 +387,7 @@ func TestLogOnEveryCommand(t *testing.T) {
 // TestCheckTextNeverTruncates: `k3sca check` in text mode, piped, prints
 // every path and subject whole and aligns the columns (text/tabwriter).
 func TestCheckTextNeverTruncates(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	r := runAt(t, "check", "-d", sb.DataDir)
 	inv, err := steps.Check(context.Background(), steps.CheckInput{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Now})
 	if err != nil {

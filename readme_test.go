@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
 // readmeMonitoringCommands are the k3sca command lines of the README's
@@ -55,7 +57,7 @@ func TestREADMEMonitoring(t *testing.T) {
 	if len(cmds) != 3 {
 		t.Fatalf("found %d commands in the README's monitoring section, want 3 (service, cron, Nagios): %q", len(cmds), cmds)
 	}
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	t.Setenv("K3SCA_DATA_DIR", sb.DataDir)
 	for _, argv := range cmds {
 		t.Run(strings.Join(argv, " "), func(t *testing.T) {

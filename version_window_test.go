@@ -11,6 +11,7 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -47,7 +48,7 @@ func TestCheckTakesTheVersionsWindow(t *testing.T) {
 // TestRunRefusedForTheVersion: a flow the version table refuses exits 3
 // with the reason before any step, and the JSON report names the version.
 func TestRunRefusedForTheVersion(t *testing.T) {
-	sb := newSandbox(t)
+	sb := sandboxtest.New(t)
 	if err := sandbox.SetVersion(sb.DataDir, product.K3s, "v1.25.6+k3s1", testkit.Now); err != nil {
 		t.Fatal(err)
 	}

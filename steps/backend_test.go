@@ -59,7 +59,7 @@ func TestChooseAccess(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, sb.ServerDir)
 			}
-			in := AccessInput{DataDir: sb.DataDir, Via: tc.via, Product: product.K3s, Services: stServices{active: tc.running},
+			in := AccessInput{DataDir: sb.DataDir, Via: tc.via, Product: product.K3s, Services: fakeServices(tc.running),
 				Etcd: datastore.EtcdConfig{Endpoints: tc.endpoints}}
 			if tc.config != "" {
 				in.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")

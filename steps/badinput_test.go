@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -121,10 +122,10 @@ func TestLoadBadInputs(t *testing.T) {
 			in.Access.Etcd = datastore.EtcdConfig{Endpoints: []string{fmt.Sprintf("http://127.0.0.1:%d", stFreePort(t))}, DialTimeout: time.Second}
 		}, want: []error{datastore.ErrUnreachable}},
 		{name: "k3s running, via sqlite", input: func(in *LoadInput, _ *sandbox.Sandbox) {
-			in.Access.Via, in.Access.Services = ViaSQLite, stServices{active: true}
+			in.Access.Via, in.Access.Services = ViaSQLite, node.NewFakeServices(product.K3s.ServerUnit())
 		}, want: []error{ErrK3sRunning}},
 		{name: "k3s running, via auto without kine socket", input: func(in *LoadInput, _ *sandbox.Sandbox) {
-			in.Access.Services = stServices{active: true}
+			in.Access.Services = node.NewFakeServices(product.K3s.ServerUnit())
 		}, want: []error{ErrK3sRunning}},
 		{name: "fresh default CAs refused", stage: stDefaultCAStage, want: []error{ErrRefused}, msg: "ServiceKey: old ServiceAccount signing key not in new"},
 		{name: "symlink in staged dir", stage: stSymlinkStage, want: []error{fsutil.ErrSymlink}},

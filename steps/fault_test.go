@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -51,7 +52,7 @@ func TestFaultHelperProcess(t *testing.T) {
 	}
 	in := LoadInput{
 		DataDir: dataDir, Staged: os.Getenv(stEnvStage), Now: time.Unix(unix, 0).UTC(), Product: product.K3s,
-		Access: AccessInput{DataDir: dataDir, Via: ViaSQLite, Product: product.K3s, Services: stServices{}},
+		Access: AccessInput{DataDir: dataDir, Via: ViaSQLite, Product: product.K3s, Services: node.NewFakeServices()},
 		Hook: func(p string) {
 			fmt.Println(p) // lets the parent time the phases
 			if p == point {

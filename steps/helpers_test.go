@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -17,19 +18,11 @@ import (
 	"github.com/k3sca/k3sca/product"
 )
 
-// stServices is a fake ServiceManager: systemd cannot run here.
-type stServices struct{ active bool }
-
-func (s stServices) IsActive(context.Context, string) (bool, error) { return s.active, nil }
-func (stServices) Stop(context.Context, string) error               { return nil }
-func (stServices) Start(context.Context, string) error              { return nil }
-func (stServices) Name() string                                     { return "fake" }
-
 // stInput is a SQLite-era load of stage into sb with k3s stopped.
 func stInput(sb *sandbox.Sandbox, stage string, via Via) LoadInput {
 	return LoadInput{
 		DataDir: sb.DataDir, Staged: stage, Now: testkit.Now, Product: product.K3s,
-		Access: AccessInput{DataDir: sb.DataDir, Via: via, Product: product.K3s, Services: stServices{}},
+		Access: AccessInput{DataDir: sb.DataDir, Via: via, Product: product.K3s, Services: node.NewFakeServices()},
 	}
 }
 
@@ -118,4 +111,12 @@ func stSameKV(t testing.TB, got, want datastore.KV) {
 		t.Errorf("bootstrap value changed: revision %d -> %d, value equal %t",
 			want.ModRevision, got.ModRevision, bytes.Equal(got.Value, want.Value))
 	}
+}
+
+// fakeServices is the fake service manager with k3s running or stopped.
+func fakeServices(running bool) *node.FakeServices {
+	if running {
+		return node.NewFakeServices(product.K3s.ServerUnit())
+	}
+	return node.NewFakeServices()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/sandbox"
@@ -199,11 +200,11 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				switch path.name {
 				case "kine-socket": // kine's socket while k3s runs
 					stopKine = stStartKine(t, sb)
-					in.Access.Services = stServices{active: true}
+					in.Access.Services = node.NewFakeServices(product.K3s.ServerUnit())
 				case "embedded-etcd": // k3s's etcd while k3s runs; the start reads it back
 					cfg := stSeedEtcd(t, sb)
 					in.Access.Etcd = cfg
-					in.Access.Services = stServices{active: true}
+					in.Access.Services = node.NewFakeServices(product.K3s.ServerUnit())
 					svc.Etcd = &cfg
 				case "server-api":
 					in.ServerURL = stSupervisor(t, sb)
@@ -335,7 +336,7 @@ func TestRestoreThenRestartServesOldCA(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := NewRestore(RestoreInput{DataDir: sb.DataDir, BackupPath: l.Result().Backup, Now: testkit.Now.Add(time.Hour),
-				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}}})
+				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: node.NewFakeServices()}})
 			trigger := pki.RegenerateTriggerPath(sb.ServerDir)
 			plan, err := r.Preview(ctx)
 			if err != nil || !stPlans(plan, ActWrite, trigger) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -147,7 +149,7 @@ func TestLoadThroughKine(t *testing.T) {
 	stop := stStartKine(t, sb)
 
 	in := stInput(sb, stage, ViaAuto)
-	in.Access.Services = stServices{active: true} // k3s runs: kine's socket is the way in
+	in.Access.Services = node.NewFakeServices(product.K3s.ServerUnit()) // k3s runs: kine's socket is the way in
 	l := NewLoad(in)
 	if _, err := l.Run(ctx); err != nil {
 		t.Fatalf("run: %v", err)

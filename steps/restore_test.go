@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
@@ -42,7 +43,7 @@ func TestRestore(t *testing.T) {
 			before := testkit.DumpSQLite(t, sandboxtest.DBPath(sb))
 			in := RestoreInput{
 				DataDir: sb.DataDir, BackupPath: l.Result().Backup, Token: tt.token, Now: testkit.Now.Add(time.Hour),
-				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}},
+				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: node.NewFakeServices()},
 			}
 			_, err := NewRestore(in).Run(ctx)
 			if tt.wantErr != nil {
@@ -146,7 +147,7 @@ func TestRestorePreviewDiffAndHash(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			in := RestoreInput{DataDir: sb.DataDir, BackupPath: l.Result().Backup, Token: tt.token, Now: testkit.Now.Add(time.Hour),
-				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: stServices{}}}
+				Access: AccessInput{DataDir: sb.DataDir, Via: ViaAuto, Product: product.K3s, Services: node.NewFakeServices()}}
 			rs := NewRestore(in)
 			plan, err := rs.Preview(ctx)
 			if err != nil {

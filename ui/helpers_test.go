@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -181,14 +181,7 @@ func requireGolden(t *testing.T, view string, stabilize bool) {
 // returns the sandbox and its env.
 func uiSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env) {
 	t.Helper()
-	dir := t.TempDir()
-	t.Chdir(dir)
-	sb, err := sandbox.Create(context.Background(), sandbox.Input{
-		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := sandboxtest.InWorkDir(t, sandbox.Input{Now: testkit.Now})
 	return sb, steps.Env{
 		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
 		StageRoot: ".", Services: stopped{},

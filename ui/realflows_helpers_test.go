@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox"
+	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -240,13 +240,7 @@ func rfNormalize(view string) string {
 // k3s does at start.
 func rfSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env, *node.FakeServices) {
 	t.Helper()
-	t.Chdir(t.TempDir())
-	sb, err := sandbox.Create(context.Background(), sandbox.Input{
-		DataDir: "data", Product: product.K3s, Now: testkit.Now, Rand: rand.NewChaCha8([32]byte{1}), NearExpiry: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := sandboxtest.InWorkDir(t, sandbox.Input{Now: testkit.Now, NearExpiry: true})
 	svc := node.NewFakeServices(product.K3s.ServerUnit())
 	svc.OnStart = func(ctx context.Context, _ string) error {
 		_, err := sandbox.SimulateRestart(ctx, sb.DataDir, product.K3s, testkit.Now)

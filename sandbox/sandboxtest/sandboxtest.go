@@ -5,6 +5,7 @@ package sandboxtest
 import (
 	"context"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,6 +30,27 @@ func New(t testing.TB) *sandbox.Sandbox {
 	sb, err := sandbox.Create(context.Background(), sandbox.Input{
 		DataDir: filepath.Join(root, "data"), Product: product.K3s, Now: testkit.Now.Add(-24 * time.Hour),
 	})
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	return sb
+}
+
+// InWorkDir makes a fresh temp dir the working dir and creates the sandbox
+// in as there, at the relative data dir "data" (k3s unless in names a
+// product), with fixed randomness unless in has its own: every path and
+// secret on screen is short and the same from run to run.
+func InWorkDir(t testing.TB, in sandbox.Input) *sandbox.Sandbox {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	in.DataDir = "data"
+	if in.Product == (product.Product{}) {
+		in.Product = product.K3s
+	}
+	if in.Rand == nil {
+		in.Rand = rand.NewChaCha8([32]byte{1})
+	}
+	sb, err := sandbox.Create(context.Background(), in)
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}
