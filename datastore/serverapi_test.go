@@ -3,15 +3,11 @@ package datastore
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +20,7 @@ import (
 
 const tpPassword = "s3cret-password"
 
-// tpK3sServer is a k3s supervisor stand-in following spec 8: /cacerts and
-// PUT /v1-k3s/cert/cacerts, validating with pki.Validate against a real
+// tpK3sServer is a k3s supervisor (testservers.Supervisor) validating with pki.Validate against a real
 // current server dir and storing through kine's SQLite file.
 type tpK3sServer struct {
 	URL        string
@@ -62,44 +57,12 @@ func startK3sServer(t *testing.T, servingCA *tpCA) *tpK3sServer {
 	if err := InitKineDB(ctx, s.dbPath); err != nil {
 		t.Fatalf("create kine db: %v", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(s.bundle) })
-	mux.HandleFunc(product.K3s.CACertsPath(), s.handleCACerts)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{servingCA.tpTLSCert(t)}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s.URL = testservers.StartSupervisor(t, testservers.Supervisor{
+		Bundle: s.bundle, Path: product.K3s.CACertsPath(), Password: tpPassword, Serving: servingCA.tpTLSCert(t),
+		Save: s.validateAndSave, ErrorID: 12345, Now: testkit.Now,
+		Refused: func(err error, logged []string) { s.lastErr, s.logged = err, append(s.logged, logged...) },
+	})
 	return s
-}
-
-// handleCACerts is the rotate-ca handler: method, auth, force, decode,
-// validate, encrypt, store, 204; any processing error is a 500 with an ID.
-func (s *tpK3sServer) handleCACerts(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPut {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	user, pass, ok := r.BasicAuth()
-	switch {
-	case !ok || pass != tpPassword:
-		http.Error(w, "not authorized", http.StatusUnauthorized)
-		return
-	case user != "server":
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	force, _ := strconv.ParseBool(r.FormValue("force"))
-	body, err := io.ReadAll(r.Body)
-	if err == nil {
-		err = s.validateAndSave(r.Context(), body, force)
-	}
-	if err != nil {
-		s.lastErr = err
-		s.logged = append(s.logged, testservers.SendErrorWithID(w, r, "certificate", 12345, err, testkit.Now)...)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *tpK3sServer) validateAndSave(ctx context.Context, body []byte, force bool) error {

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,13 +12,9 @@ import (
 	"errors"
 	"io"
 	"math/big"
-	mathrand "math/rand/v2"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,39 +60,25 @@ func stSupervisorWith(t *testing.T, sb *sandbox.Sandbox, opt stServer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(bundle) })
-	mux.HandleFunc(product.K3s.CACertsPath(), func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		switch {
-		case r.Method != http.MethodPut:
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		case !ok || user != "server" || pass != sb.Token.Password:
-			http.Error(w, "not authorized", http.StatusUnauthorized)
-		default:
-			force, _ := strconv.ParseBool(r.FormValue("force"))
-			if err := stSupervisorSave(r.Context(), sb, r.Body, force, opt.Now); err != nil {
-				lines := testservers.SendErrorWithID(w, r, "certificate", mathrand.IntN(99999), err, opt.Now)
-				t.Logf("k3s logs:\n%s", strings.Join(lines, "\n"))
-				if opt.Journal != "" {
-					f, err := os.OpenFile(opt.Journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					defer f.Close()
-					_, _ = f.WriteString(strings.Join(lines, "\n") + "\n")
-				}
+	return testservers.StartSupervisor(t, testservers.Supervisor{
+		Bundle: bundle, Path: product.K3s.CACertsPath(), Password: sb.Token.Password, Serving: stServingCert(t, sb), Now: opt.Now,
+		Save: func(ctx context.Context, body []byte, force bool) error {
+			return stSupervisorSave(ctx, sb, bytes.NewReader(body), force, opt.Now)
+		},
+		Refused: func(_ error, lines []string) {
+			t.Logf("k3s logs:\n%s", strings.Join(lines, "\n"))
+			if opt.Journal == "" {
 				return
 			}
-			w.WriteHeader(http.StatusNoContent)
-		}
+			f, err := os.OpenFile(opt.Journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			_, _ = f.WriteString(strings.Join(lines, "\n") + "\n")
+		},
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{stServingCert(t, sb)}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 func stSupervisorSave(ctx context.Context, sb *sandbox.Sandbox, body io.Reader, force bool, now time.Time) error {
