@@ -25,6 +25,9 @@ type Env struct {
 	Window time.Duration
 	// StageRoot is the parent of new staged dirs ("": the data dir's parent).
 	StageRoot string
+	// ScratchRoot is the parent of a dry run's private scratch dirs ("":
+	// memory-backed /dev/shm when there is one, else the system temp dir).
+	ScratchRoot string
 	// Services controls the k3s unit: systemd or OpenRC on a node, a fake
 	// in tests and in a sandbox.
 	Services node.ServiceManager

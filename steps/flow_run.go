@@ -178,12 +178,14 @@ func requireServer(env Env) error {
 	return nil
 }
 
-// privateTempDir makes the dry run's scratch dir: memory-backed /dev/shm
-// when there is one, 0700, removed when the flow ends.
-func privateTempDir() (string, error) {
-	base := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
+// privateTempDir makes the dry run's scratch dir under root (see
+// Env.ScratchRoot): 0700, removed when the flow ends.
+func privateTempDir(root string) (string, error) {
+	base := root
+	if base == "" {
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			base = "/dev/shm"
+		}
 	}
 	d, err := os.MkdirTemp(base, "k3sca-dryrun-")
 	if err != nil {

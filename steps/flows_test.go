@@ -139,7 +139,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 				env.DataDir = filepath.Join(top, "fresh")
 			}
 			before := testkit.Fingerprint(t, top)
-			scratch, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*")
+			env.ScratchRoot = t.TempDir()
 			rep, out, err := runFlow(t, env, tc.id, tc.vals, Runner{DryRun: true})
 			if err != nil {
 				t.Fatalf("dry run: %v\n%s", err, out)
@@ -153,7 +153,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			if calls := svc.Calls(); len(calls) > 0 {
 				t.Fatalf("the dry run called the service manager: %v", calls)
 			}
-			if left, _ := filepath.Glob("/dev/shm/k3sca-dryrun-*"); len(left) > len(scratch) {
+			if left, _ := filepath.Glob(filepath.Join(env.ScratchRoot, "*")); len(left) > 0 {
 				t.Fatalf("scratch dirs left: %v", left)
 			}
 			if !strings.Contains(out, "nothing was written") {

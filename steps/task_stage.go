@@ -39,7 +39,7 @@ func (r *run) generateTask(in GenerateInput) *Task {
 			if _, err := r.gen.Preview(ctx); err != nil {
 				return nil, err
 			}
-			tmp, err := privateTempDir()
+			tmp, err := privateTempDir(r.env.ScratchRoot)
 			if err != nil {
 				return nil, err
 			}
