@@ -53,15 +53,15 @@ func (a *app) datastoreBackupsCommand() *cobra.Command {
 				return writeJSON(a.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tCA HASH\tFILE\tDATASTORE COPY")
+			fmt.Fprintln(tw, "CREATED\tKEY\tREVISION\tVIA\tFLOW\tSTATUS\tCA HASH\tFILE\tDATASTORE COPY")
 			var incomplete []string
 			for _, b := range list {
 				if b.Incomplete {
 					incomplete = append(incomplete, b.Path)
-					fmt.Fprintf(tw, "INCOMPLETE\t-\t-\t-\t-\t%s\t-\n", b.Path)
+					fmt.Fprintf(tw, "-\t-\t-\t-\t-\t%s\t-\t%s\t-\n", b.Status(), b.Path)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, orDash(b.CAHash), b.Path, copyColumn(b.Backup.DatastoreCopy))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Created.Format("2006-01-02T15:04:05Z"), b.Key, b.Revision, b.Via, orDash(b.Flow), b.Status(), orDash(b.CAHash), b.Path, copyColumn(b.Backup.DatastoreCopy))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -22,13 +22,16 @@ type listedBackup struct {
 	Created    time.Time `json:"created"`
 	Revision   int64     `json:"revision"`
 	CAHash     string    `json:"caHash"`
+	Flow       string    `json:"flow"`
+	Write      string    `json:"write"`
 	Incomplete bool      `json:"incomplete"`
 }
 
 // TestRestorePickerInTmux runs the built binary's datastore flow at 80x24
 // in tmux on a sandbox that two headless rotations and a killed run left
 // with two backups and an incomplete one. The restore field's picker lists
-// what `k3sca datastore backups` lists (time, revision, CA hash, status),
+// what `k3sca datastore backups` lists (time, revision, flow, CA hash,
+// status),
 // in its order, newest first; ↓↓ picks the older complete backup, which
 // fills the field; the flow restores that backup (the CA hash on disk is
 // the one it recorded); after exit the sandbox's token pins that hash, the
@@ -113,19 +116,25 @@ func TestRestorePickerInTmux(t *testing.T) {
 	// Each backup is a row in the order datastore backups lists them,
 	// with the time, revision, CA hash and status it lists.
 	lines := strings.Split(form, "\n")
+	// The flow column gives way at 80 columns when a backup's name would
+	// not fit on its row (datastore backups still lists it).
+	flowShown := strings.Contains(form, "FLOW ")
 	row := func(b listedBackup) int {
-		created, rev, hash, status := b.Created.UTC().Format("2006-01-02 15:04:05"), fmt.Sprint(b.Revision), b.CAHash, "complete"
+		created, rev, flow, hash, status := b.Created.UTC().Format("2006-01-02 15:04:05"), fmt.Sprint(b.Revision), b.Flow, b.CAHash, "written"
+		if !b.Incomplete && (b.Flow != steps.FlowRotateCA || b.Write != "written") {
+			t.Errorf("datastore backups lists flow %q, write %q for a rotate-ca run that wrote", b.Flow, b.Write)
+		}
 		if b.Incomplete {
 			// Its name holds the time and the revision (the JSON has
 			// only the file).
-			created, rev, hash, status = killedAt.UTC().Format("2006-01-02 15:04:05"), "9", "-", "INCOMPLETE"
+			created, rev, flow, hash, status = killedAt.UTC().Format("2006-01-02 15:04:05"), "9", "-", "-", "INCOMPLETE"
 		}
 		if len(hash) > 12 {
 			hash = hash[:12]
 		}
 		for i, l := range lines {
 			f := strings.Fields(l)
-			if strings.Contains(l, created) && slices.Contains(f, rev) && slices.Contains(f, hash) && slices.Contains(f, status) {
+			if strings.Contains(l, created) && slices.Contains(f, rev) && (!flowShown || slices.Contains(f, flow)) && slices.Contains(f, hash) && strings.Contains(l, "  "+status) {
 				return i
 			}
 		}

@@ -45,6 +45,16 @@ type Backup struct {
 	// value, recorded when the run that made the backup could decrypt it
 	// ("" otherwise, and in backups made before it was recorded).
 	CAHash string `json:"caHash,omitempty"`
+	// Flow is the flow that made it (a flow ID such as rotate-ca, or the
+	// single-step command's: load, restore); "" in backups made before it
+	// was recorded.
+	Flow string `json:"flow,omitempty"`
+	// Write is what became of the datastore write the backup was taken
+	// before, recorded when that write ended (written, not-written,
+	// unknown); "" when the run that made it ended first (killed) or
+	// predates the record: then `k3sca check` or a dry run of the same
+	// load tells what the datastore holds.
+	Write WriteState `json:"write,omitempty"`
 	// Path is the backup file itself (not stored).
 	Path string `json:"-"`
 	// Removed are the incomplete backups removed before it was written
@@ -67,15 +77,15 @@ const incompletePrefix = ".incomplete-"
 // writeBackup removes the pieces of backups a killed run left (see
 // IncompleteBackups), then saves kv, a copy of server/tls and, for a
 // planned SQLite copy, a copy of state.db; dc (nil for none) and caHash
-// ("" when unknown) are recorded.
+// ("" when unknown) and the flow making it are recorded.
 // The caller holds the data dir's lock, so no other run is writing a
 // backup.
-func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
+func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash, flow string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	removed, err := RemoveIncompleteBackups(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	b, err := saveBackup(ctx, dataDir, kv, caHash, via, now, dc)
+	b, err := saveBackup(ctx, dataDir, kv, caHash, flow, via, now, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +101,7 @@ func writeBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash st
 // rename is the create-exclusive step: it fails on a name another backup
 // holds, and the next name is tried. A planned SQLite copy is written in
 // the folder as state.db, 0600, before backup.json.
-func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
+func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash, flow string, via Via, now time.Time, dc *DatastoreCopy) (*Backup, error) {
 	dir := BackupDir(dataDir)
 	if err := os.MkdirAll(dir, fsutil.ModeDir); err != nil {
 		return nil, fmt.Errorf("create backup dir: %w", err)
@@ -110,7 +120,7 @@ func saveBackup(ctx context.Context, dataDir string, kv datastore.KV, caHash str
 	if err := fsutil.CopyDir(ctx, filepath.Join(product.ServerDir(dataDir), pki.TLSDir), filepath.Join(tmp, pki.TLSDir)); err != nil {
 		return nil, fmt.Errorf("back up tls dir: %w", err)
 	}
-	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir, CAHash: caHash}
+	b := &Backup{Key: kv.Key, Revision: kv.ModRevision, Value: string(kv.Value), Created: now.UTC(), Via: string(via), TLSCopy: pki.TLSDir, CAHash: caHash, Flow: flow}
 	if dc != nil {
 		stored := *dc
 		if dc.Kind == CopySQLite {
@@ -300,4 +310,41 @@ func RemoveIncompleteBackups(dataDir string) ([]string, error) {
 		}
 	}
 	return list, nil
+}
+
+// recordWrite stores in b's backup.json what became of the write b was
+// taken before. The file is rewritten whole and atomically, so a kill
+// leaves the record as it was (Write ""). An error is returned for the
+// caller to report; the backup itself stays restorable either way.
+func recordWrite(b *Backup, state WriteState, now time.Time) error {
+	data, err := os.ReadFile(b.Path)
+	if err != nil {
+		return fmt.Errorf("record the write in %s: %w", b.Path, err)
+	}
+	var stored Backup // as stored: TLSCopy relative to the folder
+	if err := json.Unmarshal(data, &stored); err != nil {
+		return fmt.Errorf("record the write in %s: %w", b.Path, err)
+	}
+	stored.Write = state
+	out, err := json.MarshalIndent(stored, "", "  ")
+	if err != nil {
+		return fmt.Errorf("record the write in %s: %w", b.Path, err)
+	}
+	if err := fsutil.WriteFile(b.Path, append(out, '\n'), fsutil.ModeSecret, now); err != nil {
+		return fmt.Errorf("record the write in %s: %w", b.Path, err)
+	}
+	b.Write = state
+	return nil
+}
+
+// withRecord adds a failure to record the write's outcome in its backup
+// (recordErr) to what the write reports: the write's own result stands.
+func withRecord(out string, err, recordErr error) (string, error) {
+	switch {
+	case recordErr == nil:
+		return out, err
+	case err != nil:
+		return out, fmt.Errorf("%w; also: %v", err, recordErr)
+	}
+	return out + "; " + recordErr.Error() + " (the backup is complete; only its note of the outcome is missing)", nil
 }

@@ -24,6 +24,10 @@ type BackupEntry struct {
 	Via string `json:"via,omitempty"`
 	// CAHash is the CA hash the backup recorded ("": not recorded).
 	CAHash string `json:"caHash,omitempty"`
+	// Flow and Write are the flow that made the backup and what became of
+	// its write (see Backup); "" when not recorded.
+	Flow  string     `json:"flow,omitempty"`
+	Write WriteState `json:"write,omitempty"`
 	// Incomplete marks what a killed run left: not a backup.
 	Incomplete bool `json:"incomplete"`
 	// Backup is the backup's whole record (nil for an incomplete one).
@@ -45,7 +49,7 @@ func ListBackupEntries(dataDir string) ([]BackupEntry, error) {
 	}
 	var out []BackupEntry
 	for _, b := range list {
-		out = append(out, BackupEntry{Path: b.Path, Created: b.Created, Revision: b.Revision, Key: b.Key, Via: b.Via, CAHash: b.CAHash, Backup: b})
+		out = append(out, BackupEntry{Path: b.Path, Created: b.Created, Revision: b.Revision, Key: b.Key, Via: b.Via, CAHash: b.CAHash, Flow: b.Flow, Write: b.Write, Backup: b})
 	}
 	for _, p := range left {
 		e := BackupEntry{Path: p, Incomplete: true}
@@ -70,4 +74,21 @@ func nameStamp(name string) (time.Time, int64) {
 		return time.Time{}, 0
 	}
 	return time.Unix(sec, 0).UTC(), rev
+}
+
+// Status is a backup's state in one word or two: INCOMPLETE (what a
+// killed run left), the outcome of the write it preceded when recorded
+// ("written", "unwritten", "unknown": see WriteState), else "complete".
+func (e BackupEntry) Status() string {
+	switch {
+	case e.Incomplete:
+		return "INCOMPLETE"
+	case e.Write == WriteDone:
+		return "written"
+	case e.Write == WriteNone:
+		return "unwritten"
+	case e.Write == WriteUnknown:
+		return "unknown"
+	}
+	return "complete"
 }

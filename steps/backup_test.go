@@ -27,7 +27,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			b, err := saveBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now, nil)
+			b, err := saveBackup(ctx, sb.DataDir, kv, "", "", ViaSQLite, testkit.Now, nil)
 			if err == nil {
 				paths[i] = b.Path
 			}
@@ -64,7 +64,7 @@ func TestBackupNamesConcurrent(t *testing.T) {
 func TestIncompleteBackups(t *testing.T) {
 	ctx := context.Background()
 	sb := sandboxtest.New(t)
-	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", ViaSQLite, testkit.Now, nil)
+	complete, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +131,11 @@ func TestListBackupEntries(t *testing.T) {
 	ctx := context.Background()
 	sb := sandboxtest.New(t)
 	kv := stKV(t, sb)
-	old, err := saveBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now.Add(-2*time.Hour), nil)
+	old, err := saveBackup(ctx, sb.DataDir, kv, "", "", ViaSQLite, testkit.Now.Add(-2*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recent, err := saveBackup(ctx, sb.DataDir, kv, "0f1e2d", ViaSQLite, testkit.Now, nil)
+	recent, err := saveBackup(ctx, sb.DataDir, kv, "0f1e2d", "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -375,7 +375,7 @@ func TestRestoreKilled(t *testing.T) {
 	}
 	// Two backups of different content: the value before the load (the
 	// load's backup) and the loaded one (a backup of it).
-	loaded, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", ViaSQLite, testkit.Now, nil)
+	loaded, err := saveBackup(ctx, sb.DataDir, stKV(t, sb), "", "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

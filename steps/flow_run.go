@@ -18,6 +18,7 @@ import (
 // before it left here.
 type run struct {
 	env    Env
+	id     string // the flow's ID, set when the flow is assembled
 	dryRun bool
 
 	gen    *Generate
@@ -69,6 +70,7 @@ func (r *run) cleanup() {
 
 // flow assembles a flow over r.
 func (r *run) flow(id, title string, tasks ...*Task) *Flow {
+	r.id = id
 	f := &Flow{ID: id, Title: title, Tasks: tasks, DryRun: r.dryRun, Cleanup: r.cleanup, Log: r.env.Log}
 	f.Lock = func(context.Context) (func(), error) {
 		holder := r.env.Holder

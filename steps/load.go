@@ -27,6 +27,8 @@ type LoadInput struct {
 	ServerURL string
 	// Force loads what k3s would only accept with --force.
 	Force bool
+	// Flow names the flow running the load, recorded in its backup.
+	Flow string
 	// DryRun opens the datastore read-only; Run then refuses to write.
 	DryRun bool
 	// Now is the clock: validation time and the timestamp of every entry written.

@@ -67,7 +67,7 @@ func (l *Load) Preview(ctx context.Context) (*Plan, error) {
 // Run performs the plan: backup, compare-and-swap, read-back verification.
 // Result().State says what is in place afterwards, whatever the error: a
 // write whose reply is lost is read back before anything is reported.
-func (l *Load) Run(ctx context.Context) (string, error) {
+func (l *Load) Run(ctx context.Context) (out string, err error) {
 	if l.in.DryRun {
 		return "", errors.New("dry run: refusing to write")
 	}
@@ -91,7 +91,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		}
 		l.result.Copy = dc
 	}
-	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, bootstrapCAHash(lp.current.Data, l.in.Now), lp.Access.Via, l.in.Now, dc)
+	backup, err := writeBackup(ctx, l.in.DataDir, lp.current.KV, bootstrapCAHash(lp.current.Data, l.in.Now), l.in.Flow, lp.Access.Via, l.in.Now, dc)
 	if err != nil {
 		if dc.Taken {
 			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)
@@ -99,6 +99,7 @@ func (l *Load) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("back up before the write: %w; nothing was written", err)
 	}
 	l.result.Backup, l.result.Copy = backup.Path, backup.DatastoreCopy
+	defer func() { out, err = withRecord(out, err, recordWrite(backup, l.result.State, l.in.Now)) }()
 	l.hook("after-backup")
 	value, err := datastore.Encrypt(lp.passphrase, lp.nextPlain)
 	if err != nil {

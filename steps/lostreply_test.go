@@ -70,6 +70,7 @@ func TestLoadLostReply(t *testing.T) {
 				proxy = testservers.StartProxy(t, "tcp", strings.TrimPrefix(direct.Endpoints[0], "http://"))
 			}
 			in := stInput(sb, stage, ViaEtcd)
+			in.Flow = FlowLoad
 			in.Access.Etcd = datastore.EtcdConfig{Endpoints: []string{proxy.URL()}, DialTimeout: time.Second}
 			in.Hook = func(point string) {
 				if point == "before-write" {
@@ -103,6 +104,13 @@ func TestLoadLostReply(t *testing.T) {
 			t.Logf("run: %q, %v; state %s; datastore holds the new value: %t", sum, err, state, holdsNew)
 			if state != tt.wantState {
 				t.Fatalf("state %s, want %s (err %v)", state, tt.wantState, err)
+			}
+			// The backup taken before the write records the flow and
+			// what the run reported of the write.
+			if b, berr := ReadBackup(l.Result().Backup); berr != nil {
+				t.Errorf("read the backup: %v", berr)
+			} else if b.Flow != FlowLoad || b.Write != state {
+				t.Errorf("backup %s records flow %q, write %q; want %q, %q", l.Result().Backup, b.Flow, b.Write, FlowLoad, state)
 			}
 			switch state {
 			case WriteDone:

@@ -23,6 +23,8 @@ type RestoreInput struct {
 	Token string
 	// Now stamps the safety backup of the value being replaced.
 	Now time.Time
+	// Flow names the flow running the restore, recorded in the backup.
+	Flow string
 	// Hook, when set, is called at each named point of Run (tests kill the
 	// process there, or lose the reply of the write).
 	Hook func(point string)
@@ -248,7 +250,7 @@ func (r *Restore) Preview(ctx context.Context) (*Plan, error) {
 
 // Run performs the plan: the compare-and-swap is at the revision the plan
 // showed; a write whose reply is lost is read back.
-func (r *Restore) Run(ctx context.Context) (string, error) {
+func (r *Restore) Run(ctx context.Context) (out string, err error) {
 	if err := r.prepare(ctx); err != nil {
 		return "", err
 	}
@@ -283,7 +285,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 			caHash = plainCAHash(plain, r.in.Now)
 		}
 	}
-	safety, err := writeBackup(ctx, r.in.DataDir, cur, caHash, r.access.Via, r.in.Now, dc)
+	safety, err := writeBackup(ctx, r.in.DataDir, cur, caHash, r.in.Flow, r.access.Via, r.in.Now, dc)
 	if err != nil {
 		if dc.Taken {
 			return "", fmt.Errorf("back up before the write: %w; nothing was written (the etcd snapshot %s was taken and stays)", err, dc.Path)
@@ -291,6 +293,7 @@ func (r *Restore) Run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("back up before the write: %w; nothing was written", err)
 	}
 	r.taken, r.saved = safety.DatastoreCopy, safety.Path
+	defer func() { out, err = withRecord(out, err, recordWrite(safety, r.state, r.in.Now)) }()
 	r.hook("after-backup")
 	want := r.value
 	r.hook("before-write")

@@ -100,7 +100,7 @@ func (r *run) restoreTask(backup string) *Task {
 	input := func(readOnly bool) RestoreInput {
 		acc := r.env.access()
 		acc.ReadOnly = readOnly
-		return RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: acc, Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook}
+		return RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: acc, Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook, Flow: r.id}
 	}
 	return &Task{
 		ID:     "restore",
@@ -152,7 +152,7 @@ func (r *run) restoreTask(backup string) *Task {
 func (r *run) newLoad(readOnly bool) *Load {
 	return NewLoad(LoadInput{
 		DataDir: r.env.DataDir, Staged: r.staged, Token: r.env.Token, Now: r.env.Now(), Product: r.env.Product,
-		Force: r.force, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL, Revision: r.aheadRev,
+		Force: r.force, Flow: r.id, DryRun: readOnly, Access: r.env.access(), ServerURL: r.env.ServerURL, Revision: r.aheadRev,
 		Hook: r.env.Hook,
 	})
 }

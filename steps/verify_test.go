@@ -64,11 +64,11 @@ func TestBackupSameSecond(t *testing.T) {
 	ctx := context.Background()
 	sb := sandboxtest.New(t)
 	kv := stKV(t, sb)
-	first, err := writeBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now, nil)
+	first, err := writeBackup(ctx, sb.DataDir, kv, "", "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := writeBackup(ctx, sb.DataDir, kv, "", ViaSQLite, testkit.Now, nil)
+	second, err := writeBackup(ctx, sb.DataDir, kv, "", "", ViaSQLite, testkit.Now, nil)
 	if err != nil {
 		t.Fatalf("second backup in the same second: %v", err)
 	}

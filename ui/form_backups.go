@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -154,20 +155,20 @@ func (f *form) backupLines() []string {
 	case len(p.list) == 0:
 		return []string{st.Dim.Render(hang(indent, "no backups in "+dir+" yet: k3sca makes one before every datastore write", w))}
 	}
-	head := []string{"CREATED (UTC)", "REV", "CA HASH", "STATUS", "BACKUP"}
-	rows := [][]string{head, {"(none: only show the datastore)", "", "", "", ""}}
+	head := []string{"CREATED (UTC)", "REV", "FLOW", "CA HASH", "STATUS", "BACKUP"}
+	rows := [][]string{head, {"(none: only show the datastore)", "", "", "", "", ""}}
 	for _, e := range p.list {
-		created, rev, status := "unknown", "-", "complete"
+		created, rev, flow := "unknown", "-", "-"
 		if !e.Created.IsZero() {
 			created = e.Created.UTC().Format("2006-01-02 15:04:05")
 		}
 		if e.Revision > 0 {
 			rev = fmt.Sprint(e.Revision)
 		}
-		if e.Incomplete {
-			status = "INCOMPLETE"
+		if e.Flow != "" {
+			flow = e.Flow
 		}
-		rows = append(rows, []string{created, rev, shortHash(e.CAHash), status, relTo(dir, e.Path)})
+		rows = append(rows, []string{created, rev, flow, shortHash(e.CAHash), e.Status(), relTo(dir, e.Path)})
 	}
 	widths := make([]int, len(head))
 	for _, r := range rows[2:] {
@@ -177,6 +178,15 @@ func (f *form) backupLines() []string {
 	}
 	for i, c := range head[:len(head)-1] {
 		widths[i] = max(widths[i], ansi.StringWidth(c))
+	}
+	if !backupRowsFit(rows[2:], widths, w-len(indent)) {
+		// The flow gives way before the backup's name leaves its row
+		// (datastore backups and ctrl+o still name it).
+		const flowCol = 2
+		for i := range rows {
+			rows[i] = slices.Delete(rows[i], flowCol, flowCol+1)
+		}
+		widths = slices.Delete(widths, flowCol, flowCol+1)
 	}
 	lines := []string{st.Title.Render(hang(indent, fmt.Sprintf("%s in %s, newest first (↑↓ choose, tab completes):", words.Plural(len(p.list), "backup"), dir), w))}
 	first, shown := f.backupWindow()
@@ -215,6 +225,21 @@ func (f *form) backupLines() []string {
 		lines = append(lines, st.Dim.Render(indent+fmt.Sprintf("… %d older below", n)))
 	}
 	return strings.Split(strings.Join(lines, "\n"), "\n")
+}
+
+// backupRowsFit reports whether every row, its columns padded to widths
+// and its last cell (the backup's name) after them, fits in w columns.
+func backupRowsFit(rows [][]string, widths []int, w int) bool {
+	for _, r := range rows {
+		n := 0
+		for i, c := range r[:len(r)-1] {
+			n += max(widths[i], ansi.StringWidth(c)) + 2
+		}
+		if n+ansi.StringWidth(r[len(r)-1]) > w {
+			return false
+		}
+	}
+	return true
 }
 
 // maxBackupRows bounds the entries shown at once.

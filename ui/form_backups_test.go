@@ -34,7 +34,7 @@ func TestBackupPicker(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			_, env, _ := rfSandbox(t)
 			dir := steps.BackupDir("data")
-			newest := writeTestBackup(t, dir, testkit.Now.Add(-time.Hour), 3, hash)
+			newest := writeTestBackupOf(t, dir, testkit.Now.Add(-time.Hour), 3, hash, steps.FlowRotateCA, string(steps.WriteNone))
 			oldest := writeTestBackup(t, dir, testkit.Now.Add(-2*time.Hour), 2, "")
 			killed := filepath.Join(dir, fmt.Sprintf(".incomplete-%d-4-99", testkit.Now.Add(-90*time.Minute).Unix()))
 			if err := os.MkdirAll(filepath.Join(killed, "tls"), 0o700); err != nil {
@@ -50,7 +50,7 @@ func TestBackupPicker(t *testing.T) {
 			d.key(tea.KeyEnter, 1)
 			st := d.wait("the backups", func(st rfState) bool { return st.kind == "form" && st.backups == 3 })
 			lines := strings.Split(st.view, "\n")
-			order := []string{hash[:12] + "  complete", "INCOMPLETE", "-             complete"}
+			order := []string{hash[:12] + "  unwritten", "INCOMPLETE", "-             complete"}
 			var seen []int
 			for _, o := range order {
 				for i, l := range lines {
@@ -97,13 +97,19 @@ func TestBackupPicker(t *testing.T) {
 // writeTestBackup writes a backup as k3sca lays one out (a folder
 // <unix>-<revision> with backup.json) and returns its file.
 func writeTestBackup(t *testing.T, dir string, created time.Time, rev int64, caHash string) string {
+	return writeTestBackupOf(t, dir, created, rev, caHash, "", "")
+}
+
+// writeTestBackupOf is writeTestBackup with the flow that made it and the
+// outcome of its write recorded ("" for none).
+func writeTestBackupOf(t *testing.T, dir string, created time.Time, rev int64, caHash, flow, write string) string {
 	t.Helper()
 	p := filepath.Join(dir, fmt.Sprintf("%d-%d", created.Unix(), rev), steps.BackupFile)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	body := fmt.Sprintf(`{"key":"/bootstrap/0123456789ab","revision":%d,"value":"salt:dmFsdWU=","created":%q,"via":"sqlite","tlsCopy":"tls","caHash":%q}`,
-		rev, created.UTC().Format(time.RFC3339), caHash)
+	body := fmt.Sprintf(`{"key":"/bootstrap/0123456789ab","revision":%d,"value":"salt:dmFsdWU=","created":%q,"via":"sqlite","tlsCopy":"tls","caHash":%q,"flow":%q,"write":%q}`,
+		rev, created.UTC().Format(time.RFC3339), caHash, flow, write)
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +121,7 @@ func writeTestBackup(t *testing.T, dir string, created time.Time, rev int64, caH
 func TestPlainListsBackups(t *testing.T) {
 	_, env := uiSandbox(t)
 	dir := steps.BackupDir("data")
-	newest := writeTestBackup(t, dir, testkit.Now.Add(-time.Hour), 3, strings.Repeat("cd", 32))
+	newest := writeTestBackupOf(t, dir, testkit.Now.Add(-time.Hour), 3, strings.Repeat("cd", 32), steps.FlowLoad, string(steps.WriteDone))
 	oldest := writeTestBackup(t, dir, testkit.Now.Add(-2*time.Hour), 2, "")
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowDatastore)
 	var out strings.Builder
@@ -124,8 +130,8 @@ func TestPlainListsBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	a := strings.Index(got, "rev 3  CA hash cdcdcdcdcdcd  complete  "+newest+"\n")
-	b := strings.Index(got, "rev 2  CA hash -  complete  "+oldest+"\n")
+	a := strings.Index(got, "rev 3  flow load  CA hash cdcdcdcdcdcd  written  "+newest+"\n")
+	b := strings.Index(got, "rev 2  flow -  CA hash -  complete  "+oldest+"\n")
 	prompt := strings.Index(got, "backup to restore (optional")
 	if a < 0 || b < a || prompt < b {
 		t.Errorf("the backups are not listed newest first before the prompt:\n%s", got)

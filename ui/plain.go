@@ -160,14 +160,17 @@ func (p *plain) listBackups() {
 		p.printf("  no backups in %s yet\n", steps.BackupDir(p.env.DataDir))
 	}
 	for _, e := range list {
-		created, status := "unknown time", "complete"
+		created, status, flow := "unknown time", e.Status(), "-"
 		if !e.Created.IsZero() {
 			created = e.Created.UTC().Format("2006-01-02 15:04:05Z")
 		}
 		if e.Incomplete {
-			status = "INCOMPLETE (cannot be restored)"
+			status += " (cannot be restored)"
 		}
-		p.printf("  %s  rev %d  CA hash %s  %s  %s\n", created, e.Revision, shortHash(e.CAHash), status, e.Path)
+		if e.Flow != "" {
+			flow = e.Flow
+		}
+		p.printf("  %s  rev %d  flow %s  CA hash %s  %s  %s\n", created, e.Revision, flow, shortHash(e.CAHash), status, e.Path)
 	}
 }
 
