@@ -30,7 +30,7 @@ func UnitProgram(ctx context.Context, f Files, p product.Product, unit string) (
 	for _, d := range lay.unitDirs {
 		u := path.Join(d, unit+".service")
 		if ok, err := exists(ctx, f, u); err != nil {
-			return "", "", err
+			return "", "", fmt.Errorf("unit program: %w", err)
 		} else if ok {
 			files = append(files, u)
 			break
@@ -86,6 +86,7 @@ func UnitProgram(ctx context.Context, f Files, p product.Product, unit string) (
 	return "", "", fmt.Errorf("%w: %s", ErrNoUnitProgram, unit)
 }
 
+// exists says whether p is a file on the node (a directory is not).
 func exists(ctx context.Context, f Files, p string) (bool, error) {
 	_, err := f.ReadFile(ctx, p)
 	switch {
@@ -94,5 +95,5 @@ func exists(ctx context.Context, f Files, p string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR):
 		return false, nil
 	}
-	return false, fmt.Errorf("unit program: %w", err)
+	return false, err
 }

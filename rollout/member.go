@@ -33,6 +33,11 @@ type Service interface {
 type Want struct {
 	Hash string
 	CA   []byte
+	// ServiceKey, when set, is the service-account key file
+	// (server/tls/service.key) every server must hold: k3s writes it
+	// from the datastore at start, so a server holding it started after
+	// the load.
+	ServiceKey []byte
 }
 
 // Check reports whether a node shows the CA want: nil when it does. The
@@ -63,6 +68,14 @@ type Options struct {
 	// the server CA bundle they must show (nil: the hash only).
 	NewHash string
 	NewCA   []byte
+	// NewServiceKey is the service.key every server must end with (nil:
+	// not checked); see Want.ServiceKey.
+	NewServiceKey []byte
+	// ServersOnly is a change that restarts servers only (the
+	// service-account key; the k3s docs: "It is not necessary to restart
+	// agents"): no token edits, no regenerate trigger, every agent
+	// reported not needed and left alone.
+	ServersOnly bool
 	// Now is the clock for backup names; Poll and Timeout bound the wait
 	// for a restarted node (defaults 1 s and 5 min).
 	Now     func() time.Time

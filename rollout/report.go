@@ -20,6 +20,10 @@ const (
 	// StateFailed: the step in Error failed; the node is as Edits and
 	// Restarted say.
 	StateFailed State = "failed"
+	// StateNotNeeded: the change needs nothing of this node (an agent
+	// after a service-account key change); it was left alone, and
+	// Needs says why.
+	StateNotNeeded State = "not needed"
 )
 
 // Edit is one file the rollout rewrote (or would, in a dry run).
@@ -42,6 +46,11 @@ type NodeReport struct {
 	// State is where it stands; Step the step it is at or failed in.
 	State State  `json:"state"`
 	Step  string `json:"step,omitempty"`
+	// Needs, for a node the change needs nothing of, says why.
+	Needs string `json:"needs,omitempty"`
+	// Service is how its service is restarted and checked, when the
+	// service says (a UnitService: systemd or OpenRC).
+	Service *ServiceCommands `json:"service,omitempty"`
 	// Edits are the token files rewritten (planned, in a dry run).
 	Edits []Edit `json:"edits,omitempty"`
 	// Manual are token places k3sca cannot rewrite: the operator must.
@@ -71,6 +80,9 @@ type Report struct {
 	DryRun  bool   `json:"dryRun"`
 	// Nodes are in rollout order.
 	Nodes []NodeReport `json:"nodes"`
+	// ServersOnly says the change restarts servers only: a
+	// service-account key (agents need nothing).
+	ServersOnly bool `json:"serversOnly,omitempty"`
 	// OK says every node is done (or planned, in a dry run).
 	OK bool `json:"ok"`
 }
@@ -82,7 +94,7 @@ func (r *Report) Summary() string {
 		count[n.State]++
 	}
 	var parts []string
-	for _, s := range []State{StateDone, StatePlanned, StateFailed, StateUntouched} {
+	for _, s := range []State{StateDone, StatePlanned, StateNotNeeded, StateFailed, StateUntouched} {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}

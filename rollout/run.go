@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
 // *VersionRefusedError naming each such node and why.
 func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
-	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun}
+	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun, ServersOnly: opts.ServersOnly}
 	for _, m := range members {
 		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
 	}
@@ -37,6 +38,11 @@ func Run(ctx context.Context, p product.Product, members []Member, opts Options)
 	}
 	one := func(i int) error {
 		m, nr := members[i], &rep.Nodes[i]
+		if opts.ServersOnly && m.Node.Role.Value == cluster.RoleAgent {
+			nr.State, nr.Needs = StateNotNeeded, "nothing: a service-account key change restarts servers only (agents keep running; pods get tokens signed by the new key as they renew them)"
+			opts.progress(*nr)
+			return nil
+		}
 		if err := runNode(ctx, p, m, opts, nr); err != nil {
 			nr.State, nr.Error = StateFailed, err.Error()
 			opts.progress(*nr)
@@ -122,7 +128,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) want() Want { return Want{Hash: o.NewHash, CA: o.NewCA} }
+func (o Options) want() Want { return Want{Hash: o.NewHash, CA: o.NewCA, ServiceKey: o.NewServiceKey} }
 
 func (o Options) progress(nr NodeReport) {
 	if o.Progress != nil {
@@ -133,14 +139,22 @@ func (o Options) progress(nr NodeReport) {
 // runNode probes, plans, edits, restarts and checks one node.
 func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr *NodeReport) error {
 	nr.Step = "probe"
+	if d, ok := m.Service.(Describer); ok {
+		c := d.Commands()
+		nr.Service = &c
+	}
 	opts.progress(*nr)
 	probe, err := cluster.Probe(ctx, m.Host, p)
 	if err != nil {
 		return err
 	}
-	plan, err := cluster.PlanEdits(probe, opts.NewHash)
-	if err != nil {
-		return err
+	// A servers-only change (the service-account key) keeps the CA: no
+	// token needs a new hash.
+	plan := &cluster.Plan{}
+	if !opts.ServersOnly {
+		if plan, err = cluster.PlanEdits(probe, opts.NewHash); err != nil {
+			return err
+		}
 	}
 	for _, e := range plan.Edits {
 		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff})
@@ -152,11 +166,19 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		nr.Step = "plan"
 		return fmt.Errorf("%d token places cannot be rewritten by k3sca; edit them by hand first: %v", len(plan.Manual), nr.Manual)
 	}
-	shows := m.Check(ctx, opts.want())
+	check := nodeCheck(m, probe)
+	caShows := m.Check(ctx, opts.want())
+	shows := caShows
+	if shows == nil {
+		shows = check(ctx, opts.want())
+	}
 	if shows != nil {
 		nr.Shows = shows.Error()
 	}
-	nr.Regenerate = regenerateTrigger(m, probe, shows)
+	// The listener needs the trigger only when the server CA changes.
+	if !opts.ServersOnly {
+		nr.Regenerate = regenerateTrigger(m, probe, caShows)
+	}
 	if opts.DryRun {
 		nr.State, nr.Step = StatePlanned, ""
 		if len(plan.Edits) == 0 && shows == nil {
@@ -198,7 +220,7 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		nr.Restarted, nr.Changed = true, true
 		nr.Step = "check"
 		opts.progress(*nr)
-		if err := waitFor(ctx, m.Check, opts); err != nil {
+		if err := waitFor(ctx, check, opts); err != nil {
 			nr.Shows = err.Error()
 			return err
 		}
@@ -243,5 +265,27 @@ func waitFor(ctx context.Context, check Check, opts Options) error {
 			return fmt.Errorf("not showing the new CA within %s: %w", opts.Timeout, err)
 		case <-time.After(opts.Poll):
 		}
+	}
+}
+
+// nodeCheck is m's check with, on a server when a service key is wanted,
+// the key check first: it holds the new service.key (so it started after
+// the load) and then shows the new CA.
+func nodeCheck(m Member, probe *cluster.ProbeResult) Check {
+	if m.Node.Role.Value != cluster.RoleServer {
+		return m.Check
+	}
+	file := path.Join(probe.DataDir.Value, "server", "tls", "service.key")
+	return func(ctx context.Context, want Want) error {
+		if want.ServiceKey != nil {
+			b, err := m.Host.ReadFile(ctx, file)
+			if err != nil {
+				return fmt.Errorf("the service-account key: %w", err)
+			}
+			if !bytes.Equal(b, want.ServiceKey) {
+				return fmt.Errorf("%s is not the new service-account key: the server has not started since the load", file)
+			}
+		}
+		return m.Check(ctx, want)
 	}
 }

@@ -22,5 +22,5 @@ func buildRollout(_ context.Context, env Env, _ map[string]string) (*Flow, error
 		return nil, errors.New("no nodes: give --inventory FILE (k3s-ansible format), --kubeconfig FILE (a server's admin kubeconfig) or --node flags")
 	}
 	r := newRun(env)
-	return r.flow(FlowRollout, "Roll out the CA on this server to every node", r.rolloutTask()), nil
+	return r.flow(FlowRollout, "Roll out the CA on this server to every node", r.rolloutTask(restartAll)), nil
 }

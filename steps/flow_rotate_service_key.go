@@ -26,5 +26,5 @@ func buildRotateServiceKey(_ context.Context, env Env, vals map[string]string) (
 		Opts: pki.GenOptions{Product: r.env.Product, Now: r.env.Now()}})
 	return r.flow(FlowRotateServiceKey, "Rotate the service-account issuer key",
 		gen, r.validateTask(noCurrent, false), r.stopForWriteTask(), r.loadTask(false),
-		r.startTask("restart", "Restart k3s on this server"), r.restartPlanTask(restartServers)), nil
+		r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartServers)), nil
 }

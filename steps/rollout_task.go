@@ -24,18 +24,24 @@ import (
 // as work, not as text. A dry run by default, as talosctl's rotate-ca:
 // its preview is the dry run (every node probed and planned, read-only),
 // the cluster's name typed goes on, a No keeps it a dry run and says the
-// command that rolls it out.
-func (r *run) rolloutTask() *Task {
+// command that rolls it out. With restartServers (a service-account key
+// change) it restarts the servers only, one at a time, with no token edit
+// or regenerate trigger; agents need nothing.
+func (r *run) rolloutTask(mode restartMode) *Task {
+	title := "Roll out to every node, in order: servers one at a time, then agents"
+	if mode == restartServers {
+		title = "Restart every server, one at a time (agents need nothing)"
+	}
 	t := &Task{
 		ID:           "rollout",
-		Title:        "Roll out to every node, in order: servers one at a time, then agents",
+		Title:        title,
 		Writes:       true,
 		Word:         clusterName(r.env),
 		DryByDefault: true,
 	}
 	var planned *rollout.Report
 	t.Preview = func(ctx context.Context) (*Plan, error) {
-		rep, err := r.rollout(ctx, true)
+		rep, err := r.rollout(ctx, mode, true)
 		if err != nil && (rep == nil || errors.Is(err, ErrVersionRefused)) {
 			// A node's version refuses the rollout: the plan stops here,
 			// before any node is touched.
@@ -59,7 +65,7 @@ func (r *run) rolloutTask() *Task {
 	}
 	t.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
 		live := newNodeList(planned)
-		rep, err := r.rollout(ctx, false, func(nr rollout.NodeReport) {
+		rep, err := r.rollout(ctx, mode, false, func(nr rollout.NodeReport) {
 			live.set(nr)
 			if nr.Step != "" {
 				progress(fmt.Sprintf("%s: %s", nr.Name, nr.Step) + "\n" + live.String())
@@ -74,17 +80,28 @@ func (r *run) rolloutTask() *Task {
 	return t
 }
 
-// rollout runs (or plans, dry) the rollout to the new CA hash on disk.
-func (r *run) rollout(ctx context.Context, dry bool, progress ...func(rollout.NodeReport)) (*rollout.Report, error) {
-	// The CA every node must end with: this server's after its restart,
-	// or, before the load (a dry run), the staged one.
-	caFile := pki.ServerCAPath(r.server())
+// rollout runs (or plans, dry) the rollout to the new CA hash and
+// service-account key on disk.
+func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, progress ...func(rollout.NodeReport)) (*rollout.Report, error) {
+	// The CA and service key every node must end with: this server's
+	// after its restart, or, before the load (a dry run), the staged ones.
+	dir := r.server()
 	if r.dryRun && r.staged != "" {
-		caFile = pki.ServerCAPath(r.staged)
+		dir = r.staged
 	}
-	ca, err := os.ReadFile(caFile)
+	ca, err := os.ReadFile(pki.ServerCAPath(dir))
 	if err != nil {
 		return nil, fmt.Errorf("the server CA to roll out: %w", err)
+	}
+	// A staged set without a service key (a CA rotation) keeps this
+	// server's.
+	keyField, _ := pki.Field("ServiceKey")
+	key, err := os.ReadFile(keyField.Abs(dir))
+	if errors.Is(err, os.ErrNotExist) && dir != r.server() {
+		key, err = os.ReadFile(keyField.Abs(r.server()))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the service-account key to roll out: %w", err)
 	}
 	h, err := pki.HashCA(ca, r.env.Now())
 	if err != nil {
@@ -95,7 +112,8 @@ func (r *run) rollout(ctx context.Context, dry bool, progress ...func(rollout.No
 		return nil, err
 	}
 	defer closeAll()
-	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun, Parallel: r.env.Parallel}
+	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, NewServiceKey: key, ServersOnly: mode == restartServers,
+		Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun, Parallel: r.env.Parallel}
 	if len(progress) > 0 {
 		opts.Progress = progress[0]
 	}
@@ -103,7 +121,8 @@ func (r *run) rollout(ctx context.Context, dry bool, progress ...func(rollout.No
 }
 
 // members are the cluster's nodes: a sandbox cluster's locally, others
-// over SSH with systemd, in rollout order.
+// over SSH with the service manager each node's files show, in rollout
+// order.
 func (r *run) members(ctx context.Context) ([]rollout.Member, func(), error) {
 	if r.env.Inventory != "" && r.env.Local != nil {
 		members, release, ok, err := r.env.Local.Members(r.env.Inventory, r.env.Product, r.env.Now)
@@ -134,7 +153,12 @@ func (r *run) members(ctx context.Context) ([]rollout.Member, func(), error) {
 			return nil, nil, fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		conns = append(conns, host)
-		members = append(members, r.systemdMember(n, host, members))
+		m, err := r.nodeMember(ctx, n, host, members)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		members = append(members, m)
 	}
 	return members, closeAll, nil
 }
@@ -194,17 +218,22 @@ func (r *run) dial(ctx context.Context, n cluster.Node) (remote.Node, error) {
 	return host, err
 }
 
-// systemdMember is n reached by host with systemd's unit, checked by its
-// supervisor (a server) or its CA file (an agent), then verified: etcd
-// member health on an etcd server, node Ready in the API through the
-// first server's admin kubeconfig. before are the members before it.
-func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.Member) rollout.Member {
+// nodeMember is n reached by host with its unit under the service
+// manager its files show (systemd, OpenRC), checked by its supervisor (a
+// server) or its CA file (an agent), then verified: etcd member health on
+// an etcd server, node Ready in the API through the first server's admin
+// kubeconfig. before are the members before it.
+func (r *run) nodeMember(ctx context.Context, n cluster.Node, host remote.Node, before []rollout.Member) (rollout.Member, error) {
 	p := r.env.Product
 	unit := p.ServerUnit()
 	if n.Role.Value == cluster.RoleAgent {
 		unit = p.AgentUnit()
 	}
-	svc := rollout.SystemdService{Node: host, Unit: unit}
+	mgr, err := cluster.ServiceManagerOf(ctx, host, p, unit)
+	if err != nil {
+		return rollout.Member{}, err
+	}
+	svc := rollout.UnitService{Node: host, Unit: unit, Manager: mgr}
 	m := rollout.Member{Node: n, Host: host, Service: svc, Version: cluster.NodeVersionProbe(host)}
 	if n.Role.Value == cluster.RoleServer {
 		m.Check = rollout.ServerCheck(fmt.Sprintf("https://%s", net.JoinHostPort(n.Address.Value, strconv.Itoa(p.SupervisorPort()))), r.env.Now)
@@ -220,7 +249,7 @@ func (r *run) systemdMember(n cluster.Node, host remote.Node, before []rollout.M
 	}
 	m.Verify = append(m.Verify, rollout.KubeReady{Node: n.Name, Server: api.Host, ServerName: api.Node.Name,
 		Kubeconfig: p.AdminKubeconfig(), Address: api.Node.Address.Value, Now: r.env.Now})
-	return m
+	return m, nil
 }
 
 // resumeCommand runs the rollout again: it does only what is left.
@@ -256,7 +285,7 @@ func allDone(rep *rollout.Report) bool {
 		return false
 	}
 	for _, n := range rep.Nodes {
-		if n.State != rollout.StateDone {
+		if n.State != rollout.StateDone && n.State != rollout.StateNotNeeded {
 			return false
 		}
 	}
@@ -272,6 +301,12 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 	}
 	for _, n := range rep.Nodes {
 		switch {
+		case n.State == rollout.StateNotNeeded:
+			p.Add(ActCheck, n.Name, "%s: needs %s", n.Role, n.Needs)
+			continue
+		case n.State == rollout.StateDone && rep.ServersOnly:
+			p.Add(ActCheck, n.Name, "%s: done (it holds the new service-account key and shows the CA)", n.Role)
+			continue
 		case n.State == rollout.StateDone:
 			p.Add(ActCheck, n.Name, "%s: done (its tokens hold the new hash, it shows the new CA)", n.Role)
 			continue
@@ -289,9 +324,12 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		if n.Regenerate != "" {
 			p.Add(ActWrite, n.Name+":"+n.Regenerate, "empty trigger, 0600: at the restart its listener on 6443 issues its serving certificate again from the new server CA")
 		}
-		p.Add(ActService, n.Name, "%s: restart, then wait until it shows the new CA (now: %s)", n.Role, n.Shows)
+		p.Add(ActService, n.Name, "%s: restart%s, then wait until it shows the new CA (now: %s)", n.Role, serviceHow(n.Service), n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
+	if rep.ServersOnly {
+		p.Notes[0] = "servers only, one at a time (a service-account key: no token edits, agents need nothing); the first failure stops the rollout, the servers after it stay untouched; running it again does only what is left"
+	}
 	for _, n := range rep.Nodes {
 		if n.Version != nil && n.Version.Version == "" {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: k3s version unknown: %s", n.Name, n.Version.Unknown))
@@ -308,6 +346,16 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		}
 	}
 	return p
+}
+
+// serviceHow is " (`rc-service k3s restart`; OpenRC script
+// /etc/init.d/k3s)": the command a node's service restarts with and the
+// file that says which manager runs it; "" when the service does not say.
+func serviceHow(c *rollout.ServiceCommands) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%s; %s)", c.Restart, c.Source)
 }
 
 // nodeVersionsLine groups the nodes by the k3s version they run, in
@@ -348,6 +396,9 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 	out.Summary = rep.Summary()
 	for _, n := range rep.Nodes {
 		line := fmt.Sprintf("%s (%s): %s", n.Name, n.Role, n.State)
+		if n.Needs != "" {
+			line += "; needs " + n.Needs
+		}
 		if len(n.Edits) > 0 {
 			var files []string
 			for _, e := range n.Edits {
@@ -417,6 +468,8 @@ func (l *nodeList) String() string {
 			mark, what = "✗", "failed at "+n.Step
 		case n.State == rollout.StateDone:
 			mark, what = "✓", "done"
+		case n.State == rollout.StateNotNeeded:
+			mark, what = "✓", "not needed"
 		case n.Step != "":
 			mark, what = "▸", n.Step
 		}

@@ -21,12 +21,12 @@ const (
 	restartNewRoot                    // servers, then agents with the new token
 )
 
-// lastTask ends a CA flow: the rollout to every node when the cluster's
-// inventory is known (and the change needs more than server restarts),
-// else the text of what to do on the other nodes.
+// lastTask ends a CA flow: the rollout when the cluster's nodes are known
+// (to the servers only, for restartServers), else the text of what to do
+// on the other nodes.
 func (r *run) lastTask(mode restartMode) *Task {
-	if r.env.ClusterKnown() && mode != restartServers {
-		return r.rolloutTask()
+	if r.env.ClusterKnown() {
+		return r.rolloutTask(mode)
 	}
 	return r.restartPlanTask(mode)
 }

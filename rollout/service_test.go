@@ -1,0 +1,189 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+)
+
+// fakeManagers puts on PATH the two commands a node's service is driven
+// with, faithful to what each does, as neither systemd nor OpenRC runs
+// here. Both run in the node's root (remote.Local runs commands there):
+// they log their argv to run/commands and keep the service's state in
+// run/<unit>.state; a restart also marks the node as running the new CA
+// (run/ca), which the test's check reads.
+//
+//   - rc-service <unit> restart returns once the start returned (OpenRC
+//     waits for start-stop-daemon/supervise-daemon), the service started;
+//     rc-service <unit> status exits 0 when started, 3 when stopped; an
+//     unknown service exits 1, as rc-service says "service does not exist".
+//   - systemctl restart --no-block <unit> queues the restart and returns;
+//     systemctl is-active --quiet <unit> exits 0 when active, 3 when not.
+func fakeManagers(t *testing.T) {
+	t.Helper()
+	bin := t.TempDir()
+	scripts := map[string]string{
+		"rc-service": `#!/bin/sh
+echo "rc-service $*" >> run/commands
+[ -f "etc/init.d/$1" ] || { echo " * rc-service: service '$1' does not exist" >&2; exit 1; }
+case "$2" in
+restart) echo started > "run/$1.state"; echo new > run/ca; echo " * Starting $1 ... [ ok ]";;
+status) if [ "$(cat "run/$1.state" 2>/dev/null)" = started ]; then echo " * status: started"; exit 0; fi
+	echo " * status: stopped"; exit 3;;
+*) exit 1;;
+esac
+`,
+		"systemctl": `#!/bin/sh
+echo "systemctl $*" >> run/commands
+case "$1 $2" in
+"restart --no-block") echo active > "run/$3.state"; echo new > run/ca;;
+"is-active --quiet") [ "$(cat "run/$3.state" 2>/dev/null)" = active ] && exit 0; exit 3;;
+*) exit 1;;
+esac
+`,
+	}
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// fixtureNode is a copy of the cluster fixture node name, with its
+// service in state ("started"/"active", or "" for stopped) and on the
+// old CA.
+func fixtureNode(t *testing.T, name, unit, state string) *remote.Local {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), name)
+	if err := fsutil.CopyDir(context.Background(), filepath.Join("..", "cluster", "testdata", "nodes", name), root); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"run", "var/lib/rancher/k3s/server/tls"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if state != "" {
+		if err := os.WriteFile(filepath.Join(root, "run", unit+".state"), []byte(state+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host, err := remote.NewLocal(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+// commands are the commands run on a fixture node.
+func commands(t *testing.T, h *remote.Local) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.Root, "run", "commands"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// TestRolloutRestartsOpenRCNodesWithRCService: a node whose k3s is an
+// OpenRC service (the openrc-server fixture: /etc/init.d/k3s) is
+// restarted with rc-service and checked with its status, a systemd node
+// (server-installsh) with systemctl; the report and its JSON say which
+// manager, from which file, with which commands; a dry run restarts
+// nothing; a stopped OpenRC service (status exit 3) is not active.
+func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
+	fakeManagers(t)
+	ctx := context.Background()
+	newHash := "600b3ce85b73fa716cab6e8dd8ffe9dd5e9420ef3f57cdd81a61a0213bc89e20"
+	mk := func(name string, host *remote.Local) Member {
+		mgr, err := cluster.ServiceManagerOf(ctx, host, product.K3s, "k3s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := UnitService{Node: host, Unit: "k3s", Manager: mgr}
+		check := func(ctx context.Context, _ Want) error {
+			active, err := svc.IsActive(ctx)
+			if err != nil || !active {
+				return errors.New("the service is not running")
+			}
+			if b, _ := os.ReadFile(filepath.Join(host.Root, "run", "ca")); strings.TrimSpace(string(b)) != "new" {
+				return errors.New("serves the old CA")
+			}
+			return nil
+		}
+		return Member{Node: cluster.Node{Name: name, Role: cluster.Fact[cluster.Role]{Value: cluster.RoleServer}},
+			Host: host, Service: svc, Check: check}
+	}
+	openrc := fixtureNode(t, "openrc-server", "k3s", "started")
+	systemd := fixtureNode(t, "server-installsh", "k3s", "active")
+	members := []Member{mk("o1", openrc), mk("s1", systemd)}
+	opts := Options{NewHash: newHash, Now: func() time.Time { return testkit.Now }, Poll: time.Millisecond, Timeout: 5 * time.Second, ServersOnly: false}
+
+	dry := opts
+	dry.DryRun = true
+	rep, err := Run(ctx, product.K3s, members, dry)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	for _, h := range []*remote.Local{openrc, systemd} {
+		for _, c := range commands(t, h) {
+			if strings.Contains(c, "restart") {
+				t.Errorf("the dry run ran %q on %s", c, h.Root)
+			}
+		}
+	}
+	wantSvc := map[string]ServiceCommands{
+		"o1": {Manager: cluster.ManagerOpenRC, Source: "OpenRC script /etc/init.d/k3s", Restart: "rc-service k3s restart", Status: "rc-service k3s status"},
+		"s1": {Manager: cluster.ManagerSystemd, Source: "unit /etc/systemd/system/k3s.service", Restart: "systemctl restart --no-block k3s", Status: "systemctl is-active --quiet k3s"},
+	}
+	for _, n := range rep.Nodes {
+		if n.Service == nil || *n.Service != wantSvc[n.Name] {
+			t.Errorf("dry run, %s: service %+v, want %+v", n.Name, n.Service, wantSvc[n.Name])
+		}
+	}
+
+	rep, err = Run(ctx, product.K3s, members, opts)
+	if err != nil || !rep.OK {
+		t.Fatalf("run: %v", err)
+	}
+	if got, want := strings.Join(commands(t, openrc), "; "), "rc-service k3s status; rc-service k3s status; rc-service k3s restart; rc-service k3s status"; got != want {
+		t.Errorf("OpenRC node ran: %s\nwant: %s", got, want)
+	}
+	if got, want := strings.Join(commands(t, systemd), "; "), "systemctl is-active --quiet k3s; systemctl is-active --quiet k3s; systemctl restart --no-block k3s; systemctl is-active --quiet k3s"; got != want {
+		t.Errorf("systemd node ran: %s\nwant: %s", got, want)
+	}
+	b, err := json.Marshal(rep.Nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"service":{"manager":"openrc","source":"OpenRC script /etc/init.d/k3s","restart":"rc-service k3s restart","status":"rc-service k3s status"}`) {
+		t.Errorf("JSON of o1: %s", b)
+	}
+	if !rep.Nodes[0].Restarted || len(rep.Nodes[0].Edits) != 2 || rep.Nodes[0].Edits[0].Path != "/etc/init.d/k3s" {
+		t.Errorf("o1: restarted %v, edits %+v; want restarted after its OpenRC script and k3s.env got the new hash", rep.Nodes[0].Restarted, rep.Nodes[0].Edits)
+	}
+
+	// Stopped: rc-service status exits 3, which is "not active", not an
+	// error.
+	if err := os.Remove(filepath.Join(openrc.Root, "run", "k3s.state")); err != nil {
+		t.Fatal(err)
+	}
+	if active, err := members[0].Service.IsActive(ctx); active || err != nil {
+		t.Errorf("a stopped OpenRC service: active %v, %v", active, err)
+	}
+}
