@@ -324,7 +324,11 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		if n.Regenerate != "" {
 			p.Add(ActWrite, n.Name+":"+n.Regenerate, "empty trigger, 0600: at the restart its listener on 6443 issues its serving certificate again from the new server CA")
 		}
-		p.Add(ActService, n.Name, "%s: restart%s, then wait until it shows the new CA (now: %s)", n.Role, serviceHow(n.Service), n.Shows)
+		waitFor := "it shows the new CA"
+		if rep.ServersOnly {
+			waitFor = "it holds the new service-account key and shows the CA"
+		}
+		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (now: %s)", n.Role, serviceHow(n.Service), waitFor, n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
 	if rep.ServersOnly {
