@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sync"
 	"time"
@@ -180,6 +181,11 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		nr.Regenerate = regenerateTrigger(m, probe, caShows)
 	}
 	if opts.DryRun {
+		for i, e := range plan.Edits {
+			if nr.Edits[i].Backup, err = plannedBackup(ctx, m.Host, e.Path, opts.Now()); err != nil {
+				return err
+			}
+		}
 		nr.State, nr.Step = StatePlanned, ""
 		if len(plan.Edits) == 0 && shows == nil {
 			nr.State = StateDone
@@ -233,6 +239,28 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	}
 	nr.State, nr.Step = StateDone, ""
 	return nil
+}
+
+// plannedBackup is the backup name WriteFile takes for p at now: the
+// first of remote.BackupName(p, now) and its ".2", ".3", … not taken on
+// h. (A backup of the same bytes left by a writer that was stopped is
+// reused instead; the run's report names the one it used.)
+func plannedBackup(ctx context.Context, h Host, p string, now time.Time) (string, error) {
+	base := remote.BackupName(p, now.Unix())
+	for n := 1; n <= 1000; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s.%d", base, n)
+		}
+		_, err := h.ReadFile(ctx, name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return name, nil
+		case err != nil:
+			return "", fmt.Errorf("the backup name for %s: %w", p, err)
+		}
+	}
+	return "", fmt.Errorf("no free backup name for %s", base)
 }
 
 // writeEdit rewrites one token file if it still holds what was probed.

@@ -134,11 +134,21 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	members := []Member{mk("o1", openrc), mk("s1", systemd)}
 	opts := Options{NewHash: newHash, Now: func() time.Time { return testkit.Now }, Poll: time.Millisecond, Timeout: 5 * time.Second, ServersOnly: false}
 
+	// A backup name taken already (an earlier run in the same second):
+	// the plan names the next one, as WriteFile takes it.
+	taken := remote.BackupName("/etc/rancher/k3s/k3s.env", testkit.Now.Unix())
+	if err := os.WriteFile(filepath.Join(openrc.Root, taken), []byte("other\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	dry := opts
 	dry.DryRun = true
 	rep, err := Run(ctx, product.K3s, members, dry)
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
+	}
+	planned := []string{remote.BackupName("/etc/init.d/k3s", testkit.Now.Unix()), taken + ".2"}
+	if n := rep.Nodes[0]; len(n.Edits) != 2 || n.Edits[0].Backup != planned[0] || n.Edits[1].Backup != planned[1] {
+		t.Errorf("dry run, o1: edits %+v, want backups %v", n.Edits, planned)
 	}
 	for _, h := range []*remote.Local{openrc, systemd} {
 		for _, c := range commands(t, h) {
@@ -173,6 +183,9 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"service":{"manager":"openrc","source":"OpenRC script /etc/init.d/k3s","restart":"rc-service k3s restart","status":"rc-service k3s status"}`) {
 		t.Errorf("JSON of o1: %s", b)
+	}
+	if e := rep.Nodes[0].Edits; len(e) == 2 && (e[0].Backup != planned[0] || e[1].Backup != planned[1]) {
+		t.Errorf("o1 backed up to %s and %s, the plan said %v", e[0].Backup, e[1].Backup, planned)
 	}
 	if !rep.Nodes[0].Restarted || len(rep.Nodes[0].Edits) != 2 || rep.Nodes[0].Edits[0].Path != "/etc/init.d/k3s" {
 		t.Errorf("o1: restarted %v, edits %+v; want restarted after its OpenRC script and k3s.env got the new hash", rep.Nodes[0].Restarted, rep.Nodes[0].Edits)

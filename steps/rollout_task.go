@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/k3sver"
@@ -40,8 +41,12 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 		DryByDefault: true,
 	}
 	var planned *rollout.Report
+	// The backups are named at the plan's time, so the names the plan
+	// shows are the ones the run takes.
+	var planAt time.Time
 	t.Preview = func(ctx context.Context) (*Plan, error) {
-		rep, err := r.rollout(ctx, mode, true)
+		planAt = r.env.Now()
+		rep, err := r.rollout(ctx, mode, true, planAt)
 		if err != nil && (rep == nil || errors.Is(err, ErrVersionRefused)) {
 			// A node's version refuses the rollout: the plan stops here,
 			// before any node is touched.
@@ -65,7 +70,7 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 	}
 	t.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
 		live := newNodeList(planned)
-		rep, err := r.rollout(ctx, mode, false, func(nr rollout.NodeReport) {
+		rep, err := r.rollout(ctx, mode, false, planAt, func(nr rollout.NodeReport) {
 			live.set(nr)
 			if nr.Step != "" {
 				progress(fmt.Sprintf("%s: %s", nr.Name, nr.Step) + "\n" + live.String())
@@ -82,7 +87,8 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 
 // rollout runs (or plans, dry) the rollout to the new CA hash and
 // service-account key on disk.
-func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, progress ...func(rollout.NodeReport)) (*rollout.Report, error) {
+// Backups are named at backupAt (zero: the env's clock at each write).
+func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, backupAt time.Time, progress ...func(rollout.NodeReport)) (*rollout.Report, error) {
 	// The CA and service key every node must end with: this server's
 	// after its restart, or, before the load (a dry run), the staged ones.
 	dir := r.server()
@@ -114,6 +120,9 @@ func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, progress 
 	defer closeAll()
 	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, NewServiceKey: key, ServersOnly: mode == restartServers,
 		Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun, Parallel: r.env.Parallel}
+	if !backupAt.IsZero() {
+		opts.Now = func() time.Time { return backupAt }
+	}
 	if len(progress) > 0 {
 		opts.Progress = progress[0]
 	}
@@ -315,7 +324,11 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			continue
 		}
 		for _, e := range n.Edits {
-			p.Add(ActWrite, n.Name+":"+e.Path, "the token's CA hash; backup beside it")
+			backup := "backup beside it"
+			if e.Backup != "" {
+				backup = "backup " + e.Backup
+			}
+			p.Add(ActWrite, n.Name+":"+e.Path, "the token's CA hash; %s", backup)
 		}
 		if n.Shows == "" {
 			p.Add(ActCheck, n.Name, "%s: runs on the new CA already: no restart", n.Role)
