@@ -52,7 +52,7 @@ type Backup struct {
 	// Write is what became of the datastore write the backup was taken
 	// before, recorded when that write ended (written, not-written,
 	// unknown); "" when the run that made it ended first (killed) or
-	// predates the record: then `k3sca check` or a dry run of the same
+	// predates the record: then `k3sca datastore show` or a dry run of the same
 	// load tells what the datastore holds.
 	Write WriteState `json:"write,omitempty"`
 	// Path is the backup file itself (not stored).
