@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,28 +17,10 @@ import (
 // whole path of the file and its issuer's key id come back from
 // capture-pane -J, and no line of the report is wider than the screen.
 func TestCertReportInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	bin := builtBinary(t)
-	sbRoot := filepath.Join(dir, "sb")
-	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbRoot).CombinedOutput(); err != nil {
-		t.Fatalf("sandbox: %v\n%s", err, out)
-	}
+	bin, _, sbRoot := tmuxSandbox(t)
 	dd := filepath.Join(sbRoot, "data")
-	at := -1
-	for i, sp := range steps.Flows() {
-		if sp.ID == steps.FlowCheck {
-			at = i
-		}
-	}
-	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-report-%d", os.Getpid())}
-	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24", fmt.Sprintf("%s -d %s; sleep 60", bin, dd))
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	at := flowIndex(steps.FlowCheck)
+	s := startTmux(t, "report", fmt.Sprintf("%s -d %s; sleep 60", bin, dd))
 
 	s.waitFor("What do you want to do?")
 	for range at {

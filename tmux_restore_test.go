@@ -38,18 +38,7 @@ type listedBackup struct {
 // restore's own backup and undo command come back whole from capture-pane
 // -J, and that command, as printed, puts the rotated value back.
 func TestRestorePickerInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	bin := builtBinary(t)
-	sbRoot := filepath.Join(dir, "sb")
-	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbRoot).CombinedOutput(); err != nil {
-		t.Fatalf("sandbox: %v\n%s", err, out)
-	}
+	bin, dir, sbRoot := tmuxSandbox(t)
 	dd := filepath.Join(sbRoot, "data")
 	diskHash := func() string {
 		t.Helper()
@@ -97,16 +86,9 @@ func TestRestorePickerInTmux(t *testing.T) {
 		t.Fatalf("datastore backups lists (hashes %v):\n%s", hashes, out)
 	}
 
-	at := -1
-	for i, sp := range steps.Flows() {
-		if sp.ID == steps.FlowDatastore {
-			at = i
-		}
-	}
-	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-restore-%d", os.Getpid())}
+	at := flowIndex(steps.FlowDatastore)
 	// The sandbox command reopens the sandbox and runs the wizard on it.
-	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24", fmt.Sprintf("%s sandbox --dir %s; sleep 60", bin, sbRoot))
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	s := startTmux(t, "restore", fmt.Sprintf("%s sandbox --dir %s; sleep 60", bin, sbRoot))
 	s.waitFor("What do you want to do?")
 	for range at {
 		s.keys("Down")

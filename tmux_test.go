@@ -19,6 +19,46 @@ import (
 )
 
 // tmuxSession drives the real k3sca binary in a detached tmux session.
+// tmuxSandbox skips the test without tmux or under -short, and returns
+// the built binary, the test's temp dir and a sandbox the binary made in
+// it (sbRoot; its data dir is sbRoot/data).
+func tmuxSandbox(t *testing.T) (bin, dir, sbRoot string) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir = t.TempDir()
+	bin = builtBinary(t)
+	sbRoot = filepath.Join(dir, "sb")
+	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbRoot).CombinedOutput(); err != nil {
+		t.Fatalf("sandbox: %v\n%s", err, out)
+	}
+	return bin, dir, sbRoot
+}
+
+// startTmux runs cmd in a detached 80x24 tmux session on a socket of its
+// own (named after name and the process), killed when the test ends.
+func startTmux(t *testing.T, name, cmd string) tmuxSession {
+	t.Helper()
+	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-%s-%d", name, os.Getpid())}
+	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24", cmd)
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+// flowIndex is the place of the flow id in the wizard's menu (-1: none).
+func flowIndex(id string) int {
+	for i, sp := range steps.Flows() {
+		if sp.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
 type tmuxSession struct {
 	t      *testing.T
 	socket string
@@ -65,18 +105,7 @@ func (s tmuxSession) keys(keys ...string) {
 // and the datastore: it now holds the new server CA, which chains to the
 // imported root, and the sandbox's k3s took it at its simulated restart.
 func TestWizardInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	dir := t.TempDir()
-	bin := builtBinary(t)
-	sbRoot := filepath.Join(dir, "sb")
-	if out, err := exec.Command(bin, "sandbox", "--no-tui", "--dir", sbRoot).CombinedOutput(); err != nil {
-		t.Fatalf("sandbox: %v\n%s", err, out)
-	}
+	bin, _, sbRoot := tmuxSandbox(t)
 	dd := filepath.Join(sbRoot, "data")
 	origPEM, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(dd)))
 	if err != nil {
@@ -87,10 +116,7 @@ func TestWizardInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	rootDir := writeRootCA(t)
-	s := tmuxSession{t: t, socket: fmt.Sprintf("k3sca-test-%d", os.Getpid())}
-	s.tmux("new-session", "-d", "-s", "wz", "-x", "80", "-y", "24",
-		fmt.Sprintf("%s -d %s; sleep 60", bin, dd))
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	s := startTmux(t, "test", fmt.Sprintf("%s -d %s; sleep 60", bin, dd))
 
 	s.waitFor("What do you want to do?")
 	s.waitFor("CA hash")
