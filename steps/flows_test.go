@@ -97,6 +97,20 @@ func customRoot(t testing.TB) string {
 	return dir
 }
 
+// rotateWithBackup runs the rotate-ca flow, confirmed, on sb and returns
+// the one backup its load made.
+func rotateWithBackup(t *testing.T, env Env, sb *sandbox.Sandbox) *Backup {
+	t.Helper()
+	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	bs, err := ListBackups(sb.DataDir)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("backups: %v %v", bs, err)
+	}
+	return bs[0]
+}
+
 func diskHash(t testing.TB, sb *sandbox.Sandbox) string {
 	t.Helper()
 	h, err := currentHash(sb.ServerDir, testkit.Now)
@@ -376,19 +390,13 @@ func TestDatastoreFlowShowsAndRestores(t *testing.T) {
 	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, false)
 	before := diskHash(t, sb)
-	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
-		t.Fatalf("rotate: %v\n%s", err, out)
-	}
+	backup := rotateWithBackup(t, env, sb)
 	rotated := diskHash(t, sb)
-	bs, err := ListBackups(sb.DataDir)
-	if err != nil || len(bs) != 1 {
-		t.Fatalf("backups: %v %v", bs, err)
-	}
-	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path}, Runner{Yes: true, Words: []string{"restore"}})
+	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": backup.Path}, Runner{Yes: true, Words: []string{"restore"}})
 	if err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, bs[0].Path) || rep.Steps[0].Status != StatusDone {
+	if !strings.Contains(out, backup.Path) || rep.Steps[0].Status != StatusDone {
 		t.Fatalf("show/list:\n%s", out)
 	}
 	if diskHash(t, sb) == rotated {
@@ -396,15 +404,15 @@ func TestDatastoreFlowShowsAndRestores(t *testing.T) {
 	}
 	// Both backups record the CA hash of the value they saved: the load's
 	// the CA before the rotation, the restore's safety backup the rotated one.
-	if bs[0].CAHash != before {
-		t.Errorf("the load's backup records CA hash %q, want %s", bs[0].CAHash, before)
+	if backup.CAHash != before {
+		t.Errorf("the load's backup records CA hash %q, want %s", backup.CAHash, before)
 	}
 	after, err := ListBackups(sb.DataDir)
 	if err != nil || len(after) != 2 {
 		t.Fatalf("backups after the restore: %v %v", after, err)
 	}
 	safety := after[0]
-	if safety.Path == bs[0].Path {
+	if safety.Path == backup.Path {
 		safety = after[1] // made in the same (pinned) second
 	}
 	if safety.CAHash != rotated {
@@ -443,14 +451,8 @@ func TestRestoreThenRestartWaitsForTheRestoredCA(t *testing.T) {
 	env := Env{DataDir: sb.DataDir, Product: product.K3s, Now: now, StageRoot: filepath.Dir(sb.DataDir), Services: svc,
 		ClusterName: "sandbox", RestartTimeout: 3 * time.Second}
 	oldHash := diskHash(t, sb)
-	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
-		t.Fatalf("rotate: %v\n%s", err, out)
-	}
-	bs, err := ListBackups(sb.DataDir)
-	if err != nil || len(bs) != 1 {
-		t.Fatalf("backups %v %v", bs, err)
-	}
-	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path}, Runner{Yes: true, Words: []string{"restore"}})
+	backup := rotateWithBackup(t, env, sb)
+	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": backup.Path}, Runner{Yes: true, Words: []string{"restore"}})
 	if err != nil || !rep.OK {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}

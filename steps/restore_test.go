@@ -219,16 +219,10 @@ func TestRestoreFlowOffersTheToken(t *testing.T) {
 	sb := sandboxtest.New(t)
 	env, _ := flowEnv(t, sb, true)
 	before := diskHash(t, sb)
-	if _, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(t.TempDir(), "s")}, Runner{Yes: true, Words: []string{"load"}}); err != nil {
-		t.Fatalf("rotate: %v\n%s", err, out)
-	}
+	backup := rotateWithBackup(t, env, sb)
 	rotated := diskHash(t, sb)
-	bs, err := ListBackups(sb.DataDir)
-	if err != nil || len(bs) != 1 {
-		t.Fatalf("backups: %v %v", bs, err)
-	}
 	// The stop step, with k3s running: the restore's plan comes first.
-	f := buildFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path})
+	f := buildFlow(t, env, FlowDatastore, map[string]string{"restore": backup.Path})
 	s := NewSession(f, false)
 	var stop *Prepared
 	for {
@@ -268,7 +262,7 @@ func TestRestoreFlowOffersTheToken(t *testing.T) {
 		f.Cleanup()
 	}
 
-	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": bs[0].Path}, Runner{Yes: true, Words: []string{"restore"}})
+	rep, out, err := runFlow(t, env, FlowDatastore, map[string]string{"restore": backup.Path}, Runner{Yes: true, Words: []string{"restore"}})
 	if err != nil || !rep.OK {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
