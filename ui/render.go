@@ -16,12 +16,12 @@ func hang(prefix, text string, width int) string {
 	return wrapAtoms(prefix, text, width)
 }
 
-// renderPlan renders a step's plan: one entry per item with its target
-// relative to base, the detail parts on their own lines (mode and size,
-// then subject ← issuer until expiry), then the notes.
+// renderPlan renders a step's plan: its title wrapped to width, one entry
+// per item with its target relative to base, the detail parts on their own
+// lines (mode and size, then subject ← issuer until expiry), then the notes.
 func renderPlan(p *steps.Plan, base string, width int, st Styles) string {
 	var b strings.Builder
-	b.WriteString(st.Title.Render(p.Title) + "\n")
+	b.WriteString(st.Title.Render(hang("", p.Title, width)) + "\n")
 	for _, it := range p.Items {
 		b.WriteString(hang(fmt.Sprintf("%-9s ", it.Action), relTo(base, it.Target), width) + "\n")
 		for _, part := range strings.Split(it.Detail, "; ") {

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/steps"
 )
 
 func TestTruncateAndPad(t *testing.T) {
@@ -179,6 +180,25 @@ func TestFactsVersion(t *testing.T) {
 		f := facts{DataDir: "/var/lib/rancher/k3s", Service: "stopped", Init: "systemd", K3s: tt.k3s}
 		if got := f.parts("k3s"); !slices.Equal(got, tt.want) {
 			t.Errorf("K3s %q: parts %q, want %q", tt.k3s, got, tt.want)
+		}
+	}
+}
+
+// TestRenderPlanWrapsItsTitle: a plan's title naming a long path wraps at
+// the screen's width with the path whole (it ran off the edge at 80
+// columns: "... /tmp/sbx/inventory.yml (nothing changed y").
+func TestRenderPlanWrapsItsTitle(t *testing.T) {
+	path := "/tmp/a-rather-long-sandbox-dir/with/some/depth/inventory.yml"
+	p := &steps.Plan{Title: "Dry run of the rollout to the nodes of " + path + " (nothing changed yet)"}
+	for _, w := range []int{60, 80, 120} {
+		out := renderPlan(p, "", w, DefaultStyles(nil))
+		for _, l := range strings.Split(out, "\n") {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("at %d columns a line is %d wide: %q", w, ansi.StringWidth(l), l)
+			}
+		}
+		if !strings.Contains(out, path) || strings.Join(strings.Fields(out), " ") != p.Title {
+			t.Errorf("at %d columns the title is not whole:\n%s", w, out)
 		}
 	}
 }
