@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,6 +30,7 @@ const (
 	keyNode           = "node"
 	keyAcceptHostKey  = "accept-host-key"
 	keyParallel       = "parallel"
+	keyRotatedSince   = "rotated-since"
 )
 
 // runCommand is `k3sca run <flow>`: every flow of the wizard, headless, with
@@ -96,6 +98,9 @@ func (a *app) flowCommand(spec steps.FlowSpec) *cobra.Command {
 	if spec.ID == steps.FlowCheck {
 		a.addCheckExitFlags(cmd)
 	}
+	if spec.ID == steps.FlowRotateCerts {
+		f.String(keyRotatedSince, "", "RFC 3339 time a leaf rotation of the cluster began (the resume command a stopped one printed gives it): a node with a leaf backup made since is rotated already (default: now)")
+	}
 	return cmd
 }
 
@@ -159,6 +164,13 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 		Services: services, Access: access, Token: a.v.GetString(keyToken), ServerURL: a.v.GetString(keyServer),
 		ClusterName: name, RestartTimeout: timeout, Inventory: a.v.GetString(keyInventory),
 		Kubeconfig: a.v.GetString(keyKubeconfig), Nodes: nodes, Parallel: parallel, AcceptHostKeys: accept, Local: localClusters,
+	}
+	if fl := cmd.Flags().Lookup(keyRotatedSince); fl != nil && fl.Value.String() != "" {
+		t, err := time.Parse(time.RFC3339, fl.Value.String())
+		if err != nil {
+			return steps.Env{}, usagef("--%s %q: want an RFC 3339 time such as 2026-12-02T06:30:00Z", keyRotatedSince, fl.Value.String())
+		}
+		env.RotatedSince = t
 	}
 	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
 	window, why, err := a.renewWindow(cmd, env.K3s)

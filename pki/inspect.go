@@ -185,7 +185,7 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 	if o.RenewWindow == 0 {
 		o.RenewWindow = DefaultRenewWindow
 	}
-	services, serverDir, err := selectServices(o.Product, o.DataDir, o.Services)
+	services, serverDir, err := selectServices(o.Product, o.DataDir, o.Services, LocalLstat)
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}

@@ -55,6 +55,9 @@ type LeafRotationPlan struct {
 	// AgentFiles are the existing files under A that are backed up and
 	// removed; all lie directly in A, so their base names are distinct.
 	AgentFiles []string
+	// Files are every file of the selected services, present or not, in
+	// table order; Remove are those present.
+	Files []string
 	// Remove lists the absolute paths of existing files to delete.
 	Remove []string
 	// Regenerate writes D/tls/dynamic-cert-regenerate (mode 0600).
@@ -93,27 +96,50 @@ const agentBackupName = "agent"
 
 // PlanLeafRotation resolves services (empty: all when the server dir exists,
 // the agent services otherwise) into the files `k3s certificate rotate` backs
-// up and removes. now names the backup dir.
+// up and removes, on this machine. now names the backup dir.
 func PlanLeafRotation(p product.Product, dataDir string, services []string, now time.Time) (*LeafRotationPlan, error) {
+	return PlanLeafRotationOn(p, dataDir, services, now, LocalLstat)
+}
+
+// Lstat says what is at a path of a node without following a final
+// symlink: nothing (exists false, no error), a directory, or another
+// entry. LocalLstat is this machine's; a rollout passes a node's.
+type Lstat func(path string) (exists, dir bool, err error)
+
+// LocalLstat is Lstat on this machine.
+func LocalLstat(path string) (bool, bool, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, fi.IsDir(), nil
+}
+
+// PlanLeafRotationOn is PlanLeafRotation on the node whose paths lstat
+// describes: one plan for this machine and for every node of a rollout.
+func PlanLeafRotationOn(p product.Product, dataDir string, services []string, now time.Time, lstat Lstat) (*LeafRotationPlan, error) {
 	if dataDir == "" {
 		return nil, errors.New("plan leaf rotation: data dir is empty")
 	}
-	svcs, serverDir, err := selectServices(p, dataDir, services)
+	svcs, serverDir, err := selectServices(p, dataDir, services, lstat)
 	if err != nil {
 		return nil, fmt.Errorf("plan leaf rotation: %w", err)
 	}
 	d := product.ServerDir(dataDir)
 	agentDir := AgentDir(dataDir)
 	pl := &LeafRotationPlan{DataDir: dataDir, AgentOnly: len(services) == 0 && !serverDir, Now: now}
-	backupName := fmt.Sprintf("tls-%d", now.Unix())
+	backupName := LeafBackupName(now)
 	pl.BackupDir = filepath.Join(agentDir, backupName)
 	tls := filepath.Join(d, TLSDir)
-	if fi, err := os.Lstat(tls); err == nil && fi.IsDir() {
-		pl.TLSDir, pl.BackupDir = tls, filepath.Join(d, backupName)
-	} else if err == nil {
-		return nil, fmt.Errorf("plan leaf rotation: %s is not a directory", tls)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if ok, dir, err := lstat(tls); err != nil {
 		return nil, fmt.Errorf("plan leaf rotation: %w", err)
+	} else if ok && dir {
+		pl.TLSDir, pl.BackupDir = tls, filepath.Join(d, backupName)
+	} else if ok {
+		return nil, fmt.Errorf("plan leaf rotation: %s is not a directory", tls)
 	}
 	protected := protectedFiles(d)
 	seen := map[string]bool{}
@@ -129,10 +155,11 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 				continue
 			}
 			seen[path] = true
-			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-				continue
-			} else if err != nil {
+			pl.Files = append(pl.Files, path)
+			if ok, _, err := lstat(path); err != nil {
 				return nil, fmt.Errorf("plan leaf rotation: %w", err)
+			} else if !ok {
+				continue
 			}
 			pl.Remove = append(pl.Remove, path)
 			if f.Agent {
@@ -146,7 +173,7 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 	if len(pl.AgentFiles) > 0 {
 		pl.AgentBackupDir = pl.BackupDir
 		if pl.TLSDir != "" {
-			name, err := freeName(pl.TLSDir, agentBackupName)
+			name, err := freeName(pl.TLSDir, agentBackupName, lstat)
 			if err != nil {
 				return nil, fmt.Errorf("plan leaf rotation: %w", err)
 			}
@@ -156,18 +183,22 @@ func PlanLeafRotation(p product.Product, dataDir string, services []string, now 
 	return pl, nil
 }
 
+// LeafBackupName is the name of a leaf rotation's backup dir made at now,
+// "tls-<unix>", as k3s names it.
+func LeafBackupName(now time.Time) string { return fmt.Sprintf("tls-%d", now.Unix()) }
+
 // freeName is base, or base-1, base-2, ... : the first name that is not an
 // entry of dir, so that the agent folder of a backup never lands on a file
 // copied from the tls dir.
-func freeName(dir, base string) (string, error) {
+func freeName(dir, base string, lstat Lstat) (string, error) {
 	name := base
 	for i := 1; ; i++ {
-		_, err := os.Lstat(filepath.Join(dir, name))
-		if errors.Is(err, fs.ErrNotExist) {
-			return name, nil
-		}
+		ok, _, err := lstat(filepath.Join(dir, name))
 		if err != nil {
 			return "", fmt.Errorf("check %s: %w", filepath.Join(dir, name), err)
+		}
+		if !ok {
+			return name, nil
 		}
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
@@ -287,11 +318,9 @@ func (pl *LeafRotationPlan) checkAgentBackupDir() error {
 // selectServices resolves service names with k3s's default: all services
 // when the server dir exists, the agent services otherwise. It also reports
 // whether the server dir exists.
-func selectServices(p product.Product, dataDir string, names []string) ([]Service, bool, error) {
-	serverDir := true
-	if _, err := os.Stat(product.ServerDir(dataDir)); errors.Is(err, fs.ErrNotExist) {
-		serverDir = false
-	} else if err != nil {
+func selectServices(p product.Product, dataDir string, names []string, lstat Lstat) ([]Service, bool, error) {
+	serverDir, _, err := lstat(product.ServerDir(dataDir))
+	if err != nil {
 		return nil, false, fmt.Errorf("stat server dir: %w", err)
 	}
 	services, err := LookupServices(p, names)

@@ -60,6 +60,10 @@ type Member struct {
 	// Verify are the health checks once it shows the new CA, in order
 	// (KubeReady, EtcdHealth).
 	Verify []Verifier
+	// Serving, on a server, asks its supervisor listener for the
+	// certificate chain it presents (ListenerChain); a leaf rotation of
+	// k3s-server checks it is a new one. Nil: not asked.
+	Serving ServingProbe
 }
 
 // Options tune a run.
@@ -92,4 +96,8 @@ type Options struct {
 	// Progress, when set, hears each node's state as it changes; calls
 	// never overlap, even with Parallel agents.
 	Progress func(NodeReport)
+	// Leaf, when set, makes the run a leaf-certificate rotation on each
+	// node instead of a CA change (see Leaf): NewHash and NewCA are then
+	// the cluster's CA, which stays.
+	Leaf *Leaf
 }

@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // State is where a node stands in a rollout.
@@ -68,6 +69,8 @@ type NodeReport struct {
 	// Verified are the health checks after it showed the new CA (in a
 	// dry run: what they say now).
 	Verified []Verification `json:"verified,omitempty"`
+	// Leaf is its leaf rotation, in a leaf rollout (Options.Leaf).
+	Leaf *NodeLeaf `json:"leaf,omitempty"`
 	// Error is the failure.
 	Error string `json:"error,omitempty"`
 }
@@ -83,6 +86,11 @@ type Report struct {
 	// ServersOnly says the change restarts servers only: a
 	// service-account key (agents need nothing).
 	ServersOnly bool `json:"serversOnly,omitempty"`
+	// LeafSince is set in a leaf rollout: the rotation's start (a node
+	// with a leaf backup made since is rotated); LeafServices are the
+	// services asked for (none: k3s's default on each node).
+	LeafSince    *time.Time `json:"leafSince,omitempty"`
+	LeafServices []string   `json:"leafServices,omitempty"`
 	// OK says every node is done (or planned, in a dry run).
 	OK bool `json:"ok"`
 }

@@ -31,20 +31,28 @@ var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
 func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun, ServersOnly: opts.ServersOnly}
+	if opts.Leaf != nil {
+		since := opts.Leaf.Since.UTC()
+		rep.LeafSince, rep.LeafServices, rep.ServersOnly = &since, opts.Leaf.Services, false
+	}
 	for _, m := range members {
 		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
 	}
-	if err := readVersions(ctx, p, members, rep); err != nil {
+	if err := readVersions(ctx, p, members, opts, rep); err != nil {
 		return rep, err
 	}
 	one := func(i int) error {
 		m, nr := members[i], &rep.Nodes[i]
-		if opts.ServersOnly && m.Node.Role.Value == cluster.RoleAgent {
-			nr.State, nr.Needs = StateNotNeeded, "nothing: a service-account key change restarts servers only (agents keep running; pods get tokens signed by the new key as they renew them)"
+		if ok, why := opts.touches(m); !ok {
+			nr.State, nr.Needs = StateNotNeeded, why
 			opts.progress(*nr)
 			return nil
 		}
-		if err := runNode(ctx, p, m, opts, nr); err != nil {
+		node := runNode
+		if opts.Leaf != nil {
+			node = runLeafNode
+		}
+		if err := node(ctx, p, m, opts, nr); err != nil {
 			nr.State, nr.Error = StateFailed, err.Error()
 			opts.progress(*nr)
 			return fmt.Errorf("node %s (%s), %s: %w", m.Node.Name, m.Node.Role.Value, nr.Step, err)

@@ -62,14 +62,20 @@ func memberUnit(p product.Product, m Member) string {
 // decides what the table says about each for the rollout, into rep. Any
 // refusal is the error: it comes before any node is probed for its
 // tokens, edited or restarted.
-func readVersions(ctx context.Context, p product.Product, members []Member, rep *Report) error {
+func readVersions(ctx context.Context, p product.Product, members []Member, opts Options, rep *Report) error {
 	refused := &VersionRefusedError{}
 	for i, m := range members {
+		if ok, _ := opts.touches(m); !ok {
+			continue // a node the rollout leaves alone is not asked
+		}
 		v, tried := cluster.ProgramVersion(ctx, m.Version, p, memberUnit(p, m))
 		if v == nil {
 			v = cluster.UnknownVersion(p, tried)
 		}
 		op := k3sver.Operation{Op: k3sver.OpRollout, Agent: m.Node.Role.Value == cluster.RoleAgent}
+		if opts.Leaf != nil {
+			op.Op = k3sver.OpLeafRotation
+		}
 		nv := &NodeVersion{ProductVersion: v, Findings: k3sver.Decide(v.Parsed(), op)}
 		rep.Nodes[i].Version = nv
 		if !k3sver.Refuses(nv.Findings) {
@@ -97,13 +103,16 @@ type NodeVersionReport struct {
 	*NodeVersion
 }
 
-// ReadVersions asks every member for its k3s version and what the table
-// says about it for the rollout, as Run does first, and changes nothing:
-// a flow that ends with the rollout asks before its first step. The
-// error is a *VersionRefusedError when a node's version refuses it.
-func ReadVersions(ctx context.Context, p product.Product, members []Member) ([]NodeVersionReport, error) {
+// ReadVersions asks every member the rollout of opts touches for its k3s
+// version and what the table says about it for the rollout, as Run does
+// first, and changes nothing: a flow that ends with the rollout asks
+// before its first step. A member it leaves alone (an agent in a
+// servers-only rollout, a node not named) is not asked: its
+// NodeVersion is nil. The error is a *VersionRefusedError when a node's
+// version refuses it.
+func ReadVersions(ctx context.Context, p product.Product, members []Member, opts Options) ([]NodeVersionReport, error) {
 	rep := &Report{Nodes: make([]NodeReport, len(members))}
-	err := readVersions(ctx, p, members, rep)
+	err := readVersions(ctx, p, members, opts, rep)
 	out := make([]NodeVersionReport, len(members))
 	for i, m := range members {
 		out[i] = NodeVersionReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), NodeVersion: rep.Nodes[i].Version}

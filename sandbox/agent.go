@@ -54,11 +54,15 @@ func writeAgentDir(ctx context.Context, opts pki.GenOptions, dataDir, node strin
 // is a server started with --disable-agent (or a sandbox made before agents
 // were simulated): nothing is written there.
 func reissueMissingAgentCerts(ctx context.Context, opts pki.GenOptions, dataDir, node string) (int, error) {
-	agent := pki.AgentDir(dataDir)
+	return reissueAgentCerts(ctx, opts, product.ServerDir(dataDir), pki.AgentDir(dataDir), node)
+}
+
+// reissueAgentCerts is reissueMissingAgentCerts for the agent dir agent
+// of a node whose server (server dir server) may be another node.
+func reissueAgentCerts(ctx context.Context, opts pki.GenOptions, server, agent, node string) (int, error) {
 	if !dirExists(agent) {
 		return 0, nil
 	}
-	server := product.ServerDir(dataDir)
 	set, err := pki.ReissueAgentCerts(ctx, opts, server, agent, node)
 	if err != nil {
 		return 0, fmt.Errorf("agent start: %w", err)

@@ -84,7 +84,7 @@ func CreateCluster(ctx context.Context, in ClusterInput) (*Cluster, error) {
 		case n.Role == cluster.RoleServer:
 			err = c.addServer(ctx, first, n)
 		default:
-			err = c.addAgent(first, n, p, in.Now)
+			err = c.addAgent(ctx, first, n, p, in.Now)
 		}
 		if err == nil {
 			err = c.writeTokenPlaces(p, i, n, in.Now)
@@ -164,14 +164,22 @@ func (c *Cluster) addServer(ctx context.Context, first, n Node) error {
 	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
 }
 
-// addAgent gives an agent the server CA it trusts, as a joined agent has,
-// and the simulated binary a sandbox server has.
-func (c *Cluster) addAgent(first, n Node, p product.Product, now time.Time) error {
+// addAgent gives an agent the server CA it trusts and the certificates
+// the server signed for it (pki.GenerateAgentCerts), as a joined agent
+// has them, and the simulated binary a sandbox server has.
+func (c *Cluster) addAgent(ctx context.Context, first, n Node, p product.Product, now time.Time) error {
 	ca, err := os.ReadFile(pki.ServerCAPath(product.ServerDir(first.DataDir)))
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(n.DataDir, "agent"), 0o700); err != nil {
+		return err
+	}
+	set, err := pki.GenerateAgentCerts(ctx, pki.GenOptions{Product: p, Now: now}, product.ServerDir(first.DataDir), n.Name)
+	if err != nil {
+		return err
+	}
+	if err := set.Write(ctx, pki.AgentDir(n.DataDir), now); err != nil {
 		return err
 	}
 	if err := fsutil.WriteFile(filepath.Join(n.DataDir, "agent", "server-ca.crt"), ca, fsutil.ModePublic, now); err != nil {
@@ -287,14 +295,15 @@ func (c *Cluster) Members(p product.Product, now func() time.Time) ([]rollout.Me
 				return rollout.ServerCheck(url, now)(ctx, want)
 			}
 			m.Verify = []rollout.Verifier{rollout.EtcdHealth{Host: host, Endpoint: "https://127.0.0.1:2379", Now: now}, kubeReady}
+			m.Serving = servingProbe(svc, p.ServerUnit())
 		} else {
-			agent := &sandboxAgent{node: n, files: host, product: p, now: now, server: func() (string, bool) {
+			agent := &sandboxAgent{node: n, files: host, product: p, now: now, server: func() (string, string, bool) {
 				for _, s := range servers {
 					if url, ok := s.SupervisorURL(p.ServerUnit()); ok {
-						return url, true
+						return url, product.ServerDir(s.DataDir), true
 					}
 				}
-				return "", false
+				return "", "", false
 			}}
 			m.Service = agent
 			m.Version.Program = agent.UnitProgram
@@ -327,13 +336,17 @@ func (u unitService) IsActive(ctx context.Context) (bool, error) { return u.mgr.
 
 // sandboxAgent is a sandbox agent's service: a start does what a k3s
 // agent does with its token, it fetches /cacerts from a server and refuses
-// a token whose CA hash does not match; then it takes the server CA.
+// a token whose CA hash does not match; then it takes the server CA and
+// has the server issue the certificates it lacks (all of them when the
+// CAs changed: reissueAgentCerts).
 type sandboxAgent struct {
 	node    Node
 	files   cluster.Files
 	product product.Product
 	now     func() time.Time
-	server  func() (string, bool)
+	// server is a server that answers: its supervisor's URL and its
+	// server dir (whose CAs sign the agent's certificates).
+	server func() (url, serverDir string, ok bool)
 }
 
 // Restart simulates an agent start.
@@ -348,7 +361,7 @@ func (a *sandboxAgent) Restart(ctx context.Context) error {
 			hash = pl.CAHash
 		}
 	}
-	url, ok := a.server()
+	url, serverDir, ok := a.server()
 	if !ok {
 		_ = a.write(false, a.now())
 		return errors.New("no server answers: the agent cannot join")
@@ -363,6 +376,10 @@ func (a *sandboxAgent) Restart(ctx context.Context) error {
 		return err
 	}
 	if err := fsutil.WriteFile(filepath.Join(a.node.DataDir, "agent", "server-ca.crt"), bundle, fsutil.ModePublic, a.now()); err != nil {
+		return err
+	}
+	if _, err := reissueAgentCerts(ctx, pki.GenOptions{Product: a.product, Now: a.now()}, serverDir, pki.AgentDir(a.node.DataDir), a.node.Name); err != nil {
+		_ = a.write(false, a.now())
 		return err
 	}
 	return a.write(true, a.now())

@@ -70,6 +70,10 @@ type Env struct {
 	// Parallel is how many agents the rollout restarts at once (0: 1);
 	// servers always go one at a time.
 	Parallel int
+	// RotatedSince is when a leaf rotation of the cluster began
+	// (--rotated-since, to resume one): a node with a leaf backup made
+	// since is rotated already (rollout.Leaf). Zero: the flow's start.
+	RotatedSince time.Time
 	// AcceptHostKeys maps a node's name to the SHA256 fingerprint of the
 	// host key the operator checked and accepts for it when known_hosts
 	// does not know it (--accept-host-key); a changed key is never

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -11,9 +12,11 @@ import (
 func rotateCertsSpec() FlowSpec {
 	return FlowSpec{
 		ID: FlowRotateCerts, Title: "Rotate client and server certificates",
-		Summary: "stop k3s, back up and remove the chosen leaf certificates, start k3s",
+		Summary: "stop k3s, back up and remove the chosen leaf certificates, start k3s; then on every node of the cluster",
 		Fields: []Field{{Key: "services", Label: "services", Kind: FieldList, Choices: pki.ServiceNames(product.K3s),
-			Help: "comma-separated service names; empty or \"all\": every service"}},
+			Help: "comma-separated service names; empty or \"all\": every service"},
+			{Key: "on-nodes", Label: "on nodes", Kind: FieldText, Optional: true,
+				Help: "with a cluster (--inventory, a sandbox cluster): the nodes to rotate them on after this one, comma-separated; empty: every node"}},
 		Defaults: map[string]Default{"services": func(Env) string { return "all" }},
 		Build:    buildRotateCerts,
 	}
@@ -24,9 +27,19 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		return nil, err
 	}
 	r := newRun(env)
+	// The rotation's start: a node with a leaf backup made since is
+	// rotated (this one's is made by the steps below).
+	since := r.env.RotatedSince
+	if since.IsZero() {
+		since = r.env.Now()
+	}
 	services := splitList(vals["services"])
 	if _, err := pki.LookupServices(r.env.Product, services); err != nil {
 		return nil, err
+	}
+	nodes := splitList(vals["on-nodes"])
+	if len(nodes) > 0 && !r.env.ClusterKnown() {
+		return nil, errors.New("nodes were named but the cluster is not known: give --inventory FILE (k3s-ansible format), --kubeconfig FILE or --node flags; nothing was changed")
 	}
 	stop := r.stopTask("start", "Stop k3s", "k3s is started again if a later step fails", nil)
 	remove := r.rotateTask(services)
@@ -38,9 +51,13 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 	if len(services) == 0 {
 		name = "every service"
 	}
-	return r.flow(FlowRotateCerts, "Rotate client and server certificates of "+name,
-		r.checkTask("check", "Certificates of "+name, services),
+	tasks := []*Task{r.checkTask("check", "Certificates of "+name, services),
 		stop, remove,
 		r.startTask("start", "Start k3s so it re-issues them"),
-		show), nil
+		show}
+	if r.env.ClusterKnown() {
+		// Then on the cluster's nodes, this one found done.
+		tasks = append(tasks, r.leafRolloutTask(services, nodes, since))
+	}
+	return r.flow(FlowRotateCerts, "Rotate client and server certificates of "+name, tasks...), nil
 }

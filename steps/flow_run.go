@@ -12,6 +12,7 @@ import (
 
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/rollout"
 )
 
 // run is the state one flow's tasks share: each task reads what the tasks
@@ -47,6 +48,10 @@ type run struct {
 	// run, not the bootstrap's server dir); wroteSet that it wrote its set
 	// (also into the bootstrap's server dir).
 	generated, wroteSet bool
+	// scope is which nodes the flow's rollout touches (servers only,
+	// the nodes named for a leaf rotation): its preflight reads the
+	// versions of those only.
+	scope rollout.Options
 }
 
 func newRun(env Env) *run {

@@ -130,7 +130,7 @@ func (r *run) nodeVersions(ctx context.Context, pf *Preflight) {
 		return
 	}
 	defer closeAll()
-	pf.Nodes, pf.nodesRefused = rollout.ReadVersions(ctx, r.env.Product, members)
+	pf.Nodes, pf.nodesRefused = rollout.ReadVersions(ctx, r.env.Product, members, r.scope)
 }
 
 // nodeWarnings are the warnings of pf's nodes, one line each.

@@ -33,6 +33,7 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 	if mode == restartServers {
 		title = "Restart every server, one at a time (agents need nothing)"
 	}
+	r.scope.ServersOnly = mode == restartServers
 	t := &Task{
 		ID:           "rollout",
 		Title:        title,
