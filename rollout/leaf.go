@@ -270,13 +270,15 @@ func leafApply(ctx context.Context, h leafHost, m Member, st *leafState, opts Op
 		}
 		nr.Step = "remove"
 		opts.progress(*nr)
-		if nl.Regenerate != "" {
-			if err := writeRegenerateTrigger(ctx, h, nl.Regenerate, opts.Now()); err != nil {
+		for _, f := range nl.Remove {
+			if err := h.Remove(ctx, f); err != nil {
 				return startAgain(ctx, m, nr, err)
 			}
 		}
-		for _, f := range nl.Remove {
-			if err := h.Remove(ctx, f); err != nil {
+		// The trigger last: a removal that failed leaves the listener's
+		// certificate as it was too.
+		if nl.Regenerate != "" {
+			if err := writeRegenerateTrigger(ctx, h, nl.Regenerate, opts.Now()); err != nil {
 				return startAgain(ctx, m, nr, err)
 			}
 		}
