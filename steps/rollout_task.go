@@ -438,6 +438,9 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 		if n.Restarted {
 			line += "; restarted"
 		}
+		if n.Leaf != nil && n.Leaf.Service != "" {
+			line += "; its service " + n.Leaf.Service
+		}
 		for _, v := range n.Verified {
 			line += "; " + v.String()
 		}
