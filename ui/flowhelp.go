@@ -19,7 +19,8 @@ Steps: the expiry report (reads; enter opens the certificate report: / filters, 
 Changes nothing. No restart.`,
 	steps.FlowRotateCerts: `Rotates the leaf (client and serving) certificates of the chosen services, like k3s certificate rotate.
 Steps: the report (reads) → stop k3s (the service) → back up and remove the chosen certificates and keys (files under server/tls; the backup dir is named) → start k3s → the new expiry dates.
-At the start k3s re-issues every leaf certificate that is missing, signed by the current CAs; the CAs and the join token do not change.`,
+At the start k3s re-issues every leaf certificate that is missing, signed by the current CAs; the CAs and the join token do not change.
+With a cluster (--inventory, a sandbox cluster) a last step does the same on every node (or those named), servers one at a time, then agents: a dry run unless the cluster's name is typed; k3s is started again on a node whose rotation fails; --rotated-since resumes.`,
 	steps.FlowCustomCA: `Bootstraps a custom CA before k3s first starts: imports or generates the root and intermediate and writes the k3s CA set into server/tls.
 Steps: refuse a cluster that has started (reads) → write the CA set (files in server/tls) → validate → the token hash the cluster will have → move the root and intermediate keys off the node.
 At its first start k3s takes the CAs from server/tls and stores them in the datastore.`,
