@@ -16,8 +16,8 @@ import (
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
@@ -198,17 +198,6 @@ func TestRotateCertsRollsOutToEveryNode(t *testing.T) {
 	if again := clusterLeaves(t, c); !leavesEqual(again, after) {
 		t.Errorf("the dry run changed certificates")
 	}
-}
-
-// leafResume is the resume command a leaf rollout printed in out.
-func leafResume(t *testing.T, out string) string {
-	t.Helper()
-	for _, l := range strings.Split(out, "\n") {
-		if i := strings.Index(l, "k3sca run rotate-certs"); i >= 0 {
-			return l[i:]
-		}
-	}
-	return ""
 }
 
 func leavesEqual(a, b map[string]map[string]string) bool {
