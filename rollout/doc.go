@@ -11,4 +11,8 @@
 // node whose tokens already hold the new hash and that already shows the
 // new CA is done and left alone, so running again after a failure or a
 // crash does only what is left, and no file is edited twice.
+//
+// A leaf-certificate rotation (Options.Leaf) goes the same way, node by
+// node, doing on each what `k3s certificate rotate` does there; see Leaf
+// for when a node counts as done.
 package rollout
