@@ -24,6 +24,9 @@ type FileEdit struct {
 	Places []Place
 	// Diff is the change for the screen, every secret masked.
 	Diff string
+	// Backup, in an undo's plan, is the backup beside Path that New is
+	// put back from (its bytes, mode and owner).
+	Backup string
 }
 
 // String is the masked diff; never the content.

@@ -327,6 +327,77 @@ func testNodeFiles(t *testing.T, newTarget func(t *testing.T) fileTarget) {
 		}
 	})
 
+	t.Run("PutBack", func(t *testing.T) {
+		// A file rewritten by WriteFile, then put back from its backup:
+		// the old bytes with the old mode, owner and mtime, the backup
+		// kept, no temp file left.
+		tgt := newTarget(t)
+		dir := path.Join(tgt.base, "etc", "rancher", "k3s")
+		p := path.Join(dir, "config.yaml")
+		mustWrite(t, tgt.host(p), "token: old\n", 0o640)
+		if err := os.Lchown(tgt.host(p), foreignOwner().UID, foreignOwner().GID); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(tgt.host(p), mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		backup, err := tgt.node.WriteFile(ctx, p, []byte("token: new\n"), WriteOptions{Now: testkit.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The live file made stricter and another owner's since: the put
+		// back gives the backup's, the file's as it was.
+		if err := os.Chmod(tgt.host(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := tgt.node.PutBack(ctx, p, backup, []byte("token: new\n"), PutBackOptions{}); err != nil {
+			t.Fatalf("PutBack: %v", err)
+		}
+		fi, err := tgt.node.Stat(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(tgt.host(p))
+		if string(b) != "token: old\n" || fi.Mode != 0o640 || (Owner{fi.UID, fi.GID}) != foreignOwner() || !fi.ModTime.Equal(mtime) {
+			t.Errorf("put back: %q mode %v owner %d:%d mtime %v; want the old bytes, 0640, %v, %v", b, fi.Mode, fi.UID, fi.GID, fi.ModTime, foreignOwner(), mtime)
+		}
+		if b, err := os.ReadFile(tgt.host(backup)); err != nil || string(b) != "token: old\n" {
+			t.Errorf("the backup after the put back: %q, %v; want it kept", b, err)
+		}
+		noTemps(t, tgt.host(dir))
+
+		// Refused, the file left as it is: it no longer holds what the
+		// caller expects; a path that is not one of its backups; a
+		// symlink.
+		other := path.Join(dir, "other.yaml")
+		mustWrite(t, tgt.host(other), "token: old\n", 0o600)
+		link := path.Join(dir, "link.yaml")
+		if err := os.Symlink("config.yaml", tgt.host(link)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(path.Base(backup), tgt.host(link+".k3sca-bak-1")); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, path, backup, expect string
+			want                       error
+		}{
+			{"changed since", p, backup, "token: new\n", ErrChangedSince},
+			{"not its backup", p, other, "token: old\n", ErrNotABackup},
+			{"another file's backup", other, backup, "token: old\n", ErrNotABackup},
+			{"a symlink", link, link + ".k3sca-bak-1", "token: old\n", ErrNotRegular},
+		} {
+			err := tgt.node.PutBack(ctx, tc.path, tc.backup, []byte(tc.expect), PutBackOptions{})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		if b, _ := os.ReadFile(tgt.host(p)); string(b) != "token: old\n" {
+			t.Errorf("after the refusals config.yaml holds %q", b)
+		}
+		noTemps(t, tgt.host(dir))
+	})
+
 	t.Run("WriteFile refuses", func(t *testing.T) {
 		tgt := newTarget(t)
 		link := path.Join(tgt.base, "link.yaml")

@@ -122,6 +122,16 @@ func (l *Local) WriteFile(ctx context.Context, path string, data []byte, opts Wr
 	return backup, nil
 }
 
+// PutBack puts backup back over path (under Root); see Node.PutBack.
+func (l *Local) PutBack(ctx context.Context, path, backup string, expect []byte, opts PutBackOptions) error {
+	_, err := l.call(ctx, path, func(f fileSystem) (any, error) { return nil, putBackAtomic(ctx, f, path, backup, expect, opts.hook) })
+	debug(l.Logger, "put back", "node", l.Endpoint().String(), "path", path, "backup", backup, "ok", err == nil)
+	if err != nil {
+		return fmt.Errorf("put back %s from %s on %s: %w", path, backup, l.Endpoint(), err)
+	}
+	return nil
+}
+
 func (l *Local) call(ctx context.Context, p string, fn func(fileSystem) (any, error)) (any, error) {
 	if err := checkPath(p); err != nil {
 		return nil, err

@@ -32,6 +32,12 @@ type Node interface {
 	// returns the backup's path ("" when there was no file to back up).
 	// See WriteOptions.
 	WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) (backup string, err error)
+	// PutBack replaces the file at path atomically with the bytes of
+	// backup (one of its own backups, path.k3sca-bak-…), with the
+	// backup's mode, owner and mtime, if path still holds exactly
+	// expect; else it is ErrChangedSince and path is left as it is. The
+	// backup stays. See PutBackOptions.
+	PutBack(ctx context.Context, path, backup string, expect []byte, opts PutBackOptions) error
 	// Close releases the connection (a no-op for Local).
 	Close() error
 }
@@ -124,6 +130,19 @@ type WriteOptions struct {
 	// "temp" (the new contents' temp file written, before the rename).
 	// Tests kill the process there.
 	Hook func(point string)
+}
+
+// PutBackOptions tune Node.PutBack.
+type PutBackOptions struct {
+	// Hook, when set, is called at "temp" (the backup's bytes written to
+	// a temp file, before the rename). Tests kill the process there.
+	Hook func(point string)
+}
+
+func (o PutBackOptions) hook(point string) {
+	if o.Hook != nil {
+		o.Hook(point)
+	}
 }
 
 // Errors of WriteFile and of path checks.

@@ -346,6 +346,16 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opts WriteOp
 	return backup, nil
 }
 
+// PutBack puts backup back over path over SFTP; see Node.PutBack.
+func (s *SSH) PutBack(ctx context.Context, p, backup string, expect []byte, opts PutBackOptions) error {
+	err := s.files(ctx, p, func(f fileSystem) error { return putBackAtomic(ctx, f, p, backup, expect, opts.hook) })
+	debug(s.opts.Logger, "put back", "node", s.ep.String(), "path", p, "backup", backup, "ok", err == nil)
+	if err != nil {
+		return fmt.Errorf("put back %s from %s on %s: %w", p, backup, s.ep, err)
+	}
+	return nil
+}
+
 // killGrace is how long a cancelled Run waits for the killed command.
 const killGrace = time.Second
 

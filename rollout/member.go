@@ -9,12 +9,15 @@ import (
 )
 
 // Host is what the rollout needs of a node's files: read, list and
-// rewrite them. remote.Node satisfies it.
+// rewrite them, and put a backup back. remote.Node satisfies it.
 type Host interface {
 	cluster.Files
 	// WriteFile replaces path atomically after a backup beside it and
 	// returns the backup's path.
 	WriteFile(ctx context.Context, path string, data []byte, opts remote.WriteOptions) (string, error)
+	// PutBack replaces path atomically with its backup (bytes, mode,
+	// owner) if path still holds expect (remote.Node.PutBack).
+	PutBack(ctx context.Context, path, backup string, expect []byte, opts remote.PutBackOptions) error
 }
 
 // Service is a node's k3s (or k3s-agent) service.
@@ -93,6 +96,13 @@ type Options struct {
 	Parallel int
 	// DryRun probes and plans every node and changes nothing.
 	DryRun bool
+	// PutBack is the undo of a rollout, after the datastore was restored
+	// to the CA of NewHash: each token file whose tokens pin another hash
+	// is put back from the backup the rollout made of it (see
+	// putBackPlan; a file changed since is refused), instead of being
+	// rewritten; then the nodes restart in the same order and are checked
+	// and verified against NewCA as a rollout's.
+	PutBack bool
 	// Progress, when set, hears each node's state as it changes; calls
 	// never overlap, even with Parallel agents.
 	Progress func(NodeReport)

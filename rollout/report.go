@@ -29,9 +29,11 @@ const (
 
 // Edit is one file the rollout rewrote (or would, in a dry run).
 type Edit struct {
-	// Path is the file on the node; Backup the copy beside it.
-	Path   string `json:"path"`
-	Backup string `json:"backup,omitempty"`
+	// Path is the file on the node; Backup the copy beside it (in an
+	// undo, PutBack: the backup it is put back from).
+	Path    string `json:"path"`
+	Backup  string `json:"backup,omitempty"`
+	PutBack bool   `json:"putBack,omitempty"`
 	// Diff is the change, every secret masked.
 	Diff string `json:"diff"`
 }
@@ -91,6 +93,9 @@ type Report struct {
 	// services asked for (none: k3s's default on each node).
 	LeafSince    *time.Time `json:"leafSince,omitempty"`
 	LeafServices []string   `json:"leafServices,omitempty"`
+	// PutBack says this is the undo of a rollout: token files were put
+	// back from their backups (Options.PutBack).
+	PutBack bool `json:"putBack,omitempty"`
 	// OK says every node is done (or planned, in a dry run).
 	OK bool `json:"ok"`
 }

@@ -78,3 +78,7 @@ func (h memHost) WriteFile(_ context.Context, p string, data []byte, _ remote.Wr
 	h.MemFiles[p] = string(data)
 	return "", nil
 }
+
+func (h memHost) PutBack(_ context.Context, p, _ string, _ []byte, _ remote.PutBackOptions) error {
+	return errors.New("not expected: a put-back of " + p)
+}

@@ -30,7 +30,7 @@ var ErrChangedMeanwhile = errors.New("the file changed since it was probed")
 // *VersionRefusedError naming each such node and why.
 func Run(ctx context.Context, p product.Product, members []Member, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
-	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun, ServersOnly: opts.ServersOnly}
+	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun, ServersOnly: opts.ServersOnly, PutBack: opts.PutBack}
 	if opts.Leaf != nil {
 		since := opts.Leaf.Since.UTC()
 		rep.LeafSince, rep.LeafServices, rep.ServersOnly = &since, opts.Leaf.Services, false
@@ -160,13 +160,20 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	// A servers-only change (the service-account key) keeps the CA: no
 	// token needs a new hash.
 	plan := &cluster.Plan{}
-	if !opts.ServersOnly {
+	switch {
+	case opts.ServersOnly:
+	case opts.PutBack:
+		if plan, err = putBackPlan(ctx, m.Host, probe, opts.NewHash); err != nil {
+			nr.Step = "plan"
+			return err
+		}
+	default:
 		if plan, err = cluster.PlanEdits(probe, opts.NewHash); err != nil {
 			return err
 		}
 	}
 	for _, e := range plan.Edits {
-		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff})
+		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff, Backup: e.Backup, PutBack: e.Backup != ""})
 	}
 	for _, pl := range plan.Manual {
 		nr.Manual = append(nr.Manual, pl.String())
@@ -190,6 +197,9 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	}
 	if opts.DryRun {
 		for i, e := range plan.Edits {
+			if e.Backup != "" {
+				continue // put back from it
+			}
 			if nr.Edits[i].Backup, err = plannedBackup(ctx, m.Host, e.Path, opts.Now()); err != nil {
 				return err
 			}
@@ -207,6 +217,13 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		nr.Step = "edit"
 		opts.progress(*nr)
 		for i, e := range plan.Edits {
+			if e.Backup != "" {
+				if err := putBack(ctx, m.Host, e); err != nil {
+					return err
+				}
+				nr.Changed = true
+				continue
+			}
 			backup, err := writeEdit(ctx, m.Host, e, opts.Now())
 			nr.Edits[i].Backup = backup
 			if err != nil {

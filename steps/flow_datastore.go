@@ -66,7 +66,7 @@ func buildDatastore(_ context.Context, env Env, vals map[string]string) (*Flow, 
 	rs := r.restoreTask(backup)
 	tasks := []*Task{show, list}
 	if backup != "" {
-		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartAll))
+		tasks = append(tasks, r.stopForWriteTask(), rs, r.startTask("restart", "Restart k3s on this server"), r.lastTask(restartPutBack))
 	} else {
 		// Nothing to restore: a step that only says so and writes nothing,
 		// so showing the datastore needs no --yes.

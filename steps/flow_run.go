@@ -41,6 +41,10 @@ type run struct {
 	// CA hash of what it wrote ("" when unknown).
 	restored     bool
 	restoredHash string
+	// restoreFrom is the backup the datastore flow restores; its
+	// printed command is also the undo's resume. restoreHash is that
+	// backup's CA hash as its plan read it, for a dry run ("" unknown).
+	restoreFrom, restoreHash string
 	// service says a task stops or starts k3s: the flow's report ends
 	// with the state k3s is left in.
 	service bool

@@ -48,7 +48,7 @@ func TestPrintedCommandsNameTheCluster(t *testing.T) {
 			if tt.resume == "" {
 				return
 			}
-			if got := (&run{env: tt.env}).resumeCommand(); got != tt.resume {
+			if got := (&run{env: tt.env}).resumeCommand(restartAll); got != tt.resume {
 				t.Errorf("resume\n got %s\nwant %s", got, tt.resume)
 			}
 		})

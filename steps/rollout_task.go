@@ -30,8 +30,11 @@ import (
 // or regenerate trigger; agents need nothing.
 func (r *run) rolloutTask(mode restartMode) *Task {
 	title := "Roll out to every node, in order: servers one at a time, then agents"
-	if mode == restartServers {
+	switch mode {
+	case restartServers:
 		title = "Restart every server, one at a time (agents need nothing)"
+	case restartPutBack:
+		title = "Put back every node's token files from the rollout's backups, then restart in order: servers one at a time, then agents"
 	}
 	r.scope.ServersOnly = mode == restartServers
 	t := &Task{
@@ -64,8 +67,12 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 		if planned != nil && !planned.OK {
 			return out, nil
 		}
-		if !(r.dryRun && r.staged != "") && !allDone(planned) {
-			out.Details = append(out.Details, "nothing was changed on any node; roll it out with: "+r.resumeCommand())
+		switch {
+		case (r.dryRun && r.staged != "") || allDone(planned):
+		case mode == restartPutBack && r.restoreFrom != "":
+			out.Details = append(out.Details, "nothing was changed on any node; put the token files back with: "+r.resumeCommand(mode))
+		default:
+			out.Details = append(out.Details, "nothing was changed on any node; roll it out with: "+r.resumeCommand(mode))
 		}
 		return out, nil
 	}
@@ -79,7 +86,7 @@ func (r *run) rolloutTask(mode restartMode) *Task {
 		})
 		out := rolloutOutcome(rep)
 		if err != nil {
-			return nil, &RolloutError{Err: err, Report: rep, Resume: r.resumeCommand()}
+			return nil, &RolloutError{Err: err, Report: rep, Resume: r.resumeCommand(mode)}
 		}
 		return out, nil
 	}
@@ -96,6 +103,9 @@ func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, backupAt 
 	if r.dryRun && r.staged != "" {
 		dir = r.staged
 	}
+	// An undo's dry run, before the restore: the backup's CA hash (its
+	// bundle is not on disk yet, so the hash alone is checked).
+	restoreDry := mode == restartPutBack && r.dryRun && r.restoreHash != ""
 	ca, err := os.ReadFile(pki.ServerCAPath(dir))
 	if err != nil {
 		return nil, fmt.Errorf("the server CA to roll out: %w", err)
@@ -114,12 +124,15 @@ func (r *run) rollout(ctx context.Context, mode restartMode, dry bool, backupAt 
 	if err != nil {
 		return nil, err
 	}
+	if restoreDry {
+		h, ca = pki.CAHash{Hex: r.restoreHash}, nil
+	}
 	members, closeAll, err := r.members(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll()
-	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, NewServiceKey: key, ServersOnly: mode == restartServers,
+	opts := rollout.Options{NewHash: h.Hex, NewCA: ca, NewServiceKey: key, ServersOnly: mode == restartServers, PutBack: mode == restartPutBack,
 		Now: r.env.Now, Timeout: r.env.RestartTimeout, DryRun: dry || r.dryRun, Parallel: r.env.Parallel}
 	if !backupAt.IsZero() {
 		opts.Now = func() time.Time { return backupAt }
@@ -262,8 +275,14 @@ func (r *run) nodeMember(ctx context.Context, n cluster.Node, host remote.Node, 
 	return m, nil
 }
 
-// resumeCommand runs the rollout again: it does only what is left.
-func (r *run) resumeCommand() string {
+// resumeCommand runs the rollout again: it does only what is left. An
+// undo's is the restore it follows, run again: the datastore holds the
+// backup already (nothing written), so it goes on with what is left to
+// put back.
+func (r *run) resumeCommand(mode restartMode) string {
+	if mode == restartPutBack && r.restoreFrom != "" {
+		return restoreCommand(r.env, r.restoreFrom)
+	}
 	cmd := "k3sca run rollout -d " + r.env.DataDir + clusterArgs(r.env)
 	if r.env.Parallel > 1 {
 		cmd += fmt.Sprintf(" --parallel %d", r.env.Parallel)
@@ -325,6 +344,10 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			continue
 		}
 		for _, e := range n.Edits {
+			if e.PutBack {
+				p.Add(ActWrite, n.Name+":"+e.Path, "put back from %s (its bytes, mode and owner: the file as it was before the rollout)", e.Backup)
+				continue
+			}
 			backup := "backup beside it"
 			if e.Backup != "" {
 				backup = "backup " + e.Backup
@@ -345,6 +368,10 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (now: %s)", n.Role, serviceHow(n.Service), waitFor, n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
+	if rep.PutBack {
+		p.Title = "Dry run of the undo of the rollout to the nodes of " + source + " (nothing changed yet)"
+		p.Notes[0] = "the undo: each token file a rollout rewrote is put back from the backup it made (a file changed since is refused, not overwritten); then servers one at a time, then agents, each checked against the restored CA; the first failure stops it, the nodes after it stay untouched; running it again does only what is left"
+	}
 	if rep.ServersOnly {
 		p.Notes[0] = "servers only, one at a time (a service-account key: no token edits, agents need nothing); the first failure stops the rollout, the servers after it stay untouched; running it again does only what is left"
 	}
@@ -422,9 +449,14 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 			for _, e := range n.Edits {
 				files = append(files, e.Path)
 			}
-			if rep.DryRun {
+			switch {
+			case rep.PutBack && rep.DryRun:
+				line += "; puts back " + strings.Join(files, ", ")
+			case rep.PutBack:
+				line += "; put back " + strings.Join(files, ", ")
+			case rep.DryRun:
 				line += "; edits " + strings.Join(files, ", ")
-			} else {
+			default:
 				line += "; edited " + strings.Join(files, ", ")
 			}
 		}

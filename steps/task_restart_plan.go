@@ -19,6 +19,10 @@ const (
 	restartAll     restartMode = iota // servers, then agents
 	restartServers                    // servers only (the service-account key)
 	restartNewRoot                    // servers, then agents with the new token
+	// restartPutBack undoes a rollout after a datastore restore: every
+	// node's token files put back from their backups, then servers, then
+	// agents.
+	restartPutBack
 )
 
 // lastTask ends a CA flow: the rollout when the cluster's nodes are known
@@ -64,7 +68,15 @@ func restartPlan(p product.Product, mode restartMode, tokens *TokenReport) *Outc
 	}
 	d = append(d, fmt.Sprintf("2. then every agent: systemctl restart %s (OpenRC: rc-service %s restart)", agent, agent))
 	hashChanges := tokens != nil && tokens.New != nil && tokens.New.Hash.Hex != tokens.Current.Hash.Hex
-	if hashChanges || mode == restartNewRoot {
+	if hashChanges && mode == restartPutBack {
+		d = append(d,
+			"before restarting a node that joins with a full token (K10<hash>::...), put back the backup a rollout left beside each token file (<file>.k3sca-bak-<unix>, holding the restored CA hash) with its mode and owner, or set the token's CA hash to the restored one, in:",
+			fmt.Sprintf("   /etc/rancher/%s/config.yaml (token:) and its config.yaml.d/*.yaml", name),
+			fmt.Sprintf("   /etc/systemd/system/%s.service.env and %s.service.env (%s_TOKEN=)", server, agent, strings.ToUpper(name)),
+			fmt.Sprintf("   the unit files %s.service / %s.service (--token in ExecStart)", server, agent),
+		)
+	}
+	if (hashChanges && mode != restartPutBack) || mode == restartNewRoot {
 		d = append(d,
 			"before restarting a node that joins with a full token (K10<hash>::...), replace the token with the new one in:",
 			fmt.Sprintf("   /etc/rancher/%s/config.yaml (token:) and its config.yaml.d/*.yaml", name),

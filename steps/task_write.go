@@ -102,6 +102,7 @@ func (r *run) restoreTask(backup string) *Task {
 		acc.ReadOnly = readOnly
 		return RestoreInput{DataDir: r.env.DataDir, BackupPath: backup, Access: acc, Token: r.env.Token, Now: r.env.Now(), Hook: r.env.Hook, Flow: r.id}
 	}
+	r.restoreFrom = backup
 	return &Task{
 		ID:     "restore",
 		Title:  "Restore " + backup,
@@ -119,7 +120,9 @@ func (r *run) restoreTask(backup string) *Task {
 		},
 		Preview: func(ctx context.Context) (*Plan, error) {
 			restore = NewRestore(input(false))
-			return restore.Preview(ctx)
+			plan, err := restore.Preview(ctx)
+			r.restoreHash = restore.CAHash()
+			return plan, err
 		},
 		Run: func(ctx context.Context, progress func(string)) (*Outcome, error) {
 			progress("saving the current value, then writing the backup")
