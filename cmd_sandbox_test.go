@@ -257,7 +257,8 @@ func runPrinted(t *testing.T, line string) result {
 // k3sca prints, run as printed, do their job: the resume of a rollout that
 // stopped at s3 (which a dry run of the rollout prints too) finishes it,
 // and the undo of the load puts the old CA back on every node (the
-// restore rolls it out through the same inventory).
+// restore puts back, through the same inventory, each token file from
+// the backup the rollout made: every file as it was before the rotation).
 func TestPrintedClusterCommandsRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cl")
 	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
@@ -270,6 +271,10 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 		t.Fatalf("the sandbox cluster: %v", err)
 	}
 	oldHash := clustertest.TokenHashes(t, c.Nodes[0].Root)[0]
+	before := map[string]map[string]string{}
+	for _, n := range c.Nodes {
+		before[n.Name] = nodeTokenFiles(t, n.Root)
+	}
 	// The inventory (and the sandbox's record of its nodes) moves: the
 	// data dir no longer tells where the cluster's inventory is.
 	kept := filepath.Join(t.TempDir(), "ops")
@@ -328,6 +333,10 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 		}
 	}
 
+	backupsBefore := map[string]int{}
+	for _, n := range c.Nodes {
+		backupsBefore[n.Name] = nodeBackups(t, n.Root)
+	}
 	if r := runPrinted(t, undo); r.code != exitOK || !strings.Contains(r.stdout+r.stderr, "5 nodes: 5 done") {
 		t.Fatalf("%s: exit %d\n%s\n%s", undo, r.code, r.stdout, r.stderr)
 	}
@@ -337,7 +346,56 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 				t.Errorf("after the undo %s: a token holds %s, want the one before the rotation %s", n.Name, h, oldHash)
 			}
 		}
+		// Put back from the rollout's backups: each file as it was.
+		if got := nodeTokenFiles(t, n.Root); !maps.Equal(got, before[n.Name]) {
+			t.Errorf("after the undo %s: token files %q, want as before the rotation %q", n.Name, got, before[n.Name])
+		}
+		if k := nodeBackups(t, n.Root); k != backupsBefore[n.Name] {
+			t.Errorf("after the undo %s: %d backups, %d before: the undo rewrote a file instead of putting its backup back", n.Name, k, backupsBefore[n.Name])
+		}
 	}
+}
+
+// nodeBackups counts the rollout's backups under a node root's etc.
+func nodeBackups(t *testing.T, root string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(root, "etc"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".k3sca-bak-") {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// nodeTokenFiles are the files under a node root's etc holding a token,
+// backups and temp files aside: path to bytes and mode.
+func nodeTokenFiles(t *testing.T, root string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(filepath.Join(root, "etc"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(d.Name(), ".k3sca-") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), "K10") {
+			return err
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		files[p] = fmt.Sprintf("%v %s", fi.Mode(), b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // TestNodeServicesSandboxFirst: a sandbox data dir gets the sandbox's

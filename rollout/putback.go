@@ -19,7 +19,7 @@ var ErrNoBackup = errors.New("no backup of it holds what the rollout replaced")
 
 // putBackPlan is the undo's plan for a probed node: each token file whose
 // full tokens pin a CA hash other than target is put back from the backup
-// a rollout made of it. That backup is the one holding exactly what the
+// a rollout made of it (its bytes, mode, owner and mtime). That backup is the one holding exactly what the
 // rollout replaced: the live file with the CA hash of each of its full
 // tokens set back to target (cluster.PlanEdits(probe, target).New) — a
 // rollout changes nothing else, so a live file changed by anyone since
@@ -52,7 +52,6 @@ func putBackPlan(ctx context.Context, h Host, probe *cluster.ProbeResult, target
 			return nil, &NoBackupError{Path: e.Path, Hash: e.Places[0].CAHash, Target: target, Backups: names}
 		}
 		plan.Edits[i].Backup = found
-		plan.Edits[i].Diff = "put back from " + found + " (its mode, owner and mtime):\n" + e.Diff
 	}
 	return plan, nil
 }
@@ -70,10 +69,10 @@ type NoBackupError struct {
 func (e *NoBackupError) Error() string {
 	seen := "it has no backup (" + remote.BackupGlob(e.Path) + ")"
 	if len(e.Backups) > 0 {
-		seen = fmt.Sprintf("its backups %s hold something else", strings.Join(e.Backups, ", "))
+		seen = "none of its backups (" + strings.Join(e.Backups, ", ") + ") holds it with CA hash " + e.Target + " put back"
 	}
-	return fmt.Sprintf("%s holds CA hash %s, and %s: %s; the file as a rollout left it, with CA hash %s put back, is in none of them, so it was changed since the rollout wrote it, or not by a rollout; k3sca leaves it as it is: check it, put the right backup back by hand or set the token's CA hash to %s, then run the undo again",
-		e.Path, e.Hash, seen, ErrNoBackup, e.Target, e.Target)
+	return fmt.Sprintf("%s (CA hash %s) changed since the rollout wrote it, or was not written by one: %s (%s); k3sca leaves it as it is: check it, put the right backup back by hand or set the token's CA hash to %s, then run the undo again",
+		e.Path, e.Hash, seen, ErrNoBackup, e.Target)
 }
 
 // Unwrap returns ErrNoBackup.

@@ -28,12 +28,14 @@ const (
 	rkEnvInventory = "K3SCA_RK_INVENTORY"
 	rkEnvHash      = "K3SCA_RK_HASH"
 	rkEnvPoint     = "K3SCA_RK_POINT"
+	rkEnvPutBack   = "K3SCA_RK_PUTBACK"
 	rkReadyLine    = "k3sca-rk-ready"
 )
 
 // hookHost calls hit inside each file write on the node, with the write's
 // own points ("<node> backup temp", "<node> temp": a temp file written,
-// not yet linked or renamed), and after it: "<node> written".
+// not yet linked or renamed), and after it: "<node> written"; inside each
+// put-back at "<node> put back temp" and after it at "<node> put back".
 type hookHost struct {
 	rollout.Host
 	name string
@@ -45,6 +47,13 @@ func (h hookHost) WriteFile(ctx context.Context, p string, data []byte, opts rem
 	b, err := h.Host.WriteFile(ctx, p, data, opts)
 	h.hit(h.name + " written")
 	return b, err
+}
+
+func (h hookHost) PutBack(ctx context.Context, p, backup string, expect []byte, opts remote.PutBackOptions) error {
+	opts.Hook = func(point string) { h.hit(h.name + " put back " + point) }
+	err := h.Host.PutBack(ctx, p, backup, expect, opts)
+	h.hit(h.name + " put back")
+	return err
 }
 
 // TestRolloutHelperProcess is the child of TestRolloutKilled: it runs the
@@ -80,6 +89,7 @@ func TestRolloutHelperProcess(t *testing.T) {
 	}
 	fmt.Println(rkReadyLine)
 	opts := rollout.Options{NewHash: os.Getenv(rkEnvHash), Now: now, Poll: 10 * time.Millisecond, Timeout: 10 * time.Second,
+		PutBack: os.Getenv(rkEnvPutBack) != "",
 		Progress: func(nr rollout.NodeReport) {
 			if nr.Step != "" {
 				hit(nr.Name + " " + nr.Step)
@@ -94,11 +104,12 @@ func TestRolloutHelperProcess(t *testing.T) {
 
 // rkRunChild runs the rollout in a child process killed at point (or,
 // with delay >= 0, delay after it reported ready); it returns whether the
-// child was killed and the points it passed.
-func rkRunChild(t *testing.T, c *sandbox.Cluster, hash, point string, delay time.Duration) (bool, []string) {
+// child was killed and the points it passed. Extra env entries go to the
+// child (rkEnvPutBack=1: the undo).
+func rkRunChild(t *testing.T, c *sandbox.Cluster, hash, point string, delay time.Duration, env ...string) (bool, []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRolloutHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), rkEnvInventory+"="+c.Inventory, rkEnvHash+"="+hash, rkEnvPoint+"="+point)
+	cmd.Env = append(append(os.Environ(), rkEnvInventory+"="+c.Inventory, rkEnvHash+"="+hash, rkEnvPoint+"="+point), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

@@ -345,7 +345,7 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		}
 		for _, e := range n.Edits {
 			if e.PutBack {
-				p.Add(ActWrite, n.Name+":"+e.Path, "put back from %s (its bytes, mode and owner: the file as it was before the rollout)", e.Backup)
+				p.Add(ActWrite, n.Name+":"+e.Path, "put back from %s (its bytes, mode, owner and mtime: the file as it was before the rollout)", e.Backup)
 				continue
 			}
 			backup := "backup beside it"
