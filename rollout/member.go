@@ -27,6 +27,9 @@ type Service interface {
 	Restart(ctx context.Context) error
 	// IsActive reports whether it runs.
 	IsActive(ctx context.Context) (bool, error)
+	// State is what its manager says of it; the rollout reads it before
+	// it plans the node (an error: ServiceUnknown, and why).
+	State(ctx context.Context) (ServiceState, error)
 }
 
 // Want is the CA every node must end with: its join-token hash, and the

@@ -58,6 +58,8 @@ func (s *slowService) Restart(context.Context) error {
 
 func (s *slowService) IsActive(context.Context) (bool, error) { return true, nil }
 
+func (s *slowService) State(context.Context) (ServiceState, error) { return ServiceActive, nil }
+
 func (s *slowService) check(context.Context, Want) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,6 +21,12 @@ const (
 	// StateFailed: the step in Error failed; the node is as Edits and
 	// Restarted say.
 	StateFailed State = "failed"
+	// StateStopped: its service was stopped before the rollout came
+	// (ServiceState inactive or deactivating): its token files were
+	// brought in line (and a server got its regenerate trigger) for
+	// its next start, but it was not started, so it is not verified;
+	// Stopped says what to do.
+	StateStopped State = "stopped"
 	// StateNotNeeded: the change needs nothing of this node (an agent
 	// after a service-account key change); it was left alone, and
 	// Needs says why.
@@ -54,6 +60,11 @@ type NodeReport struct {
 	// Service is how its service is restarted and checked, when the
 	// service says (a UnitService: systemd or OpenRC).
 	Service *ServiceCommands `json:"service,omitempty"`
+	// ServiceState is its service's state as the rollout found it,
+	// before the plan ("" when not read: a node not reached).
+	ServiceState ServiceState `json:"serviceState,omitempty"`
+	// Stopped, for a node left stopped, says so and what to do.
+	Stopped string `json:"stopped,omitempty"`
 	// Edits are the token files rewritten (planned, in a dry run).
 	Edits []Edit `json:"edits,omitempty"`
 	// Manual are token places k3sca cannot rewrite: the operator must.
@@ -96,7 +107,8 @@ type Report struct {
 	// PutBack says this is the undo of a rollout: token files were put
 	// back from their backups (Options.PutBack).
 	PutBack bool `json:"putBack,omitempty"`
-	// OK says every node is done (or planned, in a dry run).
+	// OK says the rollout did all it does: every node done (planned, in a
+	// dry run), not needed, or left stopped as it was found.
 	OK bool `json:"ok"`
 }
 
@@ -107,7 +119,7 @@ func (r *Report) Summary() string {
 		count[n.State]++
 	}
 	var parts []string
-	for _, s := range []State{StateDone, StatePlanned, StateNotNeeded, StateFailed, StateUntouched} {
+	for _, s := range []State{StateDone, StatePlanned, StateStopped, StateNotNeeded, StateFailed, StateUntouched} {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}

@@ -28,6 +28,8 @@ func (f *fakeService) Restart(context.Context) error {
 
 func (f *fakeService) IsActive(context.Context) (bool, error) { return true, nil }
 
+func (f *fakeService) State(context.Context) (ServiceState, error) { return ServiceActive, nil }
+
 // TestRunStopsAtTheFirstFailure: a node that never shows the new CA fails
 // the run; the nodes after it are not probed, edited or restarted.
 func TestRunStopsAtTheFirstFailure(t *testing.T) {

@@ -153,6 +153,12 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 		nr.Service = &c
 	}
 	opts.progress(*nr)
+	// The service's state first: a node someone stopped is not started.
+	state, err := m.Service.State(ctx)
+	nr.ServiceState = state
+	if err != nil {
+		return fmt.Errorf("its service state is unknown, so k3sca touches nothing on it: %w", err)
+	}
 	probe, err := cluster.Probe(ctx, m.Host, p)
 	if err != nil {
 		return err
@@ -195,6 +201,9 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	if !opts.ServersOnly {
 		nr.Regenerate = regenerateTrigger(m, probe, caShows)
 	}
+	if state.Stopped() {
+		nr.Stopped = stoppedNote(p, m, state)
+	}
 	if opts.DryRun {
 		for i, e := range plan.Edits {
 			if e.Backup != "" {
@@ -205,10 +214,13 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 			}
 		}
 		nr.State, nr.Step = StatePlanned, ""
-		if len(plan.Edits) == 0 && shows == nil {
+		switch {
+		case state.Stopped():
+			nr.State = StateStopped
+		case len(plan.Edits) == 0 && shows == nil:
 			nr.State = StateDone
 		}
-		if shows == nil {
+		if shows == nil && !state.Stopped() {
 			nr.Verified, _ = verify(ctx, m, probe, opts, false)
 		}
 		return nil
@@ -231,6 +243,19 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 			}
 			nr.Changed = true
 		}
+	}
+	if state.Stopped() {
+		// Left stopped: ready for its next start, which is the
+		// operator's to make.
+		if nr.Regenerate != "" {
+			nr.Step = "regenerate"
+			if err := writeRegenerateTrigger(ctx, m.Host, nr.Regenerate, opts.Now()); err != nil {
+				return err
+			}
+			nr.Changed = true
+		}
+		nr.State, nr.Step = StateStopped, ""
+		return nil
 	}
 	// A node on the new CA already (done before, or the server the load
 	// ran on) is not restarted: its tokens matter at its next start,
@@ -264,6 +289,15 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	}
 	nr.State, nr.Step = StateDone, ""
 	return nil
+}
+
+// stoppedNote says a node is left stopped, and what to do.
+func stoppedNote(p product.Product, m Member, state ServiceState) string {
+	start := "start " + memberUnit(p, m)
+	if c, ok := m.Service.(StartCommander); ok {
+		start = "`" + c.StartCommand() + "`"
+	}
+	return fmt.Sprintf("its service was %s before the rollout: k3sca does not start a node someone stopped; its token files are brought in line for its next start, but it is not verified. Start it when you mean to (%s), then run this again to verify it", state, start)
 }
 
 // plannedBackup is the backup name WriteFile takes for p at now: the

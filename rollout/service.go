@@ -10,18 +10,46 @@ import (
 	"github.com/k3sca/k3sca/remote"
 )
 
+// ServiceState is what a node's service manager says of its k3s service.
+type ServiceState string
+
+// Service states, as systemctl is-active prints them (OpenRC's statuses
+// mapped onto them).
+const (
+	// ServiceActive: it runs (systemd active, reloading; OpenRC started).
+	ServiceActive ServiceState = "active"
+	// ServiceActivating: its manager is starting it (systemd activating,
+	// also between the restarts of Restart=always; OpenRC starting, or
+	// inactive: started, waiting for what it needs).
+	ServiceActivating ServiceState = "activating"
+	// ServiceDeactivating: its manager is stopping it (OpenRC stopping).
+	ServiceDeactivating ServiceState = "deactivating"
+	// ServiceInactive: stopped (systemd inactive; OpenRC stopped).
+	ServiceInactive ServiceState = "inactive"
+	// ServiceFailed: its last start or run failed (systemd failed;
+	// OpenRC crashed).
+	ServiceFailed ServiceState = "failed"
+	// ServiceUnknown: the manager's answer could not be read.
+	ServiceUnknown ServiceState = "unknown"
+)
+
+// Stopped says the service was stopped (inactive, or being stopped):
+// someone stopped it, and the rollout leaves it stopped.
+func (s ServiceState) Stopped() bool { return s == ServiceInactive || s == ServiceDeactivating }
+
 // UnitService is the k3s unit on a node reached by remote.Node, run by the
 // service manager the node's files show (cluster.ServiceManagerOf).
 //
-// systemd: `systemctl restart --no-block <unit>`, then `systemctl
-// is-active --quiet <unit>` (exit 0: active). The restart does not block:
-// k3s's unit is Type=notify with TimeoutStartSec=0, so a blocking restart
-// could wait for ever; the rollout's check waits instead.
+// systemd: `systemctl restart --no-block <unit>`; its state is what
+// `systemctl is-active <unit>` prints (active, activating, inactive,
+// failed, …). The restart does not block: k3s's unit is Type=notify with
+// TimeoutStartSec=0, so a blocking restart could wait for ever; the
+// rollout's check waits instead.
 //
 // OpenRC: `rc-service <unit> restart` (it returns once the service's start
-// returned: k3s's script runs it under supervise-daemon), then
-// `rc-service <unit> status` (exit 0: started; 3: stopped, any other
-// non-zero: not started).
+// returned: k3s's script runs it under supervise-daemon); its state is the
+// exit code of `rc-service <unit> status` (openrc-run's: 0 started, 3
+// stopped, 4 stopping, 8 starting, 16 inactive, 32 crashed).
 type UnitService struct {
 	Node    remote.Node
 	Unit    string
@@ -47,11 +75,27 @@ type Describer interface {
 
 var _ Describer = UnitService{}
 
+// StartCommander is a Service that says the command that starts it: the
+// report of a node left stopped names it.
+type StartCommander interface {
+	StartCommand() string
+}
+
+var _ StartCommander = UnitService{}
+
+// StartCommand is `systemctl start <unit>` or `rc-service <unit> start`.
+func (s UnitService) StartCommand() string {
+	if s.manager() == cluster.ManagerOpenRC {
+		return "rc-service " + s.Unit + " start"
+	}
+	return "systemctl start " + s.Unit
+}
+
 func (s UnitService) argv() (restart, status []string) {
 	if s.Manager.Value == cluster.ManagerOpenRC {
 		return []string{"rc-service", s.Unit, "restart"}, []string{"rc-service", s.Unit, "status"}
 	}
-	return []string{"systemctl", "restart", "--no-block", s.Unit}, []string{"systemctl", "is-active", "--quiet", s.Unit}
+	return []string{"systemctl", "restart", "--no-block", s.Unit}, []string{"systemctl", "is-active", s.Unit}
 }
 
 // Commands implements Describer.
@@ -77,17 +121,69 @@ func (s UnitService) Restart(ctx context.Context) error {
 	return nil
 }
 
-// IsActive runs the status command: exit 0 is active, another exit code
-// is not.
+// IsActive says State is active.
 func (s UnitService) IsActive(ctx context.Context) (bool, error) {
+	state, err := s.State(ctx)
+	return state == ServiceActive, err
+}
+
+// State runs the status command and reads its answer (see UnitService);
+// an answer it cannot read is ServiceUnknown with an error that says
+// what came back.
+func (s UnitService) State(ctx context.Context) (ServiceState, error) {
 	_, status := s.argv()
-	_, _, err := s.Node.Run(ctx, status)
+	out, _, err := s.Node.Run(ctx, status)
+	code := 0
 	var ee *remote.ExitError
 	switch {
 	case err == nil:
-		return true, nil
-	case errors.As(err, &ee) && ee.Signal == "":
-		return false, nil
+	case errors.As(err, &ee) && ee.Signal == "" && ee.Code >= 0:
+		code = ee.Code
+	default:
+		return ServiceUnknown, fmt.Errorf("the state of %s on %s (%s): %w", s.Unit, s.Node.Endpoint(), s.manager(), err)
 	}
-	return false, fmt.Errorf("is %s active on %s (%s): %w", s.Unit, s.Node.Endpoint(), s.manager(), err)
+	var state ServiceState
+	if s.manager() == cluster.ManagerOpenRC {
+		state = openRCState(code)
+	} else {
+		state = systemdState(strings.TrimSpace(string(out)))
+	}
+	if state == ServiceUnknown {
+		return state, fmt.Errorf("the state of %s on %s: `%s` answered %q with exit code %d", s.Unit, s.Node.Endpoint(), strings.Join(status, " "), strings.TrimSpace(string(out)), code)
+	}
+	return state, nil
+}
+
+// systemdState reads the word systemctl is-active prints.
+func systemdState(word string) ServiceState {
+	switch word {
+	case "active", "reloading", "refreshing":
+		return ServiceActive
+	case "activating":
+		return ServiceActivating
+	case "deactivating":
+		return ServiceDeactivating
+	case "inactive":
+		return ServiceInactive
+	case "failed":
+		return ServiceFailed
+	}
+	return ServiceUnknown
+}
+
+// openRCState reads the exit code of rc-service <unit> status.
+func openRCState(code int) ServiceState {
+	switch code {
+	case 0:
+		return ServiceActive
+	case 3:
+		return ServiceInactive
+	case 4:
+		return ServiceDeactivating
+	case 8, 16:
+		return ServiceActivating
+	case 32:
+		return ServiceFailed
+	}
+	return ServiceUnknown
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,10 +27,12 @@ import (
 //
 //   - rc-service <unit> restart returns once the start returned (OpenRC
 //     waits for start-stop-daemon/supervise-daemon), the service started;
-//     rc-service <unit> status exits 0 when started, 3 when stopped; an
-//     unknown service exits 1, as rc-service says "service does not exist".
+//     rc-service <unit> status exits 0 when started, 32 when crashed, 3
+//     when stopped; an unknown service exits 1, as rc-service says
+//     "service does not exist".
 //   - systemctl restart --no-block <unit> queues the restart and returns;
-//     systemctl is-active --quiet <unit> exits 0 when active, 3 when not.
+//     systemctl is-active <unit> prints the state (active, inactive, or
+//     what run/<unit>.state holds) and exits 0 when active, 3 when not.
 func fakeManagers(t *testing.T) {
 	t.Helper()
 	bin := t.TempDir()
@@ -39,7 +42,10 @@ echo "rc-service $*" >> run/commands
 [ -f "etc/init.d/$1" ] || { echo " * rc-service: service '$1' does not exist" >&2; exit 1; }
 case "$2" in
 restart) echo started > "run/$1.state"; echo new > run/ca; echo " * Starting $1 ... [ ok ]";;
-status) if [ "$(cat "run/$1.state" 2>/dev/null)" = started ]; then echo " * status: started"; exit 0; fi
+status) case "$(cat "run/$1.state" 2>/dev/null)" in
+	started) echo " * status: started"; exit 0;;
+	crashed) echo " * status: crashed"; exit 32;;
+	esac
 	echo " * status: stopped"; exit 3;;
 *) exit 1;;
 esac
@@ -48,7 +54,7 @@ esac
 echo "systemctl $*" >> run/commands
 case "$1 $2" in
 "restart --no-block") echo active > "run/$3.state"; echo new > run/ca;;
-"is-active --quiet") [ "$(cat "run/$3.state" 2>/dev/null)" = active ] && exit 0; exit 3;;
+"is-active $2") state=$(cat "run/$2.state" 2>/dev/null); echo "${state:-inactive}"; [ "$state" = active ] && exit 0; exit 3;;
 *) exit 1;;
 esac
 `,
@@ -159,7 +165,7 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	}
 	wantSvc := map[string]ServiceCommands{
 		"o1": {Manager: cluster.ManagerOpenRC, Source: "OpenRC script /etc/init.d/k3s", Restart: "rc-service k3s restart", Status: "rc-service k3s status"},
-		"s1": {Manager: cluster.ManagerSystemd, Source: "unit /etc/systemd/system/k3s.service", Restart: "systemctl restart --no-block k3s", Status: "systemctl is-active --quiet k3s"},
+		"s1": {Manager: cluster.ManagerSystemd, Source: "unit /etc/systemd/system/k3s.service", Restart: "systemctl restart --no-block k3s", Status: "systemctl is-active k3s"},
 	}
 	for _, n := range rep.Nodes {
 		if n.Service == nil || *n.Service != wantSvc[n.Name] {
@@ -171,10 +177,10 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("run: %v", err)
 	}
-	if got, want := strings.Join(commands(t, openrc), "; "), "rc-service k3s status; rc-service k3s status; rc-service k3s restart; rc-service k3s status"; got != want {
+	if got, want := strings.Join(commands(t, openrc), "; "), "rc-service k3s status; rc-service k3s status; rc-service k3s status; rc-service k3s status; rc-service k3s restart; rc-service k3s status"; got != want {
 		t.Errorf("OpenRC node ran: %s\nwant: %s", got, want)
 	}
-	if got, want := strings.Join(commands(t, systemd), "; "), "systemctl is-active --quiet k3s; systemctl is-active --quiet k3s; systemctl restart --no-block k3s; systemctl is-active --quiet k3s"; got != want {
+	if got, want := strings.Join(commands(t, systemd), "; "), "systemctl is-active k3s; systemctl is-active k3s; systemctl is-active k3s; systemctl is-active k3s; systemctl restart --no-block k3s; systemctl is-active k3s"; got != want {
 		t.Errorf("systemd node ran: %s\nwant: %s", got, want)
 	}
 	b, err := json.Marshal(rep.Nodes[0])
@@ -199,4 +205,101 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	if active, err := members[0].Service.IsActive(ctx); active || err != nil {
 		t.Errorf("a stopped OpenRC service: active %v, %v", active, err)
 	}
+}
+
+// TestRolloutReadsTheServiceStateFirst: each node's service state is read
+// before its plan, over its own manager (systemctl is-active, rc-service
+// status), and decides what the rollout does with it. Stopped (inactive):
+// its tokens get the new hash but it is not started, not checked, not
+// counted done; the report says so, with the command that starts it.
+// Failed (crashed): it was meant to run, so it restarts as any node. An
+// answer that cannot be read: the node fails before anything on it is
+// touched. The JSON of each node carries its state.
+func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
+	fakeManagers(t)
+	ctx := context.Background()
+	newHash := "600b3ce85b73fa716cab6e8dd8ffe9dd5e9420ef3f57cdd81a61a0213bc89e20"
+	for _, tc := range []struct {
+		name, fixture, state string // state: run/k3s.state ("" none)
+		want                        ServiceState
+		wantState                   State
+		restarted, edited           bool
+		start                       string // the start command the report names
+		wantErr                     string
+	}{
+		{name: "systemd inactive", fixture: "server-installsh", want: ServiceInactive, wantState: StateStopped, edited: true, start: "`systemctl start k3s`"},
+		{name: "OpenRC stopped", fixture: "openrc-server", want: ServiceInactive, wantState: StateStopped, edited: true, start: "`rc-service k3s start`"},
+		{name: "systemd failed", fixture: "server-installsh", state: "failed", want: ServiceFailed, wantState: StateDone, restarted: true, edited: true},
+		{name: "OpenRC crashed", fixture: "openrc-server", state: "crashed", want: ServiceFailed, wantState: StateDone, restarted: true, edited: true},
+		{name: "systemd activating", fixture: "server-installsh", state: "activating", want: ServiceActivating, wantState: StateDone, restarted: true, edited: true},
+		{name: "systemd answers what k3sca cannot read", fixture: "server-installsh", state: "maintenance", want: ServiceUnknown, wantState: StateFailed,
+			wantErr: "`systemctl is-active k3s` answered \"maintenance\" with exit code 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := fixtureNode(t, tc.fixture, "k3s", tc.state)
+			before := hashesOn(t, node)
+			mgr, err := cluster.ServiceManagerOf(ctx, node, product.K3s, "k3s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := UnitService{Node: node, Unit: "k3s", Manager: mgr}
+			check := func(ctx context.Context, _ Want) error {
+				if active, err := svc.IsActive(ctx); err != nil || !active {
+					return errors.New("the service is not running")
+				}
+				return nil
+			}
+			m := Member{Node: cluster.Node{Name: "n1", Role: cluster.Fact[cluster.Role]{Value: cluster.RoleServer}}, Host: node, Service: svc, Check: check}
+			rep, err := Run(ctx, product.K3s, []Member{m}, Options{NewHash: newHash, Now: func() time.Time { return testkit.Now }, Poll: time.Millisecond, Timeout: 5 * time.Second})
+			nr := rep.Nodes[0]
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+			} else if err != nil || !rep.OK {
+				t.Fatalf("run: %v", err)
+			}
+			if nr.ServiceState != tc.want || nr.State != tc.wantState || nr.Restarted != tc.restarted {
+				t.Errorf("service %q, state %q, restarted %v; want %q, %q, %v", nr.ServiceState, nr.State, nr.Restarted, tc.want, tc.wantState, tc.restarted)
+			}
+			after := hashesOn(t, node)
+			if edited := fmt.Sprint(after) != fmt.Sprint(before); edited != tc.edited {
+				t.Errorf("tokens before %v, after %v; want edited %v", before, after, tc.edited)
+			}
+			for _, c := range commands(t, node) {
+				if !tc.restarted && (strings.Contains(c, "restart") || strings.Contains(c, "start ")) {
+					t.Errorf("ran %q on a node it must leave as it is", c)
+				}
+			}
+			if tc.start != "" {
+				if !strings.Contains(nr.Stopped, tc.start) || len(nr.Verified) > 0 || !strings.Contains(rep.Summary(), "1 stopped") {
+					t.Errorf("a node left stopped: stopped %q, verified %v, summary %s; want the start command %s, nothing verified", nr.Stopped, nr.Verified, rep.Summary(), tc.start)
+				}
+				if nr.Regenerate == "" {
+					t.Error("a stopped server gets no regenerate trigger for its next start")
+				}
+			}
+			b, err := json.Marshal(nr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`"serviceState":%q`, tc.want); !strings.Contains(string(b), want) {
+				t.Errorf("JSON %s lacks %s", b, want)
+			}
+		})
+	}
+}
+
+// hashesOn are the CA hashes of the full tokens on a fixture node.
+func hashesOn(t *testing.T, h *remote.Local) []string {
+	t.Helper()
+	probe, err := cluster.Probe(context.Background(), h, product.K3s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []string
+	for _, pl := range probe.Places {
+		hs = append(hs, pl.CAHash)
+	}
+	return hs
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/datastore"
 	"github.com/k3sca/k3sca/fsutil"
-	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -315,9 +314,9 @@ func (c *Cluster) Members(p product.Product, now func() time.Time) ([]rollout.Me
 	return members, closeAll, nil
 }
 
-// unitService is one unit of a ServiceManager as a rollout.Service.
+// unitService is one unit of the sandbox's Services as a rollout.Service.
 type unitService struct {
-	mgr  node.ServiceManager
+	mgr  *Services
 	unit string
 }
 
@@ -333,6 +332,15 @@ func (u unitService) Restart(ctx context.Context) error {
 
 // IsActive reports whether the unit runs.
 func (u unitService) IsActive(ctx context.Context) (bool, error) { return u.mgr.IsActive(ctx, u.unit) }
+
+// State is the unit's recorded state (active, inactive, failed).
+func (u unitService) State(ctx context.Context) (rollout.ServiceState, error) {
+	state, err := u.mgr.State(ctx, u.unit)
+	if err != nil {
+		return rollout.ServiceUnknown, err
+	}
+	return rollout.ServiceState(state), nil
+}
 
 // sandboxAgent is a sandbox agent's service: a start does what a k3s
 // agent does with its token, it fetches /cacerts from a server and refuses
@@ -363,13 +371,13 @@ func (a *sandboxAgent) Restart(ctx context.Context) error {
 	}
 	url, serverDir, ok := a.server()
 	if !ok {
-		_ = a.write(false, a.now())
+		_ = writeSandboxState(a.node.DataDir, stateFailed, a.now())
 		return errors.New("no server answers: the agent cannot join")
 	}
 	api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: hash}, Now: a.now, Timeout: 5 * time.Second}
 	bundle, err := api.FetchCACerts(ctx)
 	if err != nil {
-		_ = a.write(false, a.now())
+		_ = writeSandboxState(a.node.DataDir, stateFailed, a.now())
 		if errors.Is(err, datastore.ErrCAHashMismatch) {
 			return fmt.Errorf("token CA hash does not match the Cluster CA certificate hash: %w", err)
 		}
@@ -386,12 +394,18 @@ func (a *sandboxAgent) Restart(ctx context.Context) error {
 }
 
 // IsActive reads the agent's recorded state.
-func (a *sandboxAgent) IsActive(context.Context) (bool, error) {
-	b, err := os.ReadFile(filepath.Join(a.node.DataDir, sandboxServiceFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+func (a *sandboxAgent) IsActive(ctx context.Context) (bool, error) {
+	state, err := a.State(ctx)
+	return state == rollout.ServiceActive, err
+}
+
+// State is the agent's recorded state (active, inactive, failed).
+func (a *sandboxAgent) State(context.Context) (rollout.ServiceState, error) {
+	state, err := readSandboxState(a.node.DataDir)
+	if err != nil {
+		return rollout.ServiceUnknown, err
 	}
-	return strings.TrimSpace(string(b)) == stateActive, err
+	return rollout.ServiceState(state), nil
 }
 
 func (a *sandboxAgent) write(active bool, now time.Time) error {
@@ -399,7 +413,7 @@ func (a *sandboxAgent) write(active bool, now time.Time) error {
 	if active {
 		state = stateActive
 	}
-	return fsutil.WriteFile(filepath.Join(a.node.DataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic, now)
+	return writeSandboxState(a.node.DataDir, state, now)
 }
 
 // Clusters finds the sandbox clusters on this machine, for the flows (the

@@ -161,7 +161,7 @@ func Create(ctx context.Context, in Input) (*Sandbox, error) {
 // markSandbox finishes a sandbox: its service state (stopped) and, last, the
 // marker, so that a half-built dir is never taken for a sandbox.
 func markSandbox(dataDir string, now time.Time) error {
-	if err := writeSandboxState(dataDir, false, now); err != nil {
+	if err := writeSandboxState(dataDir, stateInactive, now); err != nil {
 		return err
 	}
 	if err := fsutil.WriteFile(filepath.Join(dataDir, node.SandboxMarker), []byte("made by k3sca sandbox\n"), fsutil.ModePublic, now); err != nil {

@@ -17,15 +17,17 @@ import (
 	"github.com/k3sca/k3sca/product"
 )
 
-// sandboxServiceFile holds the sandbox's pretend k3s state: "active" or
-// "inactive". A sandbox without it (made before the file existed) is
-// stopped.
+// sandboxServiceFile holds the sandbox's pretend k3s state: "active",
+// "inactive" (stopped) or "failed" (its last start failed, as systemd
+// marks a unit whose start failed). A sandbox without it (made before the
+// file existed) is stopped.
 const sandboxServiceFile = ".k3sca-service"
 
 // Sandbox service states as written to sandboxServiceFile.
 const (
 	stateActive   = "active"
 	stateInactive = "inactive"
+	stateFailed   = "failed"
 )
 
 // Services is the ServiceManager of a sandbox data dir. Its state
@@ -62,9 +64,19 @@ func (s *Services) IsActive(_ context.Context, unit string) (bool, error) {
 	if _, ok := s.serverProduct(unit); !ok {
 		return false, s.check()
 	}
+	state, err := s.State(context.Background(), unit)
+	return state == stateActive, err
+}
+
+// State is the unit's recorded state: "active", "inactive" or "failed"
+// (the server unit; any other unit is inactive).
+func (s *Services) State(_ context.Context, unit string) (string, error) {
+	if _, ok := s.serverProduct(unit); !ok {
+		return stateInactive, s.check()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.read()
+	return s.readState()
 }
 
 // Stop implements ServiceManager: it marks the server stopped.
@@ -131,6 +143,7 @@ func (s *Services) Start(ctx context.Context, unit string) error {
 	}
 	_, lst, err := simulateStart(ctx, s.DataDir, p, s.now(), store)
 	if err != nil {
+		_ = writeSandboxState(s.DataDir, stateFailed, s.now())
 		return fmt.Errorf("start %s (simulated): %w", unit, err)
 	}
 	if s.Serve {
@@ -187,24 +200,33 @@ func (s *Services) check() error {
 }
 
 func (s *Services) read() (bool, error) {
+	state, err := s.readState()
+	return state == stateActive, err
+}
+
+func (s *Services) readState() (string, error) {
 	if err := s.check(); err != nil {
-		return false, err
+		return "", err
 	}
-	b, err := os.ReadFile(filepath.Join(s.DataDir, sandboxServiceFile))
+	return readSandboxState(s.DataDir)
+}
+
+// readSandboxState reads the state recorded in dataDir; none recorded is
+// inactive.
+func readSandboxState(dataDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, sandboxServiceFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return stateInactive, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read sandbox service state: %w", err)
+		return "", fmt.Errorf("read sandbox service state: %w", err)
 	}
 	switch state := string(bytes.TrimSpace(b)); state {
-	case stateActive:
-		return true, nil
-	case stateInactive:
-		return false, nil
+	case stateActive, stateInactive, stateFailed:
+		return state, nil
 	default:
-		return false, fmt.Errorf("sandbox service state %q in %s: want %s or %s", state,
-			filepath.Join(s.DataDir, sandboxServiceFile), stateActive, stateInactive)
+		return "", fmt.Errorf("sandbox service state %q in %s: want %s, %s or %s", state,
+			filepath.Join(dataDir, sandboxServiceFile), stateActive, stateInactive, stateFailed)
 	}
 }
 
@@ -212,15 +234,16 @@ func (s *Services) write(active bool) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	return writeSandboxState(s.DataDir, active, s.now())
-}
-
-// writeSandboxState records the sandbox server as running or stopped.
-func writeSandboxState(dataDir string, active bool, now time.Time) error {
 	state := stateInactive
 	if active {
 		state = stateActive
 	}
+	return writeSandboxState(s.DataDir, state, s.now())
+}
+
+// writeSandboxState records the sandbox's service state (stateActive,
+// stateInactive, stateFailed).
+func writeSandboxState(dataDir string, state string, now time.Time) error {
 	if err := fsutil.WriteFile(filepath.Join(dataDir, sandboxServiceFile), []byte(state+"\n"), fsutil.ModePublic, now); err != nil {
 		return fmt.Errorf("sandbox service state: %w", err)
 	}

@@ -40,7 +40,7 @@ func TestSandboxServices(t *testing.T) {
 				}
 				return s.Stop(ctx, "k3s")
 			}},
-		{name: "a failed start leaves it stopped", want: "inactive", wantErr: node.ErrNewerOnDisk,
+		{name: "a failed start leaves it failed, as systemd marks it", want: "failed", wantErr: node.ErrNewerOnDisk,
 			setup: func(t *testing.T, sb *sandbox.Sandbox) {
 				p := pki.ServerCAPath(sb.ServerDir)
 				if err := os.WriteFile(p, []byte("edited by hand\n"), 0o600); err != nil {

@@ -308,13 +308,16 @@ func clusterArgs(env Env) string {
 	return args
 }
 
-// allDone says every node of a dry run is done already: nothing to do.
+// allDone says every node of a dry run is done already: nothing to do (a
+// node left stopped whose files are in line counts: running the rollout
+// again would do nothing to it until someone starts it).
 func allDone(rep *rollout.Report) bool {
 	if rep == nil {
 		return false
 	}
 	for _, n := range rep.Nodes {
-		if n.State != rollout.StateDone && n.State != rollout.StateNotNeeded {
+		stoppedInLine := n.State == rollout.StateStopped && len(n.Edits) == 0 && n.Regenerate == ""
+		if n.State != rollout.StateDone && n.State != rollout.StateNotNeeded && !stoppedInLine {
 			return false
 		}
 	}
@@ -354,6 +357,13 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			}
 			p.Add(ActWrite, n.Name+":"+e.Path, "the token's CA hash; %s", backup)
 		}
+		if n.State == rollout.StateStopped {
+			if n.Regenerate != "" {
+				p.Add(ActWrite, n.Name+":"+n.Regenerate, "empty trigger, 0600: at its next start its listener on 6443 issues its serving certificate again from the new server CA")
+			}
+			p.Add(ActCheck, n.Name, "%s: left stopped: %s", n.Role, n.Stopped)
+			continue
+		}
 		if n.Shows == "" {
 			p.Add(ActCheck, n.Name, "%s: runs on the new CA already: no restart", n.Role)
 			continue
@@ -365,7 +375,7 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		if rep.ServersOnly {
 			waitFor = "it holds the new service-account key and shows the CA"
 		}
-		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (now: %s)", n.Role, serviceHow(n.Service), waitFor, n.Shows)
+		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (now: service %s; %s)", n.Role, serviceHow(n.Service), waitFor, n.ServiceState, n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
 	if rep.PutBack {
@@ -440,7 +450,13 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 	}
 	out.Summary = rep.Summary()
 	for _, n := range rep.Nodes {
+		if n.Stopped != "" {
+			out.Warnings = append(out.Warnings, n.Name+": "+n.Stopped)
+		}
 		line := fmt.Sprintf("%s (%s): %s", n.Name, n.Role, n.State)
+		if n.ServiceState != "" && n.ServiceState != rollout.ServiceActive {
+			line += fmt.Sprintf(" (service %s before the rollout)", n.ServiceState)
+		}
 		if n.Needs != "" {
 			line += "; needs " + n.Needs
 		}
@@ -486,7 +502,7 @@ func rolloutOutcome(rep *rollout.Report) *Outcome {
 
 // nodeList is the rollout's nodes as they stand, for the live view: one
 // line per node, in rollout order, with a mark (✓ done, ✗ failed, ▸ at
-// work, · not reached).
+// work, ○ left stopped, · not reached).
 type nodeList struct {
 	nodes []rollout.NodeReport
 }
@@ -523,6 +539,8 @@ func (l *nodeList) String() string {
 			mark, what = "✓", "done"
 		case n.State == rollout.StateNotNeeded:
 			mark, what = "✓", "not needed"
+		case n.State == rollout.StateStopped:
+			mark, what = "○", "left stopped (service "+string(n.ServiceState)+")"
 		case n.Step != "":
 			mark, what = "▸", n.Step
 		}
