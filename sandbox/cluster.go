@@ -81,7 +81,7 @@ func CreateCluster(ctx context.Context, in ClusterInput) (*Cluster, error) {
 		switch {
 		case i == 0:
 		case n.Role == cluster.RoleServer:
-			err = c.addServer(ctx, first, n)
+			err = c.addServer(ctx, first, n, in.Now)
 		default:
 			err = c.addAgent(ctx, first, n, p, in.Now)
 		}
@@ -149,7 +149,7 @@ func (c *Cluster) node(in ClusterInput, name string, role cluster.Role) Node {
 }
 
 // addServer copies the first server's data dir and shares its datastore.
-func (c *Cluster) addServer(ctx context.Context, first, n Node) error {
+func (c *Cluster) addServer(ctx context.Context, first, n Node, now time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(n.DataDir), 0o755); err != nil {
 		return err
 	}
@@ -160,7 +160,12 @@ func (c *Cluster) addServer(ctx context.Context, first, n Node) error {
 	if err := os.RemoveAll(db); err != nil {
 		return err
 	}
-	return os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db)
+	if err := os.Symlink(filepath.Join(product.ServerDir(first.DataDir), "db"), db); err != nil {
+		return err
+	}
+	// The cluster's other servers run, as the agents do (the first is
+	// stopped, as a new sandbox is, so its SQLite file can be written).
+	return writeSandboxState(n.DataDir, stateActive, now)
 }
 
 // addAgent gives an agent the server CA it trusts and the certificates
@@ -320,13 +325,11 @@ type unitService struct {
 	unit string
 }
 
-// Restart stops the unit if it runs, then starts it.
+// Restart starts the unit again, as systemctl restart does: in one step,
+// never recorded stopped in between (a k3sca killed mid-restart leaves it
+// as it was, or started, or failed; never as if someone had stopped it).
+// Start takes a running unit down first.
 func (u unitService) Restart(ctx context.Context) error {
-	if active, err := u.mgr.IsActive(ctx, u.unit); err == nil && active {
-		if err := u.mgr.Stop(ctx, u.unit); err != nil {
-			return err
-		}
-	}
 	return u.mgr.Start(ctx, u.unit)
 }
 

@@ -375,7 +375,7 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 		if rep.ServersOnly {
 			waitFor = "it holds the new service-account key and shows the CA"
 		}
-		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (now: service %s; %s)", n.Role, serviceHow(n.Service), waitFor, n.ServiceState, n.Shows)
+		p.Add(ActService, n.Name, "%s: restart%s, then wait until %s (service %s; now: %s)", n.Role, serviceHow(n.Service), waitFor, n.ServiceState, n.Shows)
 	}
 	p.Notes = []string{"servers one at a time, then agents; the first failure stops the rollout, the nodes after it stay untouched; running it again does only what is left"}
 	if rep.PutBack {

@@ -70,7 +70,7 @@ func restartPlan(p product.Product, mode restartMode, tokens *TokenReport) *Outc
 	hashChanges := tokens != nil && tokens.New != nil && tokens.New.Hash.Hex != tokens.Current.Hash.Hex
 	if hashChanges && mode == restartPutBack {
 		d = append(d,
-			"before restarting a node that joins with a full token (K10<hash>::...), put back the backup a rollout left beside each token file (<file>.k3sca-bak-<unix>, holding the restored CA hash) with its mode and owner, or set the token's CA hash to the restored one, in:",
+			"before restarting a node that joins with a full token (K10<hash>::...), put its token files back: the backup a rollout left beside each (<file>.k3sca-bak-<unix>, holding the restored CA hash; keep its mode and owner), or else replace the token with the new one, in:",
 			fmt.Sprintf("   /etc/rancher/%s/config.yaml (token:) and its config.yaml.d/*.yaml", name),
 			fmt.Sprintf("   /etc/systemd/system/%s.service.env and %s.service.env (%s_TOKEN=)", server, agent, strings.ToUpper(name)),
 			fmt.Sprintf("   the unit files %s.service / %s.service (--token in ExecStart)", server, agent),

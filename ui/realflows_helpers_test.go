@@ -205,6 +205,8 @@ func (d *rfDriver) quit() {
 //   - the size of a database copy ("44 KiB") has its digits masked in
 //     place: its page count follows the sizes of the keys in it;
 //   - a certificate's serial becomes "<serial>" (its length varies);
+//   - a port on 127.0.0.1 (a sandbox server's supervisor listens on a
+//     free one) becomes "port";
 //   - trailing spaces are dropped (requireGolden does that too).
 //
 // Everything else (revision numbers, backup names, paths) is deterministic
@@ -215,6 +217,7 @@ var (
 	realIEC    = regexp.MustCompile(`\b\d+(\.\d+)? [KMG]iB\b`)
 	realDigit  = regexp.MustCompile(`\d`)
 	realSerial = regexp.MustCompile(`(serial\s+)x+`)
+	realPort   = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 )
 
 func rfNormalize(view string) string {
@@ -229,6 +232,7 @@ func rfNormalize(view string) string {
 		return strings.Repeat("n", len(n)) + " bytes"
 	})
 	view = realIEC.ReplaceAllStringFunc(view, func(s string) string { return realDigit.ReplaceAllString(s, "n") })
+	view = realPort.ReplaceAllString(view, "127.0.0.1:port")
 	// A serial is random: 15 or 16 hex digits.
 	return realSerial.ReplaceAllString(view, "${1}<serial>")
 }
