@@ -13,6 +13,7 @@ import (
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
+	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
@@ -226,10 +227,17 @@ func TestRolloutStopsAtTheFailedNodeAndResumes(t *testing.T) {
 
 // TestRolloutOverSSH carries the rollout's file work over a real OpenSSH
 // sshd on 127.0.0.1: every node of the sandbox cluster is reached by SSH
-// (its files under its node root), the services are the sandbox's.
+// (its files under its node root). The services are the sandbox's, but
+// a2's: a2 is an OpenRC node (/etc/init.d/k3s-agent, its token in
+// k3s-agent.env), whose manager is found from its files over SFTP, whose
+// version is read from the script's command= and whose state, restart
+// and status are rc-service commands run over SSH (a fake rc-service on
+// the session's PATH does what OpenRC and a k3s agent do).
 func TestRolloutOverSSH(t *testing.T) {
 	c, newHash := rotatedCluster(t)
-	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{})
+	a2 := c.Nodes[4]
+	bin := openRCAgent(t, a2, pki.ServerCAPath(product.ServerDir(c.Nodes[0].DataDir)))
+	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: []string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin"}})
 	home := t.TempDir()
 	known := filepath.Join(home, "known_hosts")
 	sshd.WriteKnownHosts(t, known)
@@ -250,6 +258,16 @@ func TestRolloutOverSSH(t *testing.T) {
 		}
 		defer n.Close()
 		members[i].Host = n
+		if c.Nodes[i].Name == a2.Name {
+			mgr, err := cluster.ServiceManagerOf(ctx, n, product.K3s, "k3s-agent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := rollout.UnitService{Node: n, Unit: "k3s-agent", Manager: mgr}
+			members[i].Service, members[i].Check = svc, rollout.AgentCheck(n, svc, product.K3s.DefaultDataDir(), now)
+			members[i].Version = cluster.NodeVersionProbe(n)
+			continue
+		}
 		// The version too is asked over SSH: the unit's ExecStart names
 		// the node's simulated binary (a path on this machine, where
 		// the SSH session runs it).
@@ -271,12 +289,33 @@ func TestRolloutOverSSH(t *testing.T) {
 		t.Fatalf("rollout over ssh: %v\n%+v", err, rep)
 	}
 	t.Logf("the 3+2 rollout over sshd took %s", time.Since(start).Round(time.Millisecond))
+	// a2, over SSH: OpenRC found from its script, its state read, the
+	// restart and status run with rc-service, the servers' CA taken.
+	orc := rep.Nodes[4]
+	if orc.Service == nil || orc.Service.Manager != cluster.ManagerOpenRC || orc.Service.Source != "OpenRC script /etc/init.d/k3s-agent" ||
+		orc.ServiceState != rollout.ServiceActive || !orc.Restarted || orc.State != rollout.StateDone {
+		t.Errorf("a2: %+v, want an OpenRC node, active, restarted and done", orc)
+	}
+	want := []string{"rc-service k3s-agent status", "rc-service k3s-agent status", "rc-service k3s-agent restart", "rc-service k3s-agent status"}
+	if got := orcCommands(t, a2); !slices.Equal(got, want) {
+		t.Errorf("a2 ran %q over SSH, want %q", got, want)
+	}
+	if len(orc.Edits) != 1 || orc.Edits[0].Path != "/etc/rancher/k3s/k3s-agent.env" {
+		t.Errorf("a2's edits %+v, want its k3s-agent.env", orc.Edits)
+	}
+	if ca, err := os.ReadFile(filepath.Join(a2.DataDir, "agent", "server-ca.crt")); err != nil || clustertestHash(t, ca) != newHash {
+		t.Errorf("a2's agent/server-ca.crt is not the new CA after its restart: %v", err)
+	}
 	for i, n := range c.Nodes {
 		want := "v1.36.3+k3s1"
 		if n.Name == "s2" {
 			want = "v1.31.1+k3s1"
 		}
-		if v := rep.Nodes[i].Version; v == nil || v.Version != want || !strings.Contains(v.Source, "--version, ExecStart of /etc/systemd/system/") {
+		source := "--version, ExecStart of /etc/systemd/system/"
+		if n.Name == a2.Name {
+			source = "--version, command= of /etc/init.d/k3s-agent"
+		}
+		if v := rep.Nodes[i].Version; v == nil || v.Version != want || !strings.Contains(v.Source, source) {
 			t.Errorf("%s: version %+v over ssh, want %s from its unit", n.Name, v, want)
 		} else if n.Name == "s2" && (len(v.Findings) == 0 || v.Findings[0].ID != "rollout-restart-creds-newer") {
 			t.Errorf("s2: findings %+v", v.Findings)

@@ -54,6 +54,9 @@ type SSHDOptions struct {
 	HostKey ed25519.PrivateKey
 	// Config are extra sshd_config lines, appended.
 	Config []string
+	// Env are NAME=VALUE pairs set in every session (sshd's SetEnv,
+	// which only its first line sets; they override sshd's PATH).
+	Env []string
 }
 
 // SSHDBinary is the sshd to run: /usr/sbin/sshd, else sshd on PATH. Its
@@ -136,7 +139,7 @@ func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 		// bash sources ~/.bashrc for commands run by sshd (SSH_CLIENT set,
 		// SHLVL below 2): keep the tester's rc files out of every command
 		// (they can take a second and print things).
-		"SetEnv SHLVL=1",
+		"SetEnv " + strings.Join(append([]string{"SHLVL=1"}, opts.Env...), " "),
 	}
 	config = append(config, opts.Config...)
 	cfgFile := filepath.Join(dir, "sshd_config")

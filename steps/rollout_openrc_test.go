@@ -1,0 +1,209 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/product"
+	"github.com/k3sca/k3sca/remote"
+	"github.com/k3sca/k3sca/sandbox"
+)
+
+// Environment of the fake rc-service's helper process.
+const (
+	orcEnvRoot     = "K3SCA_ORC_ROOT"     // the OpenRC node's root
+	orcEnvDataDir  = "K3SCA_ORC_DATADIR"  // its k3s data dir, on this machine
+	orcEnvServerCA = "K3SCA_ORC_SERVERCA" // the server CA the servers serve
+)
+
+// TestOpenRCServiceHelperProcess is the fake rc-service of an OpenRC
+// agent node (openRCAgent puts it on the sshd session's PATH), as OpenRC
+// does not run here: `rc-service <unit> status` exits as openrc-run's
+// status does (0 started, 32 crashed, 3 stopped) from the state in
+// run/<unit>.state; `rc-service <unit> restart` does what a k3s agent
+// does at start: it refuses a token whose CA hash is not the servers' CA
+// (crashed, exit 1, k3s's message), else takes that CA as
+// agent/server-ca.crt and is started. An unknown service exits 1, as
+// rc-service does. Every call is logged to run/commands. It does nothing
+// in a normal test run.
+func TestOpenRCServiceHelperProcess(t *testing.T) {
+	root := os.Getenv(orcEnvRoot)
+	if root == "" {
+		t.Skip("the fake rc-service of TestRolloutOverSSH only")
+	}
+	args := flag.Args()
+	code, msg := orcRun(root, args)
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	os.Exit(code)
+}
+
+func orcRun(root string, args []string) (int, string) {
+	if len(args) != 2 {
+		return 1, "usage: rc-service <service> <command>"
+	}
+	unit, verb := args[0], args[1]
+	logf := func(s string) {
+		f, err := os.OpenFile(filepath.Join(root, "run", "commands"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, _ = f.WriteString(s + "\n")
+			_ = f.Close()
+		}
+	}
+	logf("rc-service " + unit + " " + verb)
+	if _, err := os.Stat(filepath.Join(root, "etc", "init.d", unit)); err != nil {
+		return 1, fmt.Sprintf(" * rc-service: service '%s' does not exist", unit)
+	}
+	stateFile := filepath.Join(root, "run", unit+".state")
+	switch verb {
+	case "status":
+		b, _ := os.ReadFile(stateFile)
+		switch strings.TrimSpace(string(b)) {
+		case "started":
+			return 0, ""
+		case "crashed":
+			return 32, ""
+		}
+		return 3, ""
+	case "restart":
+		if err := orcStart(root); err != nil {
+			_ = os.WriteFile(stateFile, []byte("crashed\n"), 0o644)
+			return 1, err.Error()
+		}
+		if err := os.WriteFile(stateFile, []byte("started\n"), 0o644); err != nil {
+			return 1, err.Error()
+		}
+		return 0, " * Starting " + unit + " ... [ ok ]"
+	}
+	return 1, "unknown command " + verb
+}
+
+// orcStart is a k3s agent's start: its token's CA hash must be the
+// servers' CA's.
+func orcStart(root string) error {
+	host, err := remote.NewLocal(root, nil)
+	if err != nil {
+		return err
+	}
+	probe, err := cluster.Probe(context.Background(), host, product.K3s)
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(os.Getenv(orcEnvServerCA))
+	if err != nil {
+		return err
+	}
+	h, err := pki.HashCA(ca, testkit.Now)
+	if err != nil {
+		return err
+	}
+	for _, pl := range probe.Places {
+		if pl.PinsCA() && pl.CAHash != h.Hex {
+			return errors.New("token CA hash does not match the Cluster CA certificate hash")
+		}
+	}
+	return os.WriteFile(filepath.Join(os.Getenv(orcEnvDataDir), "agent", "server-ca.crt"), ca, 0o644)
+}
+
+// openRCAgent makes the sandbox agent n an OpenRC node, as install.sh
+// leaves one: no systemd unit, /etc/init.d/k3s-agent whose command= is the
+// node's (simulated) k3s binary, the token in /etc/rancher/k3s/k3s-agent.env
+// which the script sources; its service started. It returns a dir holding
+// the fake rc-service (TestOpenRCServiceHelperProcess) for that node, to
+// put first on PATH; serverCA is the file of the CA the servers serve.
+func openRCAgent(t *testing.T, n sandbox.Node, serverCA string) string {
+	t.Helper()
+	sys := filepath.Join(n.Root, "etc", "systemd", "system")
+	env, err := os.ReadFile(filepath.Join(sys, "k3s-agent.service.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"k3s-agent.service", "k3s-agent.service.env"} {
+		if err := os.Remove(filepath.Join(sys, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := fmt.Sprintf(`#!/sbin/openrc-run
+
+depend() {
+    after network-online
+    want cgroups
+}
+
+supervisor=supervise-daemon
+name=k3s-agent
+command="%s"
+command_args="agent \
+    >>/var/log/k3s-agent.log 2>&1"
+
+output_log=/var/log/k3s-agent.log
+error_log=/var/log/k3s-agent.log
+
+pidfile="/var/run/k3s-agent.pid"
+respawn_delay=5
+respawn_max=0
+
+set -o allexport
+if [ -f /etc/environment ]; then . /etc/environment; fi
+if [ -f /etc/rancher/k3s/k3s-agent.env ]; then . /etc/rancher/k3s/k3s-agent.env; fi
+set +o allexport
+`, sandbox.Program(n.DataDir, product.K3s))
+	files := map[string]string{
+		filepath.Join(n.Root, "etc", "init.d", "k3s-agent"):             script,
+		filepath.Join(n.Root, "etc", "rancher", "k3s", "k3s-agent.env"): string(env),
+		filepath.Join(n.Root, "run", "k3s-agent.state"):                 "started\n",
+	}
+	for f, body := range files {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := t.TempDir()
+	self, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := fmt.Sprintf("#!/bin/sh\nexec env %s=%s %s=%s %s=%s %s -test.run='^TestOpenRCServiceHelperProcess$' -test.count=1 -- \"$@\"\n",
+		orcEnvRoot, remote.ShellQuote([]string{n.Root}), orcEnvDataDir, remote.ShellQuote([]string{n.DataDir}),
+		orcEnvServerCA, remote.ShellQuote([]string{serverCA}), remote.ShellQuote([]string{self}))
+	if err := os.WriteFile(filepath.Join(bin, "rc-service"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// orcCommands are the rc-service calls on an OpenRC node made by openRCAgent.
+func orcCommands(t *testing.T, n sandbox.Node) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.Root, "run", "commands"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// clustertestHash is the CA hash of a bundle.
+func clustertestHash(t *testing.T, ca []byte) string {
+	t.Helper()
+	h, err := pki.HashCA(ca, testkit.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Hex
+}
