@@ -177,6 +177,7 @@ func runLeafNode(ctx context.Context, p product.Product, m Member, opts Options,
 		nr.Service = &c
 	}
 	opts.progress(*nr)
+	nr.ServiceState, _ = m.Service.State(ctx)
 	h, ok := m.Host.(leafHost)
 	if !ok {
 		return errors.New("the node's transport cannot remove files: no leaf rotation over it")
@@ -302,16 +303,14 @@ func startAgain(ctx context.Context, m Member, nr *NodeReport, failure error) er
 	return fmt.Errorf("%w (the service was started again, the rotation left as it was)", failure)
 }
 
-// serviceState is "active", "inactive" or "unknown (why)".
+// serviceState is its State ("active", "inactive", "failed", …) or
+// "unknown (why)".
 func serviceState(ctx context.Context, s Service) string {
-	active, err := s.IsActive(ctx)
-	switch {
-	case err != nil:
+	state, err := s.State(ctx)
+	if err != nil {
 		return "unknown (" + err.Error() + ")"
-	case active:
-		return "active"
 	}
-	return "inactive"
+	return string(state)
 }
 
 // readLeafState reads what the node says of the rotation (see Leaf).

@@ -221,11 +221,11 @@ func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
 	newHash := "600b3ce85b73fa716cab6e8dd8ffe9dd5e9420ef3f57cdd81a61a0213bc89e20"
 	for _, tc := range []struct {
 		name, fixture, state string // state: run/k3s.state ("" none)
-		want                        ServiceState
-		wantState                   State
-		restarted, edited           bool
-		start                       string // the start command the report names
-		wantErr                     string
+		want                 ServiceState
+		wantState            State
+		restarted, edited    bool
+		start                string // the start command the report names
+		wantErr              string
 	}{
 		{name: "systemd inactive", fixture: "server-installsh", want: ServiceInactive, wantState: StateStopped, edited: true, start: "`systemctl start k3s`"},
 		{name: "OpenRC stopped", fixture: "openrc-server", want: ServiceInactive, wantState: StateStopped, edited: true, start: "`rc-service k3s start`"},
