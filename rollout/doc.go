@@ -15,4 +15,10 @@
 // A leaf-certificate rotation (Options.Leaf) goes the same way, node by
 // node, doing on each what `k3s certificate rotate` does there; see Leaf
 // for when a node counts as done.
+//
+// Each node's service state is read first: a node found stopped gets its
+// files in line but is not started (StateStopped). The undo of a rollout
+// (Options.PutBack, after a datastore restore) puts each token file back
+// from the backup the rollout made, refusing a file changed since, then
+// restarts and checks the nodes in the same order.
 package rollout

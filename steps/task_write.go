@@ -162,8 +162,10 @@ func (r *run) newLoad(readOnly bool) *Load {
 
 // restoreCommand puts backup back into this node's datastore: the
 // datastore flow, which stops k3s when the write needs it, restores, and
-// starts k3s again (then rolls the old CA out when the cluster's
-// inventory is known, confirmed by the cluster's name).
+// starts k3s again (then, when the cluster's nodes are known, puts back
+// each token file a rollout rewrote from the backup it made and restarts
+// the nodes in order, confirmed by the cluster's name). Run again after a
+// stop, it writes nothing and does what is left.
 func restoreCommand(env Env, backup string) string {
 	cmd := fmt.Sprintf("k3sca run datastore --restore %s -d %s%s --yes --confirm restore", backup, env.DataDir, clusterArgs(env))
 	if env.ClusterKnown() {
