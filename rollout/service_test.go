@@ -13,6 +13,7 @@ import (
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -237,7 +238,7 @@ func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			node := fixtureNode(t, tc.fixture, "k3s", tc.state)
-			before := hashesOn(t, node)
+			before := clustertest.TokenHashes(t, node.Root)
 			mgr, err := cluster.ServiceManagerOf(ctx, node, product.K3s, "k3s")
 			if err != nil {
 				t.Fatal(err)
@@ -262,7 +263,7 @@ func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
 			if nr.ServiceState != tc.want || nr.State != tc.wantState || nr.Restarted != tc.restarted {
 				t.Errorf("service %q, state %q, restarted %v; want %q, %q, %v", nr.ServiceState, nr.State, nr.Restarted, tc.want, tc.wantState, tc.restarted)
 			}
-			after := hashesOn(t, node)
+			after := clustertest.TokenHashes(t, node.Root)
 			if edited := fmt.Sprint(after) != fmt.Sprint(before); edited != tc.edited {
 				t.Errorf("tokens before %v, after %v; want edited %v", before, after, tc.edited)
 			}
@@ -288,18 +289,4 @@ func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hashesOn are the CA hashes of the full tokens on a fixture node.
-func hashesOn(t *testing.T, h *remote.Local) []string {
-	t.Helper()
-	probe, err := cluster.Probe(context.Background(), h, product.K3s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hs []string
-	for _, pl := range probe.Places {
-		hs = append(hs, pl.CAHash)
-	}
-	return hs
 }

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/k3sca/k3sca/cluster"
+	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
+	"github.com/k3sca/k3sca/rollout"
 	"github.com/k3sca/k3sca/sandbox"
 )
 
@@ -198,12 +201,64 @@ func orcCommands(t *testing.T, n sandbox.Node) []string {
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
-// clustertestHash is the CA hash of a bundle.
-func clustertestHash(t *testing.T, ca []byte) string {
+// caHashOf is the CA hash of a bundle.
+func caHashOf(t *testing.T, ca []byte) string {
 	t.Helper()
 	h, err := pki.HashCA(ca, testkit.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h.Hex
+}
+
+// TestRotateCALeavesAStoppedNodeStopped: on a sandbox cluster whose a1
+// someone stopped, rotate-ca's rollout shows a1's state in its plan,
+// brings its token in line, does not start it and says so with the
+// command that starts it; the others are done. A dry run afterwards has
+// nothing left to do but a1, stopped: it prints no command to roll out.
+func TestRotateCALeavesAStoppedNodeStopped(t *testing.T) {
+	c, env := sandboxCluster(t)
+	a1 := c.Nodes[3]
+	if err := os.WriteFile(filepath.Join(a1.DataDir, ".k3sca-service"), []byte("inactive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	caBefore, err := os.ReadFile(filepath.Join(a1.DataDir, "agent", "server-ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, out, err := runFlow(t, env, FlowRotateCA, map[string]string{"path": filepath.Join(env.StageRoot, "stage")}, Runner{Yes: true, Words: []string{"load", "sandbox"}})
+	if err != nil || !rep.OK {
+		t.Fatalf("rotate-ca: %v\n%s", err, out)
+	}
+	rr := rep.Steps[len(rep.Steps)-1].Outcome.Data.(*rollout.Report)
+	if got := rr.Summary(); got != "5 nodes: 4 done, 1 stopped" {
+		t.Errorf("summary %q", got)
+	}
+	n := rr.Nodes[3]
+	if n.State != rollout.StateStopped || n.ServiceState != rollout.ServiceInactive || n.Restarted || len(n.Verified) > 0 {
+		t.Errorf("a1: %+v, want stopped, inactive, not restarted, nothing verified", n)
+	}
+	for _, h := range clustertest.TokenHashes(t, a1.Root) {
+		if h != rep.Result.NewHash {
+			t.Errorf("a1's token holds %s, want the new hash: its files are brought in line", h)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(a1.DataDir, "agent", "server-ca.crt")); string(b) != string(caBefore) {
+		t.Error("a1 was started: its CA file changed")
+	}
+	for _, want := range []string{"a1  (agent: left stopped: its service was inactive before the rollout", "agent: restart, then wait until it shows the new CA (service active"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if !slices.ContainsFunc(rep.Steps[len(rep.Steps)-1].Outcome.Warnings, func(w string) bool { return strings.HasPrefix(w, "a1: its service was inactive") }) {
+		t.Errorf("no warning about a1: %v", rep.Steps[len(rep.Steps)-1].Outcome.Warnings)
+	}
+	dry, out, err := runFlow(t, env, FlowRollout, nil, Runner{DryRun: true})
+	if err != nil || !dry.OK || strings.Contains(out, "roll it out with") {
+		t.Errorf("the dry run afterwards: %v\n%s", err, out)
+	}
+	if dr := dry.Steps[0].Outcome.Data.(*rollout.Report); dr.Summary() != "5 nodes: 4 done, 1 stopped" {
+		t.Errorf("the dry run afterwards: %s", dr.Summary())
+	}
 }

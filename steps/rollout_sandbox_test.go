@@ -303,7 +303,7 @@ func TestRolloutOverSSH(t *testing.T) {
 	if len(orc.Edits) != 1 || orc.Edits[0].Path != "/etc/rancher/k3s/k3s-agent.env" {
 		t.Errorf("a2's edits %+v, want its k3s-agent.env", orc.Edits)
 	}
-	if ca, err := os.ReadFile(filepath.Join(a2.DataDir, "agent", "server-ca.crt")); err != nil || clustertestHash(t, ca) != newHash {
+	if ca, err := os.ReadFile(filepath.Join(a2.DataDir, "agent", "server-ca.crt")); err != nil || caHashOf(t, ca) != newHash {
 		t.Errorf("a2's agent/server-ca.crt is not the new CA after its restart: %v", err)
 	}
 	for i, n := range c.Nodes {
