@@ -15,7 +15,7 @@ import (
 // TestPrintedLeafRolloutCommandsRun: `run rotate-certs` on s1 of a 3+2
 // sandbox cluster rotates s1, then the other nodes until s3 cannot start
 // (a file newer than the datastore, as k3s refuses): the report says s3's
-// service is inactive and a1, a2 untouched, and prints the resume; a dry
+// service failed (as systemd marks a unit whose start failed) and a1, a2 untouched, and prints the resume; a dry
 // run of what is left prints the same command; once s3 is fixed the
 // printed resume, run as printed, finishes with all 5 done, and a dry run
 // of it then has nothing to do.
@@ -51,7 +51,7 @@ func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(out, "node s3") || !strings.Contains(out, "newer than datastore") {
 		t.Fatalf("the leaf rollout must stop at s3: exit %d\n%s", r.code, out)
 	}
-	for _, want := range []string{"s2 (server): done", "s3 (server): failed; its service inactive", "a1 (agent): untouched", "a2 (agent): untouched"} {
+	for _, want := range []string{"s2 (server): done", "s3 (server): failed; its service failed", "a1 (agent): untouched", "a2 (agent): untouched"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report does not say %q:\n%s", want, out)
 		}
