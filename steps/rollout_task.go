@@ -337,10 +337,10 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			p.Add(ActCheck, n.Name, "%s: needs %s", n.Role, n.Needs)
 			continue
 		case n.State == rollout.StateDone && rep.ServersOnly:
-			p.Add(ActCheck, n.Name, "%s: done (it holds the new service-account key and shows the CA)", n.Role)
+			p.Add(ActCheck, n.Name, "%s: done (it holds the new service-account key and shows the CA; service %s)", n.Role, n.ServiceState)
 			continue
 		case n.State == rollout.StateDone:
-			p.Add(ActCheck, n.Name, "%s: done (its tokens hold the new hash, it shows the new CA)", n.Role)
+			p.Add(ActCheck, n.Name, "%s: done (its tokens hold the new hash, it shows the new CA; service %s)", n.Role, n.ServiceState)
 			continue
 		case n.Error != "":
 			p.Add(ActCheck, n.Name, "%s: %s", n.Role, n.Error)
@@ -365,7 +365,7 @@ func rolloutPlan(rep *rollout.Report, source string) *Plan {
 			continue
 		}
 		if n.Shows == "" {
-			p.Add(ActCheck, n.Name, "%s: runs on the new CA already: no restart", n.Role)
+			p.Add(ActCheck, n.Name, "%s: runs on the new CA already (service %s): no restart", n.Role, n.ServiceState)
 			continue
 		}
 		if n.Regenerate != "" {
