@@ -21,8 +21,8 @@ var ErrNotABackup = errors.New("not a k3sca backup of the file")
 // BackupGlob is the pattern matching every backup WriteFile made of p.
 func BackupGlob(p string) string { return p + backupSuffix + "*" }
 
-// IsBackupOf reports whether backup is named as one of p's backups.
-func IsBackupOf(backup, p string) bool {
+// isBackupOf reports whether backup is named as one of p's backups.
+func isBackupOf(backup, p string) bool {
 	rest, ok := strings.CutPrefix(backup, p+backupSuffix)
 	return ok && rest != "" && !strings.Contains(rest, "/")
 }
@@ -41,7 +41,7 @@ func putBackAtomic(ctx context.Context, f fileSystem, p, backup string, expect [
 	if err := checkPath(backup); err != nil {
 		return err
 	}
-	if !IsBackupOf(backup, p) {
+	if !isBackupOf(backup, p) {
 		return fmt.Errorf("%s: %w %s", backup, ErrNotABackup, p)
 	}
 	bi, err := f.lstat(backup)
