@@ -608,15 +608,25 @@ func nodeLstat(ctx context.Context, h leafHost) pki.Lstat {
 	}
 }
 
-// firstCert is the first certificate of the PEM file p on the node; nil
-// when the file is missing or holds no certificate.
-func firstCert(ctx context.Context, h leafHost, p string) (*x509.Certificate, error) {
+// readIfExists is the content of the file p on the node; nil when the file
+// is missing.
+func readIfExists(ctx context.Context, h leafHost, p string) ([]byte, error) {
 	fi, err := h.Stat(ctx, p)
 	if err != nil || !fi.Exists {
 		return nil, err
 	}
 	b, err := h.ReadFile(ctx, p)
-	if err != nil {
+	if b == nil && err == nil {
+		b = []byte{}
+	}
+	return b, err
+}
+
+// firstCert is the first certificate of the PEM file p on the node; nil
+// when the file is missing or holds no certificate.
+func firstCert(ctx context.Context, h leafHost, p string) (*x509.Certificate, error) {
+	b, err := readIfExists(ctx, h, p)
+	if b == nil || err != nil {
 		return nil, err
 	}
 	certs, err := pki.ParseCertsPEM(b)
@@ -629,12 +639,8 @@ func firstCert(ctx context.Context, h leafHost, p string) (*x509.Certificate, er
 // cachedServingCert is the certificate in a dynamiclistener cache file
 // (a Secret with data tls.crt); nil when there is none.
 func cachedServingCert(ctx context.Context, h leafHost, p string) (*x509.Certificate, error) {
-	fi, err := h.Stat(ctx, p)
-	if err != nil || !fi.Exists {
-		return nil, err
-	}
-	b, err := h.ReadFile(ctx, p)
-	if err != nil {
+	b, err := readIfExists(ctx, h, p)
+	if b == nil || err != nil {
 		return nil, err
 	}
 	var s struct {
