@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/fsutil"
@@ -186,6 +188,21 @@ func PlanLeafRotationOn(p product.Product, dataDir string, services []string, no
 // LeafBackupName is the name of a leaf rotation's backup dir made at now,
 // "tls-<unix>", as k3s names it.
 func LeafBackupName(now time.Time) string { return fmt.Sprintf("tls-%d", now.Unix()) }
+
+// LeafBackupTime is the time a leaf backup dir's name (LeafBackupName)
+// holds; ok is false for any other name (a hidden partial copy among
+// them).
+func LeafBackupTime(name string) (t time.Time, ok bool) {
+	digits, found := strings.CutPrefix(name, "tls-")
+	if !found || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
+		return time.Time{}, false
+	}
+	u, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(u, 0).UTC(), true
+}
 
 // freeName is base, or base-1, base-2, ... : the first name that is not an
 // entry of dir, so that the agent folder of a backup never lands on a file

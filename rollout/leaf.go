@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +39,15 @@ import (
 // failure or a crash with the same Since does only what is left: start
 // k3s (the files were removed), remove and start (backed up only), or
 // the whole rotation (no backup since Since).
+//
+// A node someone stopped (its service inactive, with no stop marker of
+// k3sca's) is not started, as in a CA rollout: its certificates are
+// backed up and removed (k3s issues them again at its next start) and it
+// is reported stopped with the command that starts it, not verified.
+// Before k3sca stops a running node it writes a stop marker
+// (<backup parent>/.k3sca-leaf-stopped), removed once k3s is started
+// again: a rerun after a crash between the stop and the start finds the
+// marker and starts the node, which k3sca stopped, not its operator.
 type Leaf struct {
 	// Services are k3s service names (`certificate rotate --service`);
 	// empty: k3s's default on each node (every service on a server, the
@@ -48,6 +56,9 @@ type Leaf struct {
 	// Since is the rotation's start: a node with a leaf backup made at or
 	// after it is rotated already.
 	Since time.Time
+	// SinceSource says where Since came from ("--rotated-since", this
+	// run's start, a node's newest leaf backup): the report repeats it.
+	SinceSource string
 	// Nodes, when set, are the only nodes rotated (by name); the others
 	// are reported not needed.
 	Nodes []string
@@ -72,12 +83,19 @@ type NodeLeaf struct {
 	// Certs are the chosen services' certificates: serial in the backup
 	// and now.
 	Certs []LeafCert `json:"certs,omitempty"`
+	// StopMarker is the marker written before the stop (see Leaf), when
+	// the node is stopped (to be, in a dry run).
+	StopMarker string `json:"stopMarker,omitempty"`
 	// Stopped says this run stopped the node's service; Service is its
 	// state when the run left the node: "active", "inactive" or
 	// "unknown (why)".
 	Stopped bool   `json:"stopped"`
 	Service string `json:"service,omitempty"`
 }
+
+// LeafStopMarker is the name of the stop marker (see Leaf), beside the
+// node's leaf backups.
+const LeafStopMarker = ".k3sca-leaf-stopped"
 
 // LeafCert is one certificate of a leaf rotation on a node.
 type LeafCert struct {
@@ -138,6 +156,12 @@ func (w leafWork) String() string {
 	return [...]string{"nothing", "start", "remove, start", "stop, back up, remove, start"}[w]
 }
 
+// leftStopped is what is left of w on a node left stopped: no stop, no
+// start (its next start is its operator's).
+func (w leafWork) leftStopped() string {
+	return [...]string{"nothing", "nothing", "remove", "back up, remove"}[w]
+}
+
 // leafState is what a node says of its leaf rotation.
 type leafState struct {
 	plan *pki.LeafRotationPlan
@@ -151,6 +175,10 @@ type leafState struct {
 	stale []string
 	// listenerStale: the listener serves the backed-up certificate.
 	listenerStale bool
+	// marker is the stop marker's path; marked that it is there (k3sca
+	// stopped the node and has not started it since).
+	marker string
+	marked bool
 }
 
 func (s *leafState) need(w leafWork, format string, args ...any) {
@@ -177,7 +205,12 @@ func runLeafNode(ctx context.Context, p product.Product, m Member, opts Options,
 		nr.Service = &c
 	}
 	opts.progress(*nr)
-	nr.ServiceState, _ = m.Service.State(ctx)
+	// The service's state first: a node someone stopped is not started.
+	state, err := m.Service.State(ctx)
+	nr.ServiceState = state
+	if err != nil {
+		return fmt.Errorf("its service state is unknown, so k3sca touches nothing on it: %w", err)
+	}
 	h, ok := m.Host.(leafHost)
 	if !ok {
 		return errors.New("the node's transport cannot remove files: no leaf rotation over it")
@@ -202,6 +235,14 @@ func runLeafNode(ctx context.Context, p product.Product, m Member, opts Options,
 	if st.plan.Regenerate && (st.work == leafRotate || st.listenerStale) {
 		nl.Regenerate = pki.RegenerateTriggerPath(product.ServerDir(dataDir))
 	}
+	// Stopped by someone, not by k3sca (no marker of its stop): rotated
+	// for its next start, left stopped.
+	if state.Stopped() && !st.marked {
+		return leafStoppedNode(ctx, p, h, m, st, state, opts, nr)
+	}
+	if st.work >= leafRemove {
+		nl.StopMarker = st.marker
+	}
 	if opts.DryRun {
 		nr.State, nr.Step = StatePlanned, ""
 		if st.work == leafNone {
@@ -209,6 +250,13 @@ func runLeafNode(ctx context.Context, p product.Product, m Member, opts Options,
 			nr.Verified, _ = verify(ctx, m, probe, opts, false)
 		}
 		return nil
+	}
+	if st.work == leafNone && st.marked {
+		// Started since k3sca stopped it (a run killed after the start):
+		// the marker has said all it had to.
+		if err := h.Remove(ctx, st.marker); err != nil {
+			return err
+		}
 	}
 	if st.work != leafNone {
 		if err := leafApply(ctx, h, m, st, opts, nr); err != nil {
@@ -245,10 +293,11 @@ func runLeafNode(ctx context.Context, p product.Product, m Member, opts Options,
 	return nil
 }
 
-// leafApply does what is left of st on the node: with k3s stopped, the
-// backup and the removal (as much as is left), then the start. A failure
-// after the stop starts the service again, so no node is left down by
-// the rollout; the error says whether that start worked.
+// leafApply does what is left of st on the node: with k3s stopped (its
+// stop marker written first), the backup and the removal (as much as is
+// left), then the start, and the marker removed. A failure after the stop
+// starts the service again, so no node is left down by the rollout; the
+// error says whether that start worked.
 func leafApply(ctx context.Context, h leafHost, m Member, st *leafState, opts Options, nr *NodeReport) error {
 	nl := nr.Leaf
 	if st.work >= leafRemove {
@@ -258,30 +307,15 @@ func leafApply(ctx context.Context, h leafHost, m Member, st *leafState, opts Op
 		}
 		nr.Step = "stop"
 		opts.progress(*nr)
+		if err := writeStopMarker(ctx, h, st, opts.Now()); err != nil {
+			return err
+		}
 		if err := stopper.Stop(ctx); err != nil {
-			return startAgain(ctx, m, nr, err)
+			return startAgain(ctx, h, m, st, nr, err)
 		}
 		nl.Stopped, nr.Changed = true, true
-		if st.work == leafRotate {
-			nr.Step = "back up"
-			opts.progress(*nr)
-			if err := copyLeafBackup(ctx, h, st.plan, opts.Now()); err != nil {
-				return startAgain(ctx, m, nr, err)
-			}
-		}
-		nr.Step = "remove"
-		opts.progress(*nr)
-		for _, f := range nl.Remove {
-			if err := h.Remove(ctx, f); err != nil {
-				return startAgain(ctx, m, nr, err)
-			}
-		}
-		// The trigger last: a removal that failed leaves the listener's
-		// certificate as it was too.
-		if nl.Regenerate != "" {
-			if err := writeRegenerateTrigger(ctx, h, nl.Regenerate, opts.Now()); err != nil {
-				return startAgain(ctx, m, nr, err)
-			}
+		if err := leafFiles(ctx, h, st, opts, nr); err != nil {
+			return startAgain(ctx, h, m, st, nr, err)
 		}
 	}
 	nr.Step = "start"
@@ -290,17 +324,95 @@ func leafApply(ctx context.Context, h leafHost, m Member, st *leafState, opts Op
 		return err
 	}
 	nr.Restarted, nr.Changed = true, true
+	return removeStopMarker(ctx, h, st)
+}
+
+// leafFiles is the part of st done with k3s down: the backup (when none
+// was made), the removal (as much as is left), the trigger.
+func leafFiles(ctx context.Context, h leafHost, st *leafState, opts Options, nr *NodeReport) error {
+	nl := nr.Leaf
+	if st.work == leafRotate {
+		nr.Step = "back up"
+		opts.progress(*nr)
+		if err := copyLeafBackup(ctx, h, st.plan, opts.Now()); err != nil {
+			return err
+		}
+		nr.Changed = true
+	}
+	nr.Step = "remove"
+	opts.progress(*nr)
+	for _, f := range nl.Remove {
+		if err := h.Remove(ctx, f); err != nil {
+			return err
+		}
+		nr.Changed = true
+	}
+	// The trigger last: a removal that failed leaves the listener's
+	// certificate as it was too.
+	if nl.Regenerate != "" {
+		if err := writeRegenerateTrigger(ctx, h, nl.Regenerate, opts.Now()); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// leafStoppedNode is runLeafNode on a node someone stopped: what is left
+// of its rotation but the stop and the start (its certificates backed up
+// and removed, k3s issues them at its next start), then it is reported
+// stopped, with the command that starts it; it is not verified.
+func leafStoppedNode(ctx context.Context, p product.Product, h leafHost, m Member, st *leafState, state ServiceState, opts Options, nr *NodeReport) error {
+	nl := nr.Leaf
+	nl.Left = st.work.leftStopped()
+	nr.Stopped = leafStoppedNote(p, m, state)
+	if !opts.DryRun && st.work >= leafRemove {
+		if err := leafFiles(ctx, h, st, opts, nr); err != nil {
+			nl.Service = serviceState(ctx, m.Service)
+			return fmt.Errorf("%w (its service left %s, as it was found)", err, state)
+		}
+	}
+	nl.Service = serviceState(ctx, m.Service)
+	nr.State, nr.Step = StateStopped, ""
+	return nil
+}
+
+// leafStoppedNote says a node is left stopped, and what to do.
+func leafStoppedNote(p product.Product, m Member, state ServiceState) string {
+	return fmt.Sprintf("its service was %s before the rollout: k3sca does not start a node someone stopped; its leaf certificates are backed up and removed, and k3s issues them again at its next start, but it is not verified. Start it when you mean to (%s), then run this again to verify it", state, startCommand(p, m))
 }
 
 // startAgain starts the service after a failure that came after (or
 // during) its stop, and returns the failure with what became of it.
-func startAgain(ctx context.Context, m Member, nr *NodeReport, failure error) error {
+func startAgain(ctx context.Context, h leafHost, m Member, st *leafState, nr *NodeReport, failure error) error {
 	if err := m.Service.Restart(ctx); err != nil {
 		return fmt.Errorf("%w; starting the service again failed too: %w", failure, err)
 	}
 	nr.Restarted = true
+	if err := removeStopMarker(ctx, h, st); err != nil {
+		return fmt.Errorf("%w (the service was started again, the rotation left as it was); %w", failure, err)
+	}
 	return fmt.Errorf("%w (the service was started again, the rotation left as it was)", failure)
+}
+
+// writeStopMarker writes the stop marker (see Leaf), unless a run before
+// left it.
+func writeStopMarker(ctx context.Context, h leafHost, st *leafState, now time.Time) error {
+	if st.marked {
+		return nil
+	}
+	body := "k3sca stopped k3s here for a leaf rotation at " + now.UTC().Format(time.RFC3339) + "; a rerun of the rollout starts it again\n"
+	if _, err := h.WriteFile(ctx, st.marker, []byte(body), remote.WriteOptions{Now: now, Mode: 0o600}); err != nil {
+		return fmt.Errorf("stop marker: %w", err)
+	}
+	return nil
+}
+
+// removeStopMarker removes the stop marker once k3s is started again.
+func removeStopMarker(ctx context.Context, h leafHost, st *leafState) error {
+	if err := h.Remove(ctx, st.marker); err != nil {
+		return fmt.Errorf("the stop marker: %w", err)
+	}
+	return nil
 }
 
 // serviceState is its State ("active", "inactive", "failed", …) or
@@ -319,8 +431,13 @@ func readLeafState(ctx context.Context, p product.Product, m Member, h leafHost,
 	if err != nil {
 		return nil, err
 	}
-	st := &leafState{plan: plan}
-	if st.backup, err = findLeafBackup(ctx, h, plan, opts.Leaf.Since); err != nil {
+	st := &leafState{plan: plan, marker: path.Join(path.Dir(plan.BackupDir), LeafStopMarker)}
+	fi, err := h.Stat(ctx, st.marker)
+	if err != nil {
+		return nil, err
+	}
+	st.marked = fi.Exists
+	if st.backup, _, err = NewestLeafBackup(ctx, h, path.Dir(plan.BackupDir), opts.Leaf.Since); err != nil {
 		return nil, err
 	}
 	if st.backup == "" {
@@ -456,30 +573,43 @@ func backupCopies(plan *pki.LeafRotationPlan, backup, f string) []string {
 	return []string{path.Join(backup, path.Base(f))}
 }
 
-// findLeafBackup is the newest leaf backup dir beside the plan's (tls-<unix>)
-// made at or after since, or "".
-func findLeafBackup(ctx context.Context, h leafHost, plan *pki.LeafRotationPlan, since time.Time) (string, error) {
-	dir := path.Dir(plan.BackupDir)
+// NodeFiles lists and stats a node's files (remote.Node has them).
+type NodeFiles interface {
+	Glob(ctx context.Context, pattern string) ([]string, error)
+	Stat(ctx context.Context, path string) (remote.FileInfo, error)
+}
+
+// NewestLeafBackup is the newest leaf backup dir in dir (tls-<unix>,
+// pki.LeafBackupName) made at or after since, and its time; "" when there
+// is none. A hidden partial copy (a backup a crash left half-made) is not
+// one.
+func NewestLeafBackup(ctx context.Context, h NodeFiles, dir string, since time.Time) (string, time.Time, error) {
 	found, err := h.Glob(ctx, path.Join(dir, "tls-*"))
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	best, bestAt := "", int64(-1)
+	var (
+		best   string
+		bestAt time.Time
+	)
 	for _, f := range found {
-		u, err := strconv.ParseInt(strings.TrimPrefix(path.Base(f), "tls-"), 10, 64)
-		if err != nil || u < since.Unix() || u <= bestAt {
+		at, ok := pki.LeafBackupTime(path.Base(f))
+		if !ok || at.Unix() < since.Unix() || (best != "" && !at.After(bestAt)) {
 			continue
 		}
 		fi, err := h.Stat(ctx, f)
 		if err != nil {
-			return "", err
+			return "", time.Time{}, err
 		}
 		if fi.Exists && !fi.Symlink && fi.Mode.IsDir() {
-			best, bestAt = f, u
+			best, bestAt = f, at
 		}
 	}
-	return best, nil
+	return best, bestAt, nil
 }
+
+// partialSuffix ends the name of a backup being copied.
+const partialSuffix = ".k3sca-partial"
 
 // copyLeafBackup makes the plan's backup on the node (pki's layout: the
 // tls dir whole, the agent's files in their own folder) in a hidden
@@ -487,9 +617,17 @@ func findLeafBackup(ctx context.Context, h leafHost, plan *pki.LeafRotationPlan,
 // rotation's name is always whole.
 func copyLeafBackup(ctx context.Context, h leafHost, plan *pki.LeafRotationPlan, now time.Time) error {
 	final := plan.BackupDir
-	partial := path.Join(path.Dir(final), "."+path.Base(final)+".k3sca-partial")
-	if err := removeTree(ctx, h, partial); err != nil {
+	partial := path.Join(path.Dir(final), "."+path.Base(final)+partialSuffix)
+	// Every partial copy a crash left goes first (a run before had
+	// another clock, so another name): none is a backup.
+	left, err := h.Glob(ctx, path.Join(path.Dir(final), ".tls-*"+partialSuffix))
+	if err != nil {
 		return fmt.Errorf("back up: %w", err)
+	}
+	for _, p := range append(left, partial) {
+		if err := removeTree(ctx, h, p); err != nil {
+			return fmt.Errorf("back up: %w", err)
+		}
 	}
 	wrote := false
 	for _, c := range plan.Backups() {

@@ -100,10 +100,12 @@ type Report struct {
 	// service-account key (agents need nothing).
 	ServersOnly bool `json:"serversOnly,omitempty"`
 	// LeafSince is set in a leaf rollout: the rotation's start (a node
-	// with a leaf backup made since is rotated); LeafServices are the
+	// with a leaf backup made since is rotated), LeafSinceSource where
+	// that time came from (Leaf.SinceSource); LeafServices are the
 	// services asked for (none: k3s's default on each node).
-	LeafSince    *time.Time `json:"leafSince,omitempty"`
-	LeafServices []string   `json:"leafServices,omitempty"`
+	LeafSince       *time.Time `json:"leafSince,omitempty"`
+	LeafSinceSource string     `json:"leafSinceSource,omitempty"`
+	LeafServices    []string   `json:"leafServices,omitempty"`
 	// PutBack says this is the undo of a rollout: token files were put
 	// back from their backups (Options.PutBack).
 	PutBack bool `json:"putBack,omitempty"`

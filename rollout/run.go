@@ -33,7 +33,7 @@ func Run(ctx context.Context, p product.Product, members []Member, opts Options)
 	rep := &Report{NewHash: opts.NewHash, DryRun: opts.DryRun, ServersOnly: opts.ServersOnly, PutBack: opts.PutBack}
 	if opts.Leaf != nil {
 		since := opts.Leaf.Since.UTC()
-		rep.LeafSince, rep.LeafServices, rep.ServersOnly = &since, opts.Leaf.Services, false
+		rep.LeafSince, rep.LeafSinceSource, rep.LeafServices, rep.ServersOnly = &since, opts.Leaf.SinceSource, opts.Leaf.Services, false
 	}
 	for _, m := range members {
 		rep.Nodes = append(rep.Nodes, NodeReport{Name: m.Node.Name, Role: string(m.Node.Role.Value), Address: m.Node.Address.Value, State: StateUntouched})
@@ -293,11 +293,16 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 
 // stoppedNote says a node is left stopped, and what to do.
 func stoppedNote(p product.Product, m Member, state ServiceState) string {
-	start := "start " + memberUnit(p, m)
+	return fmt.Sprintf("its service was %s before the rollout: k3sca does not start a node someone stopped; its token files are brought in line for its next start, but it is not verified. Start it when you mean to (%s), then run this again to verify it", state, startCommand(p, m))
+}
+
+// startCommand is how m's service is started: "`systemctl start k3s`",
+// or "start <unit>" when the service does not say.
+func startCommand(p product.Product, m Member) string {
 	if c, ok := m.Service.(StartCommander); ok {
-		start = "`" + c.StartCommand() + "`"
+		return "`" + c.StartCommand() + "`"
 	}
-	return fmt.Sprintf("its service was %s before the rollout: k3sca does not start a node someone stopped; its token files are brought in line for its next start, but it is not verified. Start it when you mean to (%s), then run this again to verify it", state, start)
+	return "start " + memberUnit(p, m)
 }
 
 // plannedBackup is the backup name WriteFile takes for p at now: the

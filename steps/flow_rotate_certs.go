@@ -27,12 +27,9 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		return nil, err
 	}
 	r := newRun(env)
-	// The rotation's start: a node with a leaf backup made since is
-	// rotated (this one's is made by the steps below).
-	since := r.env.RotatedSince
-	if since.IsZero() {
-		since = r.env.Now()
-	}
+	// This run's start: the rotation's, when the steps below rotate this
+	// node (see leafSince).
+	start := r.env.Now()
 	services := splitList(vals["services"])
 	if _, err := pki.LookupServices(r.env.Product, services); err != nil {
 		return nil, err
@@ -57,7 +54,7 @@ func buildRotateCerts(_ context.Context, env Env, vals map[string]string) (*Flow
 		show}
 	if r.env.ClusterKnown() {
 		// Then on the cluster's nodes, this one found done.
-		tasks = append(tasks, r.leafRolloutTask(services, nodes, since))
+		tasks = append(tasks, r.leafRolloutTask(services, nodes, start, remove))
 	}
 	return r.flow(FlowRotateCerts, "Rotate client and server certificates of "+name, tasks...), nil
 }

@@ -316,7 +316,7 @@ func allDone(rep *rollout.Report) bool {
 		return false
 	}
 	for _, n := range rep.Nodes {
-		stoppedInLine := n.State == rollout.StateStopped && len(n.Edits) == 0 && n.Regenerate == ""
+		stoppedInLine := n.State == rollout.StateStopped && len(n.Edits) == 0 && n.Regenerate == "" && (n.Leaf == nil || n.Leaf.Left == "nothing")
 		if n.State != rollout.StateDone && n.State != rollout.StateNotNeeded && !stoppedInLine {
 			return false
 		}

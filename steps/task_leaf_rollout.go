@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/k3sca/k3sca/pki"
+	"github.com/k3sca/k3sca/remote"
 	"github.com/k3sca/k3sca/rollout"
 )
 
@@ -18,11 +20,11 @@ import (
 // again and verified (rollout.Leaf); servers one at a time, then agents.
 // A dry run by default, as the CA rollout: its preview is the dry run, the
 // cluster's name typed goes on, a No keeps it a dry run and says the
-// command that carries it out. since is the rotation's start: a node with
-// a leaf backup made since is done (this server's own, made by the steps
-// before, among them).
-func (r *run) leafRolloutTask(services, nodes []string, since time.Time) *Task {
-	leaf := &rollout.Leaf{Services: services, Since: since, Nodes: nodes}
+// command that carries it out. A node with a leaf backup made since the
+// rotation's start is done (leafSince: start, this run's, when rotate,
+// this node's rotation, is one of its steps).
+func (r *run) leafRolloutTask(services, nodes []string, start time.Time, rotate *Task) *Task {
+	leaf := &rollout.Leaf{Services: services, Nodes: nodes}
 	r.scope.Leaf = leaf
 	t := &Task{
 		ID:           "rollout",
@@ -36,6 +38,9 @@ func (r *run) leafRolloutTask(services, nodes []string, since time.Time) *Task {
 	}
 	var planned *rollout.Report
 	t.Preview = func(ctx context.Context) (*Plan, error) {
+		if err := r.leafSince(ctx, leaf, start, rotate); err != nil {
+			return nil, err
+		}
 		rep, err := r.leafRollout(ctx, leaf, true)
 		if err != nil && (rep == nil || errors.Is(err, ErrVersionRefused)) {
 			return nil, err
@@ -64,6 +69,38 @@ func (r *run) leafRolloutTask(services, nodes []string, since time.Time) *Task {
 		return rolloutOutcome(rep), nil
 	}
 	return t
+}
+
+// leafSince sets the rotation's start, and says where it came from:
+// --rotated-since when given; else start, this run's, when the flow
+// rotates this node first (rotate is one of its steps); else, the rollout
+// run alone (--only rollout: a rerun after a crash that printed nothing),
+// the time of this node's newest leaf backup, the rotation it carries to
+// the others: a node rotated since is not rotated again. This node with
+// no leaf backup has no rotation to carry: refused, naming the flag.
+func (r *run) leafSince(ctx context.Context, leaf *rollout.Leaf, start time.Time, rotate *Task) error {
+	switch {
+	case !r.env.RotatedSince.IsZero():
+		leaf.Since, leaf.SinceSource = r.env.RotatedSince, "--rotated-since"
+		return nil
+	case !rotate.off:
+		leaf.Since, leaf.SinceSource = start, "this run's start (its step "+rotate.ID+" rotates this node first)"
+		return nil
+	}
+	local, err := remote.NewLocal("", nil)
+	if err != nil {
+		return err
+	}
+	backup, at, err := rollout.NewestLeafBackup(ctx, local, r.server(), time.Time{})
+	if err != nil {
+		return fmt.Errorf("this node's leaf backups: %w", err)
+	}
+	if backup == "" {
+		return fmt.Errorf("no rotation to carry to the nodes: this node has no leaf backup (%s); give --%s with the rotation's start (%s to rotate every node now), or run the whole flow, which rotates this node first; nothing was changed",
+			filepath.Join(r.server(), "tls-<unix>"), "rotated-since", r.env.Now().UTC().Format(time.RFC3339))
+	}
+	leaf.Since, leaf.SinceSource = at, "this node's newest leaf backup, "+backup
+	return nil
 }
 
 // leafRollout runs (or plans, dry) the leaf rotation on the nodes; the
@@ -132,6 +169,9 @@ func leafRolloutPlan(rep *rollout.Report, source string) *Plan {
 	if line := nodeVersionsLine(rep); line != "" {
 		p.Add(ActCheck, "k3s versions", "%s", line)
 	}
+	if rep.LeafSince != nil {
+		p.Add(ActCheck, "rotation's start", "%s, from %s: a node with a leaf backup made since is rotated already", rep.LeafSince.Format(time.RFC3339), rep.LeafSinceSource)
+	}
 	for _, n := range rep.Nodes {
 		l := n.Leaf
 		switch {
@@ -145,10 +185,12 @@ func leafRolloutPlan(rep *rollout.Report, source string) *Plan {
 			p.Add(ActCheck, n.Name, "%s: done (rotated since %s: backup %s, every certificate issued again)", n.Role, rep.LeafSince.Format(time.RFC3339), l.Backup)
 			continue
 		}
-		if l.Left == "stop, back up, remove, start" || l.Left == "remove, start" {
+		stopped := n.State == rollout.StateStopped
+		if l.StopMarker != "" {
+			p.Add(ActWrite, n.Name+":"+l.StopMarker, "marker, 0600: k3sca stopped k3s here (a rerun after a crash starts it again); removed once it is started")
 			p.Add(ActService, n.Name, "%s: stop%s", n.Role, serviceHow(n.Service))
 		}
-		if l.Left == "stop, back up, remove, start" {
+		if strings.Contains(l.Left, "back up") {
 			p.Add(ActBackup, n.Name+":"+l.Backup, "copy of the leaf certificates of %s", strings.Join(l.Services, ", "))
 		}
 		if l.Regenerate != "" {
@@ -157,8 +199,12 @@ func leafRolloutPlan(rep *rollout.Report, source string) *Plan {
 		for _, f := range l.Remove {
 			p.Add(ActRemove, n.Name+":"+f, "")
 		}
+		if stopped {
+			p.Add(ActCheck, n.Name, "%s: left stopped (%s left): %s", n.Role, l.Left, n.Stopped)
+			continue
+		}
 		p.Add(ActService, n.Name, "%s: start, then wait until every certificate is issued again and it shows the same CA (now: %s)", n.Role, l.Why)
 	}
-	p.Notes = []string{"servers one at a time, then agents; no token changes (the CA stays); k3s is started again on a node whose rotation fails; the first failure stops the rollout, the nodes after it stay untouched; running it again with the same --rotated-since does only what is left"}
+	p.Notes = []string{"servers one at a time, then agents; no token changes (the CA stays); k3s is started again on a node whose rotation fails, and a node someone stopped is not started; the first failure stops the rollout, the nodes after it stay untouched; running it again with the same --rotated-since (or the rollout step alone: the start from this node's newest leaf backup) does only what is left"}
 	return p
 }
