@@ -142,7 +142,9 @@ func leafRolloutChild(t *testing.T, inv string, hit func(string)) {
 // hourAfter is testkit.Now plus i hours, in unix seconds: each run of
 // the kill test has its own clock, so a node rotated twice shows two
 // backups.
-func hourAfter(i int) string { return strconv.FormatInt(testkit.Now.Add(time.Duration(i)*time.Hour).Unix(), 10) }
+func hourAfter(i int) string {
+	return strconv.FormatInt(testkit.Now.Add(time.Duration(i)*time.Hour).Unix(), 10)
+}
 
 // TestLeafRolloutKilledResumesWithoutTheFlag: rotate-certs on s1 of a 3+2
 // sandbox cluster, killed mid-rollout (nothing printed, so no resume
