@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -384,4 +386,106 @@ func leafCertsOnDisk(t *testing.T, n sandbox.Node) map[string]string {
 		}
 	}
 	return out
+}
+
+// startFirstServer starts s1: a new sandbox cluster's first server is
+// stopped (so its SQLite file can be written), and a leaf rollout leaves
+// a node someone stopped stopped; a running cluster's is started.
+func startFirstServer(t *testing.T, members []rollout.Member) {
+	t.Helper()
+	if err := members[0].Service.Restart(context.Background()); err != nil {
+		t.Fatalf("start %s: %v", members[0].Node.Name, err)
+	}
+}
+
+// TestLeafRolloutOnOpenRCOverSSH: the leaf rotation of an OpenRC agent
+// (a2, over a real sshd, its service run by rc-service): stopped with
+// `rc-service k3s-agent stop`, backed up, its certificates removed,
+// started with `rc-service k3s-agent restart` (which issues them again),
+// done. Then, a2 stopped by someone, a rotation an hour later on a2 backs
+// it up and removes its certificates but does not start it: reported
+// stopped, with `rc-service k3s-agent start` to start it, no stop or
+// start run.
+func TestLeafRolloutOnOpenRCOverSSH(t *testing.T) {
+	c, _ := sandboxCluster(t)
+	a2 := c.Nodes[4]
+	bin := openRCAgent(t, a2, pki.ServerCAPath(product.ServerDir(c.Nodes[0].DataDir)))
+	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: []string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin"}})
+	home := t.TempDir()
+	known := filepath.Join(home, "known_hosts")
+	sshd.WriteKnownHosts(t, known)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := func() time.Time { return testkit.Now }
+	members, closeAll, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	startFirstServer(t, members)
+	n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
+		IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,
+		Root: a2.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	mgr, err := cluster.ServiceManagerOf(ctx, n, product.K3s, "k3s-agent")
+	if err != nil || mgr.Value != cluster.ManagerOpenRC {
+		t.Fatalf("a2's service manager: %+v %v", mgr, err)
+	}
+	svc := rollout.UnitService{Node: n, Unit: "k3s-agent", Manager: mgr}
+	members[4].Host, members[4].Service, members[4].Check = n, svc, rollout.AgentCheck(n, svc, product.K3s.DefaultDataDir(), now)
+	members[4].Version = cluster.NodeVersionProbe(n)
+	before := leafCerts(t, a2)
+	opts := leafOptions(t, c, testkit.Now)
+	rep, err := rollout.Run(ctx, product.K3s, members, opts)
+	if err != nil || !rep.OK || rep.Summary() != "5 nodes: 5 done" {
+		t.Fatalf("leaf rollout: %v\n%+v", err, rep)
+	}
+	if l := rep.Nodes[4].Leaf; l == nil || !l.Stopped || !rep.Nodes[4].Restarted || l.Service != "active" {
+		t.Errorf("a2: %+v %+v, want stopped, rotated, started", rep.Nodes[4], l)
+	}
+	want := []string{"rc-service k3s-agent status", "rc-service k3s-agent stop", "rc-service k3s-agent restart"}
+	if got := orcCommands(t, a2); len(got) < len(want) || !slices.Equal(got[:len(want)], want) || slices.Contains(got[len(want):], "rc-service k3s-agent stop") {
+		t.Errorf("a2 ran %q over SSH, want %q first, then status checks only", got, want)
+	}
+	renewedAll(t, "a2", before, leafCerts(t, a2))
+	if b := leafBackups(t, a2); len(b) != 1 {
+		t.Errorf("a2: backups %v, want one", b)
+	}
+	if _, err := os.Stat(filepath.Join(pki.AgentDir(a2.DataDir), rollout.LeafStopMarker)); !os.IsNotExist(err) {
+		t.Errorf("a2's stop marker is left: %v", err)
+	}
+
+	// Someone stops a2; a rotation an hour later on a2 only.
+	if err := os.WriteFile(filepath.Join(a2.Root, "run", "k3s-agent.state"), []byte("stopped\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(a2.Root, "run", "commands")); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return testkit.Now.Add(time.Hour) }
+	opts = leafOptions(t, c, later())
+	opts.Now, opts.Leaf.Nodes = later, []string{"a2"}
+	rep, err = rollout.Run(ctx, product.K3s, members, opts)
+	if err != nil || !rep.OK || rep.Summary() != "5 nodes: 1 stopped, 4 not needed" {
+		t.Fatalf("leaf rollout on a2, stopped: %v\n%+v", err, rep)
+	}
+	a := rep.Nodes[4]
+	if a.State != rollout.StateStopped || a.Restarted || a.Leaf.Stopped || a.Leaf.Left != "back up, remove" || a.ServiceState != rollout.ServiceInactive ||
+		!strings.Contains(a.Stopped, "(`rc-service k3s-agent start`)") {
+		t.Errorf("a2, stopped: %+v %+v", a, a.Leaf)
+	}
+	for _, cmd := range orcCommands(t, a2) {
+		if cmd != "rc-service k3s-agent status" {
+			t.Errorf("a2, stopped, ran %q", cmd)
+		}
+	}
+	if b := leafBackups(t, a2); len(b) != 2 {
+		t.Errorf("a2: backups %v, want the second rotation's too", b)
+	}
+	if got := leafCertsOnDisk(t, a2); len(got) != 0 {
+		t.Errorf("a2: certificates left for its next start to issue: %v", got)
+	}
 }

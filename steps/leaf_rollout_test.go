@@ -263,6 +263,7 @@ func TestLeafRolloutStopsAtTheThirdNodeAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll()
+	startFirstServer(t, members)
 	before := clusterLeaves(t, c)
 	good := members[2].Host
 	members[2].Host = failingRemove{good.(*remote.Local)}
@@ -348,6 +349,7 @@ func TestLeafRolloutOverSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll()
+	startFirstServer(t, members)
 	for i := range members {
 		n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
 			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,

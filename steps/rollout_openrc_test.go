@@ -32,10 +32,11 @@ const (
 // agent node (openRCAgent puts it on the sshd session's PATH), as OpenRC
 // does not run here: `rc-service <unit> status` exits as openrc-run's
 // status does (0 started, 32 crashed, 3 stopped) from the state in
-// run/<unit>.state; `rc-service <unit> restart` does what a k3s agent
-// does at start: it refuses a token whose CA hash is not the servers' CA
-// (crashed, exit 1, k3s's message), else takes that CA as
-// agent/server-ca.crt and is started. An unknown service exits 1, as
+// run/<unit>.state; `rc-service <unit> stop` stops it; `rc-service <unit>
+// restart` does what a k3s agent does at start: it refuses a token whose
+// CA hash is not the servers' CA (crashed, exit 1, k3s's message), else
+// takes that CA as agent/server-ca.crt, has the server issue the
+// certificates it lacks (a leaf rotation removed them) and is started. An unknown service exits 1, as
 // rc-service does. Every call is logged to run/commands. It does nothing
 // in a normal test run.
 func TestOpenRCServiceHelperProcess(t *testing.T) {
@@ -78,6 +79,11 @@ func orcRun(root string, args []string) (int, string) {
 			return 32, ""
 		}
 		return 3, ""
+	case "stop":
+		if err := os.WriteFile(stateFile, []byte("stopped\n"), 0o644); err != nil {
+			return 1, err.Error()
+		}
+		return 0, " * Stopping " + unit + " ... [ ok ]"
 	case "restart":
 		if err := orcStart(root); err != nil {
 			_ = os.WriteFile(stateFile, []byte("crashed\n"), 0o644)
@@ -115,7 +121,26 @@ func orcStart(root string) error {
 			return errors.New("token CA hash does not match the Cluster CA certificate hash")
 		}
 	}
-	return os.WriteFile(filepath.Join(os.Getenv(orcEnvDataDir), "agent", "server-ca.crt"), ca, 0o644)
+	agent := filepath.Join(os.Getenv(orcEnvDataDir), "agent")
+	if err := os.WriteFile(filepath.Join(agent, "server-ca.crt"), ca, 0o644); err != nil {
+		return err
+	}
+	// The certificates it lacks, from the server whose CA it trusts (its
+	// server dir holds that CA); the node's name is its root's (a
+	// sandbox cluster's nodes/<name>).
+	set, err := pki.ReissueAgentCerts(context.Background(), pki.GenOptions{Product: product.K3s, Now: testkit.Now},
+		filepath.Dir(filepath.Dir(os.Getenv(orcEnvServerCA))), agent, filepath.Base(root))
+	if err != nil {
+		return err
+	}
+	var missing []pki.StagedFile
+	for _, f := range set.Files {
+		if _, err := os.Stat(filepath.Join(agent, filepath.FromSlash(f.Path))); errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, f)
+		}
+	}
+	set.Files = missing
+	return set.Write(context.Background(), agent, testkit.Now)
 }
 
 // openRCAgent makes the sandbox agent n an OpenRC node, as install.sh
