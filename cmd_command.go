@@ -31,12 +31,17 @@ func addConfirmFlags(cmd *cobra.Command, o *confirmFlags, dryRunHelp, words stri
 }
 
 // commandEnv is the flow environment of a single-step command: the same
-// settings as `k3sca run`, the lock held as holder.
+// settings as `k3sca run`, the lock held as holder. No single-step
+// command reads the renewal window, and only load's flow has a version
+// preflight, which finds the version itself: the version is not looked
+// for here (settingsEnv), so generate, validate, token, rotate and
+// datastore restore never run `k3s --version`.
 func (a *app) commandEnv(cmd *cobra.Command, holder string, dryRun bool) (steps.Env, error) {
-	env, err := a.flowEnv(cmd)
+	env, err := a.settingsEnv(cmd)
 	if err != nil {
 		return steps.Env{}, err
 	}
+	env = env.WithDefaults()
 	env.DryRun, env.Holder, env.Hook = dryRun, holder, a.loadHook
 	if a.log != nil {
 		env.Log = a.log

@@ -120,8 +120,29 @@ func (a *app) addFlowFlags(cmd *cobra.Command) {
 }
 
 // flowEnv builds the environment of a flow from the settings, with the
-// node's k3s version, found once.
+// node's k3s version, found once, and the renewal window it implies.
 func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
+	env, err := a.settingsEnv(cmd)
+	if err != nil {
+		return steps.Env{}, err
+	}
+	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
+	window, why, err := a.renewWindow(cmd, env.K3s)
+	if err != nil {
+		return steps.Env{}, err
+	}
+	if why != "" {
+		a.printf("%s\n", why)
+	}
+	env.Window = window
+	return env.WithDefaults(), nil
+}
+
+// settingsEnv builds the environment of a flow from the settings alone,
+// before WithDefaults: the node's k3s version is not looked for (K3s nil:
+// a flow with a version preflight finds it before its first step) and the
+// renewal window is --renew-days, checked, or the default.
+func (a *app) settingsEnv(cmd *cobra.Command) (steps.Env, error) {
 	p, dd, err := a.target()
 	if err != nil {
 		return steps.Env{}, err
@@ -172,16 +193,13 @@ func (a *app) flowEnv(cmd *cobra.Command) (steps.Env, error) {
 		}
 		env.RotatedSince = t
 	}
-	env.K3s = steps.DetectK3sVersion(cmd.Context(), env)
-	window, why, err := a.renewWindow(cmd, env.K3s)
+	// Without a version, renewWindow only checks the setting.
+	window, _, err := a.renewWindow(cmd, nil)
 	if err != nil {
 		return steps.Env{}, err
 	}
-	if why != "" {
-		a.printf("%s\n", why)
-	}
 	env.Window = window
-	return env.WithDefaults(), nil
+	return env, nil
 }
 
 // addAlias adds an older spelling of --flag: hidden, still accepted, and

@@ -234,7 +234,7 @@ func (a *app) tour(cmd *cobra.Command, dd, stage string) error {
 		// Each command as its own process would run it, on this clock.
 		sub := newApp(a.stdout, a.stderr)
 		sub.now, sub.home = a.now, a.home
-		root := sub.rootCommand()
+		root := sub.commandTree(args)
 		root.SetArgs(args)
 		root.SetOut(a.stdout)
 		root.SetErr(a.stderr)

@@ -41,7 +41,7 @@ func main() {
 // run executes the command line and maps its error to an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := newApp(stdout, stderr)
-	return a.execute(ctx, a.rootCommand(), args)
+	return a.execute(ctx, a.commandTree(args), args)
 }
 
 // execute runs root on args with a's output and returns the exit code,

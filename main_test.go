@@ -32,7 +32,7 @@ func runAt(t *testing.T, args ...string) result {
 	a := newApp(&out, &errb)
 	a.now = func() time.Time { return testkit.Now }
 	a.home = func() (string, error) { return t.TempDir(), nil }
-	code := a.execute(context.Background(), a.rootCommand(), args)
+	code := a.execute(context.Background(), a.commandTree(args), args)
 	return result{code, out.String(), errb.String()}
 }
 

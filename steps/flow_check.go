@@ -18,7 +18,8 @@ func checkSpec() FlowSpec {
 }
 
 // buildCheck is the expiry report: the certificates of the data dir and of
-// the admin kubeconfig, then the datastore's CAs beside the CA files.
+// the admin kubeconfig, then the datastore's CAs beside the CA files (read
+// in the background from the start of the check step).
 // vals["services"] (not a field of the menu; `k3sca check --service`
 // sets it) limits the leaf services.
 func buildCheck(_ context.Context, env Env, vals map[string]string) (*Flow, error) {
@@ -29,10 +30,21 @@ func buildCheck(_ context.Context, env Env, vals map[string]string) (*Flow, erro
 	r := newRun(env)
 	check := r.checkTask("check", "Certificate expiry report", services)
 	var inv *pki.Inventory
+	var read *datastoreCAs
+	datastore := r.datastoreCAsTask(func() *pki.Inventory { return inv }, func() *datastoreCAs { return read })
 	report := check.Run
 	check.Run = func(ctx context.Context, progress func(string)) (*Outcome, error) {
+		// The datastore step's read runs while the files are inspected
+		// (unless --skip or --only leaves that step out).
+		if !datastore.off {
+			read = startDatastoreCAs(ctx, r.env)
+		}
 		out, err := report(ctx, progress)
 		if err != nil {
+			if read != nil {
+				read.stop()
+				read = nil
+			}
 			return nil, err
 		}
 		inv = out.Data.(*pki.Inventory)
@@ -42,7 +54,7 @@ func buildCheck(_ context.Context, env Env, vals map[string]string) (*Flow, erro
 		}
 		return out, nil
 	}
-	return r.flow(FlowCheck, "Check certificates", check, r.datastoreCAsTask(func() *pki.Inventory { return inv })), nil
+	return r.flow(FlowCheck, "Check certificates", check, datastore), nil
 }
 
 // checkTask reports the certificates (of services, all when nil).
