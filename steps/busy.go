@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/node"
 )
 
 // hint adds to a SQLITE_BUSY error the processes that have state.db open
@@ -27,7 +28,7 @@ func (a Access) hint(err error) error {
 	}
 	return fmt.Errorf("%w; waited %s; %s is %s. k3s (kine) running on it, another k3sca (see %s) or a sqlite3 shell holds a lock: "+
 		"stop k3s or let the other process end, then run again (--timeout waits longer)",
-		err, wait, a.SQLitePath, who, LockPath(a.DataDir))
+		err, wait, a.SQLitePath, who, node.LockPath(a.DataDir))
 }
 
 // fileHolders names the other processes that have path (or its -wal or

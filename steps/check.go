@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -66,7 +67,7 @@ func (r *run) datastoreCAsTask(inv func() *pki.Inventory) *Task {
 // adds the CA bundles of its bootstrap data to inv.
 func readDatastoreCAs(ctx context.Context, env Env, inv *pki.Inventory) (Via, error) {
 	server := product.ServerDir(env.DataDir)
-	if !dirExists(server) {
+	if !fsutil.DirExists(server) {
 		return "", errors.New("an agent has no datastore")
 	}
 	_, pass, err := ResolvePassphrase(env.DataDir, env.Token)
