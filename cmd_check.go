@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -123,7 +124,7 @@ func (a *app) runCheck(cmd *cobra.Command, services []string) (*pki.Inventory, t
 	if err != nil {
 		return nil, 0, err
 	}
-	k3s := steps.DetectK3sVersion(cmd.Context(), steps.Env{DataDir: dd, Product: p, Services: access.Services, ServerURL: a.v.GetString(keyServer), Now: a.now})
+	k3s := node.DetectK3sVersion(cmd.Context(), node.VersionInput{DataDir: dd, Product: p, Services: access.Services, ServerURL: a.v.GetString(keyServer), Now: a.now})
 	window, why, err := a.renewWindow(cmd, k3s)
 	if err != nil {
 		return nil, 0, err

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/steps"
@@ -160,7 +161,7 @@ func (a *app) dataDirSource() (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	dd, src, err := steps.ResolveDataDir(p, a.v.GetString(keyDataDir), "")
+	dd, src, err := node.ResolveDataDir(p, a.v.GetString(keyDataDir), "")
 	if err != nil {
 		return "", "", fmt.Errorf("data dir: %w", err)
 	}
@@ -189,7 +190,7 @@ var defaultRenewDays = int(pki.DefaultRenewWindow / (24 * time.Hour))
 // found (k3sver's table: 90 days before the 2025-05 releases), else
 // pki.DefaultRenewWindow. why says which, for the operator ("" for the
 // setting and the default).
-func (a *app) renewWindow(cmd *cobra.Command, k *steps.K3sVersion) (window time.Duration, why string, err error) {
+func (a *app) renewWindow(cmd *cobra.Command, k *node.K3sVersion) (window time.Duration, why string, err error) {
 	_, inEnv := os.LookupEnv(envName(keyRenewDays))
 	if cmd.Flags().Changed(keyRenewDays) || inEnv || a.v.InConfig(keyRenewDays) {
 		days := a.v.GetInt(keyRenewDays)

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/k3sca/k3sca/fsutil"
 )
 
 // ServiceManager queries and controls the k3s unit. Production uses systemd
@@ -69,18 +70,13 @@ func DetectServices() ServiceManager {
 // detectServices is DetectServices with the file-system root and the PATH
 // lookup injected, for tests.
 func detectServices(root string, lookPath func(string) (string, error)) ServiceManager {
-	if dirExists(filepath.Join(root, "run", "systemd", "system")) {
+	if fsutil.DirExists(filepath.Join(root, "run", "systemd", "system")) {
 		return Systemd{}
 	}
 	if _, err := lookPath("rc-service"); err == nil {
 		return OpenRC{}
 	}
 	return Systemd{}
-}
-
-func dirExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // Systemd controls units through systemctl.

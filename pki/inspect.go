@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -198,7 +199,7 @@ func Inspect(ctx context.Context, o InspectOptions) (*Inventory, error) {
 			}
 		}
 	}
-	if agent := AgentDir(o.DataDir); hasAgentFiles(services) && agentDirExists(agent) {
+	if agent := AgentDir(o.DataDir); hasAgentFiles(services) && fsutil.DirExists(agent) {
 		// The agent's copies of the CA bundles: after a CA rotation they stay
 		// stale until the agent restarts.
 		for _, c := range []struct{ file, service string }{{AgentClientCA, "agent/client"}, {AgentServerCA, "agent/server"}} {
@@ -263,12 +264,6 @@ func hasAgentFiles(services []Service) bool {
 		}
 	}
 	return false
-}
-
-// agentDirExists reports whether p is a directory.
-func agentDirExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // add reads one file and appends all its certs to list.

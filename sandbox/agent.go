@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -60,7 +61,7 @@ func reissueMissingAgentCerts(ctx context.Context, opts pki.GenOptions, dataDir,
 // reissueAgentCerts is reissueMissingAgentCerts for the agent dir agent
 // of a node whose server (server dir server) may be another node.
 func reissueAgentCerts(ctx context.Context, opts pki.GenOptions, server, agent, node string) (int, error) {
-	if !dirExists(agent) {
+	if !fsutil.DirExists(agent) {
 		return 0, nil
 	}
 	set, err := pki.ReissueAgentCerts(ctx, opts, server, agent, node)
@@ -116,7 +117,7 @@ func agentCertState(server, agent string, certs []pki.AgentCert) (changed bool, 
 		}
 	}
 	for _, c := range certs {
-		if !fileExists(filepath.Join(agent, c.Name+".key")) {
+		if !fsutil.FileExists(filepath.Join(agent, c.Name+".key")) {
 			stale[c.Name] = true
 		}
 		data, err := os.ReadFile(filepath.Join(agent, c.Name+".crt"))

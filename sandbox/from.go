@@ -49,7 +49,7 @@ type CopyReport struct {
 // the datastore's stamps; now stamps the sandbox's own marker files.
 func CreateFrom(ctx context.Context, from, dataDir string, now time.Time) (*Sandbox, *CopyReport, error) {
 	src := product.ServerDir(from)
-	if !dirExists(filepath.Join(src, "tls")) {
+	if !fsutil.DirExists(filepath.Join(src, "tls")) {
 		return nil, nil, fmt.Errorf("sandbox source %s %w", from, ErrNotServerDataDir)
 	}
 	if fsutil.IsWithin(dataDir, from) || fsutil.IsWithin(from, dataDir) {
@@ -59,7 +59,7 @@ func CreateFrom(ctx context.Context, from, dataDir string, now time.Time) (*Sand
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	c := &serverCopy{src: src, dst: product.ServerDir(dataDir), counts: map[string]int{}, rep: &CopyReport{}}
-	if dirExists(filepath.Join(from, "agent")) {
+	if fsutil.DirExists(filepath.Join(from, "agent")) {
 		c.skip("agent", "an agent's files are never copied into a sandbox")
 	}
 	if err := c.run(ctx); err != nil {
@@ -208,7 +208,7 @@ func (c *serverCopy) count(rel string) {
 func (c *serverCopy) finish() {
 	for _, top := range c.order {
 		n := c.counts[top]
-		if n == 1 && !dirExists(filepath.Join(c.src, top)) {
+		if n == 1 && !fsutil.DirExists(filepath.Join(c.src, top)) {
 			c.rep.Copied = append(c.rep.Copied, "server/"+top)
 			continue
 		}
@@ -219,7 +219,7 @@ func (c *serverCopy) finish() {
 	case c.stateDB:
 		c.rep.Copied = append(c.rep.Copied, db+" (VACUUM INTO: one consistent snapshot, WAL included)")
 		c.rep.Datastore = "sqlite (" + db + ", a copy)"
-	case dirExists(filepath.Join(c.src, "db", "etcd")):
+	case fsutil.DirExists(filepath.Join(c.src, "db", "etcd")):
 		c.rep.Datastore = "none: the source runs embedded etcd, which is not copied; datastore commands and the simulated restart cannot work on this sandbox"
 	default:
 		c.rep.Datastore = "none: the source has no " + db + " (an external datastore?); datastore commands and the simulated restart cannot work on this sandbox"

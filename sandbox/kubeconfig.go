@@ -48,7 +48,7 @@ users:
     client-certificate-data: %s
     client-key-data: %s
 `, enc(data[0]), enc(data[1]), enc(data[2]))
-	// Never the steps' KubeconfigPath: before its marker is written a sandbox is not
+	// Never node.KubeconfigPath: before its marker is written a sandbox is not
 	// yet one, and that would be the machine's own file.
 	path := filepath.Join(node.SandboxRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

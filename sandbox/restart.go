@@ -175,7 +175,7 @@ func reconcile(ctx context.Context, dataDir string, p product.Product, now time.
 	}
 	// k3s rewrites the admin kubeconfig at every start (a sandbox built
 	// without one, a sandbox cluster's node, stays without).
-	if fileExists(filepath.Join(node.SandboxRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))) {
+	if fsutil.FileExists(filepath.Join(node.SandboxRoot(dataDir, p), filepath.FromSlash(p.AdminKubeconfig()))) {
 		if err := writeKubeconfig(dataDir, p, now); err != nil {
 			return nil, err
 		}
@@ -248,14 +248,4 @@ func caHash(path string, now time.Time) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return h.Hex, nil
-}
-
-func dirExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }

@@ -214,7 +214,7 @@ func Open(dataDir string) (*Sandbox, error) {
 		return nil, fmt.Errorf("open sandbox %s: %w", dataDir, node.ErrNotSandbox)
 	}
 	sb := &Sandbox{DataDir: dataDir, ServerDir: product.ServerDir(dataDir)}
-	if !fileExists(filepath.Join(sb.ServerDir, pki.TokenFile)) {
+	if !fsutil.FileExists(filepath.Join(sb.ServerDir, pki.TokenFile)) {
 		return sb, nil
 	}
 	tok, err := readToken(sb.ServerDir)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
@@ -214,7 +215,7 @@ func isLoopbackEndpoint(ep string) bool {
 func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error) {
 	server := product.ServerDir(in.DataDir)
 	f := datastoreFacts{DBPath: filepath.Join(server, filepath.FromSlash(pki.DatastoreFile)), ConfigFile: in.K3sConfig}
-	f.DBExists = fileExists(f.DBPath)
+	f.DBExists = fsutil.FileExists(f.DBPath)
 	if fi, err := os.Lstat(f.DBPath); err == nil && !f.DBExists {
 		f.DBOther = fi.Mode().Type().String()
 	}
@@ -225,26 +226,26 @@ func probeDatastore(ctx context.Context, in AccessInput) (datastoreFacts, error)
 			f.Running = true
 		}
 	}
-	f.Embedded = dirExists(filepath.Join(server, "db", "etcd"))
-	external, err := readK3sDatastore(in.K3sConfig)
+	f.Embedded = fsutil.DirExists(filepath.Join(server, "db", "etcd"))
+	external, err := node.ReadK3sDatastore(in.K3sConfig)
 	if err != nil {
 		return f, err
 	}
-	if !external.appliesTo(in.DataDir, in.Product) {
-		external = k3sDatastore{}
+	if !external.AppliesTo(in.DataDir, in.Product) {
+		external = node.K3sDatastore{}
 	}
 	f.SnapshotDir = external.SnapshotDir
 	if f.SnapshotDir == "" {
 		f.SnapshotDir = filepath.Join(server, "db", "snapshots")
 	}
 	f.Given = len(in.Etcd.Endpoints) > 0
-	f.FromConfig = !f.Given && len(external.etcdEndpoints()) > 0
-	f.ExternalSQL = external.Endpoint != "" && len(external.etcdEndpoints()) == 0
+	f.FromConfig = !f.Given && len(external.EtcdEndpoints()) > 0
+	f.ExternalSQL = external.Endpoint != "" && len(external.EtcdEndpoints()) == 0
 	switch {
 	case f.Given:
 		f.Etcd = in.Etcd
 	case f.FromConfig:
-		f.Etcd = external.etcdConfig()
+		f.Etcd = external.EtcdConfig()
 	default:
 		f.Etcd = datastore.EtcdConfigForDataDir(server, f.Embedded)
 	}
@@ -305,16 +306,6 @@ func (a Access) Open(ctx context.Context, readOnly bool) (datastore.Backend, err
 		return datastore.OpenEtcd(ctx, a.Etcd)
 	}
 	return nil, fmt.Errorf("no key-value backend for --via %s", a.Via)
-}
-
-func dirExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // kineSocketLive reports whether something accepts connections on the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/k3sca/k3sca/fsutil"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -115,7 +116,7 @@ func (d *datastoreCAs) stop() {
 // returns the CA bundles of its bootstrap data, by field.
 func readDatastoreCAs(ctx context.Context, env Env) (map[string][]byte, Via, error) {
 	server := product.ServerDir(env.DataDir)
-	if !dirExists(server) {
+	if !fsutil.DirExists(server) {
 		return nil, "", errors.New("an agent has no datastore")
 	}
 	_, pass, err := ResolvePassphrase(env.DataDir, env.Token)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -59,7 +60,7 @@ func (r *run) command(id, title string, tasks ...*Task) *Command {
 		if holder == "" {
 			holder = "k3sca " + id
 		}
-		return Lock(r.env.DataDir, holder, r.env.Now())
+		return node.Lock(r.env.DataDir, holder, r.env.Now())
 	}
 	return &Command{Flow: f, r: r}
 }

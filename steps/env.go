@@ -81,10 +81,10 @@ type Env struct {
 	AcceptHostKeys map[string]string
 	// K3s is the k3s version found on the node (DetectK3sVersion); nil:
 	// each flow looks for it before its first step.
-	K3s *K3sVersion
+	K3s *node.K3sVersion
 	// Versions is how the version is looked for (nil: the real commands
 	// and endpoint).
-	Versions *VersionProbe
+	Versions *node.VersionProbe
 	// Hook, when set, is called at each named point of a load's or a
 	// restore's write (tests pause or kill the process there).
 	Hook func(point string)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -102,4 +104,11 @@ func inventoryOutcome(inv *pki.Inventory) *Outcome {
 		out.Warnings = append(out.Warnings, "unreadable (k3s skips it): "+f)
 	}
 	return out
+}
+
+// inspectKubeconfig adds the node's admin kubeconfig to inv.
+func inspectKubeconfig(inv *pki.Inventory, env Env, now time.Time) {
+	path := node.KubeconfigPath(env.DataDir, env.Product)
+	certs, err := pki.InspectKubeconfig(path, now, env.Window)
+	inv.AddKubeconfig(path, certs, err)
 }

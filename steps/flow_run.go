@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/rollout"
@@ -86,7 +87,7 @@ func (r *run) flow(id, title string, tasks ...*Task) *Flow {
 		if holder == "" {
 			holder = "k3sca"
 		}
-		return Lock(r.env.DataDir, holder+", flow "+id, r.env.Now())
+		return node.Lock(r.env.DataDir, holder+", flow "+id, r.env.Now())
 	}
 	if r.service && r.env.Services != nil {
 		f.State = r.nodeState

@@ -16,29 +16,6 @@ import (
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
-func TestKubeconfigPath(t *testing.T) {
-	tests := []struct {
-		dataDir string
-		p       product.Product
-		want    string
-	}{
-		{"/var/lib/rancher/k3s", product.K3s, "/etc/rancher/k3s/k3s.yaml"},
-		{"/srv/k3s", product.K3s, "/etc/rancher/k3s/k3s.yaml"},
-		{"/var/lib/rancher/rke2", product.RKE2, "/etc/rancher/rke2/rke2.yaml"},
-	}
-	for _, tc := range tests {
-		if got := KubeconfigPath(tc.dataDir, tc.p); got != filepath.FromSlash(tc.want) {
-			t.Errorf("KubeconfigPath(%s, %s) = %s, want %s", tc.dataDir, tc.p, got, tc.want)
-		}
-	}
-	// A sandbox node's root: a cluster node's, or the dir of <dir>/data.
-	for dd, want := range map[string]string{"/r/nodes/s1/var/lib/rancher/k3s": "/r/nodes/s1", "/r/sb/data": "/r/sb"} {
-		if got := node.SandboxRoot(filepath.FromSlash(dd), product.K3s); got != filepath.FromSlash(want) {
-			t.Errorf("node.SandboxRoot(%s) = %s, want %s", dd, got, want)
-		}
-	}
-}
-
 // TestSandboxKubeconfig: a sandbox has the admin kubeconfig a k3s server
 // writes, under its own root and never the machine's /etc; it embeds the
 // server CA and the admin certificate, and a simulated start rewrites it
@@ -46,7 +23,7 @@ func TestKubeconfigPath(t *testing.T) {
 func TestSandboxKubeconfig(t *testing.T) {
 	ctx := context.Background()
 	sb := sandboxtest.New(t)
-	path := KubeconfigPath(sb.DataDir, product.K3s)
+	path := node.KubeconfigPath(sb.DataDir, product.K3s)
 	if want := filepath.Join(filepath.Dir(sb.DataDir), "etc", "rancher", "k3s", "k3s.yaml"); path != want {
 		t.Fatalf("kubeconfig at %s, want %s", path, want)
 	}

@@ -418,12 +418,12 @@ func TestWaitReadyIsBounded(t *testing.T) {
 	sb := sandboxtest.New(t)
 	url := stSupervisor(t, sb)
 	now := func() time.Time { return testkit.Now }
-	if err := waitReady(context.Background(), url, sb.Token.CAHash, time.Second, now); err != nil {
+	if err := node.WaitReady(context.Background(), url, sb.Token.CAHash, time.Second, now); err != nil {
 		t.Fatalf("the CA it serves: %v", err)
 	}
 	start := time.Now()
-	err := waitReady(context.Background(), url, strings.Repeat("ab", 32), 300*time.Millisecond, now)
-	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "within 300ms") || !strings.Contains(err.Error(), url+"/cacerts") {
+	err := node.WaitReady(context.Background(), url, strings.Repeat("ab", 32), 300*time.Millisecond, now)
+	if !errors.Is(err, node.ErrNotReady) || !strings.Contains(err.Error(), "within 300ms") || !strings.Contains(err.Error(), url+"/cacerts") {
 		t.Fatalf("another CA hash: %v, want ErrNotReady within the bound", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 )
@@ -45,7 +46,7 @@ type LoadInput struct {
 	Hook func(point string)
 	// ServerLogs finds k3s's reason for a --via server refusal in this
 	// node's log (the zero value: journalctl on PATH, then OpenRC's file).
-	ServerLogs ServerLogs
+	ServerLogs node.ServerLogs
 	// NodeName names this node in an etcd snapshot's name, as k3s does;
 	// "" is the host name in lower case (k3s's default node name).
 	NodeName string

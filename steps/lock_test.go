@@ -8,35 +8,9 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
-
-// TestLock: a second lock on a data dir is refused, naming the holder's
-// pid, command and time; once released, the lock can be taken again.
-func TestLock(t *testing.T) {
-	dd := t.TempDir()
-	release, err := Lock(dd, "k3sca load", testkit.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Lock(dd, "k3sca wizard", testkit.Now.Add(time.Minute))
-	var le *LockedError
-	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
-		t.Fatalf("second lock: %v, want a LockedError", err)
-	}
-	if le.Holder.PID != os.Getpid() || le.Holder.Command != "k3sca load" || !le.Holder.Since.Equal(testkit.Now) {
-		t.Errorf("holder %+v, want this process, k3sca load, %s", le.Holder, testkit.Now)
-	}
-	if msg := err.Error(); !strings.Contains(msg, "k3sca load") || !strings.Contains(msg, "2026-11-27T12:00:00Z") || !strings.Contains(msg, LockPath(dd)) {
-		t.Errorf("message %q does not name the holder and the file", msg)
-	}
-	release()
-	again, err := Lock(dd, "k3sca wizard", testkit.Now)
-	if err != nil {
-		t.Fatalf("lock after release: %v", err)
-	}
-	again()
-}
 
 // TestFlowRefusedWhileLocked runs every writing flow while another k3sca
 // holds the data dir's lock: the first writing step is refused, naming the
@@ -51,7 +25,7 @@ func TestFlowRefusedWhileLocked(t *testing.T) {
 				env, svc := flowEnv(t, sb, running)
 				vals := tc.vals(t, sb)
 				before := stKV(t, sb)
-				release, err := Lock(sb.DataDir, "k3sca wizard, flow rotate-ca", testkit.Now.Add(-time.Minute))
+				release, err := node.Lock(sb.DataDir, "k3sca wizard, flow rotate-ca", testkit.Now.Add(-time.Minute))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -62,7 +36,7 @@ func TestFlowRefusedWhileLocked(t *testing.T) {
 					t.Fatal(err)
 				}
 				rep, out, err := runFlow(t, env, tc.id, vals, Runner{Yes: true, Words: f.Needs().Words})
-				if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "k3sca wizard, flow rotate-ca") {
+				if !errors.Is(err, node.ErrLocked) || !strings.Contains(err.Error(), "k3sca wizard, flow rotate-ca") {
 					t.Fatalf("run while locked: %v, want ErrLocked naming the holder\n%s", err, out)
 				}
 				for _, st := range rep.Steps {

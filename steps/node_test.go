@@ -18,72 +18,6 @@ import (
 	"github.com/k3sca/k3sca/product"
 )
 
-func TestResolveDataDir(t *testing.T) {
-	tests := []struct {
-		name       string
-		product    product.Product
-		flag       string
-		files      map[string]string // relative to the config dir
-		want       string
-		wantSource string // a substring; "{dir}" is the config dir
-		wantErr    bool
-	}{
-		{name: "default", want: "/var/lib/rancher/k3s", wantSource: "default for k3s"},
-		{name: "rke2 default", product: product.RKE2, want: "/var/lib/rancher/rke2", wantSource: "default for rke2"},
-		{name: "flag wins", flag: "/from/flag", files: map[string]string{"config.yaml": "data-dir: /from/config\n"},
-			want: "/from/flag", wantSource: "--data-dir"},
-		{name: "config.yaml", files: map[string]string{"config.yaml": "token: x\ndata-dir: /from/config\n"},
-			want: "/from/config", wantSource: "{dir}/config.yaml"},
-		{name: "config without data-dir", files: map[string]string{"config.yaml": "token: x\n"},
-			want: "/var/lib/rancher/k3s", wantSource: "default"},
-		{name: "a drop-in overrides config.yaml", files: map[string]string{
-			"config.yaml":              "data-dir: /from/config\n",
-			"config.yaml.d/10-dd.yaml": "data-dir: /from/dropin\n",
-		}, want: "/from/dropin", wantSource: "{dir}/config.yaml.d/10-dd.yaml"},
-		{name: "drop-ins in lexical order", files: map[string]string{
-			"config.yaml.d/20-b.yaml": "data-dir: /from/20\n",
-			"config.yaml.d/10-a.yaml": "data-dir: /from/10\n",
-			"config.yaml.d/15-c.yaml": "token: y\n",
-		}, want: "/from/20", wantSource: "20-b.yaml"},
-		{name: ".yml counts, other suffixes do not", files: map[string]string{
-			"config.yaml.d/10-a.YML":  "data-dir: /from/yml\n",
-			"config.yaml.d/20-b.txt":  "data-dir: /from/txt\n",
-			"config.yaml.d/30-c.yaml": "",
-		}, want: "/from/yml", wantSource: "10-a.YML"},
-		{name: "short key and append form", files: map[string]string{
-			"config.yaml":             "d: /from/short\n",
-			"config.yaml.d/10-a.yaml": "data-dir+: /from/append\n",
-		}, want: "/from/append", wantSource: "10-a.yaml"},
-		{name: "a repeated key: the last wins", files: map[string]string{"config.yaml": "data-dir: /first\ndata-dir: /second\n"},
-			want: "/second", wantSource: "config.yaml"},
-		{name: "broken YAML", files: map[string]string{"config.yaml": "data-dir: [\n"}, wantErr: true},
-		{name: "not a mapping", files: map[string]string{"config.yaml": "- data-dir\n"}, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for rel, content := range tc.files {
-				p := filepath.Join(dir, filepath.FromSlash(rel))
-				testkit.Mkdir(t, filepath.Dir(p))
-				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, source, err := ResolveDataDir(tc.product, tc.flag, dir)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %t", err, tc.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			wantSource := strings.ReplaceAll(tc.wantSource, "{dir}", dir)
-			if got != tc.want || !strings.Contains(source, wantSource) {
-				t.Errorf("data dir %q from %q, want %q from %q", got, source, tc.want, wantSource)
-			}
-		})
-	}
-}
-
 func TestDetectNode(t *testing.T) {
 	emptyPath := t.TempDir()
 	tests := []struct {
@@ -91,11 +25,11 @@ func TestDetectNode(t *testing.T) {
 		setup    func(t *testing.T, sb *sandbox.Sandbox) string // returns the data dir
 		services func(dataDir string) node.ServiceManager
 		config   string // k3s config.yaml for the data dir
-		want     NodeFacts
+		want     node.Facts
 		hash     bool // CAHash is the sandbox token's
 	}{
 		{name: "a stopped sandbox", hash: true,
-			want: NodeFacts{Role: RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "a running sandbox", hash: true,
 			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
 				if err := (&sandbox.Services{DataDir: sb.DataDir}).Start(context.Background(), "k3s"); err != nil {
@@ -103,34 +37,34 @@ func TestDetectNode(t *testing.T) {
 				}
 				return sb.DataDir
 			},
-			want: NodeFacts{Role: RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "running", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "sqlite (server/db/state.db)", ServiceState: "running", Init: "sandbox", Sandbox: true}},
 		{name: "kine socket answers", hash: true,
 			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
 				testservers.ListenKineSocket(t, sb.ServerDir)
 				return sb.DataDir
 			},
-			want: NodeFacts{Role: RoleServer, Datastore: "kine socket", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "kine socket", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "embedded etcd", hash: true,
 			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
 				testkit.Remove(t, sandboxtest.DBPath(sb))
 				testkit.Mkdir(t, filepath.Join(sb.ServerDir, "db", "etcd"))
 				return sb.DataDir
 			},
-			want: NodeFacts{Role: RoleServer, Datastore: "embedded etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "embedded etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "external etcd from the k3s config", hash: true, config: "datastore-endpoint: https://a:2379\n",
-			want: NodeFacts{Role: RoleServer, Datastore: "external etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "external etcd", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "external SQL from the k3s config", hash: true, config: "datastore-endpoint: postgres://db/k3s\n",
 			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
 				testkit.Remove(t, sandboxtest.DBPath(sb))
 				return sb.DataDir
 			},
-			want: NodeFacts{Role: RoleServer, Datastore: "external SQL", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "external SQL", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "no datastore", hash: true,
 			setup: func(t *testing.T, sb *sandbox.Sandbox) string {
 				testkit.Remove(t, sandboxtest.DBPath(sb))
 				return sb.DataDir
 			},
-			want: NodeFacts{Role: RoleServer, Datastore: "none", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
+			want: node.Facts{Role: node.RoleServer, Datastore: "none", ServiceState: "stopped", Init: "sandbox", Sandbox: true}},
 		{name: "an agent without a service manager",
 			setup: func(t *testing.T, _ *sandbox.Sandbox) string {
 				dd := t.TempDir()
@@ -138,11 +72,11 @@ func TestDetectNode(t *testing.T) {
 				return dd
 			},
 			services: func(string) node.ServiceManager { return node.Systemd{} },
-			want:     NodeFacts{Role: RoleAgent, Datastore: "none", ServiceState: "unknown: " + node.ErrNoServiceManager.Error(), Init: "systemd"}},
+			want:     node.Facts{Role: node.RoleAgent, Datastore: "none", ServiceState: "unknown: " + node.ErrNoServiceManager.Error(), Init: "systemd"}},
 		{name: "an empty dir and no Services",
 			setup:    func(t *testing.T, _ *sandbox.Sandbox) string { return t.TempDir() },
 			services: func(string) node.ServiceManager { return nil },
-			want:     NodeFacts{Role: RoleNone, Datastore: "none", ServiceState: "unknown: no service manager", Init: "none"}},
+			want:     node.Facts{Role: node.RoleNone, Datastore: "none", ServiceState: "unknown: no service manager", Init: "none"}},
 		{name: "an agent on openrc",
 			setup: func(t *testing.T, _ *sandbox.Sandbox) string {
 				dd := t.TempDir()
@@ -150,7 +84,7 @@ func TestDetectNode(t *testing.T) {
 				return dd
 			},
 			services: func(string) node.ServiceManager { return stNamedFake{node.NewFakeServices("k3s-agent"), "openrc"} },
-			want:     NodeFacts{Role: RoleAgent, Datastore: "none", ServiceState: "running", Init: "openrc"}},
+			want:     node.Facts{Role: node.RoleAgent, Datastore: "none", ServiceState: "running", Init: "openrc"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +99,7 @@ func TestDetectNode(t *testing.T) {
 				services = tc.services(dd)
 			}
 			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return testkit.Now },
-				Versions: &VersionProbe{Files: cluster.MemFiles{}}}
+				Versions: &node.VersionProbe{Files: cluster.MemFiles{}}}
 			if tc.config != "" {
 				env.Access.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")
 				if err := os.WriteFile(env.Access.K3sConfig, []byte("data-dir: "+dd+"\n"+tc.config), 0o600); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/rollout"
 )
 
@@ -14,7 +15,7 @@ import (
 // of the node, and what k3sver's table says about it for this flow.
 type Preflight struct {
 	// K3s is the version found (or why it is unknown).
-	K3s *K3sVersion `json:"k3s"`
+	K3s *node.K3sVersion `json:"k3s"`
 	// Findings are the table's rows that apply, refusals first in
 	// importance: any refusal stops the flow before its first step.
 	Findings []k3sver.Finding `json:"findings,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/rollout"
 )
 
@@ -530,7 +531,7 @@ type Report struct {
 	Result *FlowResult `json:"result,omitempty"`
 	// K3sVersion is the node's k3s version as the preflight found it;
 	// Preflight what k3sca does about it for this flow.
-	K3sVersion *K3sVersion      `json:"k3sVersion,omitempty"`
+	K3sVersion *node.K3sVersion `json:"k3sVersion,omitempty"`
 	Preflight  []k3sver.Finding `json:"preflight,omitempty"`
 	// NodeVersions are the cluster's nodes' versions, read before step 1
 	// of a flow that ends with the rollout.
@@ -545,7 +546,7 @@ func (s *Session) Report() Report {
 	if s.Flow.Result != nil {
 		res = s.Flow.Result()
 	}
-	var k3s *K3sVersion
+	var k3s *node.K3sVersion
 	var findings []k3sver.Finding
 	var nodes []rollout.NodeVersionReport
 	if s.preflight != nil {

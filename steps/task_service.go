@@ -119,7 +119,7 @@ func (r *run) startTask(id, title string) *Task {
 			}
 			if url, ok := r.supervisorURL(); ok {
 				progress("waiting for " + url + "/cacerts")
-				if err := waitReady(ctx, url, want, r.env.RestartTimeout, r.env.Now); err != nil {
+				if err := node.WaitReady(ctx, url, want, r.env.RestartTimeout, r.env.Now); err != nil {
 					return nil, r.notReady(ctx, err)
 				}
 				if want == "" {

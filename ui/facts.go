@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -132,7 +133,7 @@ func detectNode(ctx context.Context, env steps.Env) facts {
 		DataDir: n.DataDir, Source: n.DataDirSource, Role: n.Role, Datastore: n.Datastore,
 		Service: n.ServiceState, Init: n.Init, CAHash: n.CAHash, Sandbox: n.Sandbox, K3s: n.K3sVersion,
 	}
-	if n.Role == steps.RoleServer && n.Datastore != "none" && !strings.HasPrefix(n.Datastore, "unknown") {
+	if n.Role == node.RoleServer && n.Datastore != "none" && !strings.HasPrefix(n.Datastore, "unknown") {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if rev, err := steps.DatastoreRevision(rctx, env); err == nil {

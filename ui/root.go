@@ -25,7 +25,7 @@ type Config struct {
 	DryRun bool
 	// Sandbox marks a data dir made by `k3sca sandbox` (shown in the header).
 	Sandbox bool
-	// DataDirSource says where Env.DataDir came from (steps.ResolveDataDir's
+	// DataDirSource says where Env.DataDir came from (node.ResolveDataDir's
 	// source: the flag, a config file, the default); shown in the header.
 	DataDirSource string
 }

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/k3sca/k3sca/k3sver"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -20,7 +21,7 @@ func versionSpec(p *probe, fs ...k3sver.Finding) steps.FlowSpec {
 		f, err := build(ctx, env, v)
 		if f != nil {
 			f.Preflight = func(context.Context) *steps.Preflight {
-				return &steps.Preflight{K3s: &steps.K3sVersion{Version: "v1.26.6+k3s1", Source: "test"}, Findings: fs}
+				return &steps.Preflight{K3s: &node.K3sVersion{Version: "v1.26.6+k3s1", Source: "test"}, Findings: fs}
 			}
 		}
 		return f, err

@@ -1,4 +1,4 @@
-package steps
+package node
 
 import (
 	"encoding/json"
