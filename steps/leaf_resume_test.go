@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -410,10 +408,7 @@ func TestLeafRolloutOnOpenRCOverSSH(t *testing.T) {
 	c, _ := sandboxCluster(t)
 	a2 := c.Nodes[4]
 	bin := openRCAgent(t, a2, pki.ServerCAPath(product.ServerDir(c.Nodes[0].DataDir)))
-	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: []string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin"}})
-	home := t.TempDir()
-	known := filepath.Join(home, "known_hosts")
-	sshd.WriteKnownHosts(t, known)
+	ssh := startSSHClient(t, "PATH="+bin+":/usr/local/bin:/usr/bin:/bin")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	now := func() time.Time { return testkit.Now }
@@ -423,20 +418,7 @@ func TestLeafRolloutOnOpenRCOverSSH(t *testing.T) {
 	}
 	defer closeAll()
 	startFirstServer(t, members)
-	n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
-		IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,
-		Root: a2.Root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	mgr, err := cluster.ServiceManagerOf(ctx, n, product.K3s, "k3s-agent")
-	if err != nil || mgr.Value != cluster.ManagerOpenRC {
-		t.Fatalf("a2's service manager: %+v %v", mgr, err)
-	}
-	svc := rollout.UnitService{Node: n, Unit: "k3s-agent", Manager: mgr}
-	members[4].Host, members[4].Service, members[4].Check = n, svc, rollout.AgentCheck(n, svc, product.K3s.DefaultDataDir(), now)
-	members[4].Version = cluster.NodeVersionProbe(n)
+	asOpenRCAgent(ctx, t, &members[4], ssh.dial(ctx, t, a2), now)
 	before := leafCerts(t, a2)
 	opts := leafOptions(t, c, testkit.Now)
 	rep, err := rollout.Run(ctx, product.K3s, members, opts)

@@ -16,7 +16,6 @@ import (
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/clustertest"
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/product"
 	"github.com/k3sca/k3sca/remote"
@@ -338,10 +337,7 @@ func TestLeafRolloutStopsAtTheThirdNodeAndResumes(t *testing.T) {
 // the sandbox's services): every node rotated, servers then agents.
 func TestLeafRolloutOverSSH(t *testing.T) {
 	c, _ := sandboxCluster(t)
-	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{})
-	home := t.TempDir()
-	known := filepath.Join(home, "known_hosts")
-	sshd.WriteKnownHosts(t, known)
+	ssh := startSSHClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	members, closeAll, err := c.Members(product.K3s, func() time.Time { return testkit.Now })
@@ -351,14 +347,7 @@ func TestLeafRolloutOverSSH(t *testing.T) {
 	defer closeAll()
 	startFirstServer(t, members)
 	for i := range members {
-		n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
-			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,
-			Root: c.Nodes[i].Root})
-		if err != nil {
-			t.Fatalf("ssh to %s: %v", members[i].Node.Name, err)
-		}
-		defer n.Close()
-		members[i].Host = n
+		members[i].Host = ssh.dial(ctx, t, c.Nodes[i])
 	}
 	before := clusterLeaves(t, c)
 	opts := leafOptions(t, c, testkit.Now)

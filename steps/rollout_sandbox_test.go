@@ -237,10 +237,7 @@ func TestRolloutOverSSH(t *testing.T) {
 	c, newHash := rotatedCluster(t)
 	a2 := c.Nodes[4]
 	bin := openRCAgent(t, a2, pki.ServerCAPath(product.ServerDir(c.Nodes[0].DataDir)))
-	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: []string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin"}})
-	home := t.TempDir()
-	known := filepath.Join(home, "known_hosts")
-	sshd.WriteKnownHosts(t, known)
+	ssh := startSSHClient(t, "PATH="+bin+":/usr/local/bin:/usr/bin:/bin")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	now := func() time.Time { return testkit.Now }
@@ -250,22 +247,10 @@ func TestRolloutOverSSH(t *testing.T) {
 	}
 	defer closeAll()
 	for i := range members {
-		n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: sshd.Host, Port: sshd.Port, User: sshd.User,
-			IdentityFiles: []string{sshd.ClientKeyFile}, KnownHosts: []string{known}, ConfigFile: "none", Agent: "none", Home: home, Sudo: remote.SudoNever,
-			Root: c.Nodes[i].Root})
-		if err != nil {
-			t.Fatalf("ssh to %s: %v", members[i].Node.Name, err)
-		}
-		defer n.Close()
+		n := ssh.dial(ctx, t, c.Nodes[i])
 		members[i].Host = n
 		if c.Nodes[i].Name == a2.Name {
-			mgr, err := cluster.ServiceManagerOf(ctx, n, product.K3s, "k3s-agent")
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc := rollout.UnitService{Node: n, Unit: "k3s-agent", Manager: mgr}
-			members[i].Service, members[i].Check = svc, rollout.AgentCheck(n, svc, product.K3s.DefaultDataDir(), now)
-			members[i].Version = cluster.NodeVersionProbe(n)
+			asOpenRCAgent(ctx, t, &members[i], n, now)
 			continue
 		}
 		// The version too is asked over SSH: the unit's ExecStart names
@@ -339,4 +324,49 @@ func memberUnitName(m rollout.Member) string {
 		return product.K3s.AgentUnit()
 	}
 	return product.K3s.ServerUnit()
+}
+
+// sshClient is a real sshd on 127.0.0.1 and what a client of it needs:
+// a home of the test's own with the sshd's host key in its known_hosts.
+type sshClient struct {
+	sshd        *testservers.SSHD
+	home, known string
+}
+
+// startSSHClient starts an sshd whose sessions get env (NAME=VALUE).
+func startSSHClient(t *testing.T, env ...string) sshClient {
+	t.Helper()
+	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: env})
+	home := t.TempDir()
+	known := filepath.Join(home, "known_hosts")
+	sshd.WriteKnownHosts(t, known)
+	return sshClient{sshd: sshd, home: home, known: known}
+}
+
+// dial reaches node over the sshd, its files under its node root; the
+// connection is closed when the test ends.
+func (s sshClient) dial(ctx context.Context, t *testing.T, node sandbox.Node) *remote.SSH {
+	t.Helper()
+	n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: s.sshd.Host, Port: s.sshd.Port, User: s.sshd.User,
+		IdentityFiles: []string{s.sshd.ClientKeyFile}, KnownHosts: []string{s.known}, ConfigFile: "none", Agent: "none", Home: s.home, Sudo: remote.SudoNever,
+		Root: node.Root})
+	if err != nil {
+		t.Fatalf("ssh to %s: %v", node.Name, err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// asOpenRCAgent makes m the OpenRC agent k3s-agent reached through n: its
+// manager found from its files (it must be OpenRC), its service and
+// version asked through n.
+func asOpenRCAgent(ctx context.Context, t *testing.T, m *rollout.Member, n *remote.SSH, now func() time.Time) {
+	t.Helper()
+	mgr, err := cluster.ServiceManagerOf(ctx, n, product.K3s, "k3s-agent")
+	if err != nil || mgr.Value != cluster.ManagerOpenRC {
+		t.Fatalf("%s's service manager: %+v %v", m.Node.Name, mgr, err)
+	}
+	svc := rollout.UnitService{Node: n, Unit: "k3s-agent", Manager: mgr}
+	m.Host, m.Service, m.Check = n, svc, rollout.AgentCheck(n, svc, product.K3s.DefaultDataDir(), now)
+	m.Version = cluster.NodeVersionProbe(n)
 }
