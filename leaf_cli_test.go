@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +20,10 @@ import (
 // service failed (as systemd marks a unit whose start failed) and a1, a2 untouched, and prints the resume; a dry
 // run of what is left prints the same command; once s3 is fixed the
 // printed resume, run as printed, finishes with all 5 done, and a dry run
-// of it then has nothing to do.
+// of it then has nothing to do; the rollout step alone without
+// --rotated-since (the rerun after a crash that printed nothing) takes the
+// start from s1's newest leaf backup, and its -o json says so
+// (leafSince, leafSinceSource).
 func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cl")
 	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
@@ -75,5 +80,28 @@ func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
 	r = runAt(t, strings.Fields(dry)[1:]...)
 	if r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") || strings.Contains(r.stdout, "rotate them with") {
 		t.Errorf("a dry run after the resume: exit %d\n%s", r.code, r.stdout+r.stderr)
+	}
+	// Without --rotated-since the rollout's start comes from s1's newest
+	// leaf backup (named by the run's clock), and the JSON says so.
+	r = runAt(t, "run", "rotate-certs", "-d", dd, "--only", "rollout", "--dry-run", "-o", "json")
+	var rep struct {
+		Steps []struct {
+			ID      string `json:"id"`
+			Outcome struct {
+				Summary string `json:"summary"`
+				Data    struct {
+					LeafSince       time.Time `json:"leafSince"`
+					LeafSinceSource string    `json:"leafSinceSource"`
+				} `json:"data"`
+			} `json:"outcome"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitOK || len(rep.Steps) == 0 {
+		t.Fatalf("--only rollout --dry-run -o json: %v, exit %d\n%s\n%s", err, r.code, r.stdout, r.stderr)
+	}
+	last := rep.Steps[len(rep.Steps)-1].Outcome
+	backup := filepath.Join(product.ServerDir(dd), "tls-"+strconv.FormatInt(testkit.Now.Unix(), 10))
+	if !last.Data.LeafSince.Equal(testkit.Now) || last.Data.LeafSinceSource != "this node's newest leaf backup, "+backup || last.Summary != "5 nodes: 5 done" {
+		t.Errorf("rollout step without --rotated-since: %q since %v from %q; want since %v from s1's backup %s", last.Summary, last.Data.LeafSince, last.Data.LeafSinceSource, testkit.Now, backup)
 	}
 }
