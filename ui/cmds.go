@@ -160,30 +160,88 @@ type (
 	}
 )
 
-func prepareCmd(ctx context.Context, id int64, s *steps.Session) tea.Cmd {
+// sessionCalls are the calls into the open flow's session (prepare,
+// execute, decline, abort), each run by a command in its own goroutine,
+// and the flow they belong to. When the program stops without the flow's
+// say (the terminal gone with a dropped SSH session), Run stops new calls,
+// waits for the running one and ends the flow as ctrl+c does (endOpen).
+type sessionCalls struct {
+	mu      sync.Mutex
+	stopped bool
+	running sync.WaitGroup
+	// open is the flow screen last opened; its session may still be
+	// going.
+	open *flowScreen
+}
+
+// opened makes f the open flow.
+func (c *sessionCalls) opened(f *flowScreen) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open = f
+}
+
+// call returns a command running f as a call into the session: none
+// starts once the calls are stopped (the command then has no message).
+func (c *sessionCalls) call(f func() tea.Msg) tea.Cmd {
 	return func() tea.Msg {
+		c.mu.Lock()
+		if c.stopped {
+			c.mu.Unlock()
+			return nil
+		}
+		c.running.Add(1)
+		c.mu.Unlock()
+		defer c.running.Done()
+		return f()
+	}
+}
+
+// endOpen stops new calls, waits for the running one, then aborts the
+// open flow's session if it is still going (its steps' undo run, k3s
+// started again) and returns the lines Run prints after it, nil when
+// there was nothing to end; err is a failed undo.
+func (c *sessionCalls) endOpen(ctx context.Context) (closing []string, err error) {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.running.Wait()
+	c.mu.Lock()
+	f := c.open
+	c.mu.Unlock()
+	if f == nil || f.sess.Ended() {
+		return nil, nil
+	}
+	err = f.sess.Abort(context.WithoutCancel(ctx))
+	f.took(snapshot(f.id, f.sess))
+	return f.closing(), err
+}
+
+func prepareCmd(c *sessionCalls, ctx context.Context, id int64, s *steps.Session) tea.Cmd {
+	return c.call(func() tea.Msg {
 		p, err := s.Prepare(ctx)
 		return preparedMsg{sessionMsg: snapshot(id, s), p: p, err: err}
-	}
+	})
 }
 
-// executeCmd runs the current step with ctx, which the wizard never
-// cancels: a writing step always runs to its end.
-func executeCmd(ctx context.Context, id int64, s *steps.Session, p *progress) tea.Cmd {
-	return func() tea.Msg {
-		out, err := s.Execute(ctx, p.report)
+// executeCmd runs the current step with ctx without its cancellation:
+// neither ctrl+c nor a signal stops a writing step half way, it always
+// runs to its end.
+func executeCmd(c *sessionCalls, ctx context.Context, id int64, s *steps.Session, p *progress) tea.Cmd {
+	return c.call(func() tea.Msg {
+		out, err := s.Execute(context.WithoutCancel(ctx), p.report)
 		p.close()
 		return executedMsg{sessionMsg: snapshot(id, s), out: out, err: err}
-	}
+	})
 }
 
-func declineCmd(id int64, s *steps.Session) tea.Cmd {
-	return func() tea.Msg {
+func declineCmd(c *sessionCalls, id int64, s *steps.Session) tea.Cmd {
+	return c.call(func() tea.Msg {
 		// The rollback (k3s started again) runs to its end; a failure of
 		// it is kept on the declined step, which the screen shows.
 		_ = s.Decline(context.Background())
 		return declinedMsg{snapshot(id, s)}
-	}
+	})
 }
 
 // abortedMsg says ctrl+c ended the session; err is a failed undo.
@@ -194,11 +252,11 @@ type abortedMsg struct {
 
 // abortCmd ends the session before its current step and rolls back what
 // can be; the screen then quits, saying what was undone.
-func abortCmd(ctx context.Context, id int64, s *steps.Session) tea.Cmd {
-	return func() tea.Msg {
+func abortCmd(c *sessionCalls, ctx context.Context, id int64, s *steps.Session) tea.Cmd {
+	return c.call(func() tea.Msg {
 		err := s.Abort(context.WithoutCancel(ctx))
 		return abortedMsg{sessionMsg: snapshot(id, s), err: err}
-	}
+	})
 }
 
 // progress hands the latest progress line of a running step to the update

@@ -81,10 +81,12 @@ type flowScreen struct {
 // reads the copies their messages carry.
 func newFlowScreen(c *Common, f *steps.Flow) *flowScreen {
 	s := steps.NewSession(f, c.DryRun)
-	return &flowScreen{
+	fs := &flowScreen{
 		com: c, id: nextID(), sess: s, title: f.Title, dry: s.DryRun, reps: slices.Clone(s.Steps()), lastAsk: -1,
 		spin: spinner.New(), vp: newViewport(),
 	}
+	c.calls.opened(fs)
+	return fs
 }
 
 // Title implements screen.
@@ -112,15 +114,15 @@ func (f *flowScreen) prepare() tea.Cmd {
 	ctx, cancel := context.WithCancel(f.com.Ctx)
 	f.phase, f.cancel, f.yes = phPreparing, cancel, false
 	f.refresh()
-	return prepareCmd(ctx, f.id, f.sess)
+	return prepareCmd(&f.com.calls, ctx, f.id, f.sess)
 }
 
 // execute runs the prepared step with the wizard's own context, never
-// cancelled by ctrl+c.
+// cancelled by ctrl+c or a signal.
 func (f *flowScreen) execute() tea.Cmd {
 	f.phase, f.progress, f.prog = phRunning, "", newProgress()
 	f.refresh()
-	return tea.Batch(f.spin.Tick, executeCmd(f.com.Ctx, f.id, f.sess, f.prog), f.prog.listen(f.id))
+	return tea.Batch(f.spin.Tick, executeCmd(&f.com.calls, f.com.Ctx, f.id, f.sess, f.prog), f.prog.listen(f.id))
 }
 
 // ask shows the prepared step's preview and its question.
@@ -155,7 +157,7 @@ func (f *flowScreen) noAnswer() string {
 func (f *flowScreen) decline() tea.Cmd {
 	f.phase = phClosing
 	f.refresh()
-	return tea.Batch(f.spin.Tick, declineCmd(f.id, f.sess))
+	return tea.Batch(f.spin.Tick, declineCmd(&f.com.calls, f.id, f.sess))
 }
 
 // end shows how the flow ended and has the header read the node again.
@@ -276,7 +278,7 @@ func (f *flowScreen) stop() tea.Cmd {
 		return msgCmd(quitMsg{})
 	}
 	f.phase = phClosing
-	return abortCmd(f.com.Ctx, f.id, f.sess)
+	return abortCmd(&f.com.calls, f.com.Ctx, f.id, f.sess)
 }
 
 // runs names what a Yes at the current question runs: "this step", or

@@ -115,11 +115,21 @@ func newHelp(st Styles) help.Model {
 type interruptMsg struct{}
 
 // Run runs the wizard on in and out in the alternate screen until the
-// operator quits. When ctx ends (a signal), the wizard stops as after
-// ctrl+c: at once when nothing runs, after the running step otherwise.
+// operator quits. When ctx ends (a signal: SIGINT, SIGTERM, the SIGHUP of
+// a dropped SSH session), the wizard stops as after ctrl+c: at once when
+// nothing runs, after the running step otherwise. However the program
+// stops (the terminal gone too: reads fail), a flow still going is
+// aborted before Run returns, after its running step: the undo of its
+// steps runs, k3s is started again.
 func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	st := DefaultStyles(lipgloss.NewRenderer(out))
 	m := newModel(ctx, cfg, deps{styles: &st})
+	return runModel(ctx, m, in, out, nil)
+}
+
+// runModel is Run on m; started, when set, gets the program once it is
+// made (tests send it the terminal's size, which a pipe does not give).
+func runModel(ctx context.Context, m *model, in io.Reader, out io.Writer, started func(*tea.Program)) error {
 	m.com.out = out
 	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen(), tea.WithoutSignalHandler())
 	done := make(chan struct{})
@@ -131,9 +141,22 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 		case <-done:
 		}
 	}()
+	if started != nil {
+		go started(p)
+	}
 	fm, err := p.Run()
+	closing, undoErr := m.com.calls.endOpen(ctx)
+	if closing != nil {
+		m.com.Closing = closing
+	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-		return err
+		for _, l := range m.com.Closing {
+			fmt.Fprintln(out, l)
+		}
+		return errors.Join(err, undoErr)
+	}
+	if undoErr != nil {
+		return undoErr
 	}
 	for _, l := range m.com.Closing {
 		fmt.Fprintln(out, l)

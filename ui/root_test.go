@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
+
+	"github.com/k3sca/k3sca/steps"
 )
 
 // TestNothingReliesOnColour draws the same screens with a true-colour and
@@ -83,5 +86,69 @@ func TestRunEndsWhenTheContextEnds(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not end after the context did")
+	}
+}
+
+// TestRunEndsTheFlowWhenTheTerminalIsGone: an SSH session that drops
+// while a writing step runs takes the terminal with it (reads fail with
+// EIO) and, most of the time, sends SIGHUP (the context ends). Either
+// way the running step runs to its end and the flow is then rolled back,
+// as after ctrl+c, before Run returns: k3sca never exits with k3s left
+// stopped behind a screen nobody sees.
+func TestRunEndsTheFlowWhenTheTerminalIsGone(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		signal bool
+	}{{"hangup and EIO", true}, {"EIO alone", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := &probe{}
+			started, release := make(chan struct{}), make(chan struct{})
+			cfg := testConfig(p)
+			cfg.Specs = []steps.FlowSpec{slowSpec(p, started, release)}
+			pr, pw := io.Pipe()
+			var out lockedBuffer
+			done := make(chan error, 1)
+			m := newModel(ctx, cfg, testDeps())
+			// A pipe has no size; a terminal tells the program its own.
+			go func() {
+				done <- runModel(ctx, m, pr, &out, func(p *tea.Program) { p.Send(tea.WindowSizeMsg{Width: 80, Height: 24}) })
+			}()
+			waitOut := func(want string) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ansi.Strip(out.String()), want); {
+					if time.Now().After(deadline) {
+						t.Fatalf("%q never drawn:\n%s", want, ansi.Strip(out.String()))
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			waitOut("What do you want to do?")
+			_, _ = pw.Write([]byte("\r"))
+			waitOut("Run it? [y/N]")
+			_, _ = pw.Write([]byte("y\r"))
+			<-started
+			if tt.signal {
+				cancel()
+			}
+			pw.CloseWithError(syscall.EIO)
+			time.Sleep(50 * time.Millisecond)
+			if p.undone.Load() {
+				t.Fatal("rolled back before the running step ended")
+			}
+			close(release)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not end after the terminal went")
+			}
+			if !p.loaded.Load() || !p.undone.Load() {
+				t.Errorf("after the terminal went: step finished %v, rolled back %v; want both", p.loaded.Load(), p.undone.Load())
+			}
+			if got := ansi.Strip(out.String()); !strings.Contains(got, "rolled back: undid step 1 (Write slowly)") {
+				t.Errorf("the closing lines do not say what was undone:\n%s", got[max(0, len(got)-600):])
+			}
+		})
 	}
 }

@@ -106,4 +106,6 @@ type Common struct {
 
 	// complete lists the completions of a path prefix (steps.CompletePath).
 	complete func(prefix string, dirsOnly bool) ([]string, error)
+	// calls are the calls into the open flow's session.
+	calls sessionCalls
 }
