@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -25,12 +26,12 @@ const days = 24 * time.Hour
 func stagedServerCA(keyFn func(testing.TB) crypto.Signer, opts ...certOpt) func(*testing.T) scenario {
 	return func(t *testing.T) scenario {
 		old := fxCustomCluster(t, "k3s-root-ca", "k3s-intermediate-ca")
-		key := fxKey(t, elliptic.P256())
+		var key crypto.Signer = testkit.ECKey(t, nil)
 		if keyFn != nil {
 			key = keyFn(t)
 		}
-		ca := fxIssueKey(t, "k3s-server-ca-2", key, old.inter, opts...)
-		staged := fxFiles{"tls/server-ca.crt": pemOf(ca.cert, old.inter.cert, old.root.cert), "tls/server-ca.key": keyPEM(t, ca.key)}
+		ca := fxMake(t, "k3s-server-ca-2", key, &old.inter, opts...)
+		staged := fxFiles{"tls/server-ca.crt": testkit.CertPEM(ca.cert, old.inter.cert, old.root.cert), "tls/server-ca.key": keyPEM(t, ca.key)}
 		return scenario{cur: old.files(t), staged: staged}
 	}
 }
@@ -51,7 +52,7 @@ func identicalDefaultCA(t *testing.T) scenario {
 	return scenario{cur: cur, staged: onlyFiles(cur, "tls/server-ca.crt")}
 }
 
-func p224(t testing.TB) crypto.Signer { return fxKey(t, elliptic.P224()) }
+func p224(t testing.TB) crypto.Signer { return testkit.ECKey(t, elliptic.P224()) }
 
 func rsa1024(t testing.TB) crypto.Signer {
 	k, err := rsa.GenerateKey(rand.Reader, 1024)
@@ -78,8 +79,8 @@ func chmodStaged(rel string, mode os.FileMode) func(t *testing.T, _, staged stri
 }
 
 func strayKeys(t *testing.T, _, staged string) {
-	key := keyPEM(t, fxKey(t, elliptic.P256()))
-	cert := pemOf(fxRoot(t, "k3s-root-ca", nil).cert)
+	key := keyPEM(t, testkit.ECKey(t, elliptic.P256()))
+	cert := testkit.CertPEM(fxRoot(t, "k3s-root-ca", nil).cert)
 	writeTree(t, staged, fxFiles{
 		"tls/root-ca.key": key, "tls/etcd/server-root.key": key, "tls/intermediate-ca.key": key,
 		"tls/root-ca.pem": cert, "tls/client-admin.key": key, "tls/notes.txt": append([]byte("saved key:\n"), key...),
@@ -223,8 +224,8 @@ func TestWeakKey(t *testing.T) {
 		want string
 	}{
 		{"P-224", p224, "EC curve P-224, smaller than P-256"},
-		{"P-256", func(t testing.TB) crypto.Signer { return fxKey(t, elliptic.P256()) }, ""},
-		{"P-384", func(t testing.TB) crypto.Signer { return fxKey(t, elliptic.P384()) }, ""},
+		{"P-256", func(t testing.TB) crypto.Signer { return testkit.ECKey(t, elliptic.P256()) }, ""},
+		{"P-384", func(t testing.TB) crypto.Signer { return testkit.ECKey(t, elliptic.P384()) }, ""},
 		{"RSA 1024", rsa1024, "RSA 1024 bits, below 2048"},
 		{"Ed25519", ed25519Key, ""},
 	}

@@ -2,24 +2,21 @@ package pki
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
-// gtCA is a test fixture certificate made directly with crypto/x509.
+// gtCA is a certificate and key to import, with their PEM files.
 type gtCA struct {
 	cert    *x509.Certificate
 	key     crypto.Signer
@@ -27,58 +24,25 @@ type gtCA struct {
 	keyPEM  []byte
 }
 
-type gtCASpec struct {
-	cn     string
-	parent *gtCA
-	notCA  bool
-	ku     x509.KeyUsage
-	nb, na time.Time
-}
-
-func gtMakeCA(t testing.TB, s gtCASpec) gtCA {
+// gtMakeCA makes s (by default valid from gtNow-24h for 1000 days) as an
+// import's PEM files.
+func gtMakeCA(t testing.TB, s testkit.CertSpec) gtCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	if s.NotBefore.IsZero() {
+		s.NotBefore, s.NotAfter = gtNow.Add(-24*time.Hour), gtNow.Add(1000*24*time.Hour)
 	}
-	if s.nb.IsZero() {
-		s.nb, s.na = gtNow.Add(-24*time.Hour), gtNow.Add(1000*24*time.Hour)
-	}
-	if s.ku == 0 {
-		s.ku = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: s.cn},
-		NotBefore: s.nb, NotAfter: s.na, KeyUsage: s.ku,
-		IsCA: !s.notCA, BasicConstraintsValid: true,
-	}
-	parent, signer := tmpl, crypto.Signer(key)
-	if s.parent != nil {
-		parent, signer = s.parent.cert, s.parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := EncodeKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gtCA{cert: c, key: key, certPEM: EncodeCert(c), keyPEM: kp}
+	c, key := testkit.MakeCert(t, s)
+	return gtCA{cert: c, key: key, certPEM: EncodeCert(c), keyPEM: keyPEM(t, key)}
 }
 
 func TestGenCustomCAImportErrors(t *testing.T) {
-	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
-	other := gtMakeCA(t, gtCASpec{cn: "other-root"})
-	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
-	leaf := gtMakeCA(t, gtCASpec{cn: "not-a-ca", notCA: true, ku: x509.KeyUsageDigitalSignature})
-	noCertSign := gtMakeCA(t, gtCASpec{cn: "no-certsign", ku: x509.KeyUsageDigitalSignature})
-	expired := gtMakeCA(t, gtCASpec{cn: "old-inter", parent: &root, nb: gtNow.Add(-48 * time.Hour), na: gtNow.Add(-time.Hour)})
-	future := gtMakeCA(t, gtCASpec{cn: "future-root", nb: gtNow.Add(time.Hour), na: gtNow.Add(48 * time.Hour)})
+	root := gtMakeCA(t, testkit.CertSpec{CN: "corp-root", IsCA: true})
+	other := gtMakeCA(t, testkit.CertSpec{CN: "other-root", IsCA: true})
+	inter := gtMakeCA(t, testkit.CertSpec{CN: "corp-inter", IsCA: true, Parent: root.cert, ParentKey: root.key})
+	leaf := gtMakeCA(t, testkit.CertSpec{CN: "not-a-ca", NotCA: true, KeyUsage: x509.KeyUsageDigitalSignature})
+	noCertSign := gtMakeCA(t, testkit.CertSpec{CN: "no-certsign", IsCA: true, KeyUsage: x509.KeyUsageDigitalSignature})
+	expired := gtMakeCA(t, testkit.CertSpec{CN: "old-inter", IsCA: true, Parent: root.cert, ParentKey: root.key, NotBefore: gtNow.Add(-48 * time.Hour), NotAfter: gtNow.Add(-time.Hour)})
+	future := gtMakeCA(t, testkit.CertSpec{CN: "future-root", IsCA: true, NotBefore: gtNow.Add(time.Hour), NotAfter: gtNow.Add(48 * time.Hour)})
 	encrypted := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1, 2, 3}})
 	truncated := append(slices.Clone(root.certPEM), other.certPEM[:len(other.certPEM)-30]...)
 	tests := []struct {
@@ -115,8 +79,8 @@ func TestGenCustomCAImportErrors(t *testing.T) {
 }
 
 func TestGenCustomCA(t *testing.T) {
-	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
-	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
+	root := gtMakeCA(t, testkit.CertSpec{CN: "corp-root", IsCA: true})
+	inter := gtMakeCA(t, testkit.CertSpec{CN: "corp-inter", IsCA: true, Parent: root.cert, ParentKey: root.key})
 	ts := strconv.FormatInt(gtNow.Unix(), 10)
 	tests := []struct {
 		name      string
@@ -263,9 +227,9 @@ func TestGenCustomCAServiceKey(t *testing.T) {
 // TestGenCustomCAImportErrorNamesTheInput: an import error says which of the
 // four files it is about, so a UI can point at it.
 func TestGenCustomCAImportErrorNamesTheInput(t *testing.T) {
-	root := gtMakeCA(t, gtCASpec{cn: "corp-root"})
-	other := gtMakeCA(t, gtCASpec{cn: "other-root"})
-	inter := gtMakeCA(t, gtCASpec{cn: "corp-inter", parent: &root})
+	root := gtMakeCA(t, testkit.CertSpec{CN: "corp-root", IsCA: true})
+	other := gtMakeCA(t, testkit.CertSpec{CN: "other-root", IsCA: true})
+	inter := gtMakeCA(t, testkit.CertSpec{CN: "corp-inter", IsCA: true, Parent: root.cert, ParentKey: root.key})
 	tests := []struct {
 		name string
 		in   CustomCAInput

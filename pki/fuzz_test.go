@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	k8scert "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 )
@@ -16,13 +17,13 @@ import (
 func tcSeedPEM(f *testing.F) [][]byte {
 	f.Helper()
 	k := tcMakeKeys(f)
-	root, rootKey := tcMake(f, tcSpec{CN: "root", CA: true, SelfAKI: true})
-	ca, _ := tcMake(f, tcSpec{CN: "ca", CA: true, Parent: root, ParentKey: rootKey})
-	bundle := tcPEM(ca, root)
-	ec := tcKeyPEM(f, k.ec)
+	root, rootKey := testkit.MakeCert(f, testkit.CertSpec{Now: tcEpoch, CN: "root", IsCA: true, SelfAKI: true})
+	ca, _ := testkit.MakeCert(f, testkit.CertSpec{Now: tcEpoch, CN: "ca", IsCA: true, Parent: root, ParentKey: rootKey})
+	bundle := testkit.CertPEM(ca, root)
+	ec := keyPEM(f, k.ec)
 	return [][]byte{
-		bundle, tcPEM(root), tcCRLF(bundle), bundle[:len(bundle)/2],
-		ec, tcKeyPEM(f, k.rsa), tcKeyPEM(f, k.ed), tcPKCS8(f, k.ec), tcPKCS8(f, k.rsa),
+		bundle, testkit.CertPEM(root), tcCRLF(bundle), bundle[:len(bundle)/2],
+		ec, keyPEM(f, k.rsa), keyPEM(f, k.ed), tcPKCS8(f, k.ec), tcPKCS8(f, k.rsa),
 		tcPKIX(f, k.ec.Public()), tcJoin(ec, bundle, []byte("junk")),
 		tcBlock("EC PARAMETERS", []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}, nil),
 		tcBlock("RSA PRIVATE KEY", []byte{1}, map[string]string{"Proc-Type": "4,ENCRYPTED"}),

@@ -20,22 +20,22 @@ func tcSHA(b []byte) string {
 
 func TestHashCA(t *testing.T) {
 	// generate-custom-ca-certs.sh shape: CA <- intermediate <- root (AKI = SKI on root)
-	root, rootKey := tcMake(t, tcSpec{CN: "k3s-root-ca@1", CA: true, SelfAKI: true, NotBefore: tcEpoch.Add(-30 * tcDay), NotAfter: tcEpoch.Add(7300 * tcDay)})
-	inter, interKey := tcMake(t, tcSpec{CN: "k3s-intermediate-ca@1", CA: true, Parent: root, ParentKey: rootKey, NotAfter: tcEpoch.Add(3700 * tcDay)})
-	ca, _ := tcMake(t, tcSpec{CN: "k3s-server-ca@1", CA: true, Parent: inter, ParentKey: interKey, NotAfter: tcEpoch.Add(3700 * tcDay)})
+	root, rootKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-root-ca@1", IsCA: true, SelfAKI: true, NotBefore: tcEpoch.Add(-30 * tcDay), NotAfter: tcEpoch.Add(7300 * tcDay)})
+	inter, interKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-intermediate-ca@1", IsCA: true, Parent: root, ParentKey: rootKey, NotAfter: tcEpoch.Add(3700 * tcDay)})
+	ca, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-ca@1", IsCA: true, Parent: inter, ParentKey: interKey, NotAfter: tcEpoch.Add(3700 * tcDay)})
 
 	// rotate-default-ca-certs.sh shape: new CA, ssigned new root, xsigned new root, old root (no AKI)
-	old, oldKey := tcMake(t, tcSpec{CN: "k3s-server-ca@0", CA: true, NotBefore: tcEpoch.Add(-1000 * tcDay), NotAfter: tcEpoch.Add(2650 * tcDay)})
-	nrKey := tcKey(t)
-	ssigned, _ := tcMake(t, tcSpec{CN: "k3s-server-root@2", CA: true, SelfAKI: true, Key: nrKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
-	xsigned, _ := tcMake(t, tcSpec{CN: "k3s-server-root@2", CA: true, Key: nrKey, Parent: old, ParentKey: oldKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
-	newCA, _ := tcMake(t, tcSpec{CN: "k3s-server-ca@2", CA: true, Parent: ssigned, ParentKey: nrKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
+	old, oldKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-ca@0", IsCA: true, NotBefore: tcEpoch.Add(-1000 * tcDay), NotAfter: tcEpoch.Add(2650 * tcDay)})
+	nrKey := testkit.ECKey(t, nil)
+	ssigned, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-root@2", IsCA: true, SelfAKI: true, Key: nrKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
+	xsigned, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-root@2", IsCA: true, Key: nrKey, Parent: old, ParentKey: oldKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
+	newCA, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-ca@2", IsCA: true, Parent: ssigned, ParentKey: nrKey, NotAfter: tcEpoch.Add(7300 * tcDay)})
 
-	expiredInter, eKey := tcMake(t, tcSpec{CN: "expired-inter", CA: true, Parent: root, ParentKey: rootKey, NotBefore: tcEpoch.Add(-20 * tcDay), NotAfter: tcEpoch.Add(-tcDay)})
-	caOfExpired, _ := tcMake(t, tcSpec{CN: "ca-of-expired", CA: true, Parent: expiredInter, ParentKey: eKey, NotBefore: tcEpoch.Add(-10 * tcDay)})
-	unrelated, _ := tcMake(t, tcSpec{CN: "unrelated", CA: true})
+	expiredInter, eKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "expired-inter", IsCA: true, Parent: root, ParentKey: rootKey, NotBefore: tcEpoch.Add(-20 * tcDay), NotAfter: tcEpoch.Add(-tcDay)})
+	caOfExpired, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "ca-of-expired", IsCA: true, Parent: expiredInter, ParentKey: eKey, NotBefore: tcEpoch.Add(-10 * tcDay)})
+	unrelated, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "unrelated", IsCA: true})
 
-	single := tcPEM(ca)
+	single := testkit.CertPEM(ca)
 	tests := []struct {
 		name       string
 		bundle     []byte
@@ -47,11 +47,11 @@ func TestHashCA(t *testing.T) {
 		{name: "single cert: raw file bytes", bundle: single, now: tcEpoch, wantHex: tcSHA(single), wantMethod: HashFileBytes},
 		{name: "single cert: trailing newline counts", bundle: append(append([]byte{}, single...), '\n'), now: tcEpoch, wantHex: tcSHA(append(append([]byte{}, single...), '\n')), wantMethod: HashFileBytes},
 		{name: "single cert with text around it", bundle: append([]byte("comment\n"), single...), now: tcEpoch, wantHex: tcSHA(append([]byte("comment\n"), single...)), wantMethod: HashFileBytes},
-		{name: "custom CA bundle: DER of the root", bundle: tcPEM(ca, inter, root), now: tcEpoch, wantHex: tcSHA(root.Raw), wantMethod: HashChainRoot},
-		{name: "cross-signed bundle ends at the self-signed new root", bundle: tcPEM(newCA, ssigned, xsigned, old), now: tcEpoch, wantHex: tcSHA(ssigned.Raw), wantMethod: HashChainRoot},
-		{name: "expired intermediate: silent fallback", bundle: tcPEM(caOfExpired, expiredInter, root), now: tcEpoch, wantHex: tcSHA(tcPEM(caOfExpired, expiredInter, root)), wantMethod: HashFallback},
-		{name: "same bundle before expiry", bundle: tcPEM(caOfExpired, expiredInter, root), now: tcEpoch.Add(-2 * tcDay), wantHex: tcSHA(root.Raw), wantMethod: HashChainRoot},
-		{name: "no chain: fallback", bundle: tcPEM(ca, unrelated), now: tcEpoch, wantHex: tcSHA(tcPEM(ca, unrelated)), wantMethod: HashFallback},
+		{name: "custom CA bundle: DER of the root", bundle: testkit.CertPEM(ca, inter, root), now: tcEpoch, wantHex: tcSHA(root.Raw), wantMethod: HashChainRoot},
+		{name: "cross-signed bundle ends at the self-signed new root", bundle: testkit.CertPEM(newCA, ssigned, xsigned, old), now: tcEpoch, wantHex: tcSHA(ssigned.Raw), wantMethod: HashChainRoot},
+		{name: "expired intermediate: silent fallback", bundle: testkit.CertPEM(caOfExpired, expiredInter, root), now: tcEpoch, wantHex: tcSHA(testkit.CertPEM(caOfExpired, expiredInter, root)), wantMethod: HashFallback},
+		{name: "same bundle before expiry", bundle: testkit.CertPEM(caOfExpired, expiredInter, root), now: tcEpoch.Add(-2 * tcDay), wantHex: tcSHA(root.Raw), wantMethod: HashChainRoot},
+		{name: "no chain: fallback", bundle: testkit.CertPEM(ca, unrelated), now: tcEpoch, wantHex: tcSHA(testkit.CertPEM(ca, unrelated)), wantMethod: HashFallback},
 		{name: "no certificate", bundle: []byte("nothing here\n"), now: tcEpoch, wantErr: ErrNoCertificates},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -75,30 +76,30 @@ func tcServerFixture(t *testing.T, withServer bool) string {
 	t.Helper()
 	dir := t.TempDir()
 	d := filepath.Join(dir, "server")
-	ca, caKey := tcMake(t, tcSpec{CN: "k3s-client-ca@1", CA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
+	ca, caKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-client-ca@1", IsCA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
 	if withServer {
 		for _, c := range CATypes {
-			cert, _ := tcMake(t, tcSpec{CN: c.DefaultCN(product.K3s) + "@1", CA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
-			data := tcPEM(cert)
+			cert, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: c.DefaultCN(product.K3s) + "@1", IsCA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
+			data := testkit.CertPEM(cert)
 			switch c.Field {
 			case "ClientCA":
-				data = tcPEM(ca)
+				data = testkit.CertPEM(ca)
 			case "ServerCA":
-				old, _ := tcMake(t, tcSpec{CN: "k3s-server-old@0", CA: true, NotAfter: tcEpoch.Add(-tcDay), NotBefore: tcEpoch.Add(-400 * tcDay)})
-				data = tcPEM(cert, old)
+				old, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-old@0", IsCA: true, NotAfter: tcEpoch.Add(-tcDay), NotBefore: tcEpoch.Add(-400 * tcDay)})
+				data = testkit.CertPEM(cert, old)
 			}
 			tcWrite(t, d, c.CertField().Path, data, 0o644)
 		}
-		admin, _ := tcMake(t, tcSpec{CN: "system:admin", Serial: 0x2a, Parent: ca, ParentKey: caKey, EKU: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		tcWrite(t, d, "tls/client-admin.crt", tcPEM(admin, ca), 0o644)
-		sup, _ := tcMake(t, tcSpec{CN: "system:k3s-supervisor", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(-300 * tcDay)})
-		tcWrite(t, d, "tls/client-supervisor.crt", tcPEM(sup, ca), 0o644)
-		sched, _ := tcMake(t, tcSpec{CN: "system:kube-scheduler", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(tcDay)})
-		tcWrite(t, d, "tls/client-scheduler.crt", tcPEM(sched, ca), 0o644)
+		admin, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "system:admin", Serial: 0x2a, Parent: ca, ParentKey: caKey, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		tcWrite(t, d, "tls/client-admin.crt", testkit.CertPEM(admin, ca), 0o644)
+		sup, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "system:k3s-supervisor", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(-300 * tcDay)})
+		tcWrite(t, d, "tls/client-supervisor.crt", testkit.CertPEM(sup, ca), 0o644)
+		sched, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "system:kube-scheduler", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(tcDay)})
+		tcWrite(t, d, "tls/client-scheduler.crt", testkit.CertPEM(sched, ca), 0o644)
 		tcWrite(t, d, "tls/client-auth-proxy.crt", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644)
 	}
-	kubelet, _ := tcMake(t, tcSpec{CN: "system:node:n1", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(-400 * tcDay)})
-	tcWrite(t, dir, "agent/client-kubelet.crt", tcPEM(kubelet, ca), 0o644)
+	kubelet, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "system:node:n1", Parent: ca, ParentKey: caKey, NotBefore: tcEpoch.Add(-400 * tcDay)})
+	tcWrite(t, dir, "agent/client-kubelet.crt", testkit.CertPEM(kubelet, ca), 0o644)
 	return dir
 }
 
@@ -210,9 +211,9 @@ func TestInspectFields(t *testing.T) {
 
 func TestInspectRKE2AndCancel(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey := tcMake(t, tcSpec{CN: "rke2-client-ca@1", CA: true})
-	leaf, _ := tcMake(t, tcSpec{CN: "system:rke2-controller", Parent: ca, ParentKey: caKey})
-	tcWrite(t, dir, "agent/client-rke2-controller.crt", tcPEM(leaf, ca), 0o644)
+	ca, caKey := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "rke2-client-ca@1", IsCA: true})
+	leaf, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "system:rke2-controller", Parent: ca, ParentKey: caKey})
+	tcWrite(t, dir, "agent/client-rke2-controller.crt", testkit.CertPEM(leaf, ca), 0o644)
 	inv, err := Inspect(context.Background(), InspectOptions{DataDir: dir, Services: []string{"rke2-controller"}, Now: tcEpoch, Product: product.RKE2})
 	if err != nil {
 		t.Fatal(err)
@@ -369,8 +370,8 @@ func tcServerAgentCerts(t *testing.T, staleServerCopy bool) string {
 		key  crypto.Signer
 	}{}
 	for _, c := range CATypes {
-		cert, key := tcMake(t, tcSpec{CN: c.DefaultCN(product.K3s) + "@1", CA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
-		pem[c.Field] = tcPEM(cert)
+		cert, key := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: c.DefaultCN(product.K3s) + "@1", IsCA: true, NotAfter: tcEpoch.Add(3650 * tcDay)})
+		pem[c.Field] = testkit.CertPEM(cert)
 		keys[c.Field] = struct {
 			cert *x509.Certificate
 			key  crypto.Signer
@@ -378,13 +379,13 @@ func tcServerAgentCerts(t *testing.T, staleServerCopy bool) string {
 		tcWrite(t, d, c.CertField().Path, pem[c.Field], 0o644)
 	}
 	for _, n := range []string{"client-k3s-controller", "client-kube-proxy", "client-kubelet", "serving-kubelet"} {
-		tcWrite(t, d, "tls/"+n+".key", tcKeyPEM(t, tcKey(t)), 0o600)
+		tcWrite(t, d, "tls/"+n+".key", keyPEM(t, testkit.ECKey(t, nil)), 0o600)
 	}
 	tcWrite(t, a, AgentClientCA, pem["ClientCA"], 0o600)
 	serverCopy := pem["ServerCA"]
 	if staleServerCopy {
-		old, _ := tcMake(t, tcSpec{CN: "k3s-server-ca@0", CA: true, NotBefore: tcEpoch.Add(-400 * tcDay), NotAfter: tcEpoch.Add(-tcDay)})
-		serverCopy = tcPEM(old)
+		old, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "k3s-server-ca@0", IsCA: true, NotBefore: tcEpoch.Add(-400 * tcDay), NotAfter: tcEpoch.Add(-tcDay)})
+		serverCopy = testkit.CertPEM(old)
 	}
 	tcWrite(t, a, AgentServerCA, serverCopy, 0o600)
 	for _, c := range AgentCerts(product.K3s, "node1") {
@@ -393,9 +394,9 @@ func tcServerAgentCerts(t *testing.T, staleServerCopy bool) string {
 		if c.Serving {
 			eku = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		}
-		leaf, key := tcMake(t, tcSpec{CN: c.CN, Parent: ca.cert, ParentKey: ca.key, EKU: eku})
-		tcWrite(t, a, c.Name+".crt", tcPEM(leaf, ca.cert), 0o600)
-		tcWrite(t, a, c.Name+".key", tcKeyPEM(t, key), 0o600)
+		leaf, key := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: c.CN, Parent: ca.cert, ParentKey: ca.key, ExtKeyUsage: eku})
+		tcWrite(t, a, c.Name+".crt", testkit.CertPEM(leaf, ca.cert), 0o600)
+		tcWrite(t, a, c.Name+".key", keyPEM(t, key), 0o600)
 	}
 	return dir
 }

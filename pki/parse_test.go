@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	k8scert "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 )
@@ -38,7 +39,7 @@ func tcMakeKeys(t testing.TB) tcKeys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tcKeys{ec: tcKey(t), rsa: r, ed: ed}
+	return tcKeys{ec: testkit.ECKey(t, nil), rsa: r, ed: ed}
 }
 
 func tcBlock(typ string, der []byte, headers map[string]string) []byte {
@@ -68,8 +69,8 @@ func tcCRLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("
 func tcJoin(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestParseCertsPEM(t *testing.T) {
-	a, _ := tcMake(t, tcSpec{CN: "a", CA: true})
-	b, _ := tcMake(t, tcSpec{CN: "b", CA: true})
+	a, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "a", IsCA: true})
+	b, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "b", IsCA: true})
 	headered := tcBlock("CERTIFICATE", b.Raw, map[string]string{"Note": "x"})
 	badDER := tcBlock("CERTIFICATE", []byte{0x30, 0x03, 1, 2, 3}, nil)
 	truncated := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n")
@@ -83,15 +84,15 @@ func TestParseCertsPEM(t *testing.T) {
 		anyErr     bool  // an x509 error rather than a sentinel
 		bundleWant bool
 	}{
-		{name: "two certs", in: tcPEM(a, b), want: []string{"a", "b"}},
-		{name: "CRLF", in: tcCRLF(tcPEM(a, b)), want: []string{"a", "b"}},
-		{name: "junk between blocks", in: tcJoin([]byte("subject=a\n"), tcPEM(a), []byte("junk\n\n"), tcPEM(b), []byte("tail")), want: []string{"a", "b"}},
-		{name: "EC PARAMETERS skipped", in: tcJoin(ecParams, tcPEM(a)), want: []string{"a"}},
-		{name: "headers skipped", in: tcJoin(headered, tcPEM(a)), want: []string{"a"}},
+		{name: "two certs", in: testkit.CertPEM(a, b), want: []string{"a", "b"}},
+		{name: "CRLF", in: tcCRLF(testkit.CertPEM(a, b)), want: []string{"a", "b"}},
+		{name: "junk between blocks", in: tcJoin([]byte("subject=a\n"), testkit.CertPEM(a), []byte("junk\n\n"), testkit.CertPEM(b), []byte("tail")), want: []string{"a", "b"}},
+		{name: "EC PARAMETERS skipped", in: tcJoin(ecParams, testkit.CertPEM(a)), want: []string{"a"}},
+		{name: "headers skipped", in: tcJoin(headered, testkit.CertPEM(a)), want: []string{"a"}},
 		{name: "only headered", in: headered, wantErr: ErrNoCertificates},
 		{name: "empty", in: nil, wantErr: ErrNoCertificates},
-		{name: "bad DER after a good cert", in: tcJoin(tcPEM(a), badDER), want: []string{"a"}, anyErr: true},
-		{name: "truncated tail", in: tcJoin(tcPEM(a), truncated), want: []string{"a"}, bundleErr: ErrTruncatedPEM},
+		{name: "bad DER after a good cert", in: tcJoin(testkit.CertPEM(a), badDER), want: []string{"a"}, anyErr: true},
+		{name: "truncated tail", in: tcJoin(testkit.CertPEM(a), truncated), want: []string{"a"}, bundleErr: ErrTruncatedPEM},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,8 +131,8 @@ func TestParseCertsPEM(t *testing.T) {
 
 func TestParsePrivateKeys(t *testing.T) {
 	k := tcMakeKeys(t)
-	ec, rsaPEM := tcKeyPEM(t, k.ec), tcKeyPEM(t, k.rsa)
-	c, _ := tcMake(t, tcSpec{CN: "c"})
+	ec, rsaPEM := keyPEM(t, k.ec), keyPEM(t, k.rsa)
+	c, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "c"})
 	x25519, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestParsePrivateKeys(t *testing.T) {
 		{name: "legacy Proc-Type encryption", in: legacy, wantErr: ErrEncryptedKey},
 		{name: "truncated", in: ec[:len(ec)-20], wantErr: ErrTruncatedPEM},
 		{name: "truncated second block", in: tcJoin(ec, rsaPEM[:40]), wantErr: ErrTruncatedPEM},
-		{name: "cert where a key is expected", in: tcPEM(c), wantErr: ErrNotAKey},
+		{name: "cert where a key is expected", in: testkit.CertPEM(c), wantErr: ErrNotAKey},
 		{name: "garbage key", in: tcBlock("EC PRIVATE KEY", []byte{0x30, 0}, nil), wantErr: ErrBadKey},
 		{name: "X25519 is not a signer", in: tcPKCS8(t, x25519), wantErr: ErrBadKey},
 		{name: "no PEM", in: []byte("hello"), wantErr: ErrNoPEM},
@@ -188,22 +189,22 @@ func TestParsePrivateKeys(t *testing.T) {
 // TestParsePublicKeysPEM compares with k8s keyutil, which k3s uses for service.key.
 func TestParsePublicKeysPEM(t *testing.T) {
 	k := tcMakeKeys(t)
-	ecCert, _ := tcMake(t, tcSpec{CN: "ec"})
-	edCert, _ := tcMake(t, tcSpec{CN: "ed", Key: k.ed})
+	ecCert, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "ec"})
+	edCert, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "ed", Key: k.ed})
 	tests := []struct {
 		name string
 		in   []byte
 		want int
 	}{
-		{"PKCS#1 RSA", tcKeyPEM(t, k.rsa), 1},
+		{"PKCS#1 RSA", keyPEM(t, k.rsa), 1},
 		{"PKCS#8 RSA", tcPKCS8(t, k.rsa), 1},
-		{"SEC1 EC", tcKeyPEM(t, k.ec), 1},
+		{"SEC1 EC", keyPEM(t, k.ec), 1},
 		{"PKCS#8 ECDSA ignored", tcPKCS8(t, k.ec), 0},
 		{"PKCS#8 Ed25519 ignored", tcPKCS8(t, k.ed), 0},
 		{"PUBLIC KEY RSA and EC", tcJoin(tcPKIX(t, k.rsa.Public()), tcPKIX(t, k.ec.Public())), 2},
-		{"EC cert", tcPEM(ecCert), 1},
-		{"Ed25519 cert ignored", tcPEM(edCert), 0},
-		{"mix with junk, CRLF", tcCRLF(tcJoin(tcKeyPEM(t, k.rsa), []byte("x\n"), tcPKCS8(t, k.ec), tcKeyPEM(t, k.ec), tcPEM(edCert))), 2},
+		{"EC cert", testkit.CertPEM(ecCert), 1},
+		{"Ed25519 cert ignored", testkit.CertPEM(edCert), 0},
+		{"mix with junk, CRLF", tcCRLF(tcJoin(keyPEM(t, k.rsa), []byte("x\n"), tcPKCS8(t, k.ec), keyPEM(t, k.ec), testkit.CertPEM(edCert))), 2},
 		{"nothing", []byte("x"), 0},
 	}
 	for _, tt := range tests {
@@ -231,9 +232,9 @@ func TestParsePublicKeysPEM(t *testing.T) {
 func TestParseFiles(t *testing.T) {
 	dir := t.TempDir()
 	k := tcMakeKeys(t)
-	c, _ := tcMake(t, tcSpec{CN: "f"})
-	good := tcWrite(t, dir, "good.crt", tcPEM(c), 0o644)
-	key := tcWrite(t, dir, "good.key", tcKeyPEM(t, k.rsa), 0o600)
+	c, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "f"})
+	good := tcWrite(t, dir, "good.crt", testkit.CertPEM(c), 0o644)
+	key := tcWrite(t, dir, "good.key", keyPEM(t, k.rsa), 0o600)
 	junk := tcWrite(t, dir, "junk", []byte("junk"), 0o600)
 	missing := filepath.Join(dir, "missing")
 	if certs, err := CertsFromFile(good); err != nil || len(certs) != 1 {
@@ -272,7 +273,7 @@ func TestParseEncodeKey(t *testing.T) {
 		want string
 	}{{k.ec, "EC PRIVATE KEY"}, {k.rsa, "RSA PRIVATE KEY"}, {k.ed, "PRIVATE KEY"}}
 	for _, tt := range tests {
-		b := tcKeyPEM(t, tt.key)
+		b := keyPEM(t, tt.key)
 		if blk, _ := pem.Decode(b); blk == nil || blk.Type != tt.want {
 			t.Errorf("EncodeKey(%T) block = %v, want %s", tt.key, blk, tt.want)
 		}
@@ -284,8 +285,8 @@ func TestParseEncodeKey(t *testing.T) {
 	if PublicKeyEqual(k.ec.Public(), k.rsa.Public()) || PublicKeyEqual(nil, k.ec.Public()) {
 		t.Error("PublicKeyEqual matches different keys")
 	}
-	c, _ := tcMake(t, tcSpec{CN: "e"})
-	if !bytes.Equal(EncodeCert(c), tcPEM(c)) {
+	c, _ := testkit.MakeCert(t, testkit.CertSpec{Now: tcEpoch, CN: "e"})
+	if !bytes.Equal(EncodeCert(c), testkit.CertPEM(c)) {
 		t.Error("EncodeCert differs")
 	}
 }

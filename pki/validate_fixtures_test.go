@@ -2,27 +2,19 @@ package pki
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
 // vNow is the pinned clock of the validation tests.
 var vNow = time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
-
-var fxSerial atomic.Int64
 
 // tca is a test certificate with its private key.
 type tca struct {
@@ -30,116 +22,59 @@ type tca struct {
 	key  crypto.Signer
 }
 
-// certOpt edits a certificate template before signing.
-type certOpt func(*x509.Certificate)
+// certOpt edits a certificate's spec before it is made.
+type certOpt func(*testkit.CertSpec)
 
 // withValidity sets NotBefore and NotAfter.
 func withValidity(nb, na time.Time) certOpt {
-	return func(c *x509.Certificate) { c.NotBefore, c.NotAfter = nb, na }
+	return func(s *testkit.CertSpec) { s.NotBefore, s.NotAfter = nb, na }
 }
 
 // withSelfAKI gives a self-signed cert AKI = SKI, as openssl's keyid:always does.
 func withSelfAKI() certOpt {
-	return func(c *x509.Certificate) { c.AuthorityKeyId = c.SubjectKeyId }
+	return func(s *testkit.CertSpec) { s.SelfAKI = true }
 }
 
-// asLeaf makes the cert a non-CA with the given key usage.
+// asLeaf makes the cert a non-CA (CA:FALSE) with the given key usage.
 func asLeaf(ku x509.KeyUsage) certOpt {
-	return func(c *x509.Certificate) { c.IsCA, c.KeyUsage = false, ku }
+	return func(s *testkit.CertSpec) { s.IsCA, s.NotCA, s.KeyUsage = false, true, ku }
 }
 
-func fxKey(t testing.TB, curve elliptic.Curve) crypto.Signer {
+// fxMake is a CA for key (nil: a fresh P-256 key) valid from vNow-1h for
+// ten years, with an openssl-style SKI, signed by parent (nil: self-signed).
+func fxMake(t testing.TB, cn string, key crypto.Signer, parent *tca, opts ...certOpt) tca {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(curve, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	s := testkit.CertSpec{CN: cn, IsCA: true, Key: key, NotBefore: vNow.Add(-time.Hour), NotAfter: vNow.Add(3650 * 24 * time.Hour)}
+	if parent != nil {
+		s.Parent, s.ParentKey = parent.cert, parent.key
 	}
-	return k
-}
-
-func fxSKI(t testing.TB, pub crypto.PublicKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
+	for _, o := range opts {
+		o(&s)
 	}
-	sum := sha1.Sum(der)
-	return sum[:]
-}
-
-// fxTemplate is a CA template valid from vNow-1h for ten years.
-func fxTemplate(t testing.TB, cn string, pub crypto.PublicKey) *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber:          big.NewInt(fxSerial.Add(1)),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             vNow.Add(-time.Hour),
-		NotAfter:              vNow.Add(3650 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		SubjectKeyId:          fxSKI(t, pub),
-	}
-}
-
-func fxSign(t testing.TB, tmpl *x509.Certificate, key crypto.Signer, parent tca) tca {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent.cert, key.Public(), parent.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tca{cert: c, key: key}
+	c, k := testkit.MakeCert(t, s)
+	return tca{cert: c, key: k}
 }
 
 // fxRoot is a self-signed CA; without options it has no AKI, like k3s's default CAs.
 func fxRoot(t testing.TB, cn string, key crypto.Signer, opts ...certOpt) tca {
 	t.Helper()
-	if key == nil {
-		key = fxKey(t, elliptic.P256())
-	}
-	tmpl := fxTemplate(t, cn, key.Public())
-	for _, o := range opts {
-		o(tmpl)
-	}
-	return fxSign(t, tmpl, key, tca{cert: tmpl, key: key})
+	return fxMake(t, cn, key, nil, opts...)
 }
 
 // fxIssue is a cert for a fresh P-256 key signed by parent.
 func fxIssue(t testing.TB, cn string, parent tca, opts ...certOpt) tca {
 	t.Helper()
-	return fxIssueKey(t, cn, fxKey(t, elliptic.P256()), parent, opts...)
-}
-
-// fxIssueKey is a cert for key signed by parent.
-func fxIssueKey(t testing.TB, cn string, key crypto.Signer, parent tca, opts ...certOpt) tca {
-	t.Helper()
-	tmpl := fxTemplate(t, cn, key.Public())
-	for _, o := range opts {
-		o(tmpl)
-	}
-	return fxSign(t, tmpl, key, parent)
+	return fxMake(t, cn, nil, &parent, opts...)
 }
 
 // fxCross re-issues subject's name and key under parent (a cross-signed root).
 func fxCross(t testing.TB, subject, parent tca) tca {
 	t.Helper()
-	tmpl := fxTemplate(t, subject.cert.Subject.CommonName, subject.key.Public())
-	return fxSign(t, tmpl, subject.key, parent)
+	return fxMake(t, subject.cert.Subject.CommonName, subject.key, &parent)
 }
 
 // fxFiles maps a path relative to a server dir or staged root to its content.
 type fxFiles map[string][]byte
-
-func pemOf(certs ...*x509.Certificate) []byte {
-	var out []byte
-	for _, c := range certs {
-		out = append(out, EncodeCert(c)...)
-	}
-	return out
-}
 
 func keyPEM(t testing.TB, keys ...crypto.Signer) []byte {
 	t.Helper()
@@ -194,7 +129,7 @@ func (c fxCluster) files(t testing.TB) fxFiles {
 		if !ok {
 			continue
 		}
-		out[ca.CertField().Path] = pemOf(s.bundle...)
+		out[ca.CertField().Path] = testkit.CertPEM(s.bundle...)
 		out[ca.KeyFieldInfo().Path] = keyPEM(t, s.keys...)
 	}
 	if len(c.svc) > 0 {
@@ -211,7 +146,7 @@ func fxDefaultCluster(t testing.TB) fxCluster {
 		r := fxRoot(t, ca.DefaultCN(product.K3s), nil)
 		c.cas[ca.Field] = caSet{ca: r, bundle: []*x509.Certificate{r.cert}, keys: []crypto.Signer{r.key}}
 	}
-	c.svc = []crypto.Signer{fxKey(t, elliptic.P256()), fxKey(t, elliptic.P256())}
+	c.svc = []crypto.Signer{testkit.ECKey(t, nil), testkit.ECKey(t, nil)}
 	return c
 }
 
@@ -226,7 +161,7 @@ func fxCustomCluster(t testing.TB, rootCN, interCN string) fxCluster {
 func fxUnderRoot(t testing.TB, root, inter tca, svc []crypto.Signer) fxCluster {
 	c := fxCluster{root: root, inter: inter, cas: map[string]caSet{}, svc: svc}
 	if c.svc == nil {
-		c.svc = []crypto.Signer{fxKey(t, elliptic.P256())}
+		c.svc = []crypto.Signer{testkit.ECKey(t, nil)}
 	}
 	for _, ca := range CATypes {
 		leaf := fxIssue(t, ca.ScriptCN(product.K3s, "-ca"), inter)
@@ -250,7 +185,7 @@ func fxCrossSigned(t testing.TB, old fxCluster) (fxCluster, map[string]tca) {
 		c.cas[ca.Field] = caSet{ca: leaf, bundle: []*x509.Certificate{leaf.cert, ss.cert, xs.cert, o.ca.cert}, keys: []crypto.Signer{leaf.key, ss.key}}
 		roots[ca.Field] = ss
 	}
-	c.svc = append([]crypto.Signer{fxKey(t, elliptic.P256())}, old.svc...)
+	c.svc = append([]crypto.Signer{testkit.ECKey(t, nil)}, old.svc...)
 	return c, roots
 }
 
@@ -266,7 +201,7 @@ func defaultToCrossSigned(t *testing.T) scenario {
 func defaultToSelfSigned(t *testing.T) scenario {
 	old := fxDefaultCluster(t)
 	next := fxDefaultCluster(t)
-	next.svc = append([]crypto.Signer{fxKey(t, elliptic.P256())}, old.svc...)
+	next.svc = append([]crypto.Signer{testkit.ECKey(t, nil)}, old.svc...)
 	staged := next.files(t)
 	return scenario{cur: old.files(t), staged: staged, newHash: sha(staged["tls/server-ca.crt"])}
 }
@@ -274,7 +209,7 @@ func defaultToSelfSigned(t *testing.T) scenario {
 func customNewIntermediate(t *testing.T) scenario {
 	old := fxCustomCluster(t, "k3s-root-ca", "k3s-intermediate-ca")
 	inter := fxIssue(t, "k3s-intermediate-ca-2", old.root)
-	next := fxUnderRoot(t, old.root, inter, append([]crypto.Signer{fxKey(t, elliptic.P256())}, old.svc...))
+	next := fxUnderRoot(t, old.root, inter, append([]crypto.Signer{testkit.ECKey(t, nil)}, old.svc...))
 	return scenario{cur: old.files(t), staged: next.files(t), oldHash: sha(old.root.cert.Raw)}
 }
 
@@ -289,7 +224,7 @@ func serviceKeyList(keep func(old []crypto.Signer) []crypto.Signer) func(t *test
 	return func(t *testing.T) scenario {
 		old := fxDefaultCluster(t)
 		next := old
-		next.svc = append([]crypto.Signer{fxKey(t, elliptic.P256())}, keep(old.svc)...)
+		next.svc = append([]crypto.Signer{testkit.ECKey(t, nil)}, keep(old.svc)...)
 		return scenario{cur: old.files(t), staged: onlyFiles(next.files(t), "tls/service.key")}
 	}
 }
@@ -302,7 +237,7 @@ func partialServerCA(t *testing.T) scenario {
 
 func keyMismatch(t *testing.T) scenario {
 	s := partialServerCA(t)
-	s.staged["tls/server-ca.key"] = keyPEM(t, fxKey(t, elliptic.P256()))
+	s.staged["tls/server-ca.key"] = keyPEM(t, testkit.ECKey(t, nil))
 	return s
 }
 

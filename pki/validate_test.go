@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -398,7 +399,7 @@ func TestBundleRoot(t *testing.T) {
 	cross := fxCross(t, newRoot, oldRoot)
 	underNew := fxIssue(t, "ca", newRoot)
 	// impostor has root's name and key id but another key.
-	impostor := fxRoot(t, "root", nil, func(c *x509.Certificate) { c.SubjectKeyId = root.cert.SubjectKeyId; c.AuthorityKeyId = c.SubjectKeyId })
+	impostor := fxRoot(t, "root", nil, func(s *testkit.CertSpec) { s.SubjectKeyID, s.SelfAKI = root.cert.SubjectKeyId, true })
 	tests := []struct {
 		name     string
 		bundle   []*x509.Certificate
@@ -430,7 +431,7 @@ func TestBundleRoot(t *testing.T) {
 				}
 			}
 			// Where hashCA finds a chain, it ends at the same root.
-			if h, err := HashCA(pemOf(tc.bundle...), vNow); err == nil && h.Method == HashChainRoot && h.Root.Subject.CommonName != tc.checkSig {
+			if h, err := HashCA(testkit.CertPEM(tc.bundle...), vNow); err == nil && h.Method == HashChainRoot && h.Root.Subject.CommonName != tc.checkSig {
 				t.Errorf("HashCA root = %q, bundleRoot = %q", h.Root.Subject.CommonName, tc.checkSig)
 			}
 		})
