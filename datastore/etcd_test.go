@@ -2,21 +2,32 @@ package datastore
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/internal/testservers"
 )
 
 // tpFreePort returns a currently free TCP port on 127.0.0.1.
 func tpFreePort(t *testing.T) int { return testservers.FreePort(t) }
+
+// tpWrite writes data to dir/name (mode 0600) and returns the path.
+func tpWrite(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatalf("write %s: %v", p, err)
+	}
+	return p
+}
 
 func tpURL(scheme string, port int) url.URL {
 	return url.URL{Scheme: scheme, Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
@@ -30,17 +41,11 @@ func startEtcd(t *testing.T, tls bool) (cfg EtcdConfig, stop func()) {
 	var server *testservers.ServerTLS
 	if tls {
 		dir := t.TempDir()
-		ca := tpNewCA(t, "etcd-server-ca")
-		srvCert, srvKey := ca.tpIssue(t, "etcd-server", x509.ExtKeyUsageServerAuth)
-		cliCert, cliKey := ca.tpIssue(t, "etcd-client", x509.ExtKeyUsageClientAuth)
-		server = &testservers.ServerTLS{
-			CAFile:   tpWrite(t, dir, "server-ca.crt", ca.pem),
-			CertFile: tpWrite(t, dir, "server.crt", srvCert),
-			KeyFile:  tpWrite(t, dir, "server.key", srvKey),
-		}
+		etcd := testservers.NewEtcdTLS(t, dir)
+		server = &etcd.Server
 		cfg.CAFile = server.CAFile
-		cfg.CertFile = tpWrite(t, dir, "client.crt", cliCert)
-		cfg.KeyFile = tpWrite(t, dir, "client.key", cliKey)
+		cfg.CertFile = tpWrite(t, dir, "client.crt", etcd.Cert)
+		cfg.KeyFile = tpWrite(t, dir, "client.key", etcd.Key)
 	}
 	ep, stop := testservers.StartEtcd(t, server)
 	cfg.Endpoints = []string{ep}
@@ -78,9 +83,9 @@ func TestEtcdConfigForDataDir(t *testing.T) {
 func TestOpenEtcdTLSFailures(t *testing.T) {
 	cfg, stop := startEtcd(t, true)
 	defer stop()
-	other := tpNewCA(t, "other-ca")
+	other, _ := testkit.MakeCert(t, testkit.CertSpec{CN: "other-ca", IsCA: true})
 	dir := t.TempDir()
-	otherCA := tpWrite(t, dir, "other-ca.crt", other.pem)
+	otherCA := tpWrite(t, dir, "other-ca.crt", testkit.CertPEM(other))
 	tests := []struct {
 		name   string
 		mutate func(c *EtcdConfig)

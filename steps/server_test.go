@@ -1,26 +1,15 @@
 package steps
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"io"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/datastore/datastoretest"
 	"github.com/k3sca/k3sca/internal/testkit"
-	"github.com/k3sca/k3sca/internal/testservers"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -53,18 +42,8 @@ func stSupervisor(t *testing.T, sb *sandbox.Sandbox) string {
 // Kubernetes Status, the reason logged with the ID only.
 func stSupervisorWith(t *testing.T, sb *sandbox.Sandbox, opt stServer) string {
 	t.Helper()
-	if opt.Now.IsZero() {
-		opt.Now = testkit.Now
-	}
-	bundle, err := os.ReadFile(pki.ServerCAPath(sb.ServerDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testservers.StartSupervisor(t, testservers.Supervisor{
-		Bundle: bundle, Path: product.K3s.CACertsPath(), Password: sb.Token.Password, Serving: stServingCert(t, sb), Now: opt.Now,
-		Save: func(ctx context.Context, body []byte, force bool) error {
-			return stSupervisorSave(ctx, sb, bytes.NewReader(body), force, opt.Now)
-		},
+	return datastoretest.Server{
+		Dir: sb.ServerDir, DBPath: sandboxtest.DBPath(sb), Password: sb.Token.Password, Now: opt.Now,
 		Refused: func(_ error, lines []string) {
 			t.Logf("k3s logs:\n%s", strings.Join(lines, "\n"))
 			if opt.Journal == "" {
@@ -78,97 +57,7 @@ func stSupervisorWith(t *testing.T, sb *sandbox.Sandbox, opt stServer) string {
 			defer f.Close()
 			_, _ = f.WriteString(strings.Join(lines, "\n") + "\n")
 		},
-	})
-}
-
-func stSupervisorSave(ctx context.Context, sb *sandbox.Sandbox, body io.Reader, force bool, now time.Time) error {
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	data, err := datastore.DecodeBootstrap(raw)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp("", "rotate-ca-tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	for _, f := range pki.RotatableFields() {
-		if e, ok := data[f.Name]; ok && len(e.Content) > 0 {
-			if err := os.MkdirAll(filepath.Dir(f.Abs(tmp)), 0o700); err != nil {
-				return err
-			}
-			if err := os.WriteFile(f.Abs(tmp), e.Content, 0o600); err != nil {
-				return err
-			}
-		}
-	}
-	rep, err := pki.Validate(ctx, pki.ValidateInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: now, Force: force})
-	if err != nil {
-		return err
-	}
-	if !rep.OK {
-		return rep.Err() // k3s's message: "failed to validate new CA certificates and keys: ..."
-	}
-	merged, _, err := datastore.Build(ctx, datastore.BuildInput{CurrentDir: sb.ServerDir, StagedDir: tmp, Now: testkit.Now})
-	if err != nil {
-		return err
-	}
-	plain, err := merged.Encode()
-	if err != nil {
-		return err
-	}
-	value, err := datastore.Encrypt(sb.Token.Password, plain)
-	if err != nil {
-		return err
-	}
-	db, err := datastore.OpenSQLite(ctx, sandboxtest.DBPath(sb), 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	kv, err := db.Get(ctx, sb.Key)
-	if err != nil {
-		return err
-	}
-	if _, err = db.Update(ctx, sb.Key, kv.ModRevision, value); err != nil {
-		return err
-	}
-	// k3s's handler, step 6: the listener issues a new certificate at the
-	// next start.
-	_, err = pki.WriteRegenerateTrigger(sb.ServerDir, testkit.Now)
-	return err
-}
-
-// stServingCert is the supervisor's listener cert, signed by the sandbox's server CA.
-func stServingCert(t *testing.T, sb *sandbox.Sandbox) tls.Certificate {
-	t.Helper()
-	f, _ := pki.Field("ServerCAKey")
-	caCerts, err := pki.LoadBundle(pki.ServerCAPath(sb.ServerDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	caKeys, err := pki.LoadPrivateKeys(f.Abs(sb.ServerDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "k3s"},
-		NotBefore: testkit.Now.Add(-time.Hour), NotAfter: testkit.Now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCerts[0], key.Public(), caKeys[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	}.Start(t)
 }
 
 func TestLoadViaServer(t *testing.T) {
