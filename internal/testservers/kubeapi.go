@@ -1,19 +1,14 @@
 package testservers
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 // KubeNode is a node the fake API server reports, as k3s labels it.
@@ -218,10 +215,10 @@ var (
 	validTo   = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
-// testCA is a CA for test certificates.
+// testCA is a CA for test certificates, valid on any date.
 type testCA struct {
 	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 	pem  []byte
 }
 
@@ -233,46 +230,15 @@ type issued struct {
 
 func newTestCA(t testing.TB, cn string) *testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: validFrom, NotAfter: validTo,
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	c, key := testkit.MakeCert(t, testkit.CertSpec{CN: cn, IsCA: true, NotBefore: validFrom, NotAfter: validTo})
+	return &testCA{cert: c, key: key, pem: testkit.CertPEM(c)}
 }
 
 func (ca *testCA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, ips ...net.IP) issued {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: validFrom, NotAfter: validTo,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: ips}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := issued{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})}
-	out.pair, err = tls.X509KeyPair(out.certPEM, out.keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	c, key := testkit.MakeCert(t, testkit.CertSpec{CN: cn, NotBefore: validFrom, NotAfter: validTo, Parent: ca.cert, ParentKey: ca.key,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPs: ips})
+	return issued{certPEM: testkit.CertPEM(c), keyPEM: testkit.KeyPEM(t, key), pair: testkit.TLSCert(c, key)}
 }
 
 // EtcdTLS are the files of an mTLS etcd laid out as k3s keeps them under
