@@ -1,18 +1,17 @@
 package steps
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/k3sca/k3sca/datastore"
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 )
 
@@ -21,10 +20,8 @@ const stEnvHold = "K3SCA_ST_HOLD_EXCLUSIVE"
 // TestBusyHelperProcess is the child of TestLoadBusySQLite: it holds
 // BEGIN EXCLUSIVE on the database named in the environment until killed.
 func TestBusyHelperProcess(t *testing.T) {
+	testkit.ChildOnly(t)
 	path := os.Getenv(stEnvHold)
-	if path == "" {
-		t.Skip("child process of TestLoadBusySQLite only")
-	}
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=rw")
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +33,7 @@ func TestBusyHelperProcess(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println(stReadyLine)
+	testkit.Ready()
 	select {}
 }
 
@@ -51,36 +48,23 @@ func TestLoadBusySQLite(t *testing.T) {
 	stage := sandboxtest.Stage(t, sb)
 	// Write once, so the file is in WAL mode as kine leaves it.
 	before := stKV(t, sb)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBusyHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), stEnvHold+"="+sandboxtest.DBPath(sb))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != stReadyLine+"\n" {
-		t.Fatalf("holder not ready: %q %v", line, err)
-	}
+	holder := testkit.StartChild(t, "TestBusyHelperProcess", stEnvHold+"="+sandboxtest.DBPath(sb))
 	in := stInput(sb, stage, ViaSQLite)
 	in.Access.Timeout = 300 * time.Millisecond
 	l := NewLoad(in)
 	defer l.Close()
 	start := time.Now()
-	_, err = l.Run(context.Background())
+	_, err := l.Run(context.Background())
 	took := time.Since(start)
-	holder := fmt.Sprintf("(pid %d)", cmd.Process.Pid)
-	if !errors.Is(err, datastore.ErrBusy) || !strings.Contains(err.Error(), "waited 300ms") || !strings.Contains(err.Error(), holder) {
-		t.Fatalf("load: %v; want ErrBusy after 300ms naming %s", err, holder)
+	pid := fmt.Sprintf("(pid %d)", holder.Pid())
+	if !errors.Is(err, datastore.ErrBusy) || !strings.Contains(err.Error(), "waited 300ms") || !strings.Contains(err.Error(), pid) {
+		t.Fatalf("load: %v; want ErrBusy after 300ms naming %s", err, pid)
 	}
 	t.Logf("load: %v", err)
 	if took > 5*time.Second {
 		t.Errorf("the load took %v with --timeout 300ms", took)
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	holder.Kill()
 	stSameKV(t, stKV(t, sb), before)
 }
 

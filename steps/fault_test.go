@@ -1,19 +1,15 @@
 package steps
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,17 +30,14 @@ const (
 	stEnvPoint   = "K3SCA_ST_FAULT_POINT"
 	stEnvNow     = "K3SCA_ST_FAULT_NOW"
 	stEnvRestore = "K3SCA_ST_FAULT_RESTORE" // a backup: restore it instead of loading
-	stReadyLine  = "k3sca-st-ready"
 )
 
 // TestFaultHelperProcess is the child of TestLoadKilled: it runs one load
 // and SIGKILLs itself at the hook point named in the environment. It does
 // nothing in a normal test run.
 func TestFaultHelperProcess(t *testing.T) {
+	testkit.ChildOnly(t)
 	dataDir := os.Getenv(stEnvDataDir)
-	if dataDir == "" {
-		t.Skip("child process of TestLoadKilled only")
-	}
 	point := os.Getenv(stEnvPoint)
 	unix, err := strconv.ParseInt(os.Getenv(stEnvNow), 10, 64)
 	if err != nil {
@@ -56,12 +49,11 @@ func TestFaultHelperProcess(t *testing.T) {
 		Hook: func(p string) {
 			fmt.Println(p) // lets the parent time the phases
 			if p == point {
-				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				select {} // the signal is on its way
+				testkit.KillSelf()
 			}
 		},
 	}
-	fmt.Println(stReadyLine)
+	testkit.Ready()
 	if backup := os.Getenv(stEnvRestore); backup != "" {
 		r := NewRestore(RestoreInput{DataDir: dataDir, BackupPath: backup, Access: in.Access, Now: in.Now, Hook: in.Hook})
 		if _, err := r.Run(context.Background()); err != nil {
@@ -86,48 +78,17 @@ func stRunChild(t *testing.T, sb *sandbox.Sandbox, stage, point string, now time
 // or a backup to restore).
 func stRunChildEnv(t *testing.T, sb *sandbox.Sandbox, point string, now time.Time, delay time.Duration, env ...string) (killed bool, at map[string]time.Duration) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHelperProcess$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), stEnvDataDir+"="+sb.DataDir,
-		stEnvPoint+"="+point, stEnvNow+"="+strconv.FormatInt(now.Unix(), 10)), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(out)
-	line, err := r.ReadString('\n')
-	if err != nil || line != stReadyLine+"\n" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("child did not report ready: %q %v; stderr %s", line, err, stderr.String())
-	}
-	ready := time.Now()
+	c := testkit.StartChild(t, "TestFaultHelperProcess", append([]string{stEnvDataDir + "=" + sb.DataDir,
+		stEnvPoint + "=" + point, stEnvNow + "=" + strconv.FormatInt(now.Unix(), 10)}, env...)...)
 	if delay >= 0 {
-		timer := time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-		defer timer.Stop()
+		c.KillAfter(delay)
 	}
-	at = map[string]time.Duration{}
-	var rest strings.Builder
-	for sc := bufio.NewScanner(r); sc.Scan(); {
-		at[sc.Text()] = time.Since(ready)
-		rest.WriteString(sc.Text() + "\n")
+	r := c.Wait()
+	at = map[string]time.Duration{"exit": r.Exit}
+	for _, l := range r.Lines {
+		at[l.Text] = l.At
 	}
-	err = cmd.Wait()
-	at["exit"] = time.Since(ready)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return true, at
-		}
-	}
-	if err != nil {
-		t.Fatalf("child failed: %v\nstdout %s\nstderr %s", err, rest.String(), stderr.String())
-	}
-	return false, at
+	return r.Killed, at
 }
 
 // TestLoadKilled is the spec's crash guarantee: the write process killed at

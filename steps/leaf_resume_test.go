@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,7 +130,7 @@ func leafRolloutChild(t *testing.T, inv string, hit func(string)) {
 	if err := f.Select(only, nil); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println(rkReadyLine)
+	testkit.Ready()
 	var out strings.Builder
 	rep, err := (&Runner{Out: &out, Yes: true, Words: []string{"sandbox"}}).Run(context.Background(), f)
 	if err != nil || !rep.OK {

@@ -1,17 +1,12 @@
 package steps
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +24,6 @@ const (
 	rkEnvHash      = "K3SCA_RK_HASH"
 	rkEnvPoint     = "K3SCA_RK_POINT"
 	rkEnvPutBack   = "K3SCA_RK_PUTBACK"
-	rkReadyLine    = "k3sca-rk-ready"
 )
 
 // hookHost calls hit inside each file write on the node, with the write's
@@ -62,16 +56,13 @@ func (h hookHost) PutBack(ctx context.Context, p, backup string, expect []byte, 
 // and SIGKILLs itself at the point named there. It does nothing in a
 // normal test run.
 func TestRolloutHelperProcess(t *testing.T) {
+	testkit.ChildOnly(t)
 	inv := os.Getenv(rkEnvInventory)
-	if inv == "" {
-		t.Skip("child process of TestRolloutKilled only")
-	}
 	point := os.Getenv(rkEnvPoint)
 	hit := func(p string) {
 		fmt.Println(p)
 		if p == point {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal is on its way
+			testkit.KillSelf()
 		}
 	}
 	if os.Getenv(lrEnvMode) != "" {
@@ -91,7 +82,7 @@ func TestRolloutHelperProcess(t *testing.T) {
 	for i := range members {
 		members[i].Host = hookHost{Host: members[i].Host, name: members[i].Node.Name, hit: hit}
 	}
-	fmt.Println(rkReadyLine)
+	testkit.Ready()
 	opts := rollout.Options{NewHash: os.Getenv(rkEnvHash), Now: now, Poll: 10 * time.Millisecond, Timeout: 10 * time.Second,
 		PutBack: os.Getenv(rkEnvPutBack) != "",
 		Progress: func(nr rollout.NodeReport) {
@@ -112,42 +103,12 @@ func TestRolloutHelperProcess(t *testing.T) {
 // child (rkEnvPutBack=1: the undo).
 func rkRunChild(t *testing.T, c *sandbox.Cluster, hash, point string, delay time.Duration, env ...string) (bool, []string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRolloutHelperProcess$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), rkEnvInventory+"="+c.Inventory, rkEnvHash+"="+hash, rkEnvPoint+"="+point), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(out)
-	if line, err := r.ReadString('\n'); err != nil || line != rkReadyLine+"\n" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("child did not report ready: %q %v; stderr %s", line, err, stderr.String())
-	}
+	ch := testkit.StartChild(t, "TestRolloutHelperProcess", append([]string{rkEnvInventory + "=" + c.Inventory, rkEnvHash + "=" + hash, rkEnvPoint + "=" + point}, env...)...)
 	if delay >= 0 {
-		timer := time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-		defer timer.Stop()
+		ch.KillAfter(delay)
 	}
-	var passed []string
-	for sc := bufio.NewScanner(r); sc.Scan(); {
-		passed = append(passed, sc.Text())
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return true, passed
-		}
-	}
-	if err != nil {
-		t.Fatalf("child failed: %v\npassed %v\nstderr %s", err, passed, stderr.String())
-	}
-	return false, passed
+	r := ch.Wait()
+	return r.Killed, r.Texts()
 }
 
 // TestRolloutKilled: k3sca killed mid-rollout, at every kind of point

@@ -40,10 +40,8 @@ const (
 // rc-service does. Every call is logged to run/commands. It does nothing
 // in a normal test run.
 func TestOpenRCServiceHelperProcess(t *testing.T) {
+	testkit.ChildOnly(t)
 	root := os.Getenv(orcEnvRoot)
-	if root == "" {
-		t.Skip("the fake rc-service of TestRolloutOverSSH only")
-	}
 	args := flag.Args()
 	code, msg := orcRun(root, args)
 	if msg != "" {
@@ -200,13 +198,10 @@ set +o allexport
 		}
 	}
 	bin := t.TempDir()
-	self, err := filepath.Abs(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := fmt.Sprintf("#!/bin/sh\nexec env %s=%s %s=%s %s=%s %s -test.run='^TestOpenRCServiceHelperProcess$' -test.count=1 -- \"$@\"\n",
+	argv, mark := testkit.ChildCommand(t, "TestOpenRCServiceHelperProcess")
+	fake := fmt.Sprintf("#!/bin/sh\nexec env %s %s=%s %s=%s %s=%s %s -- \"$@\"\n", remote.ShellQuote([]string{mark}),
 		orcEnvRoot, remote.ShellQuote([]string{n.Root}), orcEnvDataDir, remote.ShellQuote([]string{n.DataDir}),
-		orcEnvServerCA, remote.ShellQuote([]string{serverCA}), remote.ShellQuote([]string{self}))
+		orcEnvServerCA, remote.ShellQuote([]string{serverCA}), remote.ShellQuote(argv))
 	if err := os.WriteFile(filepath.Join(bin, "rc-service"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
