@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,7 +92,7 @@ func TestCheckPrometheus(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]int{"file": 41, "kubeconfig": 3, "datastore": 5}; !mapsEqual(bySource, want) {
+	if want := map[string]int{"file": 41, "kubeconfig": 3, "datastore": 5}; !maps.Equal(bySource, want) {
 		t.Errorf("series by source %v, want %v", bySource, want)
 	}
 	// Values are the certificate's own.
@@ -159,18 +160,6 @@ func TestCheckPrometheus(t *testing.T) {
 	if n := len(fams["x509_cert_not_after"].GetMetric()); n != 50 {
 		t.Errorf("%d series after the change, want 50 (the file's new second cert)", n)
 	}
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPromQuoting: label values with the three characters the text format

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
@@ -250,7 +249,7 @@ func TestCheckTextIsTheSharedRenderer(t *testing.T) {
 	// The check flow's report, as check builds it (the admin kubeconfig's
 	// and the datastore's certificates included), through the shared
 	// renderer.
-	env := steps.Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Window: pki.DefaultRenewWindow,
+	env := steps.Env{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock, Window: pki.DefaultRenewWindow,
 		Services: nodeServices(sb.DataDir)}.WithDefaults()
 	spec, _ := steps.FindFlow(steps.Flows(), steps.FlowCheck)
 	flow, err := spec.Build(t.Context(), env, map[string]string{})

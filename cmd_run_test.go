@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 	"github.com/k3sca/k3sca/steps"
 )
@@ -18,25 +19,25 @@ func TestRunFlowHeadless(t *testing.T) {
 	sb := sandboxtest.New(t)
 	top := filepath.Dir(sb.DataDir)
 	stage := filepath.Join(top, "stage")
-	before := snapshot(t, top)
+	before := testkit.Fingerprint(t, top)
 
 	dry := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--path", stage, "--dry-run")
 	if dry.code != exitOK || !strings.Contains(dry.stdout, "dry run, nothing written") || !strings.Contains(dry.stderr, "step 5/7 Load") {
 		t.Fatalf("dry run: %d\n%s\n%s", dry.code, dry.stdout, dry.stderr)
 	}
-	if snapshot(t, top) != before {
+	if testkit.Fingerprint(t, top) != before {
 		t.Fatal("the dry run changed the sandbox")
 	}
 
 	// A missing word is a usage error before the first step: nothing ran,
 	// k3s was never stopped.
-	before = snapshot(t, top)
+	before = testkit.Fingerprint(t, top)
 	stop := runAt(t, "run", "rotate-ca", "-d", sb.DataDir, "--path", stage, "--yes")
 	if stop.code != exitUsage || !strings.Contains(stop.stderr, "confirm them all with --yes --confirm load (missing: --confirm load)") ||
 		strings.Contains(stop.stderr, "step 1/7") {
 		t.Fatalf("without --confirm load: %d\n%s\n%s", stop.code, stop.stdout, stop.stderr)
 	}
-	if snapshot(t, top) != before {
+	if testkit.Fingerprint(t, top) != before {
 		t.Fatal("a run refused for a missing --confirm changed the sandbox")
 	}
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -123,7 +122,7 @@ func TestSandboxClusterRotation(t *testing.T) {
 	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load,sandbox", "--parallel", "2"); r.code != exitOK || !strings.Contains(r.stdout, "5 nodes: 5 done") {
 		t.Fatalf("rotate-ca across the cluster: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	before := treeSums(t, dir)
+	before := testkit.TreeState(t, dir)
 	r = runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
 	var rep struct {
 		OK     bool `json:"ok"`
@@ -158,35 +157,9 @@ func TestSandboxClusterRotation(t *testing.T) {
 	if strings.Contains(r.stderr, "roll it out with") {
 		t.Errorf("nothing to do, yet the dry run offers the command that rolls it out:\n%s", r.stderr)
 	}
-	if after := treeSums(t, dir); !maps.Equal(before, after) {
+	if after := testkit.TreeState(t, dir); !maps.Equal(before, after) {
 		t.Error("the dry run changed a file of the cluster")
 	}
-}
-
-// treeSums maps every regular file under root to its contents' sha256
-// and mode.
-func treeSums(t *testing.T, root string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		sums[p] = fmt.Sprintf("%x %s %d", sha256.Sum256(b), fi.Mode(), fi.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sums
 }
 
 // TestRolloutFlagsRefused: a bad --parallel, --node or --accept-host-key is a usage error
@@ -290,9 +263,7 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 	// s3 cannot start: a file newer than the datastore, as k3s refuses.
 	newer := filepath.Join(product.ServerDir(c.Nodes[2].DataDir), "tls", "client-ca.crt")
 	setMtime := func(at time.Time) {
-		if err := os.Chtimes(newer, at, at); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SetMtime(t, newer, at)
 	}
 	setMtime(testkit.Now.Add(time.Hour))
 	r = runAt(t, "run", "rotate-ca", "-d", dd, "--inventory", inv, "--yes", "--confirm", "load,sandbox")

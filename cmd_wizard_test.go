@@ -5,7 +5,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
@@ -20,7 +19,7 @@ func TestDumbTerminalAsksLineByLine(t *testing.T) {
 	t.Setenv("ACCESSIBLE", "")
 	var out, errb bytes.Buffer
 	a := newApp(&out, &errb)
-	a.now = func() time.Time { return testkit.Now }
+	a.now = testkit.Clock
 	a.home = func() (string, error) { return t.TempDir(), nil }
 	root := a.rootCommand()
 	root.SetArgs([]string{"wizard", "-d", sb.DataDir})

@@ -46,9 +46,7 @@ func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
 		if err := os.WriteFile(newer, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(newer, at, at); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SetMtime(t, newer, at)
 	}
 	setCA(append(append([]byte(nil), good...), '\n'), testkit.Now.Add(time.Hour))
 	r = runAt(t, "run", "rotate-certs", "-d", dd, "--yes", "--confirm", "sandbox")

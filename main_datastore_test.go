@@ -25,7 +25,7 @@ func runWith(t *testing.T, w io.Writer, args ...string) result {
 	t.Helper()
 	var errb bytes.Buffer
 	a := newApp(w, &errb)
-	a.now = func() time.Time { return testkit.Now }
+	a.now = testkit.Clock
 	a.home = func() (string, error) { return t.TempDir(), nil }
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -140,7 +140,7 @@ func TestConcurrentLoads(t *testing.T) {
 	go func() {
 		var out, errb bytes.Buffer
 		a := newApp(&out, &errb)
-		a.now = func() time.Time { return testkit.Now }
+		a.now = testkit.Clock
 		a.home = func() (string, error) { return t.TempDir(), nil }
 		a.loadHook = func(point string) {
 			if point == "after-backup" {

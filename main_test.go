@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
@@ -30,7 +29,7 @@ func runAt(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := newApp(&out, &errb)
-	a.now = func() time.Time { return testkit.Now }
+	a.now = testkit.Clock
 	a.home = func() (string, error) { return t.TempDir(), nil }
 	code := a.execute(context.Background(), a.commandTree(args), args)
 	return result{code, out.String(), errb.String()}
@@ -178,7 +177,7 @@ func TestGenerateRefusesUnsafeOut(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(nonEmpty, "x"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, sb.DataDir)
+	before := testkit.Fingerprint(t, sb.DataDir)
 	for _, out := range []string{live, filepath.Join(live, "stage"), nonEmpty} {
 		if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", out, "--yes"); r.code != exitFailure {
 			t.Errorf("--out %s: exit %d, want 1", out, r.code)
@@ -192,7 +191,7 @@ func TestGenerateRefusesUnsafeOut(t *testing.T) {
 	if _, err := os.Stat(dry); !os.IsNotExist(err) {
 		t.Errorf("dry run created %s", dry)
 	}
-	if after := snapshot(t, sb.DataDir); after != before {
+	if after := testkit.Fingerprint(t, sb.DataDir); after != before {
 		t.Errorf("data dir changed")
 	}
 }
@@ -239,12 +238,12 @@ func TestLoadRoundTrip(t *testing.T) {
 	if r := runAt(t, "generate", "rotation", "-d", sb.DataDir, "--out", stage, "--yes"); r.code != 0 {
 		t.Fatalf("generate: %s", r.stderr)
 	}
-	before := snapshot(t, sb.DataDir)
+	before := testkit.Fingerprint(t, sb.DataDir)
 	r := runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--dry-run", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("dry run: exit %d %s", r.code, r.stderr)
 	}
-	if snapshot(t, sb.DataDir) != before {
+	if testkit.Fingerprint(t, sb.DataDir) != before {
 		t.Fatalf("dry run changed the data dir")
 	}
 	r = runAt(t, "load", "-d", sb.DataDir, "--path", stage, "--yes", "--confirm", "load", "-o", "json")
@@ -267,26 +266,9 @@ func TestLoadRoundTrip(t *testing.T) {
 	}
 }
 
-// snapshot is a cheap fingerprint of every file name, size and mode under dir.
-func snapshot(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		b.WriteString(p + " " + fi.Mode().String() + " " + fi.ModTime().String() + "\n")
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 func TestLiveDirAsStagingDir(t *testing.T) {
 	sb := sandboxtest.New(t)
-	before := snapshot(t, sb.DataDir)
+	before := testkit.Fingerprint(t, sb.DataDir)
 	for _, args := range [][]string{
 		{"validate", "--path", sb.ServerDir},
 		{"validate", "--path", filepath.Join(sb.ServerDir, "tls")},
@@ -298,7 +280,7 @@ func TestLiveDirAsStagingDir(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 1 naming the live dir", args, r.code, r.stderr)
 		}
 	}
-	if snapshot(t, sb.DataDir) != before {
+	if testkit.Fingerprint(t, sb.DataDir) != before {
 		t.Errorf("the data dir changed")
 	}
 }

@@ -20,7 +20,7 @@ func apiNodes(t *testing.T, nodes ...testservers.KubeNode) []kube.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := kube.NewClient(kc, 3*time.Second, func() time.Time { return testkit.Now })
+	c, err := kube.NewClient(kc, 3*time.Second, testkit.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}

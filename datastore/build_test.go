@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 )
 
@@ -17,16 +18,8 @@ var buildNow = time.Date(2026, 9, 1, 12, 0, 0, 250000000, time.UTC)
 // bWrite writes root/rel with content and sets its mtime.
 func bWrite(t *testing.T, root, rel, content string, mtime time.Time) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(p, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
+	p := testkit.WriteFile(t, filepath.Join(root, filepath.FromSlash(rel)), []byte(content), 0o600)
+	testkit.SetMtime(t, p, mtime)
 }
 
 // currentServer lays out a server dir holding every bootstrap file except

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -22,11 +21,7 @@ func tpFreePort(t *testing.T) int { return testservers.FreePort(t) }
 // tpWrite writes data to dir/name (mode 0600) and returns the path.
 func tpWrite(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatalf("write %s: %v", p, err)
-	}
-	return p
+	return testkit.WriteFile(t, filepath.Join(dir, name), data, 0o600)
 }
 
 func tpURL(scheme string, port int) url.URL {

@@ -95,9 +95,6 @@ func tpBody(t *testing.T, s *tpK3sServer, stage string) []byte {
 	return body
 }
 
-// testClock is the pinned clock as a func, for the fields that take one.
-func testClock() time.Time { return testkit.Now }
-
 func TestServerAPIPutCACerts(t *testing.T) {
 	zeros := strings.Repeat("0", 64)
 	tests := []struct {
@@ -126,7 +123,7 @@ func TestServerAPIPutCACerts(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := tpBody(t, srv, tt.stage)
-			api := &datastore.ServerAPI{URL: srv.URL, Token: tt.token(h.Hex), Product: product.K3s, Now: testClock}
+			api := &datastore.ServerAPI{URL: srv.URL, Token: tt.token(h.Hex), Product: product.K3s, Now: testkit.Clock}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			err = api.PutCACerts(ctx, body, tt.force)
@@ -206,7 +203,7 @@ func TestServerAPIReachability(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			start := time.Now()
-			err := tt.call(ctx, &datastore.ServerAPI{URL: tt.url, Token: tok, Timeout: 3 * time.Second, Now: testClock})
+			err := tt.call(ctx, &datastore.ServerAPI{URL: tt.url, Token: tok, Timeout: 3 * time.Second, Now: testkit.Clock})
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Errorf("err = %v, want %v", err, tt.want)
 			}

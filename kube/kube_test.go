@@ -12,8 +12,6 @@ import (
 	"github.com/k3sca/k3sca/internal/testservers"
 )
 
-func now() time.Time { return testkit.Now }
-
 // TestNodesThroughTheAdminKubeconfig reads nodes from a k3s-shaped API
 // server with the kubeconfig's client certificate, verifying the server
 // against its CA.
@@ -25,7 +23,7 @@ func TestNodesThroughTheAdminKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(kc, 3*time.Second, now)
+	c, err := NewClient(kc, 3*time.Second, testkit.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +52,14 @@ func TestNodesThroughTheAdminKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, _ := NewClient(stranger, 3*time.Second, now)
+	sc, _ := NewClient(stranger, 3*time.Second, testkit.Clock)
 	if _, err := sc.Nodes(ctx); err == nil {
 		t.Error("a stranger's certificate was accepted")
 	}
 	// A CA that is not PEM is refused before any request.
 	other, _ := ParseKubeconfig(api.Stranger)
 	other.CA = []byte("not a certificate")
-	if _, err := NewClient(other, time.Second, now); !errors.Is(err, ErrKubeconfig) {
+	if _, err := NewClient(other, time.Second, testkit.Clock); !errors.Is(err, ErrKubeconfig) {
 		t.Errorf("a CA that is not PEM: %v", err)
 	}
 	// A server another CA signed is refused by the client.
@@ -69,7 +67,7 @@ func TestNodesThroughTheAdminKubeconfig(t *testing.T) {
 	fk, _ := ParseKubeconfig(foreign.Kubeconfig)
 	kc2 := *kc
 	kc2.CA = fk.CA
-	fc, _ := NewClient(&kc2, 3*time.Second, now)
+	fc, _ := NewClient(&kc2, 3*time.Second, testkit.Clock)
 	if _, err := fc.Nodes(ctx); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("an API server the kubeconfig's CA did not sign: %v", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
@@ -26,8 +25,8 @@ import (
 // as the unit's program and run.
 func TestSandboxReportsItsVersion(t *testing.T) {
 	sb := sandboxtest.New(t)
-	k := node.DetectK3sVersion(context.Background(), node.VersionInput{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
-		Services: &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}})
+	k := node.DetectK3sVersion(context.Background(), node.VersionInput{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock,
+		Services: &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock}})
 	if k.Version != "v1.36.3+k3s1" || !strings.Contains(k.Source, sandbox.Program(sb.DataDir, product.K3s)+" --version") {
 		t.Fatalf("version = %+v", k)
 	}
@@ -71,7 +70,7 @@ func TestDetectK3sVersionOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := node.VersionInput{DataDir: sb.DataDir, Product: product.K3s, Services: node.Systemd{}, ServerURL: "https://127.0.0.1:6443",
-				Now: func() time.Time { return testkit.Now }, Probe: &tt.probe}
+				Now: testkit.Clock, Probe: &tt.probe}
 			k := node.DetectK3sVersion(context.Background(), in)
 			if k.Version != tt.version || k.Source != tt.from {
 				t.Fatalf("found %+v, want %s from %q", k, tt.version, tt.from)
@@ -126,10 +125,10 @@ func TestServerVersionEndpoint(t *testing.T) {
 				_, _ = w.Write([]byte(`{"major":"1","minor":"34","gitVersion":"v1.34.1+k3s1","gitCommit":"0","goVersion":"go1.24.6"}`))
 			}))
 			srv.TLS = &tls.Config{Certificates: []tls.Certificate{serving}, ClientAuth: tt.auth,
-				ClientCAs: tt.cas, Time: func() time.Time { return testkit.Now }}
+				ClientCAs: tt.cas, Time: testkit.Clock}
 			srv.StartTLS()
 			defer srv.Close()
-			in := node.VersionInput{DataDir: sb.DataDir, Product: product.K3s, ServerURL: srv.URL, Now: func() time.Time { return testkit.Now }}
+			in := node.VersionInput{DataDir: sb.DataDir, Product: product.K3s, ServerURL: srv.URL, Now: testkit.Clock}
 			k := node.DetectK3sVersion(context.Background(), in)
 			if k.Version != tt.want {
 				t.Fatalf("found %+v, want %q", k, tt.want)

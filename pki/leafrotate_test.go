@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/fsutil"
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -272,9 +273,7 @@ func tcServerAgentFixture(t *testing.T, server, tlsAgent bool) string {
 		p := tcWrite(t, root, rel, []byte(filepath.Base(root)+" "+rel+"\n"), mode)
 		i++
 		mt := tcEpoch.Add(-time.Duration(i) * time.Hour)
-		if err := os.Chtimes(p, mt, mt); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SetMtime(t, p, mt)
 	}
 	if server {
 		for _, f := range BootstrapFields {

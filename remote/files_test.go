@@ -47,15 +47,7 @@ func ownerOf(t *testing.T, hostPath string) Owner {
 
 func mustWrite(t *testing.T, hostPath, data string, mode fs.FileMode) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(hostPath), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(hostPath, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(hostPath, mode); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, hostPath, []byte(data), mode)
 }
 
 // noTemps fails if a k3sca temp file is left in the host dir.
@@ -99,9 +91,7 @@ func testNodeFiles(t *testing.T, newTarget func(t *testing.T) fileTarget) {
 		tgt := newTarget(t)
 		file := path.Join(tgt.base, "config.yaml")
 		mustWrite(t, tgt.host(file), "token: x\n", 0o640)
-		if err := os.Chtimes(tgt.host(file), mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SetMtime(t, tgt.host(file), mtime)
 		if err := os.Symlink("config.yaml", tgt.host(path.Join(tgt.base, "link.yaml"))); err != nil {
 			t.Fatal(err)
 		}
@@ -208,9 +198,7 @@ func testNodeFiles(t *testing.T, newTarget func(t *testing.T) fileTarget) {
 							t.Fatal(err)
 						}
 					}
-					if err := os.Chtimes(hp, mtime, mtime); err != nil {
-						t.Fatal(err)
-					}
+					testkit.SetMtime(t, hp, mtime)
 				}
 				oldOwner := Owner{os.Getuid(), os.Getgid()}
 				if tc.mode != 0 {
@@ -338,9 +326,7 @@ func testNodeFiles(t *testing.T, newTarget func(t *testing.T) fileTarget) {
 		if err := os.Lchown(tgt.host(p), foreignOwner().UID, foreignOwner().GID); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(tgt.host(p), mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SetMtime(t, tgt.host(p), mtime)
 		backup, err := tgt.node.WriteFile(ctx, p, []byte("token: new\n"), WriteOptions{Now: testkit.Now})
 		if err != nil {
 			t.Fatal(err)

@@ -139,7 +139,7 @@ func TestRolloutRestartsOpenRCNodesWithRCService(t *testing.T) {
 	openrc := fixtureNode(t, "openrc-server", "k3s", "started")
 	systemd := fixtureNode(t, "server-installsh", "k3s", "active")
 	members := []Member{mk("o1", openrc), mk("s1", systemd)}
-	opts := Options{NewHash: newHash, Now: func() time.Time { return testkit.Now }, Poll: time.Millisecond, Timeout: 5 * time.Second, ServersOnly: false}
+	opts := Options{NewHash: newHash, Now: testkit.Clock, Poll: time.Millisecond, Timeout: 5 * time.Second, ServersOnly: false}
 
 	// A backup name taken already (an earlier run in the same second):
 	// the plan names the next one, as WriteFile takes it.
@@ -251,7 +251,7 @@ func TestRolloutReadsTheServiceStateFirst(t *testing.T) {
 				return nil
 			}
 			m := Member{Node: cluster.Node{Name: "n1", Role: cluster.Fact[cluster.Role]{Value: cluster.RoleServer}}, Host: node, Service: svc, Check: check}
-			rep, err := Run(ctx, product.K3s, []Member{m}, Options{NewHash: newHash, Now: func() time.Time { return testkit.Now }, Poll: time.Millisecond, Timeout: 5 * time.Second})
+			rep, err := Run(ctx, product.K3s, []Member{m}, Options{NewHash: newHash, Now: testkit.Clock, Poll: time.Millisecond, Timeout: 5 * time.Second})
 			nr := rep.Nodes[0]
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

@@ -58,7 +58,7 @@ func etcdServer(t *testing.T) (host *remote.Local, ep string, stop func(), probe
 func TestEtcdHealth(t *testing.T) {
 	host, ep, stop, probe := etcdServer(t)
 	ctx := context.Background()
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	v := EtcdHealth{Host: host, Endpoint: ep, Timeout: 3 * time.Second, Now: now}
 	if err := v.Verify(ctx, probe); err != nil {
 		t.Fatalf("a healthy member: %v", err)
@@ -148,7 +148,7 @@ func TestKubeReady(t *testing.T) {
 	ctx := context.Background()
 	mk := func(node string) KubeReady {
 		return KubeReady{Node: node, Server: host, ServerName: "s1", Kubeconfig: product.K3s.AdminKubeconfig(), Address: "127.0.0.1",
-			Timeout: 3 * time.Second, Now: func() time.Time { return testkit.Now }}
+			Timeout: 3 * time.Second, Now: testkit.Clock}
 	}
 	if err := mk("s1").Verify(ctx, nil); err != nil {
 		t.Errorf("s1 Ready: %v", err)

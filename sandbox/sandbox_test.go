@@ -36,9 +36,7 @@ func TestSimulateRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			future := testkit.Now.Add(time.Hour)
-			if err := os.Chtimes(p, future, future); err != nil {
-				t.Fatal(err)
-			}
+			testkit.SetMtime(t, p, future)
 		}},
 		{name: "a real data dir is refused", wantErr: node.ErrNotSandbox, before: func(t *testing.T, sb *sandbox.Sandbox) {
 			if err := os.Remove(filepath.Join(sb.DataDir, node.SandboxMarker)); err != nil {

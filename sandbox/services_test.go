@@ -47,9 +47,7 @@ func TestSandboxServices(t *testing.T) {
 					t.Fatal(err)
 				}
 				future := testkit.Now.Add(time.Hour)
-				if err := os.Chtimes(p, future, future); err != nil {
-					t.Fatal(err)
-				}
+				testkit.SetMtime(t, p, future)
 			},
 			run: func(ctx context.Context, s *sandbox.Services) error { return s.Start(ctx, "k3s") }},
 		{name: "only the server unit exists", want: "inactive",
@@ -68,7 +66,7 @@ func TestSandboxServices(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, sb)
 			}
-			s := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+			s := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock}
 			if tc.run != nil {
 				err := tc.run(ctx, s)
 				if tc.wantErr == errAny && err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {

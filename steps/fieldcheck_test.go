@@ -49,7 +49,7 @@ func TestCheckField(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "new"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	env := Env{DataDir: dataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+	env := Env{DataDir: dataDir, Product: product.K3s, Now: testkit.Clock}
 	spec, _ := FindFlow(Flows(), FlowRotateCustomCA)
 	load, _ := FindFlow(Flows(), FlowLoad)
 	tests := []struct {
@@ -111,7 +111,7 @@ func TestCheckFieldBackup(t *testing.T) {
 	if err := os.WriteFile(notes, []byte("[]"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := Env{DataDir: dataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+	env := Env{DataDir: dataDir, Product: product.K3s, Now: testkit.Clock}
 	spec, _ := FindFlow(Flows(), FlowDatastore)
 	tests := []struct {
 		name, value, want string

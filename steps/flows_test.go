@@ -35,7 +35,7 @@ func flowEnv(t testing.TB, sb *sandbox.Sandbox, running bool) (Env, *node.FakeSe
 		return err
 	}
 	return Env{
-		DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
+		DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock,
 		StageRoot: filepath.Dir(sb.DataDir), Services: svc, ClusterName: "sandbox",
 	}, svc
 }
@@ -284,7 +284,7 @@ func assertChainsTo(t *testing.T, sb *sandbox.Sandbox, rootPEM string) {
 
 func TestBootstrapCustomCA(t *testing.T) {
 	dd := filepath.Join(t.TempDir(), "data")
-	env := Env{DataDir: dd, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: node.NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
+	env := Env{DataDir: dd, Product: product.K3s, Now: testkit.Clock, Services: node.NewFakeServices(), Token: "K10" + strings.Repeat("0", 64) + "::server:secretpassword"}
 	rep, out, err := runFlow(t, env, FlowCustomCA, nil, Runner{Yes: true})
 	if err != nil {
 		t.Fatalf("bootstrap: %v\n%s", err, out)
@@ -445,7 +445,7 @@ func TestFlowSpecsAreComplete(t *testing.T) {
 // listener serves it, so the flow ends at once instead of timing out.
 func TestRestoreThenRestartWaitsForTheRestoredCA(t *testing.T) {
 	sb := sandboxtest.New(t)
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: now, Serve: true}
 	t.Cleanup(func() { _ = svc.Close() })
 	env := Env{DataDir: sb.DataDir, Product: product.K3s, Now: now, StageRoot: filepath.Dir(sb.DataDir), Services: svc,

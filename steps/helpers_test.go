@@ -9,6 +9,7 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/node"
+	"github.com/k3sca/k3sca/rollout"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -119,4 +120,15 @@ func fakeServices(running bool) *node.FakeServices {
 		return node.NewFakeServices(product.K3s.ServerUnit())
 	}
 	return node.NewFakeServices()
+}
+
+// sandboxMembers are the rollout members of the sandbox cluster c, with
+// the clock now; release closes what they hold.
+func sandboxMembers(t testing.TB, c *sandbox.Cluster, now func() time.Time) (members []rollout.Member, release func()) {
+	t.Helper()
+	members, release, err := c.Members(product.K3s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return members, release
 }

@@ -351,10 +351,7 @@ func TestLeafRolloutLeavesAStoppedNodeStopped(t *testing.T) {
 		t.Errorf("dry run with s3 and a1 still stopped: %v\n%s", err, aout)
 	}
 	// Their operator starts them; k3s issues their certificates.
-	members, closeAll, err := c.Members(product.K3s, env.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	members, closeAll := sandboxMembers(t, c, env.Now)
 	defer closeAll()
 	for _, i := range []int{2, 3} {
 		if err := members[i].Service.Restart(context.Background()); err != nil {
@@ -410,11 +407,8 @@ func TestLeafRolloutOnOpenRCOverSSH(t *testing.T) {
 	ssh := startSSHClient(t, "PATH="+bin+":/usr/local/bin:/usr/bin:/bin")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	startFirstServer(t, members)
 	asOpenRCAgent(ctx, t, &members[4], ssh.dial(ctx, t, a2), now)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,7 +205,7 @@ func leavesEqual(a, b map[string]map[string]string) bool {
 		return false
 	}
 	for k, v := range a {
-		if !mapsEqual(v, b[k]) {
+		if !maps.Equal(v, b[k]) {
 			return false
 		}
 	}
@@ -246,7 +247,7 @@ func leafOptions(t *testing.T, c *sandbox.Cluster, since time.Time) rollout.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rollout.Options{NewHash: h.Hex, NewCA: ca, Now: func() time.Time { return testkit.Now }, Poll: 10 * time.Millisecond,
+	return rollout.Options{NewHash: h.Hex, NewCA: ca, Now: testkit.Clock, Poll: 10 * time.Millisecond,
 		Timeout: 5 * time.Second, Leaf: &rollout.Leaf{Since: since}}
 }
 
@@ -257,10 +258,7 @@ func leafOptions(t *testing.T, c *sandbox.Cluster, since time.Time) rollout.Opti
 // leaves s1, s2 alone; a dry run then says 5 done.
 func TestLeafRolloutStopsAtTheThirdNodeAndResumes(t *testing.T) {
 	c, _ := sandboxCluster(t)
-	members, closeAll, err := c.Members(product.K3s, func() time.Time { return testkit.Now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	members, closeAll := sandboxMembers(t, c, testkit.Clock)
 	defer closeAll()
 	startFirstServer(t, members)
 	before := clusterLeaves(t, c)
@@ -293,7 +291,7 @@ func TestLeafRolloutStopsAtTheThirdNodeAndResumes(t *testing.T) {
 	}
 	mid := clusterLeaves(t, c)
 	for _, n := range c.Nodes[2:] {
-		if !mapsEqual(mid[n.Name], before[n.Name]) {
+		if !maps.Equal(mid[n.Name], before[n.Name]) {
 			t.Errorf("%s: certificates changed", n.Name)
 		}
 	}
@@ -321,7 +319,7 @@ func TestLeafRolloutStopsAtTheThirdNodeAndResumes(t *testing.T) {
 		if b := leafBackups(t, n); len(b) != 1 {
 			t.Errorf("%s: leaf backups %v, want one", n.Name, b)
 		}
-		if i < 2 && (rep.Nodes[i].Changed || !mapsEqual(after[n.Name], mid[n.Name])) {
+		if i < 2 && (rep.Nodes[i].Changed || !maps.Equal(after[n.Name], mid[n.Name])) {
 			t.Errorf("the resume touched %s again", n.Name)
 		}
 	}
@@ -340,10 +338,7 @@ func TestLeafRolloutOverSSH(t *testing.T) {
 	ssh := startSSHClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	members, closeAll, err := c.Members(product.K3s, func() time.Time { return testkit.Now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	members, closeAll := sandboxMembers(t, c, testkit.Clock)
 	defer closeAll()
 	startFirstServer(t, members)
 	for i := range members {
@@ -385,10 +380,7 @@ func TestLeafRolloutOverSSH(t *testing.T) {
 // leaf rotation on named nodes asks only those.
 func TestRolloutAsksOnlyTheNodesItTouches(t *testing.T) {
 	c, _ := sandboxCluster(t)
-	members, closeAll, err := c.Members(product.K3s, func() time.Time { return testkit.Now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	members, closeAll := sandboxMembers(t, c, testkit.Clock)
 	defer closeAll()
 	var asked []string
 	for i := range members {

@@ -194,7 +194,7 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				stage := c.stage(t, sb, root)
 				in := stInput(sb, stage, via)
 				in.Force = c.force
-				svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }, Serve: true}
+				svc := &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock, Serve: true}
 				t.Cleanup(func() { _ = svc.Close() })
 				var stopKine func()
 				switch path.name {
@@ -284,7 +284,7 @@ func TestLoadThenRestartServesNewCA(t *testing.T) {
 				if err != nil || tok.CAHash != want.Hex {
 					t.Fatalf("server token hash %s (%v), want %s", tok.CAHash, err, want.Hex)
 				}
-				api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want.Hex}, Now: func() time.Time { return testkit.Now }}
+				api := &datastore.ServerAPI{URL: url, Token: pki.Token{CAHash: want.Hex}, Now: testkit.Clock}
 				got, err := api.FetchCACerts(ctx)
 				if err != nil {
 					t.Fatalf("the listener after the start: %v", err)
@@ -417,7 +417,7 @@ func TestRestartPlanTriggerCommandRuns(t *testing.T) {
 func TestWaitReadyIsBounded(t *testing.T) {
 	sb := sandboxtest.New(t)
 	url := stSupervisor(t, sb)
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	if err := node.WaitReady(context.Background(), url, sb.Token.CAHash, time.Second, now); err != nil {
 		t.Fatalf("the CA it serves: %v", err)
 	}

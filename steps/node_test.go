@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
@@ -98,7 +97,7 @@ func TestDetectNode(t *testing.T) {
 			if tc.services != nil {
 				services = tc.services(dd)
 			}
-			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: func() time.Time { return testkit.Now },
+			env := Env{DataDir: dd, Product: product.K3s, Services: services, Now: testkit.Clock,
 				Versions: &node.VersionProbe{Files: cluster.MemFiles{}}}
 			if tc.config != "" {
 				env.Access.K3sConfig = filepath.Join(t.TempDir(), "config.yaml")

@@ -73,11 +73,8 @@ func TestRolloutHelperProcess(t *testing.T) {
 	if err != nil || c == nil {
 		t.Fatalf("sandbox cluster %s: %v", inv, err)
 	}
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	for i := range members {
 		members[i].Host = hookHost{Host: members[i].Host, name: members[i].Node.Name, hit: hit}
@@ -157,11 +154,8 @@ func TestRolloutKilled(t *testing.T) {
 // edited file holding the old token, no temp file of a killed write left.
 func rkFinish(t *testing.T, c *sandbox.Cluster, newHash string) {
 	t.Helper()
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	opts := rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 10 * time.Second}
 	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)

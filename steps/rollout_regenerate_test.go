@@ -81,11 +81,8 @@ func TestNewRootWithoutTheTriggerOnS2(t *testing.T) {
 	if err != nil || rep.Result == nil || rep.Result.NewHash == rep.Result.OldHash {
 		t.Fatalf("rotate-custom-ca --root new on s1: %v\n%s", err, out.String())
 	}
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	s2 := c.Nodes[1]
 	trigger := pki.RegenerateTriggerPath(product.ServerDir(s2.DataDir))

@@ -33,7 +33,7 @@ func sandboxCluster(t *testing.T) (*sandbox.Cluster, Env) {
 		t.Fatal(err)
 	}
 	s1 := c.Nodes[0]
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	env := Env{DataDir: s1.DataDir, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
 		Services: &sandbox.Services{DataDir: s1.DataDir, Product: product.K3s, Now: now}, Local: sandbox.Clusters{}}
 	return c, env.WithDefaults()
@@ -109,11 +109,8 @@ func backups(t *testing.T, n sandbox.Node) []string {
 // An agent restarted with its old token fails as k3s's agent does.
 func TestRolloutOverASandboxCluster(t *testing.T) {
 	c, newHash := rotatedCluster(t)
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	// Before the rollout: an agent restarted on its old token is refused.
 	if err := members[3].Service.Restart(context.Background()); err == nil || !strings.Contains(err.Error(), "token CA hash does not match the Cluster CA certificate hash") {
@@ -175,18 +172,13 @@ func TestRolloutOverASandboxCluster(t *testing.T) {
 // stay untouched; once it is fixed a rerun finishes, editing no file twice.
 func TestRolloutStopsAtTheFailedNodeAndResumes(t *testing.T) {
 	c, newHash := rotatedCluster(t)
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	s3 := c.Nodes[2]
 	newer := filepath.Join(product.ServerDir(s3.DataDir), "tls", "client-ca.crt")
 	later := testkit.Now.Add(time.Hour)
-	if err := os.Chtimes(newer, later, later); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMtime(t, newer, later)
 	opts := rollout.Options{NewHash: newHash, Now: now, Poll: 10 * time.Millisecond, Timeout: 2 * time.Second}
 	rep, err := rollout.Run(context.Background(), product.K3s, members, opts)
 	if err == nil || !strings.Contains(err.Error(), "node s3") || !strings.Contains(err.Error(), "newer than datastore") {
@@ -206,9 +198,7 @@ func TestRolloutStopsAtTheFailedNodeAndResumes(t *testing.T) {
 		}
 	}
 	// The operator fixes s3 (the file back in line with the datastore).
-	if err := os.Chtimes(newer, testkit.Now.Add(-2*time.Hour), testkit.Now.Add(-2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMtime(t, newer, testkit.Now.Add(-2*time.Hour))
 	rep, err = rollout.Run(context.Background(), product.K3s, members, opts)
 	if err != nil || !rep.OK {
 		t.Fatalf("resume: %v %+v", err, rep)
@@ -240,11 +230,8 @@ func TestRolloutOverSSH(t *testing.T) {
 	ssh := startSSHClient(t, "PATH="+bin+":/usr/local/bin:/usr/bin:/bin")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	now := func() time.Time { return testkit.Now }
-	members, closeAll, err := c.Members(product.K3s, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := testkit.Clock
+	members, closeAll := sandboxMembers(t, c, now)
 	defer closeAll()
 	for i := range members {
 		n := ssh.dial(ctx, t, c.Nodes[i])

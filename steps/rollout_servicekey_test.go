@@ -2,9 +2,7 @@ package steps
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"fmt"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,33 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/pki"
 	"github.com/k3sca/k3sca/rollout"
 	"github.com/k3sca/k3sca/sandbox"
 )
-
-// treeState is every file under root with its mode, mtime and content
-// hash: what "untouched" means for a node.
-func treeState(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		b, _ := os.ReadFile(p)
-		out[p] = fmt.Sprintf("%v %d %x", fi.Mode(), fi.ModTime().UnixNano(), sha256.Sum256(b))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestRotateServiceKeyOnASandboxClusterRestartsServersOnly: with the
 // cluster known, rotate-service-key ends with the rollout to the servers
@@ -61,7 +37,7 @@ func TestRotateServiceKeyOnASandboxClusterRestartsServersOnly(t *testing.T) {
 	oldKey := keyOf(c.Nodes[0])
 	agents := map[string]map[string]string{}
 	for _, n := range c.Nodes[3:] {
-		agents[n.Name] = treeState(t, n.Root)
+		agents[n.Name] = testkit.TreeState(t, n.Root)
 	}
 	rep, out, err := runFlow(t, env, FlowRotateServiceKey, map[string]string{"path": filepath.Join(env.StageRoot, "stage")}, Runner{Yes: true, Words: []string{"load", "sandbox"}})
 	if err != nil || !rep.OK {
@@ -109,7 +85,7 @@ func TestRotateServiceKeyOnASandboxClusterRestartsServersOnly(t *testing.T) {
 		}
 	}
 	for _, n := range c.Nodes[3:] {
-		if after := treeState(t, n.Root); !mapsEqual(after, agents[n.Name]) {
+		if after := testkit.TreeState(t, n.Root); !maps.Equal(after, agents[n.Name]) {
 			t.Errorf("agent %s was touched", n.Name)
 		}
 	}
@@ -125,16 +101,4 @@ func TestRotateServiceKeyOnASandboxClusterRestartsServersOnly(t *testing.T) {
 	if dr, ok := dry.Steps[0].Outcome.Data.(*rollout.Report); !ok || dr.Summary() != "5 nodes: 5 done" {
 		t.Errorf("dry run: %+v", dry.Steps[0].Outcome)
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/cluster"
 	"github.com/k3sca/k3sca/internal/testkit"
@@ -45,7 +44,7 @@ func TestRolloutTopologySources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := tt.env
-			env.Product, env.Now = product.K3s, func() time.Time { return testkit.Now }
+			env.Product, env.Now = product.K3s, testkit.Clock
 			topo, err := newRun(env.WithDefaults()).topology(context.Background())
 			if err != nil {
 				t.Fatal(err)

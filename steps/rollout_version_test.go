@@ -16,7 +16,7 @@ import (
 
 // clusterEnv is the env of a flow on s1 of c.
 func clusterEnv(c *sandbox.Cluster, root string) Env {
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	s1 := c.Nodes[0]
 	return Env{DataDir: s1.DataDir, Product: product.K3s, Now: now, StageRoot: root, ClusterName: "sandbox", RestartTimeout: 5 * time.Second,
 		Services: &sandbox.Services{DataDir: s1.DataDir, Product: product.K3s, Now: now}, Local: sandbox.Clusters{}}.WithDefaults()

@@ -122,9 +122,7 @@ func TestLoadFlagsFilesNewerThanTheLoad(t *testing.T) {
 	stage := sandboxtest.Stage(t, sb)
 	ca := filepath.Join(sb.ServerDir, "tls", "server-ca.crt")
 	future := testkit.Now.Add(time.Hour)
-	if err := os.Chtimes(ca, future, future); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMtime(t, ca, future)
 	l := NewLoad(stInput(sb, stage, ViaAuto))
 	defer l.Close()
 	plan, err := l.Preview(context.Background())

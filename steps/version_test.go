@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
@@ -21,8 +20,8 @@ import (
 // service manager and binary.
 func stFlowEnv(t *testing.T, sb *sandbox.Sandbox) Env {
 	t.Helper()
-	return Env{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now },
-		Services:  &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: func() time.Time { return testkit.Now }},
+	return Env{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock,
+		Services:  &sandbox.Services{DataDir: sb.DataDir, Product: product.K3s, Now: testkit.Clock},
 		StageRoot: t.TempDir(), ClusterName: "sandbox"}
 }
 

@@ -47,7 +47,7 @@ func TestCustomCAFormFlagsEachFieldOnLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join("pki", "ca", "root-ca.pem")
-	env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: node.NewFakeServices()}
+	env := steps.Env{DataDir: "data", Product: product.K3s, Now: testkit.Clock, Services: node.NewFakeServices()}
 	specs := steps.Flows()
 	at := -1
 	for i, sp := range specs {

@@ -54,7 +54,7 @@ var testFacts = facts{
 
 // testEnv is the node of the test-only flows; nothing reads it.
 func testEnv() steps.Env {
-	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: func() time.Time { return testkit.Now }, Services: stopped{}}
+	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: testkit.Clock, Services: stopped{}}
 }
 
 // fakeCompletions completes from a fixed list of paths.
@@ -183,7 +183,7 @@ func uiSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env) {
 	t.Helper()
 	sb := sandboxtest.InWorkDir(t, sandbox.Input{Now: testkit.Now})
 	return sb, steps.Env{
-		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
+		DataDir: "data", Product: product.K3s, Now: testkit.Clock,
 		StageRoot: ".", Services: stopped{},
 	}
 }

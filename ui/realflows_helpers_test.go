@@ -251,7 +251,7 @@ func rfSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env, *node.FakeServices) {
 		return err
 	}
 	env := steps.Env{
-		DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
+		DataDir: "data", Product: product.K3s, Now: testkit.Clock,
 		StageRoot: ".", Services: svc, ClusterName: "sandbox",
 	}
 	return sb, env, svc
@@ -357,7 +357,7 @@ func rfRotatedCluster(t *testing.T) (*sandbox.Cluster, steps.Env, string) {
 	t.Helper()
 	root := t.TempDir()
 	t.Chdir(root)
-	now := func() time.Time { return testkit.Now }
+	now := testkit.Clock
 	c, err := sandbox.CreateCluster(context.Background(), sandbox.ClusterInput{Root: root, Servers: 3, Agents: 2, Product: product.K3s, Now: testkit.Now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ var realFlowCases = []realFlowCase{
 			if err := os.Mkdir("data", 0o700); err != nil {
 				t.Fatal(err)
 			}
-			env := steps.Env{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now },
+			env := steps.Env{DataDir: "data", Product: product.K3s, Now: testkit.Clock,
 				Services: node.NewFakeServices()}
 			return env, func(t *testing.T, _ rfState) {
 				server := product.ServerDir("data")
@@ -261,7 +261,7 @@ var realFlowCases = []realFlowCase{
 		setup: func(t *testing.T) (steps.Env, func(*testing.T, rfState)) {
 			_, env, _ := rfSandbox(t)
 			// The sandbox's own service manager: a new sandbox is stopped.
-			svc := &sandbox.Services{DataDir: "data", Product: product.K3s, Now: func() time.Time { return testkit.Now }}
+			svc := &sandbox.Services{DataDir: "data", Product: product.K3s, Now: testkit.Clock}
 			env.Services = svc
 			_, err := steps.NewGenerate(steps.GenerateInput{Kind: steps.GenRotation, DataDir: "data", Out: "staged",
 				Opts: pki.GenOptions{Product: product.K3s, Now: testkit.Now}}).Run(context.Background())

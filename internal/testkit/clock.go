@@ -10,3 +10,7 @@ import "time"
 // derived from it), never from the wall clock, so the tests pass on any
 // date. TestDateIndependence in steps runs a whole rotation at other dates.
 var Now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// Clock is the pinned clock as a func, for the fields and parameters that
+// take one: it reads Now when called.
+func Clock() time.Time { return Now }

@@ -1,12 +1,15 @@
 package testkit
 
 import (
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver DumpSQLite opens
 )
@@ -25,6 +28,54 @@ func Remove(t testing.TB, p string) {
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WriteFile writes data to p with mode (whatever the umask), creating its
+// parent dirs (mode 0755), and returns p.
+func WriteFile(t testing.TB, p string, data []byte, mode fs.FileMode) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// SetMtime sets the access and modification times of p to at.
+func SetMtime(t testing.TB, p string, at time.Time) {
+	t.Helper()
+	if err := os.Chtimes(p, at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TreeState maps every file under root but the dirs to its mode, mtime
+// and content hash: what "untouched" means for a tree whose dirs may get
+// and lose temp files.
+func TreeState(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		out[p] = fmt.Sprintf("%v %d %x", fi.Mode(), fi.ModTime().UnixNano(), sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // Fingerprint lists every path under dir with its size, mode and mtime:
