@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
 )
 
@@ -132,14 +133,8 @@ func TestAgentCertsReissue(t *testing.T) {
 				tt.mutate(t, agent)
 			}
 			set, err := ReissueAgentCerts(t.Context(), gtOpts(gtNow.Add(time.Hour)), server, agent, "sandbox")
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
+			if testkit.ExpectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var keys []string
 			for _, f := range set.Files {

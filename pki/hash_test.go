@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -57,14 +56,8 @@ func TestHashCA(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := HashCA(tt.bundle, tt.now)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
+			if testkit.ExpectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Hex != tt.wantHex || got.Method != tt.wantMethod {
 				t.Fatalf("HashCA = %s (%s), want %s (%s); verify err %v", got.Hex, got.Method, tt.wantHex, tt.wantMethod, got.VerifyErr)

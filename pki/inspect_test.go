@@ -151,14 +151,8 @@ func TestInspectInventory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv, err := Inspect(context.Background(), InspectOptions{DataDir: tt.dir, Services: tt.services, Now: tcEpoch})
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
+			if testkit.ExpectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(tt.services) == 2 {
 				inv.CAs = nil // the CA list was checked in the first case

@@ -132,3 +132,16 @@ func sandboxMembers(t testing.TB, c *sandbox.Cluster, now func() time.Time) (mem
 	}
 	return members, release
 }
+
+// lastRollout is the report of the flow's last step, which must be an OK
+// rollout whose summary is want; out is the flow's output, for the
+// failure.
+func lastRollout(t testing.TB, rep Report, want, out string) *rollout.Report {
+	t.Helper()
+	last := rep.Steps[len(rep.Steps)-1]
+	rr, ok := last.Outcome.Data.(*rollout.Report)
+	if last.ID != "rollout" || !ok || !rr.OK || rr.Summary() != want {
+		t.Fatalf("last step %s: %+v\n%s", last.ID, last.Outcome, out)
+	}
+	return rr
+}

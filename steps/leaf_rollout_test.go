@@ -159,11 +159,7 @@ func TestRotateCertsRollsOutToEveryNode(t *testing.T) {
 		t.Fatalf("rotate-certs with the rollout: %v\n%s", err, out)
 	}
 	t.Logf("rotate-certs on s1 and the 3+2 leaf rollout in the sandbox took %s", time.Since(start).Round(time.Millisecond))
-	last := rep.Steps[len(rep.Steps)-1]
-	rr, ok := last.Outcome.Data.(*rollout.Report)
-	if last.ID != "rollout" || !ok || !rr.OK || rr.Summary() != "5 nodes: 5 done" {
-		t.Fatalf("last step %s: %+v\n%s", last.ID, last.Outcome, out)
-	}
+	rr := lastRollout(t, rep, "5 nodes: 5 done", out)
 	after := clusterLeaves(t, c)
 	for _, n := range c.Nodes {
 		renewedAll(t, n.Name, before[n.Name], after[n.Name])

@@ -36,11 +36,8 @@ func TestNewRootRolloutRegeneratesEachServer(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("rotate-custom-ca --root new with the rollout: %v\n%s", err, out)
 	}
-	last := rep.Steps[len(rep.Steps)-1]
-	rr, ok := last.Outcome.Data.(*rollout.Report)
-	if last.ID != "rollout" || !ok || !rr.OK || rr.Summary() != "5 nodes: 5 done" {
-		t.Fatalf("last step %s: %+v", last.ID, last.Outcome)
-	}
+	rr := lastRollout(t, rep, "5 nodes: 5 done", out)
+	details := rep.Steps[len(rep.Steps)-1].Outcome.Details
 	for i, nr := range rr.Nodes {
 		n := c.Nodes[i]
 		want := ""
@@ -50,8 +47,8 @@ func TestNewRootRolloutRegeneratesEachServer(t *testing.T) {
 		if nr.Regenerate != want || (want != "" && !nr.Restarted) {
 			t.Errorf("%s: regenerate %q restarted %v, want %q", n.Name, nr.Regenerate, nr.Restarted, want)
 		}
-		if want != "" && !strings.Contains(last.Outcome.Details[i], "; wrote "+want+"; restarted") {
-			t.Errorf("the outcome of %s does not say it got the trigger: %q", n.Name, last.Outcome.Details[i])
+		if want != "" && !strings.Contains(details[i], "; wrote "+want+"; restarted") {
+			t.Errorf("the outcome of %s does not say it got the trigger: %q", n.Name, details[i])
 		}
 		if _, err := os.Stat(pki.RegenerateTriggerPath(product.ServerDir(n.DataDir))); n.Role == "server" && !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: the trigger is still there after its start: %v", n.Name, err)

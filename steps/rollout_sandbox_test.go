@@ -69,11 +69,7 @@ func TestRotateCAOnASandboxClusterRollsOut(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("rotate-ca with the rollout: %v\n%s", err, out)
 	}
-	last := rep.Steps[len(rep.Steps)-1]
-	rr, ok := last.Outcome.Data.(*rollout.Report)
-	if last.ID != "rollout" || !ok || !rr.OK || rr.Summary() != "5 nodes: 5 done" {
-		t.Fatalf("last step %s: %+v", last.ID, last.Outcome)
-	}
+	lastRollout(t, rep, "5 nodes: 5 done", out)
 	for _, n := range c.Nodes {
 		for _, h := range clustertest.TokenHashes(t, n.Root) {
 			if h != rep.Result.NewHash {

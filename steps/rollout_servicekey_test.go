@@ -43,10 +43,9 @@ func TestRotateServiceKeyOnASandboxClusterRestartsServersOnly(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("rotate-service-key with the rollout: %v\n%s", err, out)
 	}
-	last := rep.Steps[len(rep.Steps)-1]
-	rr, ok := last.Outcome.Data.(*rollout.Report)
-	if last.ID != "rollout" || !ok || !rr.OK || !rr.ServersOnly || rr.Summary() != "5 nodes: 3 done, 2 not needed" {
-		t.Fatalf("last step %s: %+v\n%s", last.ID, last.Outcome, out)
+	rr := lastRollout(t, rep, "5 nodes: 3 done, 2 not needed", out)
+	if !rr.ServersOnly {
+		t.Fatalf("the rollout is not to the servers only: %+v\n%s", rr, out)
 	}
 	newKey := keyOf(c.Nodes[0])
 	if bytes.Equal(newKey, oldKey) {

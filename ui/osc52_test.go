@@ -1,30 +1,12 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the command goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestCopyTokenOSC52: once the token is shown, c sends it whole to the
 // terminal's clipboard as one OSC 52 sequence and the end says so.
@@ -33,7 +15,7 @@ func TestCopyTokenOSC52(t *testing.T) {
 		t.Fatalf("osc52 = %q", got)
 	}
 	t.Setenv("TERM", "xterm-256color")
-	var out lockedBuffer
+	var out testkit.LockedBuffer
 	m := newModel(context.Background(), testConfig(&probe{}), testDeps())
 	m.com.out = &out
 	s := startWith(t, m, 120, 40)

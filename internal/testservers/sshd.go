@@ -1,7 +1,6 @@
 package testservers
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -43,7 +43,7 @@ type SSHD struct {
 	Dir string
 
 	cmd    *exec.Cmd
-	log    *lockedBuffer
+	log    *testkit.LockedBuffer
 	exited chan struct{}
 	once   sync.Once
 }
@@ -149,7 +149,7 @@ func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 	s := &SSHD{
 		Host: "127.0.0.1", Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		User: u.Username, HostKey: hostSigner, ClientKey: clientSigner, ClientKeyFile: clientFile, Dir: dir,
-		log: &lockedBuffer{}, exited: make(chan struct{}),
+		log: &testkit.LockedBuffer{}, exited: make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, "-D", "-e", "-f", cfgFile)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -233,24 +233,4 @@ func WriteSSHPrivateKey(t testing.TB, file string, key ed25519.PrivateKey) {
 	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatalf("write key %s: %v", file, err)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for sshd's writes and the test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String is everything written so far.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
