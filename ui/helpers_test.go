@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/k3sca/k3sca/internal/testkit"
+	"github.com/k3sca/k3sca/node"
 	"github.com/k3sca/k3sca/sandbox"
 	"github.com/k3sca/k3sca/sandbox/sandboxtest"
 
@@ -38,14 +39,6 @@ func init() {
 // sizes are the terminal sizes every golden screen is drawn at.
 var sizes = [][2]int{{80, 24}, {120, 40}}
 
-// stopped is a service manager whose k3s is never running.
-type stopped struct{}
-
-func (stopped) IsActive(context.Context, string) (bool, error) { return false, nil }
-func (stopped) Stop(context.Context, string) error             { return nil }
-func (stopped) Start(context.Context, string) error            { return nil }
-func (stopped) Name() string                                   { return "fake" }
-
 // testFacts are the header facts of the test-only flows.
 var testFacts = facts{
 	DataDir: "/var/lib/rancher/k3s", Source: "default", Role: "server", Datastore: "sqlite",
@@ -54,7 +47,7 @@ var testFacts = facts{
 
 // testEnv is the node of the test-only flows; nothing reads it.
 func testEnv() steps.Env {
-	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: testkit.Clock, Services: stopped{}}
+	return steps.Env{DataDir: "/var/lib/rancher/k3s", Product: product.K3s, Now: testkit.Clock, Services: node.NewFakeServices()}
 }
 
 // fakeCompletions completes from a fixed list of paths.
@@ -184,6 +177,6 @@ func uiSandbox(t *testing.T) (*sandbox.Sandbox, steps.Env) {
 	sb := sandboxtest.InWorkDir(t, sandbox.Input{Now: testkit.Now})
 	return sb, steps.Env{
 		DataDir: "data", Product: product.K3s, Now: testkit.Clock,
-		StageRoot: ".", Services: stopped{},
+		StageRoot: ".", Services: node.NewFakeServices(),
 	}
 }

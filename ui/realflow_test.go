@@ -57,7 +57,7 @@ func TestRealRotateCAOnASandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := steps.ShowDatastore(context.Background(),
-		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: stopped{}}, "")
+		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: node.NewFakeServices()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

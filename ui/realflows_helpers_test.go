@@ -290,7 +290,7 @@ func rfTreeSums(t *testing.T, dir string) map[string]string {
 func rfStored(t *testing.T) (map[string]string, int64) {
 	t.Helper()
 	rep, err := steps.ShowDatastore(context.Background(),
-		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: stopped{}}, "")
+		steps.AccessInput{DataDir: "data", Via: steps.ViaSQLite, Product: product.K3s, Services: node.NewFakeServices()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
