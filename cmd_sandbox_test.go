@@ -106,16 +106,27 @@ func readFile(t *testing.T, p string) []byte {
 	return b
 }
 
-// TestSandboxClusterRotation: one command builds a sandbox cluster; a
-// self-signed CA rotation on its first server runs to the end across all
-// its nodes; `run rollout --dry-run -o json` then reports every node done.
-func TestSandboxClusterRotation(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cl")
+// cliCluster builds a 3+2 sandbox cluster with `k3sca sandbox` in the
+// test's dir: the cluster's dir, s1's data dir and the cluster.
+func cliCluster(t *testing.T) (dir, dataDir string, c *sandbox.Cluster) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "cl")
 	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
 	if r.code != exitOK {
 		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
 	}
-	dd := strings.TrimSpace(r.stdout)
+	c, err := sandbox.OpenCluster(filepath.Join(dir, "inventory.yml"))
+	if err != nil || c == nil {
+		t.Fatalf("the sandbox cluster: %v", err)
+	}
+	return dir, strings.TrimSpace(r.stdout), c
+}
+
+// TestSandboxClusterRotation: one command builds a sandbox cluster; a
+// self-signed CA rotation on its first server runs to the end across all
+// its nodes; `run rollout --dry-run -o json` then reports every node done.
+func TestSandboxClusterRotation(t *testing.T) {
+	dir, dd, _ := cliCluster(t)
 	if r := runAt(t, "run", "rotate-ca", "-d", dd, "--yes", "--confirm", "load"); r.code != exitUsage || !strings.Contains(r.stderr, "--confirm sandbox") {
 		t.Fatalf("the rollout needs the cluster's name: %d\n%s", r.code, r.stderr)
 	}
@@ -123,7 +134,7 @@ func TestSandboxClusterRotation(t *testing.T) {
 		t.Fatalf("rotate-ca across the cluster: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	before := testkit.TreeState(t, dir)
-	r = runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
+	r := runAt(t, "run", "rollout", "-d", dd, "--dry-run", "-o", "json")
 	var rep struct {
 		OK     bool `json:"ok"`
 		DryRun bool `json:"dryRun"`
@@ -233,16 +244,7 @@ func runPrinted(t *testing.T, line string) result {
 // restore puts back, through the same inventory, each token file from
 // the backup the rollout made: every file as it was before the rotation).
 func TestPrintedClusterCommandsRun(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cl")
-	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
-	if r.code != exitOK {
-		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
-	}
-	dd := strings.TrimSpace(r.stdout)
-	c, err := sandbox.OpenCluster(filepath.Join(dir, "inventory.yml"))
-	if err != nil || c == nil {
-		t.Fatalf("the sandbox cluster: %v", err)
-	}
+	dir, dd, c := cliCluster(t)
 	oldHash := clustertest.TokenHashes(t, c.Nodes[0].Root)[0]
 	before := map[string]map[string]string{}
 	for _, n := range c.Nodes {
@@ -266,7 +268,7 @@ func TestPrintedClusterCommandsRun(t *testing.T) {
 		testkit.SetMtime(t, newer, at)
 	}
 	setMtime(testkit.Now.Add(time.Hour))
-	r = runAt(t, "run", "rotate-ca", "-d", dd, "--inventory", inv, "--yes", "--confirm", "load,sandbox")
+	r := runAt(t, "run", "rotate-ca", "-d", dd, "--inventory", inv, "--yes", "--confirm", "load,sandbox")
 	out := r.stdout + r.stderr
 	if r.code != exitFailure || !strings.Contains(out, "newer than datastore") {
 		t.Fatalf("the rollout must stop at s3: exit %d\n%s", r.code, out)

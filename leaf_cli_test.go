@@ -11,7 +11,6 @@ import (
 
 	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/product"
-	"github.com/k3sca/k3sca/sandbox"
 )
 
 // TestPrintedLeafRolloutCommandsRun: `run rotate-certs` on s1 of a 3+2
@@ -25,16 +24,7 @@ import (
 // start from s1's newest leaf backup, and its -o json says so
 // (leafSince, leafSinceSource).
 func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cl")
-	r := runAt(t, "sandbox", "--servers", "3", "--agents", "2", "--dir", dir, "--no-tui")
-	if r.code != exitOK {
-		t.Fatalf("sandbox cluster: %d\n%s", r.code, r.stderr)
-	}
-	dd := strings.TrimSpace(r.stdout)
-	c, err := sandbox.OpenCluster(filepath.Join(dir, "inventory.yml"))
-	if err != nil || c == nil {
-		t.Fatalf("the sandbox cluster: %v", err)
-	}
+	_, dd, c := cliCluster(t)
 	// s3 cannot start: its client CA differs from the datastore's and is
 	// newer, which a k3s server refuses.
 	newer := filepath.Join(product.ServerDir(c.Nodes[2].DataDir), "tls", "client-ca.crt")
@@ -49,7 +39,7 @@ func TestPrintedLeafRolloutCommandsRun(t *testing.T) {
 		testkit.SetMtime(t, newer, at)
 	}
 	setCA(append(append([]byte(nil), good...), '\n'), testkit.Now.Add(time.Hour))
-	r = runAt(t, "run", "rotate-certs", "-d", dd, "--yes", "--confirm", "sandbox")
+	r := runAt(t, "run", "rotate-certs", "-d", dd, "--yes", "--confirm", "sandbox")
 	out := r.stdout + r.stderr
 	if r.code != exitFailure || !strings.Contains(out, "node s3") || !strings.Contains(out, "newer than datastore") {
 		t.Fatalf("the leaf rollout must stop at s3: exit %d\n%s", r.code, out)
