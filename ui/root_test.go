@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
+	"github.com/k3sca/k3sca/internal/testkit"
 	"github.com/k3sca/k3sca/steps"
 )
 
@@ -108,7 +109,7 @@ func TestRunEndsTheFlowWhenTheTerminalIsGone(t *testing.T) {
 			cfg := testConfig(p)
 			cfg.Specs = []steps.FlowSpec{slowSpec(p, started, release)}
 			pr, pw := io.Pipe()
-			var out lockedBuffer
+			var out testkit.LockedBuffer
 			done := make(chan error, 1)
 			m := newModel(ctx, cfg, testDeps())
 			// A pipe has no size; a terminal tells the program its own.
