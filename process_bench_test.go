@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 // Whole-process benchmarks: each iteration starts the built binary once
@@ -50,25 +52,6 @@ func timeProcess(b *testing.B, bin string, run processRun, prepare func()) time.
 		b.Fatalf("%s %v: exit %d\n%s", bin, run.args, code, stderr.String())
 	}
 	return d
-}
-
-// reportSpread reports min, median and max of ds in milliseconds.
-func reportSpread(b *testing.B, prefix string, ds []time.Duration) time.Duration {
-	b.Helper()
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	b.ReportMetric(ms(s[0]), prefix+"min-ms")
-	b.ReportMetric(ms(med), prefix+"median-ms")
-	b.ReportMetric(ms(s[len(s)-1]), prefix+"max-ms")
-	return med
 }
 
 // benchSandbox builds the binary and a sandbox data dir; it returns both.
@@ -120,7 +103,7 @@ func BenchmarkProcess(b *testing.B) {
 			for b.Loop() {
 				ds = append(ds, timeProcess(b, bin, tt.run, tt.prepare))
 			}
-			reportSpread(b, "", ds)
+			testkit.ReportSpread(b, "", ds)
 		})
 	}
 }
@@ -167,8 +150,8 @@ func BenchmarkCustomCAVsOpenSSL(b *testing.B) {
 			b.Fatalf("k3sca %s holds %d certificates, want 3", f, n)
 		}
 	}
-	med := reportSpread(b, "k3sca-", ours)
-	omed := reportSpread(b, "openssl-", theirs)
+	med := testkit.ReportSpread(b, "k3sca-", ours)
+	omed := testkit.ReportSpread(b, "openssl-", theirs)
 	if omed > 0 {
 		b.ReportMetric(float64(med)/float64(omed), "ratio")
 	}

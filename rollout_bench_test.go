@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 // BenchmarkRolloutSandboxCluster times, as whole processes, `k3sca run
@@ -38,5 +40,5 @@ func BenchmarkRolloutSandboxCluster(b *testing.B) {
 			b.Fatalf("rollout: %v\n%s", err, out)
 		}
 	}
-	reportSpread(b, "", ds)
+	testkit.ReportSpread(b, "", ds)
 }

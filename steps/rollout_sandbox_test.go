@@ -21,7 +21,7 @@ import (
 )
 
 // sandboxCluster is a 3+2 sandbox cluster and the env of a flow on s1.
-func sandboxCluster(t *testing.T) (*sandbox.Cluster, Env) {
+func sandboxCluster(t testing.TB) (*sandbox.Cluster, Env) {
 	t.Helper()
 	root, err := os.MkdirTemp("", "sc")
 	if err != nil {
@@ -42,7 +42,7 @@ func sandboxCluster(t *testing.T) (*sandbox.Cluster, Env) {
 // rotatedCluster is a sandbox cluster whose first server ran rotate-ca up
 // to its own restart (the rollout step left out): the datastore holds the
 // new CAs, s1 restarted on them, every other node holds the old token.
-func rotatedCluster(t *testing.T) (*sandbox.Cluster, string) {
+func rotatedCluster(t testing.TB) (*sandbox.Cluster, string) {
 	t.Helper()
 	c, env := sandboxCluster(t)
 	if env.Inventory != c.Inventory {
@@ -317,7 +317,7 @@ type sshClient struct {
 }
 
 // startSSHClient starts an sshd whose sessions get env (NAME=VALUE).
-func startSSHClient(t *testing.T, env ...string) sshClient {
+func startSSHClient(t testing.TB, env ...string) sshClient {
 	t.Helper()
 	sshd := testservers.StartSSHD(t, testservers.SSHDOptions{Env: env})
 	home := t.TempDir()
@@ -328,7 +328,7 @@ func startSSHClient(t *testing.T, env ...string) sshClient {
 
 // dial reaches node over the sshd, its files under its node root; the
 // connection is closed when the test ends.
-func (s sshClient) dial(ctx context.Context, t *testing.T, node sandbox.Node) *remote.SSH {
+func (s sshClient) dial(ctx context.Context, t testing.TB, node sandbox.Node) *remote.SSH {
 	t.Helper()
 	n, err := remote.DialSSH(ctx, remote.SSHOptions{Host: s.sshd.Host, Port: s.sshd.Port, User: s.sshd.User,
 		IdentityFiles: []string{s.sshd.ClientKeyFile}, KnownHosts: []string{s.known}, ConfigFile: "none", Agent: "none", Home: s.home, Sudo: remote.SudoNever,
