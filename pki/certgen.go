@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"math/big"
 	"net"
 	"runtime"
-	"slices"
 	"strconv"
 	"time"
 
@@ -126,37 +124,27 @@ type keyReq struct {
 	typ   KeyType
 }
 
-// genKeys generates the keys of reqs concurrently from crypto/rand, at most
-// GOMAXPROCS at a time and the most expensive first (the wall time of a set
-// is then about that of its biggest key), and returns them in the order of
-// reqs. Cores the RSA keys leave idle race extra candidates for them (see
-// hedgeCopies and firstKey). The first error stops the keys not yet
-// started. A cancelled ctx returns ctx.Err() at once: keys still being
-// generated are discarded when they finish, and none is returned.
+// genKeys generates the keys of reqs concurrently and returns them in the
+// order of reqs. The RSA keys share one primePool: at most GOMAXPROCS
+// workers search their primes together, so the wall time of a set is about
+// its total RSA work divided by the cores; the other keys take
+// microseconds each. The first error cancels the others. A cancelled ctx
+// returns ctx.Err() at once and no key: the prime searches stop after the
+// candidate each worker is testing.
 func genKeys(ctx context.Context, reqs []keyReq) ([]crypto.Signer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	keys := make([]crypto.Signer, len(reqs))
-	order := make([]int, len(reqs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[b].typ.genCost(), reqs[a].typ.genCost()) })
-	procs := runtime.GOMAXPROCS(0)
-	copies := hedgeCopies(reqs, procs)
+	pool := newPrimePool(runtime.GOMAXPROCS(0))
 	eg, egCtx := errgroup.WithContext(ctx)
-	eg.SetLimit(procs)
 	done := make(chan error, 1)
 	go func() {
-		for _, i := range order {
+		for i, r := range reqs {
 			eg.Go(func() error {
-				if err := egCtx.Err(); err != nil {
-					return err
-				}
-				k, err := firstKey(egCtx, reqs[i].typ, copies[i])
+				k, err := r.typ.generate(egCtx, nil, pool)
 				if err != nil {
-					return fmt.Errorf("%s: %w", reqs[i].label, err)
+					return fmt.Errorf("%s: %w", r.label, err)
 				}
 				keys[i] = k
 				return nil
@@ -176,67 +164,6 @@ func genKeys(ctx context.Context, reqs []keyReq) ([]crypto.Signer, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// hedgeCopies says how many candidates genKeys generates for each of reqs
-// on procs cores: RSA keys take tens to hundreds of milliseconds, with a
-// long tail (the number of random candidates tried before two primes are
-// found is geometric), while elliptic-curve keys take microseconds. The
-// cores the RSA keys do not occupy are shared among them, so the default
-// set's one RSA-2048 service key races two candidates on two cores, and a
-// set with as many RSA keys as cores races none.
-func hedgeCopies(reqs []keyReq, procs int) []int {
-	copies := make([]int, len(reqs))
-	nRSA := 0
-	for _, r := range reqs {
-		if r.typ.isRSA() {
-			nRSA++
-		}
-	}
-	for i, r := range reqs {
-		copies[i] = 1
-		if r.typ.isRSA() && procs > nRSA {
-			copies[i] = procs / nRSA
-		}
-	}
-	return copies
-}
-
-// firstKey generates n keys of type k concurrently and returns the first
-// that is done. Taking the first finisher does not bias the key: crypto/rsa
-// draws every prime candidate afresh from crypto/rand, so how long a
-// generation runs is independent of the key it ends with. The others are
-// dropped when they finish (crypto/rsa cannot be interrupted).
-func firstKey(ctx context.Context, k KeyType, n int) (crypto.Signer, error) {
-	if n <= 1 {
-		return k.Generate(nil)
-	}
-	type result struct {
-		key crypto.Signer
-		err error
-	}
-	results := make(chan result, n)
-	for range n {
-		go func() {
-			key, err := k.Generate(nil)
-			results <- result{key, err}
-		}()
-	}
-	var firstErr error
-	for range n {
-		select {
-		case r := <-results:
-			if r.err == nil {
-				return r.key, nil
-			}
-			if firstErr == nil {
-				firstErr = r.err
-			}
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	return nil, firstErr
 }
 
 // serial is a random serial in [1, 2^63), like openssl's `rand -hex 8` and k3s's leaf serials.

@@ -3,7 +3,6 @@ package pki
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -395,56 +394,5 @@ func TestGenerateCancelled(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestHedgeCopies: idle cores race extra RSA candidates, shared among the
-// RSA keys; elliptic-curve keys never get more than one.
-func TestHedgeCopies(t *testing.T) {
-	ec, r2, r4 := KeyECDSAP256, KeyRSA2048, KeyRSA4096
-	tests := []struct {
-		name  string
-		types []KeyType
-		procs int
-		want  []int
-	}{
-		{"default set on 2 cores", []KeyType{ec, ec, ec, ec, ec, r2}, 2, []int{1, 1, 1, 1, 1, 2}},
-		{"default set on 1 core", []KeyType{ec, ec, ec, ec, ec, r2}, 1, []int{1, 1, 1, 1, 1, 1}},
-		{"default set on 8 cores", []KeyType{ec, r2}, 8, []int{1, 8}},
-		{"RSA-4096 custom set on 2 cores", []KeyType{r4, r4, ec, ec, r2}, 2, []int{1, 1, 1, 1, 1}},
-		{"RSA-4096 custom set on 6 cores", []KeyType{r4, r4, ec, ec, r2}, 6, []int{2, 2, 1, 1, 2}},
-		{"no RSA", []KeyType{ec, KeyEd25519}, 4, []int{1, 1}},
-		{"none", nil, 2, []int{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			reqs := make([]keyReq, len(tt.types))
-			for i, k := range tt.types {
-				reqs[i] = keyReq{label: fmt.Sprint("key ", i), typ: k}
-			}
-			if got := hedgeCopies(reqs, tt.procs); !slices.Equal(got, tt.want) {
-				t.Fatalf("hedgeCopies = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestFirstKey: a raced key is a valid key of its type; an unknown type
-// fails with every candidate's error; a cancelled context returns at once.
-func TestFirstKey(t *testing.T) {
-	k, err := firstKey(t.Context(), KeyRSA2048, 3)
-	if err != nil || KeyTypeOf(k.Public()) != KeyRSA2048 {
-		t.Fatalf("firstKey = %T, %v; want an RSA-2048 key", k, err)
-	}
-	if err := k.(*rsa.PrivateKey).Validate(); err != nil {
-		t.Fatalf("raced key does not validate: %v", err)
-	}
-	if _, err := firstKey(t.Context(), KeyType("dsa-1024"), 2); !errors.Is(err, ErrUnknownKeyType) {
-		t.Fatalf("firstKey(dsa-1024) = %v, want %v", err, ErrUnknownKeyType)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if k, err := firstKey(ctx, KeyRSA4096, 2); !errors.Is(err, context.Canceled) || k != nil {
-		t.Fatalf("firstKey(cancelled) = %v, %v; want context.Canceled", k, err)
 	}
 }

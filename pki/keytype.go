@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 )
 
@@ -61,9 +63,17 @@ func keyTypeList() string {
 func (k KeyType) String() string { return string(k) }
 
 // Generate makes a new private key of this type. r nil means crypto/rand.
-// Since Go 1.26 the standard library ignores r for RSA and ECDSA keys unless
-// GODEBUG=cryptocustomrand=1, so keys are never reproducible from r.
+// Since Go 1.26 the standard library ignores r for ECDSA keys unless
+// GODEBUG=cryptocustomrand=1, and RSA primes always come from crypto/rand
+// (see primePool), so keys are never reproducible from r.
 func (k KeyType) Generate(r io.Reader) (crypto.Signer, error) {
+	return k.generate(context.Background(), r, nil)
+}
+
+// generate makes a key of type k. The primes of an RSA key are searched by
+// pool, nil meaning a pool of its own with GOMAXPROCS workers; a cancelled
+// ctx stops that search and returns ctx.Err(). r nil means crypto/rand.
+func (k KeyType) generate(ctx context.Context, r io.Reader, pool *primePool) (crypto.Signer, error) {
 	if r == nil {
 		r = rand.Reader
 	}
@@ -77,7 +87,10 @@ func (k KeyType) Generate(r io.Reader) (crypto.Signer, error) {
 	case KeyECDSAP384:
 		key, err = ecdsa.GenerateKey(elliptic.P384(), r)
 	case KeyRSA2048, KeyRSA3072, KeyRSA4096:
-		key, err = rsa.GenerateKey(r, k.rsaBits())
+		if pool == nil {
+			pool = newPrimePool(runtime.GOMAXPROCS(0))
+		}
+		key, err = pool.rsaKey(ctx, k.rsaBits())
 	case KeyEd25519:
 		_, key, err = ed25519.GenerateKey(r)
 	default:
@@ -97,21 +110,6 @@ func (k KeyType) rsaBits() int {
 		return 4096
 	}
 	return 2048
-}
-
-// isRSA reports whether k is one of the RSA sizes.
-func (k KeyType) isRSA() bool { return k == KeyRSA2048 || k == KeyRSA3072 || k == KeyRSA4096 }
-
-// genCost orders key types by the time Generate takes: RSA by size, far
-// above the elliptic-curve types.
-func (k KeyType) genCost() int {
-	switch k {
-	case KeyRSA2048, KeyRSA3072, KeyRSA4096:
-		return k.rsaBits()
-	case KeyECDSAP384:
-		return 2
-	}
-	return 1
 }
 
 // KeyTypeOf names the type of an existing key, or "" when it is not one of KeyTypes.
