@@ -53,8 +53,9 @@ type GenOptions struct {
 	Now time.Time
 	// Rand supplies serial numbers and signatures; nil means crypto/rand.
 	// The CA and service keys always come from crypto/rand (they are
-	// generated concurrently, and since Go 1.26 the standard library
-	// ignores a custom reader for RSA and ECDSA keys anyway).
+	// generated concurrently, RSA primes are drawn from crypto/rand (see
+	// primePool), and since Go 1.26 the standard library ignores a custom
+	// reader for ECDSA keys anyway).
 	Rand io.Reader
 	// KeyType is the key type of the five CAs; empty means ecdsa-p256.
 	KeyType KeyType
