@@ -50,12 +50,16 @@ var errPrimePairRejected = errors.New("prime pair rejected")
 // cores.
 //
 // Why not crypto/rsa.GenerateKey: since Go 1.24 it is the FIPS 140-3
-// module's constant-time implementation (bigmod), which tests random
-// candidates without a sieve; an RSA-4096 key takes about 0.5 s of one
-// core on average, with a long tail, and cannot be interrupted. openssl
-// sieves candidates and is several times faster; k3sca made RSA-4096 sets
-// slower than k3s's openssl script. This generator follows openssl's plan
-// and FIPS 186-5 A.1.3 (probable primes) and B.3.1:
+// module's implementation, which draws a fresh random candidate for every
+// try, rules out those with a prime factor below 1621 by trial division
+// and runs constant-time Miller-Rabin (bigmod) on the rest; an RSA-4096
+// key takes 0.5 to 0.7 s of one core on average, with a long tail, and it
+// cannot be interrupted. Sieving a window of candidates by the primes
+// below 2^20 leaves about half as many candidates to test, variable-time
+// math/big tests each about as fast, and the pool puts every core on the
+// keys of a set: the RSA-4096 set of generate-custom-ca-certs.sh takes
+// about half the time it took (BenchmarkCustomCAVsOpenSSL). The generator follows openssl's plan and
+// FIPS 186-5 A.1.3 (probable primes) and B.3.1:
 //
 //   - each prime search draws a start from crypto/rand of exactly the
 //     prime's bit length with the top two bits and the low bit set, so that
@@ -87,7 +91,9 @@ var errPrimePairRejected = errors.New("prime pair rejected")
 // bases of ProbablyPrime are pseudo-random from the candidate, not from an
 // RBG as FIPS 186-5 B.3 asks; the error bounds of Table B.1 are for random
 // candidates, which these are, and Baillie-PSW alone has no known
-// counterexample. Keys are not FIPS 140-3 approved: in FIPS 140 mode
+// counterexample. It is more code to keep right than one call, which
+// the tests check against FIPS 186-5 and openssl. Keys are not FIPS 140-3
+// approved: in FIPS 140 mode
 // (crypto/fips140.Enabled) rsaKey calls crypto/rsa.GenerateKey instead.
 type primePool struct {
 	procs int
@@ -118,33 +124,30 @@ func (p *primePool) rsaKey(ctx context.Context, nlen int) (*rsa.PrivateKey, erro
 	if fips140.Enabled() {
 		key, err := rsa.GenerateKey(rand.Reader, nlen)
 		if err != nil {
-			return nil, fmt.Errorf("generate RSA-%d key (FIPS 140 mode): %w", nlen, err)
+			return nil, fmt.Errorf("FIPS 140 mode, crypto/rsa: %w", err)
 		}
 		return key, nil
 	}
 	if millerRabinRounds(nlen/2) == 0 || nlen%2 != 0 {
-		return nil, fmt.Errorf("generate RSA-%d key: want 2048, 3072 or 4096 bits", nlen)
+		return nil, fmt.Errorf("RSA modulus of %d bits: want 2048, 3072 or 4096", nlen)
 	}
 	for range rsaKeyAttempts {
 		ps, qs := p.find(ctx, nlen/2), p.find(ctx, nlen/2)
-		prime, err := ps.wait()
+		pPrime, err := ps.wait()
 		if err != nil {
-			return nil, fmt.Errorf("generate RSA-%d key: prime p: %w", nlen, err)
+			return nil, fmt.Errorf("prime p: %w", err)
 		}
-		qrime, err := qs.wait()
+		qPrime, err := qs.wait()
 		if err != nil {
-			return nil, fmt.Errorf("generate RSA-%d key: prime q: %w", nlen, err)
+			return nil, fmt.Errorf("prime q: %w", err)
 		}
-		key, err := rsaKeyFromPrimes(prime, qrime, nlen)
+		key, err := rsaKeyFromPrimes(pPrime, qPrime, nlen)
 		if errors.Is(err, errPrimePairRejected) {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("generate RSA-%d key: %w", nlen, err)
-		}
-		return key, nil
+		return key, err
 	}
-	return nil, fmt.Errorf("generate RSA-%d key: %d prime pairs in a row rejected, the random source is suspect", nlen, rsaKeyAttempts)
+	return nil, fmt.Errorf("%d prime pairs in a row rejected by FIPS 186-5's bounds: the random source is suspect", rsaKeyAttempts)
 }
 
 // millerRabinRounds is the number of Miller-Rabin rounds with random
