@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/k3sca/k3sca/steps"
@@ -313,4 +315,49 @@ func TestLiveViewUnderTheNews(t *testing.T) {
 	})
 	close(release)
 	s.waitFor("3 nodes: 3 done")
+}
+
+// TestCtrlCWhileKeysAreGeneratedCancelsThem: a step that generates keys
+// does it in its preview (steps' generate task: Prepare builds the set),
+// with the context ctrl+c cancels. While it runs the spinner moves; ctrl+c
+// ends the generation at once and the wizard quits without running the
+// step (a cancelled generation writes nothing: steps'
+// TestGenerateCancelledWritesNothing).
+func TestCtrlCWhileKeysAreGeneratedCancelsThem(t *testing.T) {
+	var ran, cancelled atomic.Bool
+	started := make(chan struct{})
+	spec := steps.FlowSpec{ID: "keys", Title: "Generate keys", Summary: "Keys that take their time (test flow).",
+		Build: func(context.Context, steps.Env, map[string]string) (*steps.Flow, error) {
+			return &steps.Flow{ID: "keys", Title: "Generate keys", Tasks: []*steps.Task{{
+				Title: "Generate the keys", Writes: true,
+				Preview: func(ctx context.Context) (*steps.Plan, error) {
+					close(started)
+					<-ctx.Done()
+					cancelled.Store(true)
+					return nil, ctx.Err()
+				},
+				Run: func(context.Context, func(string)) (*steps.Outcome, error) {
+					ran.Store(true)
+					return &steps.Outcome{Summary: "written"}, nil
+				},
+			}}}, nil
+		}}
+	cfg := testConfig(&probe{})
+	cfg.Specs = []steps.FlowSpec{spec}
+	s := start(t, cfg, 80, 24)
+	openItem(s, 0)
+	<-started
+	frames := map[string]bool{}
+	spin := regexp.MustCompile(`(\S) preparing step 1/1`)
+	s.waitUntil(func(b []byte) bool {
+		for _, m := range spin.FindAllSubmatch([]byte(ansi.Strip(string(b))), -1) {
+			frames[string(m[1])] = true
+		}
+		return len(frames) >= 3
+	})
+	s.key(tea.KeyCtrlC, 1)
+	s.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	if !cancelled.Load() || ran.Load() {
+		t.Errorf("after ctrl+c: generation cancelled %v, step run %v; want cancelled and never run", cancelled.Load(), ran.Load())
+	}
 }
