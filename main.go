@@ -53,7 +53,12 @@ func (a *app) execute(ctx context.Context, root *cobra.Command, args []string) i
 	// Read from the words themselves, so that a command line cobra cannot
 	// parse still exits as the Nagios plugin it was asked to be.
 	a.nagios = nagiosAsked(root, args)
-	code := a.exitCode(root.ExecuteContext(ctx))
+	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A signal ended the command: say which ("hangup signal received").
+		err = fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	}
+	code := a.exitCode(err)
 	a.closeLog(code)
 	return code
 }

@@ -165,8 +165,11 @@ func (r *Runner) drive(ctx context.Context, s *Session) error {
 			}
 			if r.Ask != nil {
 				if ok, err = r.Ask.Confirm(ctx, i, p.Task.Title, p.Word); err != nil {
-					_ = s.Abort(ctx)
-					return err
+					// Interrupted at the question: what ran is rolled back.
+					aerr := s.Abort(ctx)
+					r.printf("stopped: %s\n", s.Declined())
+					r.rolledBack(s)
+					return errors.Join(err, aerr)
 				}
 			}
 			if !ok {

@@ -35,7 +35,7 @@ func runPlain(ctx context.Context, cfg Config, in io.Reader, out io.Writer, d de
 		}
 		spec, ok := p.menu(ctx)
 		if !ok {
-			return nil
+			return ctx.Err()
 		}
 		p.run(ctx, spec)
 	}
@@ -50,26 +50,59 @@ type plain struct {
 	dry    bool
 	eof    bool
 	detect func(context.Context, steps.Env) facts
+	// lines are the lines of in, read by a goroutine of their own (see
+	// ask); nil until the first question.
+	lines chan inputLine
+}
+
+// inputLine is a line read from the input, or the error that ended it.
+type inputLine struct {
+	text string
+	err  error
 }
 
 func (p *plain) printf(format string, args ...any) { fmt.Fprintf(p.out, format, args...) }
 
-// ask prints prompt and reads one line; ok is false at the end of input.
-func (p *plain) ask(prompt string) (string, bool) {
+// ask prints prompt and reads one line; ok is false at the end of input
+// and once ctx ends (ctrl+c, SIGTERM, the SIGHUP of a dropped SSH
+// session), which a question does not wait out: the line is read by a
+// goroutine of its own, which the answer is taken from.
+func (p *plain) ask(ctx context.Context, prompt string) (string, bool) {
+	if ctx.Err() != nil {
+		return "", false
+	}
 	p.printf("%s", prompt)
 	if p.eof {
 		p.printf("\n")
 		return "", false
 	}
-	line, err := p.in.ReadString('\n')
-	if err != nil {
+	if p.lines == nil {
+		p.lines = make(chan inputLine)
+		go func() {
+			for {
+				text, err := p.in.ReadString('\n')
+				p.lines <- inputLine{text, err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	var l inputLine
+	select {
+	case l = <-p.lines:
+	case <-ctx.Done():
+		p.printf("\n")
+		return "", false
+	}
+	if l.err != nil {
 		p.eof = true
-		if line == "" {
+		if l.text == "" {
 			p.printf("\n")
 			return "", false
 		}
 	}
-	return strings.TrimSpace(line), true
+	return strings.TrimSpace(l.text), true
 }
 
 // menu shows the node, the mode and the flows and reads a choice; ok is
@@ -99,7 +132,7 @@ func (p *plain) menu(ctx context.Context) (steps.FlowSpec, bool) {
 			mode = "turn dry run off (now on: nothing is written)"
 		}
 		p.printf("  d. %s\n  q. quit\n", mode)
-		ans, ok := p.ask(fmt.Sprintf("choice [1-%d, d, q]: ", len(p.cfg.Specs)))
+		ans, ok := p.ask(ctx, fmt.Sprintf("choice [1-%d, d, q]: ", len(p.cfg.Specs)))
 		switch {
 		case !ok || ans == "q":
 			return steps.FlowSpec{}, false
@@ -116,7 +149,7 @@ func (p *plain) menu(ctx context.Context) (steps.FlowSpec, bool) {
 
 // values prompts for each visible field until the spec accepts them;
 // ok is false at the end of input.
-func (p *plain) values(spec steps.FlowSpec) (map[string]string, bool) {
+func (p *plain) values(ctx context.Context, spec steps.FlowSpec) (map[string]string, bool) {
 	vals := spec.InitialValues(p.env)
 	for {
 		for _, fd := range spec.Fields {
@@ -129,7 +162,7 @@ func (p *plain) values(spec steps.FlowSpec) (map[string]string, bool) {
 			if fd.Kind == steps.FieldBackup {
 				p.listBackups()
 			}
-			ans, ok := p.ask(fieldPrompt(fd, vals[fd.Key]))
+			ans, ok := p.ask(ctx, fieldPrompt(fd, vals[fd.Key]))
 			if !ok {
 				return nil, false
 			}
@@ -197,7 +230,7 @@ func fieldPrompt(fd steps.Field, def string) string {
 // run asks for the inputs, builds the flow and runs it with a Runner.
 func (p *plain) run(ctx context.Context, spec steps.FlowSpec) {
 	p.printf("\n== %s\n", spec.Title)
-	vals, ok := p.values(spec)
+	vals, ok := p.values(ctx, spec)
 	if !ok {
 		return
 	}
@@ -217,10 +250,12 @@ func (p *plain) run(ctx context.Context, spec steps.FlowSpec) {
 	switch {
 	case errors.Is(err, steps.ErrDeclined):
 		p.printf("✗ not confirmed: nothing from that step on was done.\n")
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		p.printf("✗ interrupted: nothing from that step on was done.\n")
 	case err != nil:
 		p.failed(err)
 	}
-	p.secrets(rep)
+	p.secrets(ctx, rep)
 }
 
 // failed prints an error and the next move.
@@ -232,11 +267,11 @@ func (p *plain) failed(err error) {
 }
 
 // secrets offers to print the token lines the Runner masked.
-func (p *plain) secrets(rep steps.Report) {
+func (p *plain) secrets(ctx context.Context, rep steps.Report) {
 	if !hasSecrets(rep.Steps) {
 		return
 	}
-	if ans, _ := p.ask("show the full token? [y/N] "); !isYes(ans) {
+	if ans, _ := p.ask(ctx, "show the full token? [y/N] "); !isYes(ans) {
 		return
 	}
 	for _, r := range rep.Steps {
@@ -255,17 +290,25 @@ type plainAsker struct{ p *plain }
 
 // Confirm implements steps.Asker: "y" (or "yes") confirms a yes/no
 // question, the exact word a typed one; anything else, an empty line or
-// the end of input answers No.
-func (a plainAsker) Confirm(_ context.Context, step int, title, word string) (bool, error) {
-	if step == 0 {
+// the end of input answers No. Once ctx ends the question returns its
+// error: the flow is interrupted, as by ctrl+c in the wizard.
+func (a plainAsker) Confirm(ctx context.Context, step int, title, word string) (bool, error) {
+	var prompt string
+	switch {
+	case step == 0:
 		// Not a step of the flow: an offer at its end.
-		ans, _ := a.p.ask(fmt.Sprintf("%s? [y/N] ", title))
-		return isYes(ans), nil
+		prompt = fmt.Sprintf("%s? [y/N] ", title)
+	case word == "":
+		prompt = fmt.Sprintf("step %d: run %q? [y/N] ", step, title)
+	default:
+		prompt = fmt.Sprintf("step %d: type %q to run %q (anything else answers No): ", step, word, title)
 	}
-	if word == "" {
-		ans, _ := a.p.ask(fmt.Sprintf("step %d: run %q? [y/N] ", step, title))
-		return isYes(ans), nil
+	ans, _ := a.p.ask(ctx, prompt)
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
-	ans, _ := a.p.ask(fmt.Sprintf("step %d: type %q to run %q (anything else answers No): ", step, word, title))
-	return ans == word, nil
+	if word != "" {
+		return ans == word, nil
+	}
+	return isYes(ans), nil
 }

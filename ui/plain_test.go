@@ -2,8 +2,13 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/k3sca/k3sca/internal/testkit"
 )
 
 // plainScripts are answers typed into the plain wizard, one per line.
@@ -57,5 +62,46 @@ func TestPlain(t *testing.T) {
 			}
 			requireGolden(t, out.String(), false)
 		})
+	}
+}
+
+// TestPlainQuestionEndsWithTheContext: ctrl+c, SIGTERM or the SIGHUP of a
+// dropped SSH session ends the context while the plain wizard waits for
+// an answer that never comes: the question returns at once, the step
+// before it is rolled back, the load never runs, the output says the flow
+// was interrupted, and RunPlain returns the context's error.
+func TestPlainQuestionEndsWithTheContext(t *testing.T) {
+	p := &probe{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out testkit.LockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- runPlain(ctx, testConfig(p), pr, &out, testDeps()) }()
+	if _, err := io.WriteString(pw, "2\n\n\n\ny\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `type "load"`); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the load question never came:\n%s", out.String())
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("runPlain = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the question did not end with the context:\n%s", out.String())
+	}
+	if !p.staged.Load() || !p.undone.Load() || p.loaded.Load() {
+		t.Errorf("staged %v, rolled back %v, loaded %v; want staged, rolled back, never loaded", p.staged.Load(), p.undone.Load(), p.loaded.Load())
+	}
+	for _, want := range []string{"stopped: interrupted before step 5", "rolled back: undid step 2 (Stage the new set)", "✗ interrupted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output does not say %q:\n%s", want, out.String())
+		}
 	}
 }
