@@ -251,7 +251,7 @@ func (p *plain) run(ctx context.Context, spec steps.FlowSpec) {
 	case errors.Is(err, steps.ErrDeclined):
 		p.printf("✗ not confirmed: nothing from that step on was done.\n")
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		p.printf("✗ interrupted: nothing from that step on was done.\n")
+		p.printf("✗ interrupted\n")
 	case err != nil:
 		p.failed(err)
 	}

@@ -155,9 +155,6 @@ func runModel(ctx context.Context, m *model, in io.Reader, out io.Writer, starte
 		}
 		return errors.Join(err, undoErr)
 	}
-	if undoErr != nil {
-		return undoErr
-	}
 	for _, l := range m.com.Closing {
 		fmt.Fprintln(out, l)
 	}
@@ -174,7 +171,10 @@ func runModel(ctx context.Context, m *model, in io.Reader, out io.Writer, starte
 		}
 	}
 	if rm, ok := fm.(*model); ok && rm.err != nil {
-		return rm.err
+		return errors.Join(rm.err, undoErr)
+	}
+	if undoErr != nil {
+		return undoErr
 	}
 	return ctx.Err()
 }
