@@ -147,112 +147,21 @@ func (o Options) progress(nr NodeReport) {
 
 // runNode probes, plans, edits, restarts and checks one node.
 func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr *NodeReport) error {
-	nr.Step = "probe"
-	if d, ok := m.Service.(Describer); ok {
-		c := d.Commands()
-		nr.Service = &c
-	}
-	opts.progress(*nr)
-	// The service's state first: a node someone stopped is not started.
-	state, err := m.Service.State(ctx)
-	nr.ServiceState = state
-	if err != nil {
-		return fmt.Errorf("its service state is unknown, so k3sca touches nothing on it: %w", err)
-	}
-	probe, err := cluster.Probe(ctx, m.Host, p)
+	w, err := probeNode(ctx, p, m, opts, nr)
 	if err != nil {
 		return err
 	}
-	// A servers-only change (the service-account key) keeps the CA: no
-	// token needs a new hash.
-	plan := &cluster.Plan{}
-	switch {
-	case opts.ServersOnly:
-	case opts.PutBack:
-		if plan, err = putBackPlan(ctx, m.Host, probe, opts.NewHash); err != nil {
-			nr.Step = "plan"
-			return err
-		}
-	default:
-		if plan, err = cluster.PlanEdits(probe, opts.NewHash); err != nil {
-			return err
-		}
-	}
-	for _, e := range plan.Edits {
-		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff, Backup: e.Backup, PutBack: e.Backup != ""})
-	}
-	for _, pl := range plan.Manual {
-		nr.Manual = append(nr.Manual, pl.String())
-	}
-	if len(plan.Manual) > 0 {
-		nr.Step = "plan"
-		return fmt.Errorf("%d token places cannot be rewritten by k3sca; edit them by hand first: %v", len(plan.Manual), nr.Manual)
-	}
-	check := nodeCheck(m, probe)
-	caShows := m.Check(ctx, opts.want())
-	shows := caShows
-	if shows == nil {
-		shows = check(ctx, opts.want())
-	}
-	if shows != nil {
-		nr.Shows = shows.Error()
-	}
-	// The listener needs the trigger only when the server CA changes.
-	if !opts.ServersOnly {
-		nr.Regenerate = regenerateTrigger(m, probe, caShows)
-	}
-	if state.Stopped() {
-		nr.Stopped = stoppedNote(p, m, state)
-	}
 	if opts.DryRun {
-		for i, e := range plan.Edits {
-			if e.Backup != "" {
-				continue // put back from it
-			}
-			if nr.Edits[i].Backup, err = plannedBackup(ctx, m.Host, e.Path, opts.Now()); err != nil {
-				return err
-			}
-		}
-		nr.State, nr.Step = StatePlanned, ""
-		switch {
-		case state.Stopped():
-			nr.State = StateStopped
-		case len(plan.Edits) == 0 && shows == nil:
-			nr.State = StateDone
-		}
-		if shows == nil && !state.Stopped() {
-			nr.Verified, _ = verify(ctx, m, probe, opts, false)
-		}
-		return nil
+		return w.planOnly(ctx, opts, nr)
 	}
-	if len(plan.Edits) > 0 {
-		nr.Step = "edit"
-		opts.progress(*nr)
-		for i, e := range plan.Edits {
-			if e.Backup != "" {
-				if err := putBack(ctx, m.Host, e); err != nil {
-					return err
-				}
-				nr.Changed = true
-				continue
-			}
-			backup, err := writeEdit(ctx, m.Host, e, opts.Now())
-			nr.Edits[i].Backup = backup
-			if err != nil {
-				return err
-			}
-			nr.Changed = true
-		}
+	if err := w.edit(ctx, opts, nr); err != nil {
+		return err
 	}
-	if state.Stopped() {
+	if w.state.Stopped() {
 		// Left stopped: ready for its next start, which is the
 		// operator's to make.
-		if nr.Regenerate != "" {
-			nr.Step = "regenerate"
-			if err := writeRegenerateTrigger(ctx, m.Host, nr.Regenerate, opts.Now()); err != nil {
-				return err
-			}
-			nr.Changed = true
+		if err := w.regenerate(ctx, opts, nr); err != nil {
+			return err
 		}
 		nr.State, nr.Step = StateStopped, ""
 		return nil
@@ -260,34 +169,180 @@ func runNode(ctx context.Context, p product.Product, m Member, opts Options, nr 
 	// A node on the new CA already (done before, or the server the load
 	// ran on) is not restarted: its tokens matter at its next start,
 	// which they now allow.
-	if shows != nil {
-		if nr.Regenerate != "" {
-			nr.Step = "regenerate"
-			if err := writeRegenerateTrigger(ctx, m.Host, nr.Regenerate, opts.Now()); err != nil {
-				return err
-			}
-			nr.Changed = true
-		}
-		nr.Step = "restart"
-		opts.progress(*nr)
-		if err := m.Service.Restart(ctx); err != nil {
+	if w.shows != nil {
+		if err := w.restart(ctx, opts, nr); err != nil {
 			return err
 		}
-		nr.Restarted, nr.Changed = true, true
-		nr.Step = "check"
-		opts.progress(*nr)
-		if err := waitFor(ctx, check, opts); err != nil {
-			nr.Shows = err.Error()
-			return err
-		}
-		nr.Shows = ""
 	}
 	nr.Step = "verify"
 	opts.progress(*nr)
-	if nr.Verified, err = verify(ctx, m, probe, opts, true); err != nil {
+	if nr.Verified, err = verify(ctx, m, w.probe, opts, true); err != nil {
 		return err
 	}
 	nr.State, nr.Step = StateDone, ""
+	return nil
+}
+
+// nodeWork is what the probe of a node found and what is left to do on
+// it: its service state, the token edits, the check of the new CA and
+// what it shows now (nil: the node is on the new CA already).
+type nodeWork struct {
+	m     Member
+	state ServiceState
+	probe *cluster.ProbeResult
+	plan  *cluster.Plan
+	check Check
+	shows error
+}
+
+// probeNode reads m's service state first (a node someone stopped is not
+// started; one whose state is unknown is not touched), probes its token
+// places, plans the edits and checks what CA it shows, filling nr's plan
+// fields (edits, manual places, shows, trigger, stopped note).
+func probeNode(ctx context.Context, p product.Product, m Member, opts Options, nr *NodeReport) (*nodeWork, error) {
+	nr.Step = "probe"
+	if d, ok := m.Service.(Describer); ok {
+		c := d.Commands()
+		nr.Service = &c
+	}
+	opts.progress(*nr)
+	w := &nodeWork{m: m, plan: &cluster.Plan{}}
+	var err error
+	w.state, err = m.Service.State(ctx)
+	nr.ServiceState = w.state
+	if err != nil {
+		return nil, fmt.Errorf("its service state is unknown, so k3sca touches nothing on it: %w", err)
+	}
+	if w.probe, err = cluster.Probe(ctx, m.Host, p); err != nil {
+		return nil, err
+	}
+	// A servers-only change (the service-account key) keeps the CA: no
+	// token needs a new hash.
+	switch {
+	case opts.ServersOnly:
+	case opts.PutBack:
+		if w.plan, err = putBackPlan(ctx, m.Host, w.probe, opts.NewHash); err != nil {
+			nr.Step = "plan"
+			return nil, err
+		}
+	default:
+		if w.plan, err = cluster.PlanEdits(w.probe, opts.NewHash); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range w.plan.Edits {
+		nr.Edits = append(nr.Edits, Edit{Path: e.Path, Diff: e.Diff, Backup: e.Backup, PutBack: e.Backup != ""})
+	}
+	for _, pl := range w.plan.Manual {
+		nr.Manual = append(nr.Manual, pl.String())
+	}
+	if len(w.plan.Manual) > 0 {
+		nr.Step = "plan"
+		return nil, fmt.Errorf("%d token places cannot be rewritten by k3sca; edit them by hand first: %v", len(w.plan.Manual), nr.Manual)
+	}
+	w.check = nodeCheck(m, w.probe)
+	caShows := m.Check(ctx, opts.want())
+	w.shows = caShows
+	if w.shows == nil {
+		w.shows = w.check(ctx, opts.want())
+	}
+	if w.shows != nil {
+		nr.Shows = w.shows.Error()
+	}
+	// The listener needs the trigger only when the server CA changes.
+	if !opts.ServersOnly {
+		nr.Regenerate = regenerateTrigger(m, w.probe, caShows)
+	}
+	if w.state.Stopped() {
+		nr.Stopped = stoppedNote(p, m, w.state)
+	}
+	return w, nil
+}
+
+// planOnly finishes a dry run's report of the node: the backup names the
+// edits would take, the state it would end in, and what it verifies now
+// when it is on the new CA already.
+func (w *nodeWork) planOnly(ctx context.Context, opts Options, nr *NodeReport) error {
+	for i, e := range w.plan.Edits {
+		if e.Backup != "" {
+			continue // put back from it
+		}
+		var err error
+		if nr.Edits[i].Backup, err = plannedBackup(ctx, w.m.Host, e.Path, opts.Now()); err != nil {
+			return err
+		}
+	}
+	nr.State, nr.Step = StatePlanned, ""
+	switch {
+	case w.state.Stopped():
+		nr.State = StateStopped
+	case len(w.plan.Edits) == 0 && w.shows == nil:
+		nr.State = StateDone
+	}
+	if w.shows == nil && !w.state.Stopped() {
+		nr.Verified, _ = verify(ctx, w.m, w.probe, opts, false)
+	}
+	return nil
+}
+
+// edit makes the planned token edits (each file backed up beside itself
+// first) or puts files back from the rollout's backups.
+func (w *nodeWork) edit(ctx context.Context, opts Options, nr *NodeReport) error {
+	if len(w.plan.Edits) == 0 {
+		return nil
+	}
+	nr.Step = "edit"
+	opts.progress(*nr)
+	for i, e := range w.plan.Edits {
+		if e.Backup != "" {
+			if err := putBack(ctx, w.m.Host, e); err != nil {
+				return err
+			}
+			nr.Changed = true
+			continue
+		}
+		backup, err := writeEdit(ctx, w.m.Host, e, opts.Now())
+		nr.Edits[i].Backup = backup
+		if err != nil {
+			return err
+		}
+		nr.Changed = true
+	}
+	return nil
+}
+
+// regenerate writes the listener's trigger when the node needs one.
+func (w *nodeWork) regenerate(ctx context.Context, opts Options, nr *NodeReport) error {
+	if nr.Regenerate == "" {
+		return nil
+	}
+	nr.Step = "regenerate"
+	if err := writeRegenerateTrigger(ctx, w.m.Host, nr.Regenerate, opts.Now()); err != nil {
+		return err
+	}
+	nr.Changed = true
+	return nil
+}
+
+// restart writes the trigger, restarts the node's service and waits until
+// it shows the new CA.
+func (w *nodeWork) restart(ctx context.Context, opts Options, nr *NodeReport) error {
+	if err := w.regenerate(ctx, opts, nr); err != nil {
+		return err
+	}
+	nr.Step = "restart"
+	opts.progress(*nr)
+	if err := w.m.Service.Restart(ctx); err != nil {
+		return err
+	}
+	nr.Restarted, nr.Changed = true, true
+	nr.Step = "check"
+	opts.progress(*nr)
+	if err := waitFor(ctx, w.check, opts); err != nil {
+		nr.Shows = err.Error()
+		return err
+	}
+	nr.Shows = ""
 	return nil
 }
 
