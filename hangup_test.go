@@ -22,8 +22,9 @@ import (
 // (step 1), then SIGHUP at the question that would stop k3s. k3sca exits
 // on its own (not killed by the signal), saying that the flow stopped,
 // what it left (the staged dir) and that k3s runs; k3s is still active and
-// the CAs on disk are the ones it had. Without SIGHUP among the signals
-// k3sca handles, the process dies of it and says nothing.
+// the CAs on disk are the ones it had; the --log file records how the
+// flow ended. Without SIGHUP among the signals k3sca handles, the process
+// dies of it and says nothing.
 func TestHangupEndsTheFlowAsCtrlCDoes(t *testing.T) {
 	bin := builtBinary(t)
 	root := filepath.Join(t.TempDir(), "sb")
@@ -38,7 +39,8 @@ func TestHangupEndsTheFlowAsCtrlCDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--plain", "-d", dd)
+	logFile := filepath.Join(t.TempDir(), "k3sca.log")
+	cmd := exec.Command(bin, "--plain", "-d", dd, "--log", logFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +92,11 @@ func TestHangupEndsTheFlowAsCtrlCDoes(t *testing.T) {
 		if !strings.Contains(got[strings.Index(got, `step 4: type "load"`):], want) {
 			t.Errorf("after SIGHUP the output does not say %q:\n%s", want, got)
 		}
+	}
+	// The log is the operator's record of what k3sca did on its own.
+	logged, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(logged), `msg=end flow=rotate-ca dryRun=false ok=false stopped="interrupted before step 4 (Stop k3s for the datastore write)" unit=k3s active=true`) {
+		t.Errorf("the log does not record how the flow ended (%v):\n%s", err, logged)
 	}
 	if state, err := os.ReadFile(filepath.Join(dd, ".k3sca-service")); err != nil || strings.TrimSpace(string(state)) != "active" {
 		t.Errorf("k3s after SIGHUP: %q %v, want active", state, err)

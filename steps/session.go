@@ -39,6 +39,8 @@ type Session struct {
 	node *NodeState
 	// wasActive is the service state before the first step.
 	wasActive *bool
+	// endLogged says logEnd wrote the session's end.
+	endLogged bool
 	// leftovers are what the flow left behind when it did not finish.
 	leftovers []Leftover
 	// release drops the lock Flow.Lock took; nil while none is held.
@@ -504,6 +506,29 @@ func (s *Session) finish() {
 		s.Flow.Cleanup()
 		s.Flow.Cleanup = nil
 	}
+	s.logEnd()
+}
+
+// logEnd records, once, how the session ended: whether it finished, why
+// it stopped (a No, an interrupt: ctrl+c or a signal), what was undone
+// and whether k3s runs now. After an SSH session dropped this is the
+// operator's record of what k3sca did on its own.
+func (s *Session) logEnd() {
+	if s.Flow.Log == nil || s.endLogged {
+		return
+	}
+	s.endLogged = true
+	attrs := []any{"flow", s.Flow.ID, "dryRun", s.DryRun, "ok", s.OK()}
+	if s.declined != "" {
+		attrs = append(attrs, "stopped", s.declined)
+	}
+	if len(s.undoneSteps) > 0 {
+		attrs = append(attrs, "undone", strings.Join(s.undoneSteps, ", "))
+	}
+	if s.node != nil {
+		attrs = append(attrs, "unit", s.node.Unit, "active", s.node.Active)
+	}
+	s.Flow.Log.Info("end", attrs...)
 }
 
 // Report is the JSON summary of a session.
